@@ -1,0 +1,42 @@
+# OHEM for Darknet. `make` builds libohem.a and ./darknet; `make test` runs every test.
+CC ?= cc
+DARKNET_DIR ?= /usr/lib/darknet
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -ffp-contract=off -I$(DARKNET_DIR)/include -Ilayers -Isrc
+LDLIBS = -L$(DARKNET_DIR) -ldarknet -Wl,-rpath,$(DARKNET_DIR) -lopenblas -lm -pthread
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC = layers/ohem.c layers/ohem_layer.c src/cfg.c src/parser.c src/blas.c src/resize.c
+LIB_OBJ = $(LIB_SRC:.c=.o)
+CLI_SRC = src/darknet.c src/train.c src/data_check.c
+CLI_OBJ = $(CLI_SRC:.c=.o)
+TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_region tests/example
+HEADERS = $(wildcard layers/*.h src/*.h)
+
+.PHONY: all deps test demo compare bench clean
+all: deps libohem.a darknet
+
+deps:
+	@scripts/install-deps.sh
+
+libohem.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+darknet: $(CLI_OBJ) libohem.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) libohem.a $(LDLIBS)
+
+%.o: %.c $(HEADERS)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+tests/%: tests/%.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libohem.a $(LDLIBS) -lcmocka -ldl
+
+test: all $(TESTS)
+	@tests/run.sh
+
+clean:
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS)
+	rm -rf tests/tmp

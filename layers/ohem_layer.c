@@ -1,0 +1,547 @@
+/* ohem_layer.c: the [ohem] layer: candidates of the source loss layers, their
+ * losses, boxes and positives (one small adapter per loss-layer kind), the
+ * selection per image, and the delta mask. */
+#include "ohem_layer.h"
+#include "dn_internal.h"
+#include "ohem.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OHEM_MAGIC 0x6f68656du
+
+/* How one kind of loss layer lays out its candidates. For image b, gather adds the
+ * squared delta entries of each candidate into coord/obj/cls, decodes its box (when
+ * boxes is not NULL) and flags the positives; mask zeroes every delta entry of the
+ * candidates whose kept flag is 0. All arrays are (count). */
+typedef struct {
+    LAYER_TYPE type;
+    int (*count)(const layer *L);
+    void (*gather)(const layer *L, const network *net, int b, float *coord, float *obj,
+                   float *cls, box *boxes, unsigned char *pos);
+    void (*mask)(layer *L, int b, const unsigned char *kept);
+} ohem_kind;
+
+typedef struct {
+    int index;               /* the layer in net->layers */
+    const ohem_kind *kind;
+    int offset, count;       /* its candidates within an image */
+} ohem_source;
+
+typedef struct {
+    uint32_t magic;
+    ohem_options opt;
+    int batch;
+    int n;                   /* candidates per image, all sources */
+    int per_unit;            /* images per selection unit: 1, or batch for [softmax] */
+    int unit_n;              /* candidates per unit */
+    int nsrc;
+    ohem_source src[OHEM_MAX_SOURCES];
+    float *coord, *obj, *cls, *rank;   /* (unit_n) loss parts, and the ranking loss */
+    box *boxes;                        /* (unit_n) */
+    unsigned char *pos, *mark;         /* (unit_n) */
+    int *keep;                         /* (unit_n) */
+    unsigned char *kept;               /* (batch, n) */
+    ohem_scratch scratch;
+    int mask_ready;
+    int started;
+    ohem_stats cur;
+} ohem_state;
+
+/* ---- [yolo] and [region]: (anchor, entry, cell) per image ------------------------ */
+
+/* Entries of one anchor: coordinates, objectness, classes. */
+static int anchor_entries(const layer *L)
+{
+    return L->type == YOLO ? 4 + 1 + L->classes : L->coords + 1 + L->classes;
+}
+
+static int anchor_coords(const layer *L)
+{
+    return L->type == YOLO ? 4 : L->coords;
+}
+
+static int grid_count(const layer *L)
+{
+    return L->n * L->w * L->h;
+}
+
+static void grid_gather_loss(const layer *L, int b, float *coord, float *obj, float *cls)
+{
+    int wh = L->w * L->h, E = anchor_entries(L), nc = anchor_coords(L);
+    for (int a = 0; a < L->n; a++) {
+        float *co = coord + a * wh, *ob = obj + a * wh, *cl = cls + a * wh;
+        memset(co, 0, wh * sizeof(float));
+        memset(ob, 0, wh * sizeof(float));
+        memset(cl, 0, wh * sizeof(float));
+        for (int e = 0; e < E; e++) {
+            const float *d = L->delta + b * L->outputs + (a * E + e) * wh;
+            float *dst = e < nc ? co : e == nc ? ob : cl;
+            for (int k = 0; k < wh; k++) dst[k] += d[k] * d[k];
+        }
+    }
+}
+
+/* The cell (i, j) of a truth box, or -1 when its centre lies outside the grid. */
+static int truth_cell(const layer *L, box t, int *i, int *j)
+{
+    *i = (int)(t.x * L->w);
+    *j = (int)(t.y * L->h);
+    return (*i >= 0 && *i < L->w && *j >= 0 && *j < L->h) ? 0 : -1;
+}
+
+static void yolo_gather(const layer *L, const network *net, int b, float *coord, float *obj,
+                        float *cls, box *boxes, unsigned char *pos)
+{
+    int wh = L->w * L->h, E = anchor_entries(L);
+    grid_gather_loss(L, b, coord, obj, cls);
+    if (boxes)
+        for (int a = 0; a < L->n; a++)
+            for (int k = 0; k < wh; k++)
+                boxes[a * wh + k] = get_yolo_box(L->output, L->biases, L->mask[a],
+                                                 b * L->outputs + a * E * wh + k, k % L->w,
+                                                 k / L->w, L->w, L->h, net->w, net->h, wh);
+    /* A truth is matched, as forward_yolo_layer matches it, to the anchor of best
+     * shape IoU at its cell; it is a candidate here when that anchor is masked in. */
+    memset(pos, 0, (size_t)grid_count(L));
+    for (int t = 0; t < L->max_boxes && (t + 1) * 5 <= L->truths; t++) {
+        box truth = float_to_box(net->truth + b * L->truths + t * 5, 1);
+        if (!truth.x) break;
+        int i, j, best_n = 0;
+        if (truth_cell(L, truth, &i, &j) != 0) continue;
+        box shift = truth;
+        shift.x = shift.y = 0;
+        float best_iou = 0;
+        for (int a = 0; a < L->total; a++) {
+            box anchor = {0, 0, L->biases[2 * a] / net->w, L->biases[2 * a + 1] / net->h};
+            float iou = box_iou(anchor, shift);
+            if (iou > best_iou) {
+                best_iou = iou;
+                best_n = a;
+            }
+        }
+        int m = int_index(L->mask, best_n, L->n);
+        if (m >= 0) pos[m * wh + j * L->w + i] = 1;
+    }
+}
+
+static void region_gather(const layer *L, const network *net, int b, float *coord, float *obj,
+                          float *cls, box *boxes, unsigned char *pos)
+{
+    int wh = L->w * L->h, E = anchor_entries(L);
+    grid_gather_loss(L, b, coord, obj, cls);
+    if (boxes)
+        for (int a = 0; a < L->n; a++)
+            for (int k = 0; k < wh; k++)
+                boxes[a * wh + k] = get_region_box(L->output, L->biases, a,
+                                                   b * L->outputs + a * E * wh + k, k % L->w,
+                                                   k / L->w, L->w, L->h, wh);
+    /* forward_region_layer matches a truth to the anchor at its cell whose predicted
+     * (or, with bias_match, prior) shape overlaps it most; it reads 30 truths. */
+    memset(pos, 0, (size_t)grid_count(L));
+    int stride = L->coords + 1;
+    for (int t = 0; t < 30 && (t + 1) * stride <= L->truths; t++) {
+        box truth = float_to_box(net->truth + b * L->truths + t * stride, 1);
+        if (!truth.x) break;
+        int i, j, best_n = 0;
+        if (truth_cell(L, truth, &i, &j) != 0) continue;
+        box shift = truth;
+        shift.x = shift.y = 0;
+        float best_iou = 0;
+        for (int a = 0; a < L->n; a++) {
+            box pred = get_region_box(L->output, L->biases, a,
+                                      b * L->outputs + a * E * wh + j * L->w + i, i, j, L->w,
+                                      L->h, wh);
+            if (L->bias_match) {
+                pred.w = L->biases[2 * a] / L->w;
+                pred.h = L->biases[2 * a + 1] / L->h;
+            }
+            pred.x = pred.y = 0;
+            float iou = box_iou(pred, shift);
+            if (iou > best_iou) {
+                best_iou = iou;
+                best_n = a;
+            }
+        }
+        pos[best_n * wh + j * L->w + i] = 1;
+    }
+}
+
+static void grid_mask(layer *L, int b, const unsigned char *kept)
+{
+    int wh = L->w * L->h, E = anchor_entries(L);
+    for (int a = 0; a < L->n; a++)
+        for (int e = 0; e < E; e++) {
+            float *d = L->delta + b * L->outputs + (a * E + e) * wh;
+            const unsigned char *k = kept + a * wh;
+            for (int c = 0; c < wh; c++)
+                if (!k[c]) d[c] = 0;
+        }
+}
+
+/* ---- [detection] (YOLOv1): classes per cell, then confidences, then boxes ------- */
+
+static int detection_count(const layer *L)
+{
+    return L->side * L->side * L->n;
+}
+
+/* The class entries belong to a cell, not to one of its box slots: every slot of
+ * the cell counts them, and they are zeroed when no slot of the cell is kept. */
+static void detection_gather(const layer *L, const network *net, int b, float *coord, float *obj,
+                             float *cls, box *boxes, unsigned char *pos)
+{
+    int cells = L->side * L->side;
+    const float *d = L->delta + b * L->inputs, *out = L->output + b * L->inputs;
+    for (int cell = 0; cell < cells; cell++) {
+        float cl = 0;
+        for (int k = 0; k < L->classes; k++) cl += d[cell * L->classes + k] * d[cell * L->classes + k];
+        int is_obj = net->truth[(b * cells + cell) * (1 + L->coords + L->classes)] != 0;
+        for (int s = 0; s < L->n; s++) {
+            int c = cell * L->n + s;
+            float p = d[cells * L->classes + c];
+            const float *bd = d + cells * (L->classes + L->n) + c * L->coords;
+            float co = 0;
+            for (int k = 0; k < L->coords; k++) co += bd[k] * bd[k];
+            coord[c] = co;
+            obj[c] = p * p;
+            cls[c] = cl;
+            pos[c] = (unsigned char)is_obj;
+            if (boxes) {
+                const float *bo = out + cells * (L->classes + L->n) + c * L->coords;
+                box bx;
+                bx.x = (bo[0] + cell % L->side) / L->side;
+                bx.y = (bo[1] + cell / L->side) / L->side;
+                bx.w = L->sqrt ? bo[2] * bo[2] : bo[2];
+                bx.h = L->sqrt ? bo[3] * bo[3] : bo[3];
+                boxes[c] = bx;
+            }
+        }
+    }
+}
+
+static void detection_mask(layer *L, int b, const unsigned char *kept)
+{
+    int cells = L->side * L->side;
+    float *d = L->delta + b * L->inputs;
+    for (int cell = 0; cell < cells; cell++) {
+        int any = 0;
+        for (int s = 0; s < L->n; s++) {
+            int c = cell * L->n + s;
+            if (kept[c]) {
+                any = 1;
+                continue;
+            }
+            d[cells * L->classes + c] = 0;
+            memset(d + cells * (L->classes + L->n) + c * L->coords, 0, L->coords * sizeof(float));
+        }
+        if (!any) memset(d + cell * L->classes, 0, L->classes * sizeof(float));
+    }
+}
+
+/* ---- [softmax]: one candidate per sample, no boxes, no positives ----------------- */
+
+static int softmax_count(const layer *L)
+{
+    (void)L;
+    return 1;
+}
+
+static void softmax_gather(const layer *L, const network *net, int b, float *coord, float *obj,
+                           float *cls, box *boxes, unsigned char *pos)
+{
+    (void)net;
+    (void)boxes;
+    const float *d = L->delta + b * L->inputs;
+    float s = 0;
+    for (int k = 0; k < L->inputs; k++) s += d[k] * d[k];
+    coord[0] = obj[0] = 0;
+    cls[0] = s;
+    pos[0] = 0;
+}
+
+static void softmax_mask(layer *L, int b, const unsigned char *kept)
+{
+    if (!kept[0]) memset(L->delta + b * L->inputs, 0, L->inputs * sizeof(float));
+}
+
+static const ohem_kind ohem_kinds[] = {
+    {YOLO, grid_count, yolo_gather, grid_mask},
+    {REGION, grid_count, region_gather, grid_mask},
+    {DETECTION, detection_count, detection_gather, detection_mask},
+    {SOFTMAX, softmax_count, softmax_gather, softmax_mask},
+};
+
+static const ohem_kind *kind_of(LAYER_TYPE t)
+{
+    for (size_t i = 0; i < sizeof(ohem_kinds) / sizeof(ohem_kinds[0]); i++)
+        if (ohem_kinds[i].type == t) return &ohem_kinds[i];
+    return NULL;
+}
+
+/* ---- the state: one block behind l.cweights, which free_layer frees -------------- */
+
+static ohem_state *state_of(const layer *l)
+{
+    ohem_state *st = (ohem_state *)l->cweights;
+    assert(st && st->magic == OHEM_MAGIC);
+    return st;
+}
+
+static size_t align16(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
+
+/* Lays out a state for the current shapes of the sources; returns NULL when memory
+ * runs out. */
+static ohem_state *state_build(const ohem_options *opt, network *net, int batch)
+{
+    ohem_state head;
+    memset(&head, 0, sizeof(head));
+    head.magic = OHEM_MAGIC;
+    head.opt = *opt;
+    head.batch = batch;
+    head.nsrc = opt->nlayers;
+    head.per_unit = 1;
+    for (int s = 0; s < opt->nlayers; s++) {
+        const layer *L = &net->layers[opt->layers[s]];
+        head.src[s].index = opt->layers[s];
+        head.src[s].kind = kind_of(L->type);
+        assert(head.src[s].kind);
+        head.src[s].offset = head.n;
+        head.src[s].count = head.src[s].kind->count(L);
+        head.n += head.src[s].count;
+        if (L->type == SOFTMAX) head.per_unit = batch;
+    }
+    head.unit_n = head.per_unit * head.n;
+    size_t un = (size_t)head.unit_n, off = align16(sizeof(ohem_state));
+    size_t o_coord = off; off += align16(4 * un * sizeof(float));
+    size_t o_boxes = off; off += align16(un * sizeof(box));
+    size_t o_pos = off; off += align16(2 * un);
+    size_t o_keep = off; off += align16(un * sizeof(int));
+    size_t o_kept = off; off += align16((size_t)batch * head.n);
+    size_t o_scr = off; off += ohem_scratch_bytes(head.unit_n);
+    char *mem = calloc(1, off);
+    if (!mem) return NULL;
+    ohem_state *st = (ohem_state *)mem;
+    *st = head;
+    st->coord = (float *)(mem + o_coord);
+    st->obj = st->coord + un;
+    st->cls = st->obj + un;
+    st->rank = st->cls + un;
+    st->boxes = (box *)(mem + o_boxes);
+    st->pos = (unsigned char *)(mem + o_pos);
+    st->mark = st->pos + un;
+    st->keep = (int *)(mem + o_keep);
+    st->kept = (unsigned char *)(mem + o_kept);
+    ohem_scratch_bind(&st->scratch, mem + o_scr, st->unit_n);
+    return st;
+}
+
+void ohem_options_default(ohem_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->per_image = 64;
+    o->nms = 0.7f;
+    o->rank = OHEM_RANK_ALL;
+    o->stats = 1;
+}
+
+int make_ohem_layer(layer *l, const ohem_options *opt, network *net, int index,
+                    int batch, int inputs, int h, int w, int c)
+{
+    layer z = {0};
+    *l = z;
+    assert(opt->nlayers > 0 && opt->nlayers <= OHEM_MAX_SOURCES);
+    for (int s = 0; s < opt->nlayers; s++) assert(opt->layers[s] >= 0 && opt->layers[s] < index);
+    l->type = BLANK;
+    l->batch = batch;
+    l->inputs = l->outputs = inputs;
+    l->h = l->out_h = h;
+    l->w = l->out_w = w;
+    l->c = l->out_c = c;
+    /* The last source's truth layout and data keys, which Darknet reads off the
+     * network's last layer (net->truths, max_boxes, classes, random). */
+    const layer *last = &net->layers[opt->layers[opt->nlayers - 1]];
+    l->truths = last->truths;
+    l->max_boxes = last->max_boxes;
+    l->classes = last->classes;
+    l->coords = last->coords;
+    l->random = last->random;
+    l->jitter = last->jitter;
+    l->forward = forward_ohem_layer;
+    l->backward = backward_ohem_layer;
+    l->output = calloc((size_t)batch * inputs, sizeof(float));
+    l->delta = calloc((size_t)batch * inputs, sizeof(float));
+    l->cweights = (char *)state_build(opt, net, batch);
+    if (!l->output || !l->delta || !l->cweights) {
+        free(l->output);
+        free(l->delta);
+        free(l->cweights);
+        *l = z;
+        return -1;
+    }
+    fprintf(stderr, "ohem       %d per image, nms %.2f, %d candidates per image\n", opt->per_image,
+            opt->nms, state_of(l)->n);
+    return 0;
+}
+
+int resize_ohem_layer(layer *l, network *net, int index)
+{
+    ohem_state *old = state_of(l);
+    const layer *prev = &net->layers[index - 1];
+    ohem_state *st = state_build(&old->opt, net, l->batch);
+    float *out = realloc(l->output, (size_t)l->batch * prev->outputs * sizeof(float));
+    if (out) l->output = out;
+    float *delta = out ? realloc(l->delta, (size_t)l->batch * prev->outputs * sizeof(float)) : NULL;
+    if (delta) l->delta = delta;
+    if (!st || !out || !delta) {
+        free(st);
+        return -1;
+    }
+    st->started = old->started;
+    st->cur = old->cur;
+    free(old);
+    l->cweights = (char *)st;
+    l->inputs = l->outputs = prev->outputs;
+    l->h = l->out_h = prev->out_h;
+    l->w = l->out_w = prev->out_w;
+    l->c = l->out_c = prev->out_c;
+    return 0;
+}
+
+int is_ohem_layer(const layer *l)
+{
+    return l->type == BLANK && l->forward == forward_ohem_layer && l->cweights;
+}
+
+int ohem_layer_stats(const layer *l, ohem_stats *out)
+{
+    if (!is_ohem_layer(l)) return -1;
+    ohem_state *st = state_of(l);
+    if (!st->started) return -1;
+    *out = st->cur;
+    return 0;
+}
+
+const unsigned char *ohem_layer_kept(const layer *l, int *per_image)
+{
+    if (!is_ohem_layer(l)) return NULL;
+    ohem_state *st = state_of(l);
+    *per_image = st->n;
+    return st->mask_ready ? st->kept : NULL;
+}
+
+/* Gathers the candidates of selection unit u into the unit arrays. */
+static void unit_gather(ohem_state *st, const network *net, int u, int want_boxes)
+{
+    for (int img = 0; img < st->per_unit; img++) {
+        int b = u * st->per_unit + img;
+        for (int s = 0; s < st->nsrc; s++) {
+            const ohem_source *src = &st->src[s];
+            int o = img * st->n + src->offset;
+            src->kind->gather(&net->layers[src->index], net, b, st->coord + o, st->obj + o,
+                              st->cls + o, want_boxes ? st->boxes + o : NULL, st->pos + o);
+        }
+    }
+    for (int i = 0; i < st->unit_n; i++) {
+        switch (st->opt.rank) {
+        case OHEM_RANK_COORD: st->rank[i] = st->coord[i]; break;
+        case OHEM_RANK_OBJ: st->rank[i] = st->obj[i]; break;
+        case OHEM_RANK_CLASS: st->rank[i] = st->cls[i]; break;
+        default: st->rank[i] = st->coord[i] + st->obj[i] + st->cls[i]; break;
+        }
+    }
+}
+
+static int unit_budget(const ohem_state *st)
+{
+    if (st->opt.fraction > 0) {
+        double want = (double)st->opt.fraction * st->unit_n;
+        int k = (int)want;
+        return k < want ? k + 1 : k;
+    }
+    return st->opt.per_image;
+}
+
+void forward_ohem_layer(const layer l, network net)
+{
+    ohem_state *st = state_of(&l);
+    assert(l.batch <= st->batch);
+    copy_cpu(l.outputs * l.batch, net.input, 1, l.output, 1);
+    st->mask_ready = 0;
+    if (!net.train) return;
+
+    size_t per_iter = (size_t)net.batch * (net.subdivisions > 0 ? net.subdivisions : 1);
+    size_t seen = net.seen ? *net.seen : 0;
+    long iteration = seen ? (long)((seen - 1) / per_iter) + 1 : 0;
+    int last_subdivision = seen == 0 || (seen / net.batch) % (per_iter / net.batch) == 0;
+    if (!st->started || st->cur.iteration != iteration) {
+        memset(&st->cur, 0, sizeof(st->cur));
+        st->cur.iteration = iteration;
+        st->started = 1;
+    }
+    int active = iteration > st->opt.warmup || (iteration == 0 && st->opt.warmup == 0);
+    st->cur.active = active;
+
+    int nms_on = st->opt.nms < 1;
+    ohem_policy p = {unit_budget(st), st->opt.nms, st->opt.keep_positives,
+                     st->opt.neg_pos_ratio, st->opt.min_negatives};
+    int units = l.batch / st->per_unit;
+    for (int u = 0; u < units; u++) {
+        unit_gather(st, &net, u, active && nms_on);
+        unsigned char *kept = st->kept + (size_t)u * st->unit_n;
+        int nk;
+        if (active) {
+            nk = ohem_select_policy(&st->scratch, &p, st->rank, nms_on ? st->boxes : NULL, st->pos,
+                                    st->mark, st->unit_n, st->keep);
+            memset(kept, 0, (size_t)st->unit_n);
+            for (int k = 0; k < nk; k++) kept[st->keep[k]] = 1;
+        } else {
+            nk = st->unit_n;
+            memset(kept, 1, (size_t)st->unit_n);
+        }
+        for (int i = 0; i < st->unit_n; i++) {
+            double full = (double)st->coord[i] + st->obj[i] + st->cls[i];
+            st->cur.loss_all += full;
+            st->cur.positives += st->pos[i];
+            if (kept[i]) {
+                st->cur.loss_kept += full;
+                st->cur.positives_kept += st->pos[i];
+            }
+        }
+        st->cur.kept += nk;
+        st->cur.candidates += st->unit_n;
+    }
+    st->mask_ready = active;
+    if (st->opt.stats && last_subdivision) {
+        const ohem_stats *s = &st->cur;
+        printf("ohem %ld: %s kept %ld/%ld (%.2f%%), positives %ld/%ld, mean loss kept %.4g vs all %.4g\n",
+               s->iteration, s->active ? "mining," : "warmup,", s->kept, s->candidates,
+               s->candidates ? 100.0 * s->kept / s->candidates : 0.0, s->positives_kept,
+               s->positives, s->kept ? s->loss_kept / s->kept : 0.0,
+               s->candidates ? s->loss_all / s->candidates : 0.0);
+    }
+}
+
+void backward_ohem_layer(const layer l, network net)
+{
+    ohem_state *st = state_of(&l);
+    if (st->mask_ready) {
+        for (int s = 0; s < st->nsrc; s++) {
+            const ohem_source *src = &st->src[s];
+            layer *L = &net.layers[src->index];
+            for (int b = 0; b < l.batch; b++)
+                src->kind->mask(L, b, st->kept + (size_t)b * st->n + src->offset);
+        }
+    }
+    if (net.delta) axpy_cpu(l.outputs * l.batch, 1, l.delta, 1, net.delta, 1);
+}
+
+void ohem_backward_region_layer(const layer l, network net)
+{
+    if (net.delta) axpy_cpu(l.batch * l.inputs, 1, l.delta, 1, net.delta, 1);
+}

@@ -1,0 +1,72 @@
+/* ohem_layer.h: the [ohem] Darknet layer.
+ *
+ * Placed after the loss layers it mines ([yolo], [region], [detection], [softmax]).
+ * Forward (training only): per image, ranks every candidate of those layers by the
+ * sum of the squares of its delta entries, keeps the hardest with greedy NMS
+ * (ohem.h). Backward: runs before those layers' backward and sets every delta entry
+ * of every candidate that was not kept to 0. Its own output is a copy of its input,
+ * so inference is untouched. */
+#ifndef OHEM_LAYER_H
+#define OHEM_LAYER_H
+
+#include "darknet.h"
+
+#define OHEM_MAX_SOURCES 16
+
+typedef enum { OHEM_RANK_ALL, OHEM_RANK_COORD, OHEM_RANK_OBJ, OHEM_RANK_CLASS } ohem_rank;
+
+typedef struct {
+    int per_image;        /* hard candidates kept per image */
+    float fraction;       /* > 0: keep ceil(fraction x candidates) instead */
+    float nms;            /* drop at IoU > nms with a kept one; 1: no NMS */
+    int nlayers;          /* source loss layers, absolute indices */
+    int layers[OHEM_MAX_SOURCES];
+    ohem_rank rank;       /* the part of the loss that ranks */
+    int keep_positives;   /* positives=keep */
+    float neg_pos_ratio;  /* > 0: at most this many negatives per kept positive */
+    int min_negatives;
+    int warmup;           /* iterations before mining starts */
+    int stats;            /* print a summary line per iteration */
+} ohem_options;
+
+/* Figures of one training iteration (all its subdivisions). Losses are the full
+ * per-candidate loss (every part), summed. */
+typedef struct {
+    long iteration;
+    int active;           /* 0 during warmup: every candidate trained */
+    long kept, candidates;
+    long positives_kept, positives;
+    double loss_kept, loss_all;
+} ohem_stats;
+
+/* Defaults: per_image 64, nms 0.7, rank all, positives rank, stats 1. */
+void ohem_options_default(ohem_options *o);
+
+/* Builds the layer at position index of net, whose layers [0, index) exist and whose
+ * opt->layers are checked loss layers before index. inputs/h/w/c describe the
+ * previous layer's output. Returns 0, or -1 when memory runs out. */
+int make_ohem_layer(layer *l, const ohem_options *opt, network *net, int index,
+                    int batch, int inputs, int h, int w, int c);
+
+/* input and output are (batch, inputs); delta is the negative gradient. */
+void forward_ohem_layer(const layer l, network net);
+void backward_ohem_layer(const layer l, network net);
+
+/* Follows a resize of the sources and of the previous layer. Returns 0 or -1. */
+int resize_ohem_layer(layer *l, network *net, int index);
+
+int is_ohem_layer(const layer *l);
+
+/* The figures of the last completed iteration. Returns 0, or -1 if l is no [ohem]
+ * layer or has not trained yet. */
+int ohem_layer_stats(const layer *l, ohem_stats *out);
+
+/* The kept flags of the last training forward: (batch, candidates per image), or NULL.
+ * *per_image receives the candidates per image. For tests and `ohem show`. */
+const unsigned char *ohem_layer_kept(const layer *l, int *per_image);
+
+/* [region]'s backward, which libdarknet's build leaves empty: the delta (already
+ * the gradient with respect to the layer's input) is added to net.delta. */
+void ohem_backward_region_layer(const layer l, network net);
+
+#endif

@@ -1,0 +1,183 @@
+/* cfg.c: the .cfg reader. */
+#include "cfg.h"
+#include "dn_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ohem_err_set(ohem_err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+}
+
+/* Removes spaces, tabs, CR and LF anywhere in s, as Darknet's strip does (plus CR). */
+static void strip_spaces(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++)
+        if (*r != ' ' && *r != '\t' && *r != '\r' && *r != '\n') *w++ = *r;
+    *w = 0;
+}
+
+/* Reads one line of any length; NULL at end of file. */
+static char *read_line(FILE *f)
+{
+    size_t cap = 256, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) return NULL;
+    int ch;
+    while ((ch = fgetc(f)) != EOF && ch != '\n') {
+        if (len + 1 == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        buf[len++] = (char)ch;
+    }
+    if (ch == EOF && len == 0) {
+        free(buf);
+        return NULL;
+    }
+    buf[len] = 0;
+    return buf;
+}
+
+static int section_add_key(ohem_cfg_section *s, char *line, int lineno)
+{
+    char **keys = realloc(s->keys, (s->nkeys + 1) * sizeof(*keys));
+    if (keys) s->keys = keys;
+    int *lines = realloc(s->lines, (s->nkeys + 1) * sizeof(*lines));
+    if (lines) s->lines = lines;
+    if (!keys || !lines) return -1;
+    char *eq = strchr(line, '=');
+    *eq = 0;
+    option_insert(s->options, line, eq + 1);
+    s->keys[s->nkeys] = line;
+    s->lines[s->nkeys] = lineno;
+    s->nkeys++;
+    return 0;
+}
+
+int ohem_cfg_read(const char *path, ohem_cfg *cfg, ohem_err *e)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        ohem_err_set(e, "%s: cannot open the cfg file: %s", path, strerror(errno));
+        return -1;
+    }
+    cfg->path = strdup(path);
+    char *line;
+    int lineno = 0, status = 0;
+    while (status == 0 && (line = read_line(f))) {
+        lineno++;
+        strip_spaces(line);
+        if (line[0] == 0 || line[0] == '#' || line[0] == ';') {
+            free(line);
+            continue;
+        }
+        if (line[0] == '[') {
+            size_t len = strlen(line);
+            if (len < 3 || line[len - 1] != ']') {
+                ohem_err_set(e, "%s:%d: '%s' is not a section header (hint: write it as [name])",
+                             path, lineno, line);
+                free(line);
+                status = -1;
+                break;
+            }
+            ohem_cfg_section *ns = realloc(cfg->sections, (cfg->n + 1) * sizeof(*ns));
+            if (!ns) {
+                free(line);
+                status = -1;
+                ohem_err_set(e, "%s:%d: out of memory", path, lineno);
+                break;
+            }
+            cfg->sections = ns;
+            ohem_cfg_section *s = &cfg->sections[cfg->n++];
+            memset(s, 0, sizeof(*s));
+            s->type = line;
+            s->options = make_list();
+            s->line = lineno;
+            continue;
+        }
+        char *eq = strchr(line, '=');
+        if (!cfg->n) {
+            ohem_err_set(e, "%s:%d: '%s' comes before the first section (hint: start the file with [net])",
+                         path, lineno, line);
+            status = -1;
+        } else if (!eq || eq == line) {
+            ohem_err_set(e, "%s:%d: %s: '%s' is not key=value", path, lineno,
+                         cfg->sections[cfg->n - 1].type, line);
+            status = -1;
+        } else {
+            ohem_cfg_section *s = &cfg->sections[cfg->n - 1];
+            *eq = 0;
+            int dup = ohem_cfg_line(s, line) != s->line;
+            *eq = '=';
+            if (dup) {
+                *eq = 0;
+                ohem_err_set(e, "%s:%d: %s key '%s' is given twice (first on line %d)", path, lineno,
+                             s->type, line, ohem_cfg_line(s, line));
+                status = -1;
+            } else if (section_add_key(s, line, lineno) != 0) {
+                ohem_err_set(e, "%s:%d: out of memory", path, lineno);
+                status = -1;
+            } else {
+                continue;
+            }
+        }
+        free(line);
+    }
+    if (status == 0 && ferror(f)) {
+        ohem_err_set(e, "%s: read error: %s", path, strerror(errno));
+        status = -1;
+    }
+    fclose(f);
+    if (status == 0 && cfg->n == 0) {
+        ohem_err_set(e, "%s:%d: the cfg file has no sections (hint: a network starts with [net])",
+                     path, lineno > 0 ? lineno : 1);
+        status = -1;
+    }
+    if (status != 0) ohem_cfg_free(cfg);
+    return status;
+}
+
+int ohem_cfg_line(const ohem_cfg_section *s, const char *key)
+{
+    for (int i = 0; i < s->nkeys; i++)
+        if (strcmp(s->keys[i], key) == 0) return s->lines[i];
+    return s->line;
+}
+
+void ohem_cfg_free(ohem_cfg *cfg)
+{
+    if (!cfg) return;
+    for (int i = 0; i < cfg->n; i++) {
+        ohem_cfg_section *s = &cfg->sections[i];
+        if (s->options) {
+            dn_section *ds = malloc(sizeof(*ds));
+            if (ds) {
+                ds->type = s->type;
+                ds->options = s->options;
+                free_section(ds);
+                s->type = NULL;
+            }
+        }
+        free(s->type);
+        free(s->keys);
+        free(s->lines);
+    }
+    free(cfg->sections);
+    free(cfg->path);
+    memset(cfg, 0, sizeof(*cfg));
+}

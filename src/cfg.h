@@ -1,0 +1,45 @@
+/* cfg.h: a Darknet .cfg reader that remembers where every section and key stands,
+ * so that errors can name file, line, section and key. */
+#ifndef OHEM_CFG_H
+#define OHEM_CFG_H
+
+#include <stddef.h>
+#include "darknet.h"
+
+/* An error message: "FILE:LINE: [section] key=value: what is wrong (hint)". */
+typedef struct {
+    char msg[1024];
+} ohem_err;
+
+void ohem_err_set(ohem_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+typedef struct {
+    char *type;       /* "[yolo]", as written (whitespace removed) */
+    list *options;    /* libdarknet's list of kvp, for its parse_* functions */
+    int line;         /* line of the header */
+    int nkeys;
+    char **keys;      /* (nkeys) the keys in file order, pointing into options */
+    int *lines;       /* (nkeys) their lines */
+} ohem_cfg_section;
+
+typedef struct {
+    char *path;
+    int n;
+    ohem_cfg_section *sections;
+} ohem_cfg;
+
+/* Reads path. Whitespace inside a line is dropped, as Darknet drops it; blank lines
+ * and lines starting with # or ; are comments; CRLF ends are fine. Errors (missing
+ * or unreadable file, no sections, a key before the first section, a line that is
+ * neither [section] nor key=value, a key given twice in a section) return -1 with
+ * e set. */
+int ohem_cfg_read(const char *path, ohem_cfg *cfg, ohem_err *e);
+
+/* Frees what ohem_cfg_read made, except the options lists already handed on (set
+ * to NULL by the caller). ohem_cfg_free(NULL) is a no-op. */
+void ohem_cfg_free(ohem_cfg *cfg);
+
+/* Line of key in s, or the header's line when key is absent. */
+int ohem_cfg_line(const ohem_cfg_section *s, const char *key);
+
+#endif

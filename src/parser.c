@@ -1,0 +1,515 @@
+/* parser.c: parse_network_cfg and load_network, replacing libdarknet's (its calls go
+ * through the PLT, so these serve the library too). A table maps section names to
+ * parse functions; an unknown section is an error. */
+#include "ohem_parser.h"
+#include "dn_internal.h"
+#include "ohem_layer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const ohem_cfg *cfg;
+    const ohem_cfg_section *s;
+    network *net;
+    dn_size_params params;
+    ohem_err *e;
+} parse_ctx;
+
+typedef int (*parse_fn)(parse_ctx *c, layer *l);
+
+/* ---- built-in sections: libdarknet's own parse functions ------------------------ */
+
+#define BUILTIN(fn, call)                         \
+    static int fn(parse_ctx *c, layer *l)         \
+    {                                             \
+        list *o = c->s->options;                  \
+        *l = call;                                \
+        return 0;                                 \
+    }
+BUILTIN(p_convolutional, parse_convolutional(o, c->params))
+BUILTIN(p_deconvolutional, parse_deconvolutional(o, c->params))
+BUILTIN(p_local, parse_local(o, c->params))
+BUILTIN(p_activation, parse_activation(o, c->params))
+BUILTIN(p_logistic, parse_logistic(o, c->params))
+BUILTIN(p_l2norm, parse_l2norm(o, c->params))
+BUILTIN(p_rnn, parse_rnn(o, c->params))
+BUILTIN(p_gru, parse_gru(o, c->params))
+BUILTIN(p_lstm, parse_lstm(o, c->params))
+BUILTIN(p_crnn, parse_crnn(o, c->params))
+BUILTIN(p_connected, parse_connected(o, c->params))
+BUILTIN(p_crop, parse_crop(o, c->params))
+BUILTIN(p_cost, parse_cost(o, c->params))
+BUILTIN(p_iseg, parse_iseg(o, c->params))
+BUILTIN(p_detection, parse_detection(o, c->params))
+BUILTIN(p_normalization, parse_normalization(o, c->params))
+BUILTIN(p_batchnorm, parse_batchnorm(o, c->params))
+BUILTIN(p_maxpool, parse_maxpool(o, c->params))
+BUILTIN(p_reorg, parse_reorg(o, c->params))
+BUILTIN(p_avgpool, parse_avgpool(o, c->params))
+BUILTIN(p_route, parse_route(o, c->params, c->net))
+BUILTIN(p_upsample, parse_upsample(o, c->params, c->net))
+BUILTIN(p_shortcut, parse_shortcut(o, c->params, c->net))
+#undef BUILTIN
+
+static int p_softmax(parse_ctx *c, layer *l)
+{
+    *l = parse_softmax(c->s->options, c->params);
+    c->net->hierarchy = l->softmax_tree;
+    return 0;
+}
+
+static int p_dropout(parse_ctx *c, layer *l)
+{
+    if (c->params.index == 0) {
+        ohem_err_set(c->e, "%s:%d: [dropout] cannot be the first layer (hint: it works in place on the layer before it)",
+                     c->cfg->path, c->s->line);
+        return -1;
+    }
+    *l = parse_dropout(c->s->options, c->params);
+    l->output = c->net->layers[c->params.index - 1].output;
+    l->delta = c->net->layers[c->params.index - 1].delta;
+    return 0;
+}
+
+/* The value of key in the section, or NULL. */
+static const char *find_val(const ohem_cfg_section *s, const char *key)
+{
+    for (int i = 0; i < s->nkeys; i++)
+        if (strcmp(s->keys[i], key) == 0) return s->keys[i] + strlen(key) + 1;
+    return NULL;
+}
+
+/* Checks that a [yolo] or [region] fits the layer before it, which libdarknet only
+ * asserts (and so aborts). expected is the input size the keys ask for. */
+static int check_head_inputs(parse_ctx *c, int expected, const char *hint_keys)
+{
+    if (expected == c->params.inputs) return 0;
+    int cells = c->params.h * c->params.w;
+    int per_cell = cells > 0 ? expected / cells : 0;
+    ohem_err_set(c->e,
+                 "%s:%d: %s expects %d filters in the [convolutional] before it (%s), but that layer has %d",
+                 c->cfg->path, c->s->line, c->s->type, per_cell, hint_keys, c->params.c);
+    return -1;
+}
+
+static int count_list(const char *v)
+{
+    int n = 1;
+    for (; *v; v++) n += *v == ',';
+    return n;
+}
+
+static int p_yolo(parse_ctx *c, layer *l)
+{
+    const ohem_cfg_section *s = c->s;
+    const char *max = find_val(s, "max");
+    if (max && atoi(max) != 90) {
+        ohem_err_set(c->e, "%s:%d: [yolo] max=%s: libdarknet keeps room for exactly 90 truth boxes (hint: max=90, or leave it out)",
+                     c->cfg->path, ohem_cfg_line(s, "max"), max);
+        return -1;
+    }
+    const char *cl = find_val(s, "classes"), *num = find_val(s, "num"), *mask = find_val(s, "mask");
+    int classes = cl ? atoi(cl) : 20, n = mask ? count_list(mask) : num ? atoi(num) : 1;
+    if (check_head_inputs(c, c->params.h * c->params.w * n * (classes + 5),
+                          "filters = anchors in mask x (classes + 5)") != 0)
+        return -1;
+    *l = parse_yolo(s->options, c->params);
+    return 0;
+}
+
+static int p_region(parse_ctx *c, layer *l)
+{
+    const ohem_cfg_section *s = c->s;
+    const char *cl = find_val(s, "classes"), *num = find_val(s, "num"), *co = find_val(s, "coords");
+    int classes = cl ? atoi(cl) : 20, n = num ? atoi(num) : 1, coords = co ? atoi(co) : 4;
+    if (check_head_inputs(c, c->params.h * c->params.w * n * (classes + coords + 1),
+                          "filters = num x (classes + coords + 1)") != 0)
+        return -1;
+    *l = parse_region(s->options, c->params);
+    l->backward = ohem_backward_region_layer;
+    return 0;
+}
+
+/* ---- [ohem] ---------------------------------------------------------------------- */
+
+static const char *const ohem_keys[] = {"per_image", "fraction", "nms", "layers", "rank",
+                                        "positives", "neg_pos_ratio", "min_negatives",
+                                        "warmup", "stats"};
+
+static int bad_value(const ohem_cfg *cfg, const ohem_cfg_section *s, const char *key,
+                     const char *val, const char *what, ohem_err *e)
+{
+    ohem_err_set(e, "%s:%d: [ohem] %s=%s: %s", cfg->path, ohem_cfg_line(s, key), key, val, what);
+    return -1;
+}
+
+static int get_int(const ohem_cfg *cfg, const ohem_cfg_section *s, const char *key, long lo,
+                   long hi, int *out, ohem_err *e)
+{
+    const char *v = find_val(s, key);
+    if (!v) return 0;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || errno) return bad_value(cfg, s, key, v, "not an integer", e);
+    if (x < lo || x > hi) {
+        char what[128];
+        snprintf(what, sizeof(what), "out of range; expected %ld <= %s <= %ld", lo, key, hi);
+        return bad_value(cfg, s, key, v, what, e);
+    }
+    *out = (int)x;
+    return 0;
+}
+
+/* A float in (lo, hi], or [lo, hi] when lo_open is 0. */
+static int get_float(const ohem_cfg *cfg, const ohem_cfg_section *s, const char *key, float lo,
+                     int lo_open, float hi, float *out, ohem_err *e)
+{
+    const char *v = find_val(s, key);
+    if (!v) return 0;
+    char *end;
+    errno = 0;
+    float x = strtof(v, &end);
+    if (end == v || *end || errno || !isfinite(x)) return bad_value(cfg, s, key, v, "not a number", e);
+    if ((lo_open ? x <= lo : x < lo) || x > hi) {
+        char what[128];
+        snprintf(what, sizeof(what), "out of range; expected %g %s %s <= %g", lo, lo_open ? "<" : "<=",
+                 key, hi);
+        return bad_value(cfg, s, key, v, what, e);
+    }
+    *out = x;
+    return 0;
+}
+
+static int is_loss_type(LAYER_TYPE t)
+{
+    return t == YOLO || t == REGION || t == DETECTION || t == SOFTMAX;
+}
+
+static int parse_layers(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net, int index,
+                        ohem_options *o, ohem_err *e)
+{
+    const char *v = find_val(s, "layers");
+    o->nlayers = 0;
+    if (!v) {
+        for (int i = 0; i < index; i++)
+            if (is_loss_type(net->layers[i].type)) {
+                if (o->nlayers == OHEM_MAX_SOURCES)
+                    return bad_value(cfg, s, "layers", "(all)", "more than 16 loss layers above (hint: name them in layers=)", e);
+                o->layers[o->nlayers++] = i;
+            }
+        if (!o->nlayers) {
+            ohem_err_set(e, "%s:%d: [ohem] has no loss layer above it (hint: put it after a [yolo], [region], [detection] or [softmax])",
+                         cfg->path, s->line);
+            return -1;
+        }
+        return 0;
+    }
+    const char *p = v;
+    while (1) {
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno || (*end && *end != ','))
+            return bad_value(cfg, s, "layers", v, "expected a comma-separated list of layer indices", e);
+        long abs_i = x < 0 ? index + x : x;
+        char what[200];
+        if (abs_i < 0 || abs_i >= index) {
+            snprintf(what, sizeof(what), "layer %ld is out of range; [ohem] is layer %d and mines layers 0..%d above it",
+                     x, index, index - 1);
+            return bad_value(cfg, s, "layers", v, what, e);
+        }
+        if (!is_loss_type(net->layers[abs_i].type)) {
+            snprintf(what, sizeof(what), "layer %ld is [%s], not a loss layer ([yolo], [region], [detection] or [softmax])",
+                     abs_i, ohem_layer_name(&net->layers[abs_i]));
+            return bad_value(cfg, s, "layers", v, what, e);
+        }
+        for (int k = 0; k < o->nlayers; k++)
+            if (o->layers[k] == abs_i) {
+                snprintf(what, sizeof(what), "layer %ld is named twice", abs_i);
+                return bad_value(cfg, s, "layers", v, what, e);
+            }
+        if (o->nlayers == OHEM_MAX_SOURCES) return bad_value(cfg, s, "layers", v, "more than 16 layers", e);
+        o->layers[o->nlayers++] = (int)abs_i;
+        if (!*end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static int get_word(const ohem_cfg *cfg, const ohem_cfg_section *s, const char *key,
+                    const char *const *words, int nwords, int *out, ohem_err *e)
+{
+    const char *v = find_val(s, key);
+    if (!v) return 0;
+    for (int i = 0; i < nwords; i++)
+        if (strcmp(v, words[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    char what[160] = "expected one of:";
+    for (int i = 0; i < nwords; i++) {
+        strncat(what, " ", sizeof(what) - strlen(what) - 1);
+        strncat(what, words[i], sizeof(what) - strlen(what) - 1);
+    }
+    return bad_value(cfg, s, key, v, what, e);
+}
+
+int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net, int index,
+                       ohem_options *o, ohem_err *e)
+{
+    ohem_options_default(o);
+    for (int i = 0; i < s->nkeys; i++) {
+        int known = 0;
+        for (size_t k = 0; k < sizeof(ohem_keys) / sizeof(ohem_keys[0]); k++) known |= strcmp(s->keys[i], ohem_keys[k]) == 0;
+        if (!known) {
+            ohem_err_set(e, "%s:%d: [ohem] unknown key '%s' (hint: the keys are per_image, fraction, nms, layers, rank, positives, neg_pos_ratio, min_negatives, warmup, stats)",
+                         cfg->path, s->lines[i], s->keys[i]);
+            return -1;
+        }
+    }
+    static const char *const ranks[] = {"all", "coord", "obj", "class"};
+    static const char *const positives[] = {"rank", "keep"};
+    int rank = 0;
+    if (get_int(cfg, s, "per_image", 1, 1000000, &o->per_image, e) ||
+        get_float(cfg, s, "fraction", 0, 1, 1, &o->fraction, e) ||
+        get_float(cfg, s, "nms", 0, 1, 1, &o->nms, e) ||
+        get_word(cfg, s, "rank", ranks, 4, &rank, e) ||
+        get_word(cfg, s, "positives", positives, 2, &o->keep_positives, e) ||
+        get_float(cfg, s, "neg_pos_ratio", 0, 0, 1000, &o->neg_pos_ratio, e) ||
+        get_int(cfg, s, "min_negatives", 0, 1000000, &o->min_negatives, e) ||
+        get_int(cfg, s, "warmup", 0, 1000000000, &o->warmup, e) ||
+        get_int(cfg, s, "stats", 0, 1, &o->stats, e) ||
+        parse_layers(cfg, s, net, index, o, e))
+        return -1;
+    o->rank = (ohem_rank)rank;
+    if (find_val(s, "per_image") && find_val(s, "fraction")) {
+        ohem_err_set(e, "%s:%d: [ohem] fraction=%s: give per_image or fraction, not both", cfg->path,
+                     ohem_cfg_line(s, "fraction"), find_val(s, "fraction"));
+        return -1;
+    }
+    int nsoft = 0;
+    for (int i = 0; i < o->nlayers; i++) nsoft += net->layers[o->layers[i]].type == SOFTMAX;
+    if (nsoft && nsoft != o->nlayers)
+        return bad_value(cfg, s, "layers", find_val(s, "layers") ? find_val(s, "layers") : "(all)",
+                         "mixes [softmax] with detection layers; mine one kind at a time", e);
+    if (nsoft && (o->rank == OHEM_RANK_COORD || o->rank == OHEM_RANK_OBJ))
+        return bad_value(cfg, s, "rank", find_val(s, "rank"), "[softmax] has only a class loss (hint: rank=all or rank=class)", e);
+    return 0;
+}
+
+static int p_ohem(parse_ctx *c, layer *l)
+{
+    ohem_options o;
+    if (c->params.index == 0) {
+        ohem_err_set(c->e, "%s:%d: [ohem] has no loss layer above it (hint: put it after a [yolo], [region], [detection] or [softmax])",
+                     c->cfg->path, c->s->line);
+        return -1;
+    }
+    if (ohem_parse_options(c->cfg, c->s, c->net, c->params.index, &o, c->e) != 0) return -1;
+    if (make_ohem_layer(l, &o, c->net, c->params.index, c->params.batch, c->params.inputs,
+                        c->params.h, c->params.w, c->params.c) != 0) {
+        ohem_err_set(c->e, "%s:%d: [ohem]: out of memory", c->cfg->path, c->s->line);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the table ------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    parse_fn parse;
+    int plugin;       /* 1: our section: its keys are checked by its parser */
+} section_type;
+
+static const section_type section_types[] = {
+    {"[convolutional]", p_convolutional, 0}, {"[conv]", p_convolutional, 0},
+    {"[deconvolutional]", p_deconvolutional, 0}, {"[deconv]", p_deconvolutional, 0},
+    {"[local]", p_local, 0},
+    {"[activation]", p_activation, 0},
+    {"[logistic]", p_logistic, 0},
+    {"[l2norm]", p_l2norm, 0},
+    {"[rnn]", p_rnn, 0},
+    {"[gru]", p_gru, 0},
+    {"[lstm]", p_lstm, 0},
+    {"[crnn]", p_crnn, 0},
+    {"[connected]", p_connected, 0}, {"[conn]", p_connected, 0},
+    {"[crop]", p_crop, 0},
+    {"[cost]", p_cost, 0},
+    {"[region]", p_region, 0},
+    {"[yolo]", p_yolo, 0},
+    {"[iseg]", p_iseg, 0},
+    {"[detection]", p_detection, 0},
+    {"[softmax]", p_softmax, 0}, {"[soft]", p_softmax, 0},
+    {"[normalization]", p_normalization, 0}, {"[lrn]", p_normalization, 0},
+    {"[batchnorm]", p_batchnorm, 0},
+    {"[maxpool]", p_maxpool, 0}, {"[max]", p_maxpool, 0},
+    {"[reorg]", p_reorg, 0},
+    {"[avgpool]", p_avgpool, 0}, {"[avg]", p_avgpool, 0},
+    {"[route]", p_route, 0},
+    {"[upsample]", p_upsample, 0},
+    {"[shortcut]", p_shortcut, 0},
+    {"[dropout]", p_dropout, 0},
+    {"[ohem]", p_ohem, 1},
+};
+
+static const section_type *find_section_type(const char *name)
+{
+    for (size_t i = 0; i < sizeof(section_types) / sizeof(section_types[0]); i++)
+        if (strcmp(section_types[i].name, name) == 0) return &section_types[i];
+    return NULL;
+}
+
+const char *ohem_layer_name(const layer *l)
+{
+    static const char *const names[] = {
+        "convolutional", "deconvolutional", "connected", "maxpool", "softmax", "detection",
+        "dropout", "crop", "route", "cost", "normalization", "avgpool", "local", "shortcut",
+        "activation", "rnn", "gru", "lstm", "crnn", "batchnorm", "network", "xnor", "region",
+        "yolo", "iseg", "reorg", "upsample", "logistic", "l2norm", "blank"};
+    if (is_ohem_layer(l)) return "ohem";
+    if ((unsigned)l->type < sizeof(names) / sizeof(names[0])) return names[l->type];
+    return "unknown";
+}
+
+static int is_net_section(const char *type)
+{
+    return strcmp(type, "[net]") == 0 || strcmp(type, "[network]") == 0;
+}
+
+/* The keys every built-in layer reads, as libdarknet's parser sets them. */
+static void apply_common_keys(list *o, network *net, layer *l)
+{
+    l->clip = net->clip;
+    l->truth = option_find_int_quiet(o, "truth", 0);
+    l->onlyforward = option_find_int_quiet(o, "onlyforward", 0);
+    l->stopbackward = option_find_int_quiet(o, "stopbackward", 0);
+    l->dontsave = option_find_int_quiet(o, "dontsave", 0);
+    l->dontload = option_find_int_quiet(o, "dontload", 0);
+    l->numload = option_find_int_quiet(o, "numload", 0);
+    l->dontloadscales = option_find_int_quiet(o, "dontloadscales", 0);
+    l->learning_rate_scale = option_find_float_quiet(o, "learning_rate", 1);
+    l->smooth = option_find_float_quiet(o, "smooth", 0);
+}
+
+/* Warns, with file and line, of keys a built-in section did not read. */
+static void warn_unused(const ohem_cfg *cfg, const ohem_cfg_section *s)
+{
+    int i = 0;
+    for (node *n = s->options->front; n; n = n->next, i++) {
+        dn_kvp *p = (dn_kvp *)n->val;
+        if (!p->used)
+            fprintf(stderr, "%s:%d: warning: %s key '%s' is not used by libdarknet\n", cfg->path,
+                    ohem_cfg_line(s, p->key), s->type, p->key);
+    }
+}
+
+int ohem_parse_network(const char *path, network **out, ohem_err *e)
+{
+    ohem_cfg cfg;
+    *out = NULL;
+    if (ohem_cfg_read(path, &cfg, e) != 0) return -1;
+    if (!is_net_section(cfg.sections[0].type)) {
+        ohem_err_set(e, "%s:%d: the first section is %s (hint: a network starts with [net])", path,
+                     cfg.sections[0].line, cfg.sections[0].type);
+        ohem_cfg_free(&cfg);
+        return -1;
+    }
+    for (int i = 1; i < cfg.n; i++)
+        if (!find_section_type(cfg.sections[i].type)) {
+            ohem_err_set(e, "%s:%d: unknown section %s (hint: a misspelling? [ohem] is the plugin's section)",
+                         path, cfg.sections[i].line, cfg.sections[i].type);
+            ohem_cfg_free(&cfg);
+            return -1;
+        }
+    if (cfg.n < 2) {
+        ohem_err_set(e, "%s:%d: [net] is not followed by any layer", path, cfg.sections[0].line);
+        ohem_cfg_free(&cfg);
+        return -1;
+    }
+    ohem_blas_init();
+    network *net = make_network(cfg.n - 1);
+    net->gpu_index = gpu_index;
+    parse_net_options(cfg.sections[0].options, net);
+    if (net->batch < 1 || net->h < 0 || net->w < 0 || net->c < 0 || net->inputs < 1) {
+        ohem_err_set(e, "%s:%d: [net]: batch/subdivisions leave no image per step, or width, height and channels are unset (batch=%d, %dx%dx%d)",
+                     path, cfg.sections[0].line, net->batch, net->w, net->h, net->c);
+        free_network(net);
+        ohem_cfg_free(&cfg);
+        return -1;
+    }
+    parse_ctx c = {&cfg, NULL, net, {0}, e};
+    c.params.h = net->h;
+    c.params.w = net->w;
+    c.params.c = net->c;
+    c.params.inputs = net->inputs;
+    c.params.batch = net->batch;
+    c.params.time_steps = net->time_steps;
+    c.params.net = net;
+    size_t workspace = 0;
+    fprintf(stderr, "layer     filters    size              input                output\n");
+    for (int i = 1; i < cfg.n; i++) {
+        int index = i - 1;
+        const section_type *t = find_section_type(cfg.sections[i].type);
+        layer l = {0};
+        c.s = &cfg.sections[i];
+        c.params.index = index;
+        fprintf(stderr, "%5d ", index);
+        if (t->parse(&c, &l) != 0) {
+            fprintf(stderr, "\n");
+            free_network(net);
+            ohem_cfg_free(&cfg);
+            return -1;
+        }
+        if (!t->plugin) {
+            apply_common_keys(c.s->options, net, &l);
+            warn_unused(&cfg, c.s);
+        }
+        net->layers[index] = l;
+        if (l.workspace_size > workspace) workspace = l.workspace_size;
+        c.params.h = l.out_h;
+        c.params.w = l.out_w;
+        c.params.c = l.out_c;
+        c.params.inputs = l.outputs;
+    }
+    ohem_cfg_free(&cfg);
+    layer last = get_network_output_layer(net);
+    net->outputs = last.outputs;
+    net->truths = last.outputs;
+    if (net->layers[net->n - 1].truths) net->truths = net->layers[net->n - 1].truths;
+    net->output = last.output;
+    net->input = calloc((size_t)net->inputs * net->batch, sizeof(float));
+    net->truth = calloc((size_t)net->truths * net->batch, sizeof(float));
+    if (workspace) net->workspace = calloc(1, workspace);
+    if (!net->input || !net->truth || (workspace && !net->workspace)) {
+        ohem_err_set(e, "%s: out of memory building the network", path);
+        free_network(net);
+        return -1;
+    }
+    *out = net;
+    return 0;
+}
+
+network *parse_network_cfg(char *filename)
+{
+    network *net;
+    ohem_err e;
+    if (ohem_parse_network(filename, &net, &e) != 0) {
+        fprintf(stderr, "error: %s\n", e.msg);
+        exit(1);
+    }
+    return net;
+}
+
+network *load_network(char *cfg, char *weights, int clear)
+{
+    network *net = parse_network_cfg(cfg);
+    if (weights && weights[0]) load_weights(net, weights);
+    if (clear) *net->seen = 0;
+    return net;
+}

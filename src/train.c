@@ -1,0 +1,350 @@
+/* train.c: ./darknet detector train DATA CFG [WEIGHTS] [flags], Darknet's training
+ * loop with data checks up front, atomic weights files, resumable interrupts, a CSV
+ * log and a progress line. */
+#include "cli.h"
+#include "ohem_layer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* "cfg/yolo.cfg" -> "yolo" */
+static void cfg_base(const char *cfg, char *out, size_t cap)
+{
+    const char *b = strrchr(cfg, '/');
+    snprintf(out, cap, "%s", b ? b + 1 : cfg);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out) *dot = 0;
+}
+
+/* Creates dir and its parents; checks that a file can be written there. */
+static int ensure_dir(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", dir);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+    snprintf(buf, sizeof(buf), "%s/.write-test-%d", dir, (int)getpid());
+    int fd = open(buf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return -1;
+    close(fd);
+    unlink(buf);
+    return 0;
+}
+
+/* Bytes save_weights writes for net, or -1 for layer types this does not count. */
+static long expected_weights_bytes(const network *net)
+{
+    long floats = 0;
+    for (int i = 0; i < net->n; i++) {
+        const layer *l = &net->layers[i];
+        if (l->dontsave) continue;
+        switch (l->type) {
+        case CONVOLUTIONAL:
+        case DECONVOLUTIONAL:
+            floats += l->n + l->nweights + (l->batch_normalize ? 3L * l->n : 0);
+            break;
+        case CONNECTED:
+            floats += l->outputs + (long)l->outputs * l->inputs + (l->batch_normalize ? 3L * l->outputs : 0);
+            break;
+        case BATCHNORM: floats += 3L * l->c; break;
+        case RNN: case GRU: case LSTM: case CRNN: case LOCAL: return -1;
+        default: break;
+        }
+    }
+    return 3 * (long)sizeof(int) + (long)sizeof(size_t) + floats * (long)sizeof(float);
+}
+
+/* Writes the weights to path through a temporary file and a rename, so that path
+ * holds either the old file or the whole new one. Returns 0 or -1 (printed). */
+static int save_weights_atomic(network *net, const char *path)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
+    save_weights(net, tmp);
+    struct stat st;
+    long want = expected_weights_bytes(net);
+    int fd = open(tmp, O_RDONLY);
+    int ok = fd >= 0 && fsync(fd) == 0 && fstat(fd, &st) == 0 && (want < 0 || st.st_size == want);
+    if (fd >= 0) close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "error: %s: could not write the weights (disk full?); the previous file is untouched\n", path);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static const layer *detection_layer_of(const network *net)
+{
+    for (int i = net->n - 1; i >= 0; i--) {
+        LAYER_TYPE t = net->layers[i].type;
+        if (t == YOLO || t == REGION || t == DETECTION) return &net->layers[i];
+    }
+    return NULL;
+}
+
+static const layer *ohem_layer_of(const network *net)
+{
+    for (int i = 0; i < net->n; i++)
+        if (is_ohem_layer(&net->layers[i])) return &net->layers[i];
+    return NULL;
+}
+
+static void format_duration(double s, char *out, size_t cap)
+{
+    long t = s > 0 && s < 1e9 ? (long)s : 0;
+    if (t >= 3600) snprintf(out, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else snprintf(out, cap, "%ldm%02lds", t / 60, t % 60);
+}
+
+static void usage_train(void)
+{
+    fprintf(stderr,
+            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-clear] [-quiet]\n");
+}
+
+int detector_train(int argc, char **argv)
+{
+    const char *pos[3] = {0};
+    int npos = 0, clear = 0, quiet = 0, max_batches = -1;
+    unsigned seed = (unsigned)time(NULL);
+    const char *log_path = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int has_val = i + 1 < argc;
+        char *end;
+        if (!strcmp(a, "-clear")) clear = 1;
+        else if (!strcmp(a, "-quiet")) quiet = 1;
+        else if (!strcmp(a, "-log") && has_val) log_path = argv[++i];
+        else if ((!strcmp(a, "-seed") || !strcmp(a, "-max_batches")) && has_val) {
+            long v = strtol(argv[i + 1], &end, 10);
+            if (end == argv[i + 1] || *end || v < 0 || v > 2000000000) {
+                fprintf(stderr, "error: %s %s: expected a non-negative integer\n", a, argv[i + 1]);
+                usage_train();
+                return CLI_USAGE;
+            }
+            if (a[1] == 's') seed = (unsigned)v;
+            else max_batches = (int)v;
+            i++;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "error: unknown flag or missing value: %s\n", a);
+            usage_train();
+            return CLI_USAGE;
+        } else if (npos < 3) pos[npos++] = a;
+        else {
+            fprintf(stderr, "error: unexpected argument: %s\n", a);
+            usage_train();
+            return CLI_USAGE;
+        }
+    }
+    if (npos < 2) {
+        usage_train();
+        return CLI_USAGE;
+    }
+    data_cfg d;
+    if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
+    char **paths;
+    int npaths = read_list(d.train, &paths);
+    if (npaths < 0) {
+        data_cfg_free(&d);
+        return CLI_BAD_INPUT;
+    }
+    int status = CLI_BAD_INPUT;
+    network *net = NULL;
+    FILE *log = NULL;
+    if (check_dataset(paths, npaths, d.classes, quiet) != 0) goto done;
+    if (ensure_dir(d.backup) != 0) {
+        fprintf(stderr, "error: %s: %s: the backup folder cannot be created or written: %s\n", pos[0], d.backup, strerror(errno));
+        goto done;
+    }
+    if (pos[2] && access(pos[2], R_OK) != 0) {
+        fprintf(stderr, "error: %s: cannot read the weights file: %s\n", pos[2], strerror(errno));
+        goto done;
+    }
+    srand(seed);
+    net = load_network((char *)pos[1], (char *)pos[2], clear);
+    if (max_batches >= 0) net->max_batches = max_batches;
+    const layer *det = detection_layer_of(net);
+    if (!det) {
+        fprintf(stderr, "error: %s: no [yolo], [region] or [detection] layer: detector train needs one\n", pos[1]);
+        goto done;
+    }
+    if (det->classes != d.classes) {
+        fprintf(stderr, "error: %s says classes=%d but %s's last detection layer has classes=%d\n", pos[0], d.classes, pos[1], det->classes);
+        goto done;
+    }
+    if (log_path) {
+        int resume = get_current_batch(net) > 0 && access(log_path, F_OK) == 0;
+        log = fopen(log_path, resume ? "a" : "w");
+        if (!log) {
+            fprintf(stderr, "error: %s: cannot write the log: %s\n", log_path, strerror(errno));
+            goto done;
+        }
+        if (!resume)
+            fprintf(log, "iteration,loss,avg_loss,learning_rate,seconds,images,ohem_kept,ohem_candidates,"
+                         "ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all\n");
+    }
+    char base[256];
+    cfg_base(pos[1], base, sizeof(base));
+    int imgs = net->batch * net->subdivisions;
+    fprintf(stderr, "%s: %d images, %d per iteration, seed %u, learning rate %g, momentum %g, decay %g\n",
+            base, npaths, imgs, seed, net->learning_rate, net->momentum, net->decay);
+    int saved_stdout = -1;
+    if (quiet) {
+        /* libdarknet prints a line per loss layer per step on stdout. */
+        fflush(stdout);
+        saved_stdout = dup(1);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, 1);
+            close(devnull);
+        }
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    load_args args = {0};
+    args.w = net->w;
+    args.h = net->h;
+    args.paths = paths;
+    args.n = imgs;
+    args.m = npaths;
+    args.classes = det->classes;
+    args.jitter = det->jitter;
+    args.num_boxes = det->type == DETECTION ? det->side : det->max_boxes;
+    args.coords = det->coords;
+    args.angle = net->angle;
+    args.exposure = net->exposure;
+    args.saturation = net->saturation;
+    args.hue = net->hue;
+    args.threads = 1; /* one loader thread: the order of rand() calls, so -seed, holds */
+    args.type = det->type == DETECTION ? REGION_DATA : DETECTION_DATA;
+    data train, buffer;
+    args.d = &buffer;
+    const int orig_w = net->w;
+    pthread_t loader = load_data(args);
+    const layer *ohem_l = ohem_layer_of(net);
+    float avg_loss = -1;
+    double ema_step = 0, t_start = now_seconds();
+    long start_iter = (long)get_current_batch(net);
+    int count = 0;
+    char backup_path[4096], path[4096];
+    snprintf(backup_path, sizeof(backup_path), "%s/%s.backup", d.backup, base);
+    status = 0;
+    while ((int)get_current_batch(net) < net->max_batches) {
+        if (det->random && count++ % 10 == 0) {
+            pthread_join(loader, NULL);
+            free_data(buffer);
+            int dim = (orig_w * (10 + rand() % 10) / 13) / 32 * 32;
+            if (dim < 32) dim = 32;
+            args.w = args.h = dim;
+            loader = load_data(args);
+            if (resize_network(net, dim, dim) != 0) {
+                status = CLI_BAD_INPUT;
+                break;
+            }
+            det = detection_layer_of(net);
+            ohem_l = ohem_layer_of(net);
+        }
+        double t0 = now_seconds();
+        pthread_join(loader, NULL);
+        train = buffer;
+        loader = load_data(args);
+        float loss = train_network(net, train);
+        free_data(train);
+        double step = now_seconds() - t0;
+        long it = (long)get_current_batch(net);
+        if (!isfinite(loss)) {
+            fprintf(stderr, "\nerror: iteration %ld: the loss is %f; training stopped. The last good weights are in %s (hint: lower learning_rate or raise burn_in)\n",
+                    it, loss, backup_path);
+            status = CLI_BAD_INPUT;
+            break;
+        }
+        if (avg_loss < 0) avg_loss = loss;
+        avg_loss = avg_loss * .9f + loss * .1f;
+        ema_step = ema_step > 0 ? ema_step * 0.9 + step * 0.1 : step;
+        char left[32];
+        format_duration(ema_step * (net->max_batches - it), left, sizeof(left));
+        fprintf(stderr, "%s%ld/%d: loss %.4f, avg %.4f, rate %g, %.2fs, %.1f img/s, left %s%s",
+                quiet && isatty(2) ? "\r" : "", it, net->max_batches, loss, avg_loss,
+                get_current_rate(net), step, imgs / step, left, quiet && isatty(2) ? "   " : "\n");
+        if (log) {
+            fprintf(log, "%ld,%g,%g,%g,%.4f,%ld", it, loss, avg_loss, get_current_rate(net), step, it * imgs);
+            ohem_stats s;
+            if (ohem_l && ohem_layer_stats(ohem_l, &s) == 0)
+                fprintf(log, ",%ld,%ld,%ld,%ld,%g,%g\n", s.kept, s.candidates, s.positives_kept,
+                        s.positives, s.loss_kept, s.loss_all);
+            else
+                fprintf(log, ",,,,,,\n");
+            fflush(log);
+        }
+        if (it % 100 == 0 && save_weights_atomic(net, backup_path) != 0) {
+            status = CLI_BAD_INPUT;
+            break;
+        }
+        if (it % 10000 == 0 || (it < 1000 && it % 100 == 0)) {
+            snprintf(path, sizeof(path), "%s/%s_%ld.weights", d.backup, base, it);
+            if (save_weights_atomic(net, path) != 0) {
+                status = CLI_BAD_INPUT;
+                break;
+            }
+        }
+        if (stop_signal) {
+            if (save_weights_atomic(net, backup_path) == 0)
+                fprintf(stderr, "\ninterrupted at iteration %ld; saved %s\nresume with: ./darknet detector train %s %s %s\n",
+                        it, backup_path, pos[0], pos[1], backup_path);
+            status = 128 + stop_signal;
+            break;
+        }
+    }
+    pthread_join(loader, NULL);
+    free_data(buffer);
+    if (status == 0) {
+        snprintf(path, sizeof(path), "%s/%s_final.weights", d.backup, base);
+        if (save_weights_atomic(net, path) != 0) status = CLI_BAD_INPUT;
+        else
+            fprintf(stderr, "%sdone: %ld iterations in %.1fs; saved %s\n", quiet ? "\n" : "",
+                    (long)get_current_batch(net) - start_iter, now_seconds() - t_start, path);
+    }
+    if (saved_stdout >= 0) {
+        fflush(stdout);
+        dup2(saved_stdout, 1);
+        close(saved_stdout);
+    }
+done:
+    if (log) fclose(log);
+    if (net) free_network(net);
+    free_paths(paths, npaths);
+    data_cfg_free(&d);
+    return status;
+}

@@ -495,6 +495,10 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
     return 0;
 }
 
+/* Linking this file (a program calls parse_network_cfg or load_network) brings our
+ * resize_network along too, for multi-scale training with [ohem]. */
+__attribute__((used)) static int (*const link_resize)(network *, int, int) = resize_network;
+
 network *parse_network_cfg(char *filename)
 {
     network *net;

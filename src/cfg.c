@@ -120,21 +120,9 @@ int ohem_cfg_read(const char *path, ohem_cfg *cfg, ohem_err *e)
                          cfg->sections[cfg->n - 1].type, line);
             status = -1;
         } else {
-            ohem_cfg_section *s = &cfg->sections[cfg->n - 1];
-            *eq = 0;
-            int dup = ohem_cfg_line(s, line) != s->line;
-            *eq = '=';
-            if (dup) {
-                *eq = 0;
-                ohem_err_set(e, "%s:%d: %s key '%s' is given twice (first on line %d)", path, lineno,
-                             s->type, line, ohem_cfg_line(s, line));
-                status = -1;
-            } else if (section_add_key(s, line, lineno) != 0) {
-                ohem_err_set(e, "%s:%d: out of memory", path, lineno);
-                status = -1;
-            } else {
-                continue;
-            }
+            if (section_add_key(&cfg->sections[cfg->n - 1], line, lineno) == 0) continue;
+            ohem_err_set(e, "%s:%d: out of memory", path, lineno);
+            status = -1;
         }
         free(line);
     }

@@ -31,15 +31,15 @@ typedef struct {
 /* Reads path. Whitespace inside a line is dropped, as Darknet drops it; blank lines
  * and lines starting with # or ; are comments; CRLF ends are fine. Errors (missing
  * or unreadable file, no sections, a key before the first section, a line that is
- * neither [section] nor key=value, a key given twice in a section) return -1 with
- * e set. */
+ * neither [section] nor key=value) return -1 with e set. A key given twice stays
+ * twice: libdarknet reads the first. */
 int ohem_cfg_read(const char *path, ohem_cfg *cfg, ohem_err *e);
 
 /* Frees what ohem_cfg_read made, except the options lists already handed on (set
  * to NULL by the caller). ohem_cfg_free(NULL) is a no-op. */
 void ohem_cfg_free(ohem_cfg *cfg);
 
-/* Line of key in s, or the header's line when key is absent. */
+/* Line of key's first occurrence in s, or the header's line when key is absent. */
 int ohem_cfg_line(const ohem_cfg_section *s, const char *key);
 
 #endif

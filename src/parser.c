@@ -264,6 +264,12 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
 {
     ohem_options_default(o);
     for (int i = 0; i < s->nkeys; i++) {
+        int first = ohem_cfg_line(s, s->keys[i]);
+        if (first != s->lines[i]) {
+            ohem_err_set(e, "%s:%d: [ohem] key '%s' is given twice (first on line %d)", cfg->path,
+                         s->lines[i], s->keys[i], first);
+            return -1;
+        }
         int known = 0;
         for (size_t k = 0; k < sizeof(ohem_keys) / sizeof(ohem_keys[0]); k++) known |= strcmp(s->keys[i], ohem_keys[k]) == 0;
         if (!known) {
@@ -397,15 +403,20 @@ static void apply_common_keys(list *o, network *net, layer *l)
     l->smooth = option_find_float_quiet(o, "smooth", 0);
 }
 
-/* Warns, with file and line, of keys a built-in section did not read. */
+/* Warns, with file and line, of keys a built-in section did not read, and of keys
+ * given twice (libdarknet reads the first). */
 static void warn_unused(const ohem_cfg *cfg, const ohem_cfg_section *s)
 {
     int i = 0;
     for (node *n = s->options->front; n; n = n->next, i++) {
         dn_kvp *p = (dn_kvp *)n->val;
-        if (!p->used)
+        int first = ohem_cfg_line(s, p->key);
+        if (first != s->lines[i])
+            fprintf(stderr, "%s:%d: warning: %s key '%s' is given twice; libdarknet reads line %d\n",
+                    cfg->path, s->lines[i], s->type, p->key, first);
+        else if (!p->used)
             fprintf(stderr, "%s:%d: warning: %s key '%s' is not used by libdarknet\n", cfg->path,
-                    ohem_cfg_line(s, p->key), s->type, p->key);
+                    s->lines[i], s->type, p->key);
     }
 }
 

@@ -1,0 +1,332 @@
+/* test_parser.c: the table-driven parser. Every stock cfg gives the same network as
+ * libdarknet's own parser (every size, every scalar field, the initial weights);
+ * every bad cfg gives an error naming file, line, section, key and value. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "darknet.h"
+#include "ohem_layer.h"
+#include "ohem_parser.h"
+
+#define TMP "tests/tmp"
+#define CFG_DIR "/usr/share/darknet/cfg"
+
+/* Stock cfgs left out: their random weight initialisation alone takes longer than
+ * the test time allows (over 100 million weights) */
+static const char *const too_large[] = {"vgg-16.cfg", "vgg-conv.cfg", "yolov3-openimages.cfg", "alexnet.cfg"};
+
+static uint64_t fnv(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+#define FIELD(f) fprintf(out, "net " #f " %g\n", (double)net->f)
+/* Writes everything that defines a network, one fact a line, so that two
+ * descriptions compare line by line. */
+static void describe(FILE *out, network *net)
+{
+    FIELD(n); FIELD(batch); FIELD(subdivisions); FIELD(inputs); FIELD(outputs); FIELD(truths);
+    FIELD(h); FIELD(w); FIELD(c); FIELD(time_steps); FIELD(learning_rate); FIELD(momentum);
+    FIELD(decay); FIELD(max_batches); FIELD(policy); FIELD(num_steps); FIELD(burn_in);
+    FIELD(adam); FIELD(max_crop); FIELD(min_crop); FIELD(angle); FIELD(aspect); FIELD(exposure);
+    FIELD(saturation); FIELD(hue); FIELD(random); FIELD(clip); FIELD(gamma); FIELD(power);
+    fprintf(out, "net output_is_last %d\n", net->output == get_network_output_layer(net).output);
+    fprintf(out, "net workspace %d\n", net->workspace != NULL);
+    for (int i = 0; i < net->num_steps; i++) fprintf(out, "net step %d %d %g\n", i, net->steps[i], net->scales[i]);
+    for (int i = 0; i < net->n; i++) {
+        layer *l = &net->layers[i];
+        char *a = (char *)l;
+        size_t from = offsetof(layer, batch_normalize), mid = offsetof(layer, mask),
+               after = mid + sizeof(l->mask), to = offsetof(layer, cweights);
+        fprintf(out, "layer %d type %d activation %d cost_type %d\n", i, l->type, l->activation, l->cost_type);
+        fprintf(out, "layer %d scalars %016llx %016llx\n", i, (unsigned long long)fnv(a + from, mid - from),
+                (unsigned long long)fnv(a + after, to - after));
+        fprintf(out, "layer %d sizes in %d out %d %dx%dx%d -> %dx%dx%d n %d size %d stride %d truths %d workspace %zu\n",
+                i, l->inputs, l->outputs, l->w, l->h, l->c, l->out_w, l->out_h, l->out_c, l->n, l->size,
+                l->stride, l->truths, l->workspace_size);
+        Dl_info info;
+        const char *fw = l->forward && dladdr((void *)l->forward, &info) && info.dli_sname ? info.dli_sname : "?";
+        const char *bw = l->backward && dladdr((void *)l->backward, &info) && info.dli_sname ? info.dli_sname : "?";
+        if (l->type == REGION) bw = "(region)";
+        fprintf(out, "layer %d functions %s %s update %d\n", i, fw, bw, l->update != NULL);
+        fprintf(out, "layer %d buffers output %d delta %d cost %d\n", i, l->output != NULL, l->delta != NULL, l->cost != NULL);
+        if (l->weights) fprintf(out, "layer %d weights %d %016llx\n", i, l->nweights, (unsigned long long)fnv(l->weights, l->nweights * sizeof(float)));
+        if (l->biases) fprintf(out, "layer %d biases %d %016llx\n", i, l->nbiases, (unsigned long long)fnv(l->biases, l->nbiases * sizeof(float)));
+        if (l->type == YOLO && l->mask) fprintf(out, "layer %d mask %016llx\n", i, (unsigned long long)fnv(l->mask, l->n * sizeof(int)));
+        if ((l->type == YOLO || l->type == REGION) && l->biases)
+            fprintf(out, "layer %d anchors %016llx\n", i, (unsigned long long)fnv(l->biases, 2 * (l->type == YOLO ? l->total : l->n) * sizeof(float)));
+        if (l->batch_normalize && l->scales && l->type == CONVOLUTIONAL)
+            fprintf(out, "layer %d bn %016llx %016llx %016llx\n", i, (unsigned long long)fnv(l->scales, l->n * sizeof(float)),
+                    (unsigned long long)fnv(l->rolling_mean, l->n * sizeof(float)), (unsigned long long)fnv(l->rolling_variance, l->n * sizeof(float)));
+    }
+}
+
+/* Copies cfg with batch=1 and subdivisions=1 in its [net]. */
+static void copy_batch1(const char *src, const char *dst)
+{
+    FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
+    char line[8192];
+    int section = 0;
+    while (fgets(line, sizeof(line), in)) {
+        if (line[0] == '[') section++;
+        if (section == 1 && !strncmp(line, "batch", 5) && strchr(line, '=')) fputs("batch=1\n", out);
+        else if (section == 1 && !strncmp(line, "subdivisions", 12)) fputs("subdivisions=1\n", out);
+        else fputs(line, out);
+    }
+    fclose(in);
+    fclose(out);
+}
+
+typedef network *(*parse_fn)(char *);
+
+/* Starts a child that parses cfg with parser and writes its description to out,
+ * then "end". */
+static pid_t describe_start(parse_fn parse, const char *cfg, const char *out)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen("/dev/null", "w", stderr);
+        freopen("/dev/null", "w", stdout);
+        srand(1);
+        network *net = parse((char *)cfg);
+        FILE *f = fopen(out, "w");
+        describe(f, net);
+        fprintf(f, "end\n");
+        fclose(f);
+        _exit(0);
+    }
+    return pid;
+}
+
+/* Waits for the child; 1 when its description is complete. */
+static int describe_wait(pid_t pid, const char *out)
+{
+    int st;
+    waitpid(pid, &st, 0);
+    FILE *f = fopen(out, "r");
+    if (!f) return 0;
+    char line[512], last[512] = "";
+    while (fgets(line, sizeof(line), f)) strcpy(last, line);
+    fclose(f);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 && !strcmp(last, "end\n");
+}
+
+static void test_stock_cfgs_identical(void **state)
+{
+    (void)state;
+    parse_fn stock = (parse_fn)dlsym(RTLD_NEXT, "parse_network_cfg");
+    assert_non_null(stock);
+    assert_true(stock != (parse_fn)parse_network_cfg);
+    mkdir(TMP, 0777);
+    DIR *d = opendir(CFG_DIR);
+    assert_non_null(d);
+    struct dirent *e;
+    int compared = 0, skipped = 0;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".cfg")) continue;
+        int large = 0;
+        for (size_t i = 0; i < sizeof(too_large) / sizeof(too_large[0]); i++) large |= !strcmp(e->d_name, too_large[i]);
+        if (large) continue;
+        char src[512], cfg[512], a[512], b[512];
+        snprintf(src, sizeof(src), CFG_DIR "/%s", e->d_name);
+        snprintf(cfg, sizeof(cfg), TMP "/stock_%s", e->d_name);
+        snprintf(a, sizeof(a), TMP "/stock_%s.libdarknet", e->d_name);
+        snprintf(b, sizeof(b), TMP "/stock_%s.ours", e->d_name);
+        copy_batch1(src, cfg);
+        unlink(a);
+        unlink(b);
+        pid_t pa = describe_start(stock, cfg, a), pb = describe_start(parse_network_cfg, cfg, b);
+        int ok_a = describe_wait(pa, a), ok_b = describe_wait(pb, b);
+        if (!ok_a) {
+            skipped++;
+            printf("skipped %s: libdarknet's parser rejects it\n", e->d_name);
+            continue;
+        }
+        if (!ok_b) fail_msg("%s: our parser failed where libdarknet's succeeds", e->d_name);
+        FILE *fa = fopen(a, "r"), *fb = fopen(b, "r");
+        char la[512], lb[512];
+        int lineno = 0;
+        while (1) {
+            char *ra = fgets(la, sizeof(la), fa), *rb = fgets(lb, sizeof(lb), fb);
+            lineno++;
+            if (!ra && !rb) break;
+            if (!ra || !rb || strcmp(la, lb)) fail_msg("%s differs at line %d:\n  libdarknet: %s  ours:       %s", e->d_name, lineno, ra ? la : "(end)\n", rb ? lb : "(end)\n");
+        }
+        fclose(fa);
+        fclose(fb);
+        compared++;
+    }
+    closedir(d);
+    printf("compared %d stock cfgs, %d rejected by libdarknet itself\n", compared, skipped);
+    assert_true(compared >= 30);
+}
+
+/* ---- errors ---------------------------------------------------------------------- */
+
+static const char *write_tmp(const char *name, const char *text)
+{
+    static char path[256];
+    mkdir(TMP, 0777);
+    snprintf(path, sizeof(path), TMP "/%s", name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+#define HEAD "[net]\nbatch=1\nwidth=32\nheight=32\nchannels=3\n"
+/* conv (0), conv (1), yolo (2): an [ohem] after it is layer 3 on line 17 */
+#define YOLO_NET HEAD "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=leaky\n" \
+    "[convolutional]\nfilters=24\nsize=1\nstride=1\nactivation=linear\n"                    \
+    "[yolo]\nmask=0,1,2\nanchors=10,14,23,27,37,58\nclasses=3\nnum=3\n"
+
+typedef struct {
+    const char *text;
+    const char *want[3];  /* substrings of the message */
+} bad_case;
+
+static void test_bad_cfgs(void **state)
+{
+    (void)state;
+    static const bad_case cases[] = {
+        {"", {"bad.cfg:1:", "no sections"}},
+        {"# only a comment\n\n", {"bad.cfg:2:", "no sections"}},
+        {"batch=1\n[net]\n", {"bad.cfg:1:", "'batch=1'", "before the first section"}},
+        {HEAD "[convolutional]\nfilters=4\n[ohme]\nper_image=3\n", {"bad.cfg:8:", "unknown section [ohme]"}},
+        {"[convolutional]\nfilters=4\n", {"bad.cfg:1:", "first section is [convolutional]"}},
+        {HEAD "[convolutional]\nfilters\n", {"bad.cfg:7:", "[convolutional]", "'filters' is not key=value"}},
+        {YOLO_NET "[ohem]\nnms=0.5\nnms=0.6\n", {"bad.cfg:24:", "key 'nms' is given twice", "line 23"}},
+        {HEAD "[net\n", {"bad.cfg:6:", "not a section header"}},
+        {HEAD, {"bad.cfg:1:", "not followed by any layer"}},
+        {YOLO_NET "[ohem]\nper_img=3\n", {"bad.cfg:23:", "[ohem] unknown key 'per_img'"}},
+        {YOLO_NET "[ohem]\nper_image=0\n", {"bad.cfg:23:", "per_image=0", "out of range"}},
+        {YOLO_NET "[ohem]\nper_image=abc\n", {"bad.cfg:23:", "per_image=abc", "not an integer"}},
+        {YOLO_NET "[ohem]\nper_image=1.5\n", {"bad.cfg:23:", "per_image=1.5", "not an integer"}},
+        {YOLO_NET "[ohem]\nfraction=0\n", {"bad.cfg:23:", "fraction=0", "out of range"}},
+        {YOLO_NET "[ohem]\nfraction=1.5\n", {"bad.cfg:23:", "fraction=1.5", "out of range"}},
+        {YOLO_NET "[ohem]\nfraction=nan\n", {"bad.cfg:23:", "fraction=nan", "not a number"}},
+        {YOLO_NET "[ohem]\nper_image=3\nfraction=0.5\n", {"bad.cfg:24:", "fraction=0.5", "not both"}},
+        {YOLO_NET "[ohem]\nnms=0\n", {"bad.cfg:23:", "nms=0", "0 < nms <= 1"}},
+        {YOLO_NET "[ohem]\nnms=1.1\n", {"bad.cfg:23:", "nms=1.1", "out of range"}},
+        {YOLO_NET "[ohem]\nnms=0.7x\n", {"bad.cfg:23:", "nms=0.7x", "not a number"}},
+        {YOLO_NET "[ohem]\nrank=hard\n", {"bad.cfg:23:", "rank=hard", "all coord obj class"}},
+        {YOLO_NET "[ohem]\npositives=all\n", {"bad.cfg:23:", "positives=all", "rank keep"}},
+        {YOLO_NET "[ohem]\nneg_pos_ratio=-1\n", {"bad.cfg:23:", "neg_pos_ratio=-1", "out of range"}},
+        {YOLO_NET "[ohem]\nmin_negatives=-3\n", {"bad.cfg:23:", "min_negatives=-3", "out of range"}},
+        {YOLO_NET "[ohem]\nwarmup=x\n", {"bad.cfg:23:", "warmup=x", "not an integer"}},
+        {YOLO_NET "[ohem]\nstats=2\n", {"bad.cfg:23:", "stats=2", "out of range"}},
+        {YOLO_NET "[ohem]\nlayers=9\n", {"bad.cfg:23:", "layers=9", "out of range"}},
+        {YOLO_NET "[ohem]\nlayers=-9\n", {"bad.cfg:23:", "layers=-9", "out of range"}},
+        {YOLO_NET "[ohem]\nlayers=1\n", {"bad.cfg:23:", "layers=1", "[convolutional], not a loss layer"}},
+        {YOLO_NET "[ohem]\nlayers=2,2\n", {"bad.cfg:23:", "layers=2,2", "named twice"}},
+        {YOLO_NET "[ohem]\nlayers=2;3\n", {"bad.cfg:23:", "layers=2;3", "comma-separated"}},
+        {HEAD "[convolutional]\nfilters=4\n[ohem]\n", {"bad.cfg:8:", "[ohem] has no loss layer above it"}},
+        {HEAD "[ohem]\n", {"bad.cfg:6:", "[ohem] has no loss layer above it"}},
+        {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,2\nanchors=1,1,2,2,3,3\nclasses=3\nnum=3\nmax=100\n",
+         {"bad.cfg:14:", "[yolo] max=100", "90"}},
+        {HEAD "[convolutional]\nfilters=30\nsize=1\n[yolo]\nmask=0,1,2\nclasses=3\nnum=3\n",
+         {"bad.cfg:9:", "[yolo] expects 24 filters", "has 30"}},
+        {HEAD "[convolutional]\nfilters=8\nsize=1\n[softmax]\n[route]\nlayers=0\n"
+              "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,2\nclasses=3\nnum=3\n[ohem]\n",
+         {"bad.cfg:19:", "mixes [softmax]"}},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *path = write_tmp("bad.cfg", cases[i].text);
+        network *net = NULL;
+        ohem_err e;
+        int st = ohem_parse_network(path, &net, &e);
+        if (st == 0) fail_msg("case %zu parsed:\n%s", i, cases[i].text);
+        assert_null(net);
+        for (int k = 0; k < 3 && cases[i].want[k]; k++)
+            if (!strstr(e.msg, cases[i].want[k])) fail_msg("case %zu: message lacks '%s':\n  %s", i, cases[i].want[k], e.msg);
+    }
+    network *net;
+    ohem_err e;
+    assert_int_equal(ohem_parse_network(TMP "/no/such.cfg", &net, &e), -1);
+    assert_non_null(strstr(e.msg, "no/such.cfg: cannot open"));
+}
+
+/* parse_network_cfg itself prints the error and exits with status 1. */
+static void test_exit_status(void **state)
+{
+    (void)state;
+    const char *path = write_tmp("exit.cfg", YOLO_NET "[ohem]\nnms=2\n");
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen(TMP "/exit.err", "w", stderr);
+        parse_network_cfg((char *)path);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    FILE *f = fopen(TMP "/exit.err", "r");
+    char buf[4096] = "";
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    assert_non_null(strstr(buf, "exit.cfg:23: [ohem] nms=2"));
+}
+
+/* The same network with and without [ohem]: same weights file, byte for byte. */
+static void test_weights_layout(void **state)
+{
+    (void)state;
+    const char *plain = write_tmp("plain.cfg", YOLO_NET);
+    char plain_path[256];
+    strcpy(plain_path, plain);
+    const char *mined = write_tmp("mined.cfg", YOLO_NET "[ohem]\nper_image=4\n");
+    srand(3);
+    network *a = parse_network_cfg(plain_path);
+    srand(3);
+    network *b = parse_network_cfg((char *)mined);
+    assert_int_equal(b->n, a->n + 1);
+    assert_int_equal(b->truths, a->truths);
+    assert_int_equal(b->outputs, a->outputs);
+    save_weights(a, TMP "/plain.weights");
+    save_weights(b, TMP "/mined.weights");
+    FILE *fa = fopen(TMP "/plain.weights", "rb"), *fb = fopen(TMP "/mined.weights", "rb");
+    int ca, cb;
+    long n = 0;
+    do {
+        ca = fgetc(fa);
+        cb = fgetc(fb);
+        if (ca != cb) fail_msg("weights differ at byte %ld", n);
+        n++;
+    } while (ca != EOF);
+    fclose(fa);
+    fclose(fb);
+    /* and a weights file loads into the other network */
+    load_weights(b, TMP "/plain.weights");
+    assert_memory_equal(a->layers[0].weights, b->layers[0].weights, a->layers[0].nweights * sizeof(float));
+    free_network(a);
+    free_network(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_cfgs),
+        cmocka_unit_test(test_exit_status),
+        cmocka_unit_test(test_weights_layout),
+        cmocka_unit_test(test_stock_cfgs_identical),
+    };
+    return cmocka_run_group_tests_name("parser", tests, NULL, NULL);
+}

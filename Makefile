@@ -13,7 +13,7 @@ LIB_SRC = layers/ohem.c layers/ohem_layer.c src/cfg.c src/parser.c src/blas.c sr
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CLI_SRC = src/darknet.c src/train.c src/data_check.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
-TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_region tests/example
+TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_darknet tests/example
 HEADERS = $(wildcard layers/*.h src/*.h)
 
 .PHONY: all deps test demo compare bench clean
@@ -30,6 +30,9 @@ darknet: $(CLI_OBJ) libohem.a
 
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+tests/example: tests/example.c libohem.a
+	$(CC) -I$(DARKNET_DIR)/include $(LDFLAGS) -o $@ $< libohem.a $(LDLIBS)
 
 tests/%: tests/%.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libohem.a $(LDLIBS) -lcmocka -ldl

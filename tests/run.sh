@@ -1,0 +1,34 @@
+#!/bin/sh
+# Runs every test program and end-to-end script; prints "N passed, N failed" last and
+# exits non-zero when anything failed.
+cd "$(dirname "$0")/.." || exit 1
+mkdir -p tests/tmp
+passed=0
+failed=0
+failures=""
+run() {
+    name=$1
+    shift
+    log="tests/tmp/$name.log"
+    start=$(date +%s)
+    if "$@" >"$log" 2>&1; then
+        passed=$((passed + 1))
+        echo "PASS $name ($(( $(date +%s) - start ))s)"
+    else
+        failed=$((failed + 1))
+        failures="$failures $name"
+        echo "FAIL $name ($(( $(date +%s) - start ))s): last lines of $log:"
+        grep -v '^Region\|^ *[0-9][0-9]* \(conv\|max\|yolo\|route\|upsample\|detection\|res\)' "$log" | tail -n 25 | sed 's/^/    /'
+    fi
+}
+for t in tests/test_*; do
+    case "$t" in *.c|*.h|*.sh) continue ;; esac
+    [ -x "$t" ] && run "$(basename "$t")" "$t"
+done
+for t in tests/e2e_*.sh; do
+    run "$(basename "$t" .sh)" sh "$t"
+done
+echo
+[ -n "$failures" ] && echo "failed:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

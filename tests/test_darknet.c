@@ -1,0 +1,133 @@
+/* test_darknet.c: what the plugin replaces in libdarknet: [region]'s backward, the
+ * gemm routing (against libdarknet's own naive loops), load_network. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "darknet.h"
+#include "ohem_layer.h"
+#include "oracle.h"
+
+#define TMP "tests/tmp"
+
+/* libdarknet's naive kernels, which the routing leaves in place: the oracle.
+ * Each computes C += ALPHA op(A) op(B). */
+typedef void (*kernel)(int M, int N, int K, float ALPHA, float *A, int lda, float *B, int ldb, float *C, int ldc);
+void gemm_nn(int, int, int, float, float *, int, float *, int, float *, int);
+void gemm_nt(int, int, int, float, float *, int, float *, int, float *, int);
+void gemm_tn(int, int, int, float, float *, int, float *, int, float *, int);
+void gemm_tt(int, int, int, float, float *, int, float *, int, float *, int);
+void gemm(int, int, int, int, int, float, float *, int, float *, int, float, float *, int);
+
+static void test_gemm_routing(void **state)
+{
+    (void)state;
+    kernel kernels[4] = {gemm_nn, gemm_nt, gemm_tn, gemm_tt};
+    void (*lib_gemm)(int, int, int, int, int, float, float *, int, float *, int, float, float *, int) =
+        dlsym(RTLD_NEXT, "gemm");
+    assert_non_null(lib_gemm);
+    assert_true((void *)lib_gemm != (void *)gemm);
+    rng_seed(5);
+    for (int t = 0; t < 200; t++) {
+        int TA = t & 1, TB = (t >> 1) & 1;
+        int M = 1 + rng_u32() % 40, N = 1 + rng_u32() % 40, K = 1 + rng_u32() % 60;
+        float alpha = rng_unit() * 2 - 1, beta = t % 3 == 0 ? 0 : t % 3 == 1 ? 1 : rng_unit();
+        int lda = TA ? M : K, ldb = TB ? K : N, ldc = N;
+        float *A = malloc(M * K * sizeof(float)), *B = malloc(K * N * sizeof(float));
+        float *C = malloc(M * N * sizeof(float)), *R = malloc(M * N * sizeof(float));
+        for (int i = 0; i < M * K; i++) A[i] = rng_unit() * 2 - 1;
+        for (int i = 0; i < K * N; i++) B[i] = rng_unit() * 2 - 1;
+        for (int i = 0; i < M * N; i++) C[i] = R[i] = rng_unit();
+        for (int i = 0; i < M * N; i++) R[i] *= beta;
+        kernels[TA * 2 + TB](M, N, K, alpha, A, lda, B, ldb, R, ldc);
+        gemm(TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        for (int i = 0; i < M * N; i++)
+            if (fabsf(C[i] - R[i]) > 1e-4f * (1 + fabsf(R[i])))
+                fail_msg("gemm TA=%d TB=%d %dx%dx%d: C[%d] = %g, naive %g", TA, TB, M, N, K, i, C[i], R[i]);
+        free(A);
+        free(B);
+        free(C);
+        free(R);
+    }
+}
+
+/* [region]: the gradient that reaches the layer before equals the layer's delta
+ * (a linear convolution passes it on unchanged). */
+static void test_region_backward(void **state)
+{
+    (void)state;
+    mkdir(TMP, 0777);
+    const char *cfg = TMP "/region_bw.cfg";
+    FILE *f = fopen(cfg, "w");
+    fprintf(f, "[net]\nbatch=2\nsubdivisions=1\nwidth=32\nheight=32\nchannels=3\n"
+               "[convolutional]\nfilters=40\nsize=3\nstride=4\npad=1\nactivation=linear\n"
+               "[region]\nanchors=1,1,2,2,3,3,4,4,5,6\nclasses=3\ncoords=4\nnum=5\nsoftmax=1\n");
+    fclose(f);
+    srand(2);
+    network *net = parse_network_cfg((char *)cfg);
+    assert_ptr_equal(net->layers[1].backward, ohem_backward_region_layer);
+    rng_seed(6);
+    for (int i = 0; i < net->inputs * net->batch; i++) net->input[i] = rng_unit();
+    memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
+    for (int b = 0; b < 2; b++) {
+        float *t = net->truth + b * net->truths;
+        t[0] = 0.3f + 0.4f * b, t[1] = 0.6f, t[2] = 0.2f, t[3] = 0.3f, t[4] = (float)b;
+    }
+    net->train = 1;
+    forward_network(net);
+    const layer *r = &net->layers[1], *c = &net->layers[0];
+    size_t n = (size_t)r->outputs * r->batch;
+    float *want = malloc(n * sizeof(float));
+    memcpy(want, r->delta, n * sizeof(float));
+    int nonzero = 0;
+    for (size_t i = 0; i < n; i++) nonzero += want[i] != 0;
+    assert_true(nonzero > 0);
+    backward_network(net);
+    assert_memory_equal(c->delta, want, n * sizeof(float));
+    free(want);
+    free_network(net);
+}
+
+/* load_network (ours) parses [ohem] and loads weights; clear resets seen. */
+static void test_load_network(void **state)
+{
+    (void)state;
+    const char *cfg = TMP "/load.cfg";
+    FILE *f = fopen(cfg, "w");
+    fprintf(f, "[net]\nbatch=1\nwidth=16\nheight=16\nchannels=3\n"
+               "[convolutional]\nfilters=24\nsize=1\nstride=1\nactivation=linear\n"
+               "[yolo]\nmask=0,1,2\nanchors=1,1,2,2,3,3\nclasses=3\nnum=3\n[ohem]\nper_image=5\n");
+    fclose(f);
+    srand(1);
+    network *a = load_network((char *)cfg, NULL, 0);
+    *a->seen = 1234;
+    save_weights(a, TMP "/load.weights");
+    network *b = load_network((char *)cfg, TMP "/load.weights", 0);
+    assert_true(is_ohem_layer(&b->layers[2]));
+    assert_int_equal(*b->seen, 1234);
+    assert_memory_equal(a->layers[0].weights, b->layers[0].weights, a->layers[0].nweights * sizeof(float));
+    network *c = load_network((char *)cfg, TMP "/load.weights", 1);
+    assert_int_equal(*c->seen, 0);
+    free_network(a);
+    free_network(b);
+    free_network(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemm_routing),
+        cmocka_unit_test(test_region_backward),
+        cmocka_unit_test(test_load_network),
+    };
+    return cmocka_run_group_tests_name("darknet_glue", tests, NULL, NULL);
+}

@@ -4,6 +4,7 @@ DARKNET_DIR ?= /usr/lib/darknet
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -ffp-contract=off -I$(DARKNET_DIR)/include -Ilayers -Isrc
 LDLIBS = -L$(DARKNET_DIR) -ldarknet -Wl,-rpath,$(DARKNET_DIR) -lopenblas -lm -pthread
+CLI_LIBS = -lz
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -11,7 +12,7 @@ endif
 
 LIB_SRC = layers/ohem.c layers/ohem_layer.c src/cfg.c src/parser.c src/blas.c src/resize.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
-CLI_SRC = src/darknet.c src/train.c src/data_check.c
+CLI_SRC = src/darknet.c src/train.c src/data_check.c src/detect.c src/map.c src/show.c src/dataset.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_darknet tests/example
 HEADERS = $(wildcard layers/*.h src/*.h)
@@ -26,7 +27,7 @@ libohem.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 darknet: $(CLI_OBJ) libohem.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) libohem.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) libohem.a $(LDLIBS) $(CLI_LIBS)
 
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c -o $@ $<

@@ -46,6 +46,7 @@ typedef struct {
     unsigned char *kept;               /* (batch, n) */
     ohem_scratch scratch;
     int mask_ready;
+    int decode_always;
     int started;
     ohem_stats cur;
 } ohem_state;
@@ -435,6 +436,48 @@ const unsigned char *ohem_layer_kept(const layer *l, int *per_image)
     return st->mask_ready ? st->kept : NULL;
 }
 
+int ohem_layer_candidates(const layer *l, const box **boxes, const float **rank_loss,
+                          const unsigned char **pos, const unsigned char **kept, int *n)
+{
+    if (!is_ohem_layer(l)) return -1;
+    ohem_state *st = state_of(l);
+    if (!st->started) return -1;
+    *boxes = st->boxes;
+    *rank_loss = st->rank;
+    *pos = st->pos;
+    *kept = st->kept;
+    *n = st->unit_n;
+    return 0;
+}
+
+void ohem_layer_decode_always(layer *l, int on)
+{
+    state_of(l)->decode_always = on;
+}
+
+void ohem_layer_describe(const layer *l, const network *net, int c, char *out, size_t cap)
+{
+    const ohem_state *st = state_of(l);
+    int img = c / st->n, k = c % st->n;
+    for (int s = 0; s < st->nsrc; s++) {
+        const ohem_source *src = &st->src[s];
+        if (k < src->offset || k >= src->offset + src->count) continue;
+        const layer *L = &net->layers[src->index];
+        int i = k - src->offset;
+        if (L->type == SOFTMAX) {
+            snprintf(out, cap, "layer %d, sample %d", src->index, img);
+        } else if (L->type == DETECTION) {
+            int cell = i / L->n;
+            snprintf(out, cap, "layer %d, cell (%d,%d), box %d", src->index, cell % L->side, cell / L->side, i % L->n);
+        } else {
+            int wh = L->w * L->h, cell = i % wh;
+            snprintf(out, cap, "layer %d, anchor %d, cell (%d,%d)", src->index, i / wh, cell % L->w, cell / L->w);
+        }
+        return;
+    }
+    snprintf(out, cap, "candidate %d", c);
+}
+
 /* Gathers the candidates of selection unit u into the unit arrays. */
 static void unit_gather(ohem_state *st, const network *net, int u, int want_boxes)
 {
@@ -492,7 +535,7 @@ void forward_ohem_layer(const layer l, network net)
                      st->opt.neg_pos_ratio, st->opt.min_negatives};
     int units = l.batch / st->per_unit;
     for (int u = 0; u < units; u++) {
-        unit_gather(st, &net, u, active && nms_on);
+        unit_gather(st, &net, u, (active && nms_on) || st->decode_always);
         unsigned char *kept = st->kept + (size_t)u * st->unit_n;
         int nk;
         if (active) {

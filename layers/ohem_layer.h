@@ -9,6 +9,7 @@
 #ifndef OHEM_LAYER_H
 #define OHEM_LAYER_H
 
+#include <stddef.h>
 #include "darknet.h"
 
 #define OHEM_MAX_SOURCES 16
@@ -64,6 +65,17 @@ int ohem_layer_stats(const layer *l, ohem_stats *out);
 /* The kept flags of the last training forward: (batch, candidates per image), or NULL.
  * *per_image receives the candidates per image. For tests and `ohem show`. */
 const unsigned char *ohem_layer_kept(const layer *l, int *per_image);
+
+/* The candidates of image 0 (the whole batch for [softmax]) of the last training
+ * forward, for inspection: boxes, ranking loss, positive and kept flags, all (n).
+ * Boxes are decoded only when NMS is on or decode_always was set. Returns 0, or -1
+ * when l is no [ohem] layer or has not mined yet. */
+int ohem_layer_candidates(const layer *l, const box **boxes, const float **rank_loss,
+                          const unsigned char **pos, const unsigned char **kept, int *n);
+void ohem_layer_decode_always(layer *l, int on);
+
+/* Writes where candidate c of an image lies: "layer 16, anchor 2, cell (3,5)". */
+void ohem_layer_describe(const layer *l, const network *net, int c, char *out, size_t cap);
 
 /* [region]'s backward, which libdarknet's build leaves empty: the delta (already
  * the gradient with respect to the layer's input) is added to net.delta. */

@@ -15,7 +15,7 @@ typedef struct {
 } data_cfg;
 
 /* Reads a .data file: classes (required, >= 1), train (required), valid, names,
- * backup (default "backup/"). Returns 0, or -1 after printing an error naming file,
+ * backup (default "backup", trailing slashes dropped). Returns 0, or -1 after printing an error naming file,
  * line and key. */
 int data_cfg_read(const char *path, data_cfg *d);
 void data_cfg_free(data_cfg *d);
@@ -33,6 +33,25 @@ void label_path(const char *image, char *out, size_t cap);
  * Prints each problem with file and line; returns the number of problems. */
 int check_dataset(char **paths, int n, int classes, int quiet);
 
+/* Reads a label file: *out gets n rows of (class, x, y, w, h). Returns the number of
+ * problems printed (file and line each); the good rows are kept. */
+int read_labels(const char *path, int classes, float **out, int *n);
+
+/* Loads an image as 3 channels with stb, never through OpenCV's fallback (a blank
+ * 10x10 image and a shell command). *ok is 0 when it does not decode. */
+image load_image_checked(const char *path, int *ok);
+
+/* Reads a .names file (one name a line): returns the count, or -1 after an error;
+ * fewer than classes names is an error. */
+int read_names(const char *path, int classes, char ***names);
+
+/* "dir/abc.png" -> "abc" */
+void path_stem(const char *path, char *out, size_t cap);
+
 int detector_train(int argc, char **argv);
+int detector_map(int argc, char **argv);
+int detector_valid(int argc, char **argv);
+int detector_test(int argc, char **argv);
+int ohem_show(int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* darknet.c: ./darknet, Darknet's command line with [ohem] support. */
 #include "cli.h"
+#include "dataset.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -7,13 +8,34 @@
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-clear] [-quiet]\n");
+            "usage: ./darknet COMMAND ...\n"
+            "  detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-clear] [-quiet]\n"
+            "  detector map   DATA CFG WEIGHTS [-iou 0.5] [-points 0|11] [-thresh 0.25]\n"
+            "  detector valid DATA CFG WEIGHTS [-out DIR/PREFIX]\n"
+            "  detector test  DATA CFG WEIGHTS IMAGE [-thresh 0.25] [-out NAME]\n"
+            "  ohem show      DATA CFG WEIGHTS IMAGE [-out NAME]\n"
+            "  ohem dataset   OUTDIR [-train N] [-valid N] [-size S] [-seed N] [-quiet]\n");
 }
+
+typedef struct {
+    const char *group, *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"detector", "train", detector_train},
+    {"detector", "map", detector_map},
+    {"detector", "valid", detector_valid},
+    {"detector", "test", detector_test},
+    {"ohem", "show", ohem_show},
+    {"ohem", "dataset", dataset_main},
+};
 
 int main(int argc, char **argv)
 {
-    if (argc >= 3 && !strcmp(argv[1], "detector") && !strcmp(argv[2], "train"))
-        return detector_train(argc - 3, argv + 3);
+    for (size_t i = 0; argc >= 3 && i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].group) && !strcmp(argv[2], commands[i].name))
+            return commands[i].run(argc - 3, argv + 3);
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))) {
         usage();
         return 0;

@@ -102,7 +102,11 @@ int data_cfg_read(const char *path, data_cfg *d)
         fprintf(stderr, "error: %s: the key 'train' is missing (hint: train=path/to/train.txt)\n", path);
         bad = 1;
     }
-    if (!bad && !d->backup) d->backup = strdup("backup/");
+    if (!bad && !d->backup) d->backup = strdup("backup");
+    if (!bad) {
+        size_t len = strlen(d->backup);
+        while (len > 1 && d->backup[len - 1] == '/') d->backup[--len] = 0;
+    }
     if (bad) data_cfg_free(d);
     return bad ? -1 : 0;
 }
@@ -116,6 +120,27 @@ void data_cfg_free(data_cfg *d)
     free(d->names);
     free(d->backup);
     memset(d, 0, sizeof(*d));
+}
+
+int read_names(const char *path, int classes, char ***names)
+{
+    int n = read_list(path, names);
+    if (n < 0) return -1;
+    if (n < classes) {
+        fprintf(stderr, "error: %s: %d names for %d classes (hint: one name a line)\n", path, n, classes);
+        free_paths(*names, n);
+        *names = NULL;
+        return -1;
+    }
+    return n;
+}
+
+void path_stem(const char *path, char *out, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    snprintf(out, cap, "%s", b ? b + 1 : path);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out) *dot = 0;
 }
 
 int read_list(const char *path, char ***paths)
@@ -181,15 +206,16 @@ void label_path(const char *image, char *out, size_t cap)
     for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) replace_once(out, cap, rules[i][0], rules[i][1]);
 }
 
-/* Checks one label file; returns the number of problems printed. */
-static int check_labels(const char *path, int classes)
+int read_labels(const char *path, int classes, float **out, int *n)
 {
     FILE *f = fopen(path, "r");
+    *out = NULL;
+    *n = 0;
     if (!f) {
         fprintf(stderr, "error: %s: cannot open the label file: %s\n", path, strerror(errno));
         return 1;
     }
-    int bad = 0, lineno = 0;
+    int bad = 0, lineno = 0, cap = 0;
     char *line;
     while ((line = get_line(f)) && bad < 5) {
         lineno++;
@@ -201,30 +227,68 @@ static int check_labels(const char *path, int classes)
         char *tok[6] = {0};
         int nt = 0;
         for (char *t = strtok(s, " \t"); t && nt < 6; t = strtok(NULL, " \t")) tok[nt++] = t;
+        float v[5];
+        int line_bad = 0;
         if (nt != 5) {
             fprintf(stderr, "error: %s:%d: expected 5 fields (class x y w h), found %d\n", path, lineno, nt);
-            bad++;
+            line_bad++;
         } else {
             char *end;
             errno = 0;
             long c = strtol(tok[0], &end, 10);
             if (end == tok[0] || *end || errno || c < 0 || c >= classes) {
                 fprintf(stderr, "error: %s:%d: class '%s' is not an integer in 0..%d\n", path, lineno, tok[0], classes - 1);
-                bad++;
+                line_bad++;
             }
+            v[0] = (float)c;
             static const char *const names[] = {"x", "y", "w", "h"};
             for (int k = 1; k < 5; k++) {
-                float v = strtof(tok[k], &end);
-                if (end == tok[k] || *end || !isfinite(v) || v <= 0 || v > 1) {
+                v[k] = strtof(tok[k], &end);
+                if (end == tok[k] || *end || !isfinite(v[k]) || v[k] <= 0 || v[k] > 1) {
                     fprintf(stderr, "error: %s:%d: %s = '%s' is not a number in (0,1]\n", path, lineno, names[k - 1], tok[k]);
-                    bad++;
+                    line_bad++;
                 }
             }
         }
         free(line);
+        line = NULL;
+        bad += line_bad;
+        if (line_bad) continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            float *no = realloc(*out, cap * 5 * sizeof(float));
+            if (!no) break;
+            *out = no;
+        }
+        memcpy(*out + 5 * (*n)++, v, sizeof(v));
     }
+    free(line);
     fclose(f);
     return bad;
+}
+
+/* Checks one label file; returns the number of problems printed. */
+static int check_labels(const char *path, int classes)
+{
+    float *boxes;
+    int n;
+    int bad = read_labels(path, classes, &boxes, &n);
+    free(boxes);
+    return bad;
+}
+
+image load_image_checked(const char *path, int *ok)
+{
+    int w, h, c;
+    unsigned char *px = stbi_load(path, &w, &h, &c, 3);
+    *ok = px != NULL;
+    if (!px) return make_image(1, 1, 3);
+    image im = make_image(w, h, 3);
+    for (int k = 0; k < 3; k++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) im.data[k * w * h + y * w + x] = px[(y * w + x) * 3 + k] / 255.0f;
+    stbi_image_free(px);
+    return im;
 }
 
 int check_dataset(char **paths, int n, int classes, int quiet)

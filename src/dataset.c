@@ -212,8 +212,31 @@ static int mnist_read_images(const char *dir, const char *prefix, mnist_set *set
     return idx_close(f, path);
 }
 
-/* Reads dir/PREFIX-labels-idx1-ubyte.gz (n labels in 0..9, n as the images) and
- * indexes the images by label. */
+/* Fills set->by_label and set->count from labels (set->n of them, read from path);
+ * -1 after an error naming path (a label outside 0..9, no memory). */
+static int mnist_index(mnist_set *set, const unsigned char *labels, const char *path)
+{
+    for (int i = 0; i < set->n; i++) {
+        if (labels[i] >= MNIST_LABELS) {
+            fprintf(stderr, "error: %s: label %d of image %d is not in 0..9\n", path, labels[i], i);
+            return -1;
+        }
+        set->count[labels[i]]++;
+    }
+    for (int k = 0; k < MNIST_LABELS; k++) {
+        set->by_label[k] = malloc(((size_t)set->count[k] + 1) * sizeof(int));
+        if (!set->by_label[k]) {
+            fprintf(stderr, "error: %s: out of memory\n", path);
+            return -1;
+        }
+        set->count[k] = 0;
+    }
+    for (int i = 0; i < set->n; i++) set->by_label[labels[i]][set->count[labels[i]]++] = i;
+    return 0;
+}
+
+/* Reads dir/PREFIX-labels-idx1-ubyte.gz (as many labels as images, each in 0..9)
+ * and indexes the images by label. */
 static int mnist_read_labels(const char *dir, const char *prefix, mnist_set *set)
 {
     char path[PATH_CAP];
@@ -223,26 +246,16 @@ static int mnist_read_labels(const char *dir, const char *prefix, mnist_set *set
     if (!f) return -1;
     unsigned char *labels = n == (uint32_t)set->n ? malloc(n) : NULL;
     if (!labels) {
-        fprintf(stderr, "error: %s: %u labels for %d images\n", path, n, set->n);
+        if (n == (uint32_t)set->n)
+            fprintf(stderr, "error: %s: out of memory\n", path);
+        else
+            fprintf(stderr, "error: %s: %u labels for %d images\n", path, n, set->n);
         gzclose(f);
         return -1;
     }
     int rc = gz_read_all(f, path, labels, n);
     rc = rc ? (gzclose(f), -1) : idx_close(f, path);
-    for (int i = 0; rc == 0 && i < set->n; i++) {
-        if (labels[i] >= MNIST_LABELS) {
-            fprintf(stderr, "error: %s: label %d of image %d is not in 0..9\n", path, labels[i], i);
-            rc = -1;
-        } else {
-            set->count[labels[i]]++;
-        }
-    }
-    for (int k = 0; rc == 0 && k < MNIST_LABELS; k++) {
-        set->by_label[k] = malloc(((size_t)set->count[k] + 1) * sizeof(int));
-        if (!set->by_label[k]) rc = -1;
-        set->count[k] = 0;
-    }
-    for (int i = 0; rc == 0 && i < set->n; i++) set->by_label[labels[i]][set->count[labels[i]]++] = i;
+    if (rc == 0) rc = mnist_index(set, labels, path);
     free(labels);
     return rc;
 }
@@ -328,25 +341,34 @@ static pixbox item_clip(const item *it, int size)
     return c;
 }
 
-/* Picks it->tint: a random colour at least 0.35 (RGB distance) from the mean of im
- * (3, size, size) under the item, else the farthest of 8 tries; and it->opacity. */
-static void item_pick_colour(image im, item *it, uint64_t *r)
+/* Distance (RGB, squared) from colour col to the nearest of 16 pixels of im
+ * (3, size, size) sampled on a 4x4 grid over the item's visible square. */
+static float nearest_sample(image im, const item *it, const float *col)
 {
     pixbox c = item_clip(it, im.w);
-    float mean[3] = {0.5f, 0.5f, 0.5f}, best = -1;
-    int area = (c.x1 - c.x0) * (c.y1 - c.y0);
-    for (int ch = 0; ch < 3 && area > 0; ch++) {
-        float sum = 0;
-        for (int y = c.y0; y < c.y1; y++)
-            for (int x = c.x0; x < c.x1; x++) sum += im.data[(ch * im.h + y) * im.w + x];
-        mean[ch] = sum / (float)area;
-    }
-    for (int t = 0; t < 8 && best < 0.35f * 0.35f; t++) {
-        float col[3], d = 0;
-        for (int ch = 0; ch < 3; ch++) {
-            col[ch] = rng_unit(r);
-            d += (col[ch] - mean[ch]) * (col[ch] - mean[ch]);
+    float best = 3;
+    for (int gy = 0; gy < 4 && c.x1 > c.x0 && c.y1 > c.y0; gy++) {
+        for (int gx = 0; gx < 4; gx++) {
+            int x = c.x0 + (2 * gx + 1) * (c.x1 - c.x0) / 8, y = c.y0 + (2 * gy + 1) * (c.y1 - c.y0) / 8;
+            float d = 0;
+            for (int ch = 0; ch < 3; ch++) {
+                float e = col[ch] - im.data[(ch * im.h + y) * im.w + x];
+                d += e * e;
+            }
+            if (d < best) best = d;
         }
+    }
+    return best;
+}
+
+/* Picks it->tint, a random colour at least 0.3 (RGB distance) from every pixel
+ * sampled under the item (else the best of 8 tries), and it->opacity. */
+static void item_pick_colour(image im, item *it, uint64_t *r)
+{
+    float best = -1;
+    for (int t = 0; t < 8 && best < 0.3f * 0.3f; t++) {
+        float col[3] = {rng_unit(r), rng_unit(r), rng_unit(r)};
+        float d = nearest_sample(im, it, col);
         if (d > best) {
             best = d;
             memcpy(it->tint, col, sizeof(col));
@@ -380,13 +402,25 @@ static void item_random_shape(item *it, int size, uint64_t *r)
     it->flip = rng_below(r, 2);
 }
 
-/* Fills it->mask from a random image of Fashion-MNIST label `label` and sets a
- * random shape; the position is left to the caller. */
+/* Fills it->mask from a random image of Fashion-MNIST label `label`, brightened so
+ * that the mean intensity of its garment pixels is at least 0.7 (dark garments would
+ * be nearly transparent otherwise), and sets a random shape; the position is left to
+ * the caller. */
 static void item_from_mnist(item *it, const mnist_set *set, int label, int size, uint64_t *r)
 {
     int idx = set->by_label[label][rng_below(r, set->count[label])];
     const unsigned char *px = set->pixels + (size_t)idx * MNIST_PIXELS;
-    for (int i = 0; i < MNIST_PIXELS; i++) it->mask[i] = (float)px[i] * (1.0f / 255.0f);
+    int sum = 0, count = 0;
+    for (int i = 0; i < MNIST_PIXELS; i++) {
+        sum += px[i] > 25 ? px[i] : 0;
+        count += px[i] > 25;
+    }
+    float body = count ? (float)sum / (255.0f * (float)count) : 1; /* mean garment intensity */
+    float gain = body < 0.7f ? 0.7f / body : 1;
+    for (int i = 0; i < MNIST_PIXELS; i++) {
+        float m = (float)px[i] * gain * (1.0f / 255.0f);
+        it->mask[i] = m < 1 ? m : 1;
+    }
     item_random_shape(it, size, r);
 }
 
@@ -608,7 +642,10 @@ static int make_dirs(const char *dir)
 /* Opens "path.tmp" for writing into tmp (capacity PATH_CAP); NULL after an error. */
 static FILE *tmp_open(const char *path, char *tmp)
 {
-    snprintf(tmp, PATH_CAP, "%s.tmp", path);
+    if (snprintf(tmp, PATH_CAP, "%s.tmp", path) >= PATH_CAP) {
+        fprintf(stderr, "error: %s: the path is too long\n", path);
+        return NULL;
+    }
     FILE *f = fopen(tmp, "w");
     if (!f) fprintf(stderr, "error: %s: cannot write: %s\n", tmp, strerror(errno));
     return f;

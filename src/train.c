@@ -29,15 +29,6 @@ static double now_seconds(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* "cfg/yolo.cfg" -> "yolo" */
-static void cfg_base(const char *cfg, char *out, size_t cap)
-{
-    const char *b = strrchr(cfg, '/');
-    snprintf(out, cap, "%s", b ? b + 1 : cfg);
-    char *dot = strrchr(out, '.');
-    if (dot && dot != out) *dot = 0;
-}
-
 /* Creates dir and its parents; checks that a file can be written there. */
 static int ensure_dir(const char *dir)
 {
@@ -212,7 +203,7 @@ int detector_train(int argc, char **argv)
                          "ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all\n");
     }
     char base[256];
-    cfg_base(pos[1], base, sizeof(base));
+    path_stem(pos[1], base, sizeof(base));
     int imgs = net->batch * net->subdivisions;
     fprintf(stderr, "%s: %d images, %d per iteration, seed %u, learning rate %g, momentum %g, decay %g\n",
             base, npaths, imgs, seed, net->learning_rate, net->momentum, net->decay);

@@ -132,7 +132,7 @@ static void test_same_seed_same_bytes(void **state)
     assert_int_equal(n, 2 * (N_TRAIN + N_VALID) + 4);
     for (int i = 0; i < n; i++) {
         char pa[4096], pb[4096];
-        size_t la, lb;
+        size_t la = 0, lb = 0;
         snprintf(pa, sizeof(pa), TMP "/a%s", walked[i]);
         snprintf(pb, sizeof(pb), TMP "/b%s", walked[i]);
         char *a = read_all(pa, &la), *b = read_all(pb, &lb);
@@ -413,6 +413,9 @@ static void test_main_statuses(void **state)
     assert_int_equal(run_main(out, "-valid", NULL), 2);                    /* no value */
     assert_int_equal(run_main(out, "other", NULL), 2);                     /* two OUTDIRs */
     assert_int_equal(run_main(TMP "/images_x", "-quiet", NULL), 1);        /* Darknet's label path */
+    char long_dir[300];
+    snprintf(long_dir, sizeof(long_dir), TMP "/%0240d", 0);
+    assert_int_equal(run_main(long_dir, "-quiet", NULL), 1); /* over save_image's 256 bytes */
     FILE *f = fopen(TMP "/plain_file", "w");
     assert_non_null(f);
     fclose(f);

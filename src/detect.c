@@ -1,0 +1,387 @@
+/* detect.c: ./darknet detector map | valid | test. */
+#include "detect.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define DET_THRESH 0.005f  /* as Darknet's validate_detector */
+#define DET_NMS 0.45f
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Detections of net on im, after NMS; boxes relative to the image. */
+static detection *detect_image(network *net, image im, float thresh, int *n)
+{
+    image sized = letterbox_image(im, net->w, net->h);
+    network_predict(net, sized.data);
+    free_image(sized);
+    detection *dets = get_network_boxes(net, im.w, im.h, thresh, .5f, NULL, 1, n);
+    const layer *l = NULL;
+    for (int i = net->n - 1; i >= 0 && !l; i--)
+        if (net->layers[i].type == YOLO || net->layers[i].type == REGION || net->layers[i].type == DETECTION) l = &net->layers[i];
+    if (l && *n) do_nms_sort(dets, *n, l->classes, DET_NMS);
+    return dets;
+}
+
+static void progress_bar(const char *what, int done, int total, double t0)
+{
+    int width = 30, filled = total ? done * width / total : width;
+    double rate = done / (seconds_now() - t0 + 1e-9);
+    fprintf(stderr, "\r%s [%.*s%*s] %d/%d, %.1f img/s", what, filled, "##############################",
+            width - filled, "", done, total, rate);
+    if (done == total) fprintf(stderr, "\n");
+}
+
+double detector_evaluate(network *net, char **paths, int n, int classes, const map_options *o,
+                         map_class *out)
+{
+    int ndet = 0, capdet = 1024, ntru = 0, captru = 256, bad = 0;
+    map_det *dets = malloc(capdet * sizeof(*dets));
+    map_truth *tru = malloc(captru * sizeof(*tru));
+    char lab[4096];
+    double t0 = seconds_now();
+    for (int i = 0; i < n && !bad; i++) {
+        int ok;
+        image im = load_image_checked(paths[i], &ok);
+        if (!ok) {
+            fprintf(stderr, "%serror: %s: the image is missing or does not decode\n", o->progress ? "\n" : "", paths[i]);
+            bad = 1;
+        }
+        float *rows;
+        int nrows;
+        label_path(paths[i], lab, sizeof(lab));
+        if (!bad && read_labels(lab, classes, &rows, &nrows) != 0) bad = 1;
+        if (bad) {
+            free_image(im);
+            break;
+        }
+        for (int r = 0; r < nrows; r++) {
+            if (ntru == captru) tru = realloc(tru, (captru *= 2) * sizeof(*tru));
+            tru[ntru++] = (map_truth){i, (int)rows[5 * r], {rows[5 * r + 1], rows[5 * r + 2], rows[5 * r + 3], rows[5 * r + 4]}};
+        }
+        free(rows);
+        int nb;
+        detection *d = detect_image(net, im, DET_THRESH, &nb);
+        for (int k = 0; k < nb; k++)
+            for (int c = 0; c < classes && c < d[k].classes; c++)
+                if (d[k].prob[c] > 0) {
+                    if (ndet == capdet) dets = realloc(dets, (capdet *= 2) * sizeof(*dets));
+                    dets[ndet++] = (map_det){i, c, d[k].prob[c], d[k].bbox};
+                }
+        free_detections(d, nb);
+        free_image(im);
+        if (o->progress && (i % 10 == 9 || i == n - 1)) progress_bar("map", i + 1, n, t0);
+    }
+    double m = bad ? -1 : map_evaluate(dets, ndet, tru, ntru, classes, o->iou, o->points, o->thresh, out);
+    free(dets);
+    free(tru);
+    return m;
+}
+
+void copy_parameters(network *dst, const network *src)
+{
+    for (int i = 0; i < src->n && i < dst->n; i++) {
+        const layer *s = &src->layers[i];
+        layer *d = &dst->layers[i];
+        if (s->type == CONVOLUTIONAL || s->type == DECONVOLUTIONAL) {
+            memcpy(d->weights, s->weights, s->nweights * sizeof(float));
+            memcpy(d->biases, s->biases, s->n * sizeof(float));
+            if (s->batch_normalize) {
+                memcpy(d->scales, s->scales, s->n * sizeof(float));
+                memcpy(d->rolling_mean, s->rolling_mean, s->n * sizeof(float));
+                memcpy(d->rolling_variance, s->rolling_variance, s->n * sizeof(float));
+            }
+        } else if (s->type == CONNECTED) {
+            memcpy(d->weights, s->weights, (size_t)s->inputs * s->outputs * sizeof(float));
+            memcpy(d->biases, s->biases, s->outputs * sizeof(float));
+            if (s->batch_normalize) {
+                memcpy(d->scales, s->scales, s->outputs * sizeof(float));
+                memcpy(d->rolling_mean, s->rolling_mean, s->outputs * sizeof(float));
+                memcpy(d->rolling_variance, s->rolling_variance, s->outputs * sizeof(float));
+            }
+        } else if (s->type == BATCHNORM) {
+            memcpy(d->scales, s->scales, s->c * sizeof(float));
+            memcpy(d->rolling_mean, s->rolling_mean, s->c * sizeof(float));
+            memcpy(d->rolling_variance, s->rolling_variance, s->c * sizeof(float));
+        }
+    }
+}
+
+void print_map_table(FILE *f, const map_class *m, int classes, char **names, float iou, double map)
+{
+    fprintf(f, "%-16s %7s %7s %8s %9s %7s %6s %6s\n", "class", "truths", "dets", "AP", "precision", "recall", "TP", "FP");
+    for (int c = 0; c < classes; c++) {
+        char ap[16] = "n/a", pr[16] = "n/a", rc[16] = "n/a";
+        if (!isnan(m[c].ap)) snprintf(ap, sizeof(ap), "%.4f", m[c].ap);
+        if (!isnan(m[c].precision)) snprintf(pr, sizeof(pr), "%.4f", m[c].precision);
+        if (!isnan(m[c].recall)) snprintf(rc, sizeof(rc), "%.4f", m[c].recall);
+        fprintf(f, "%-16s %7d %7d %8s %9s %7s %6d %6d\n", names ? names[c] : "?", m[c].truths,
+                m[c].detections, ap, pr, rc, m[c].tp, m[c].fp);
+    }
+    fprintf(f, "mAP@%.2f = %.4f\n", iou, isnan(map) ? 0.0 : map);
+}
+
+/* Positional operands and the -flag value pairs of one command. Returns 0, or
+ * prints usage and returns CLI_USAGE. */
+typedef struct {
+    const char *name;
+    const char **val;
+} flag;
+
+static int parse_args(int argc, char **argv, const char **pos, int npos, int nreq, flag *flags,
+                      int nflags, const char *usage)
+{
+    int k = 0;
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            int found = 0;
+            for (int f = 0; f < nflags; f++)
+                if (!strcmp(argv[i] + 1, flags[f].name) && i + 1 < argc) {
+                    *flags[f].val = argv[++i];
+                    found = 1;
+                }
+            if (!found) {
+                fprintf(stderr, "error: unknown flag or missing value: %s\nusage: %s\n", argv[i], usage);
+                return CLI_USAGE;
+            }
+        } else if (k < npos) {
+            pos[k++] = argv[i];
+        } else {
+            fprintf(stderr, "error: unexpected argument: %s\nusage: %s\n", argv[i], usage);
+            return CLI_USAGE;
+        }
+    }
+    if (k < nreq) {
+        fprintf(stderr, "error: missing operand\nusage: %s\n", usage);
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+/* A float flag in [lo, hi]; returns 0 or prints and returns -1. */
+static int flag_float(const char *name, const char *v, float lo, float hi, float *out)
+{
+    if (!v) return 0;
+    char *end;
+    float x = strtof(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi)) {
+        fprintf(stderr, "error: -%s %s: expected a number in [%g, %g]\n", name, v, lo, hi);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* Loads DATA, CFG and WEIGHTS for inference at batch 1. */
+static network *load_for_inference(const char *cfg, const char *weights)
+{
+    FILE *f = fopen(weights, "rb");
+    if (!f) {
+        fprintf(stderr, "error: %s: cannot read the weights file: %s\n", weights, strerror(errno));
+        return NULL;
+    }
+    fclose(f);
+    network *net = load_network((char *)cfg, (char *)weights, 0);
+    set_batch_network(net, 1);
+    return net;
+}
+
+int detector_map(int argc, char **argv)
+{
+    static const char *usage = "./darknet detector map DATA CFG WEIGHTS [-iou 0.5] [-points 0|11] [-thresh 0.25]";
+    const char *pos[3] = {0}, *iou_s = NULL, *points_s = NULL, *thresh_s = NULL;
+    flag flags[] = {{"iou", &iou_s}, {"points", &points_s}, {"thresh", &thresh_s}};
+    int st = parse_args(argc, argv, pos, 3, 3, flags, 3, usage);
+    if (st) return st;
+    map_options o = {0.5f, 0, 0.25f, 1};
+    if (flag_float("iou", iou_s, 0, 1, &o.iou) || flag_float("thresh", thresh_s, 0, 1, &o.thresh)) return CLI_USAGE;
+    if (points_s && strcmp(points_s, "0") && strcmp(points_s, "11")) {
+        fprintf(stderr, "error: -points %s: expected 0 (all points) or 11\nusage: %s\n", points_s, usage);
+        return CLI_USAGE;
+    }
+    o.points = points_s ? atoi(points_s) : 0;
+    data_cfg d;
+    if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
+    int status = CLI_BAD_INPUT, n = -1, nn = -1;
+    char **paths = NULL, **names = NULL;
+    network *net = NULL;
+    if (!d.valid) {
+        fprintf(stderr, "error: %s: the key 'valid' is missing (hint: valid=path/to/valid.txt)\n", pos[0]);
+        goto done;
+    }
+    if ((n = read_list(d.valid, &paths)) < 0) goto done;
+    if (d.names && (nn = read_names(d.names, d.classes, &names)) < 0) goto done;
+    if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
+    map_class *m = calloc(d.classes, sizeof(*m));
+    double map = detector_evaluate(net, paths, n, d.classes, &o, m);
+    if (map != -1) {
+        print_map_table(stdout, m, d.classes, names, o.iou, map);
+        status = 0;
+    }
+    free(m);
+done:
+    if (net) free_network(net);
+    free_paths(paths, n);
+    free_paths(names, nn);
+    data_cfg_free(&d);
+    return status;
+}
+
+int detector_valid(int argc, char **argv)
+{
+    static const char *usage = "./darknet detector valid DATA CFG WEIGHTS [-out DIR/PREFIX]";
+    const char *pos[3] = {0}, *out = NULL;
+    flag flags[] = {{"out", &out}};
+    int st = parse_args(argc, argv, pos, 3, 3, flags, 1, usage);
+    if (st) return st;
+    if (!out) out = "results/comp4_det_test_";
+    data_cfg d;
+    if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
+    int status = CLI_BAD_INPUT, n = -1, nn = -1;
+    char **paths = NULL, **names = NULL;
+    network *net = NULL;
+    FILE **fps = calloc(d.classes, sizeof(FILE *));
+    if (!d.valid || !d.names) {
+        fprintf(stderr, "error: %s: the key '%s' is missing\n", pos[0], !d.valid ? "valid" : "names");
+        goto done;
+    }
+    if ((n = read_list(d.valid, &paths)) < 0 || (nn = read_names(d.names, d.classes, &names)) < 0) goto done;
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        mkdir(dir, 0777);
+    }
+    for (int c = 0; c < d.classes; c++) {
+        char path[4300];
+        snprintf(path, sizeof(path), "%s%s.txt", out, names[c]);
+        if (!(fps[c] = fopen(path, "w"))) {
+            fprintf(stderr, "error: %s: cannot write: %s\n", path, strerror(errno));
+            goto done;
+        }
+    }
+    if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
+    double t0 = seconds_now();
+    for (int i = 0; i < n; i++) {
+        int ok;
+        image im = load_image_checked(paths[i], &ok);
+        if (!ok) {
+            fprintf(stderr, "\nerror: %s: the image is missing or does not decode\n", paths[i]);
+            free_image(im);
+            goto done;
+        }
+        int nb;
+        detection *dets = detect_image(net, im, DET_THRESH, &nb);
+        char id[1024];
+        path_stem(paths[i], id, sizeof(id));
+        for (int k = 0; k < nb; k++) {
+            box b = dets[k].bbox;
+            float xmin = (b.x - b.w / 2) * im.w + 1, xmax = (b.x + b.w / 2) * im.w + 1;
+            float ymin = (b.y - b.h / 2) * im.h + 1, ymax = (b.y + b.h / 2) * im.h + 1;
+            if (xmin < 1) xmin = 1;
+            if (ymin < 1) ymin = 1;
+            if (xmax > im.w) xmax = im.w;
+            if (ymax > im.h) ymax = im.h;
+            for (int c = 0; c < d.classes; c++)
+                if (dets[k].prob[c] > 0) fprintf(fps[c], "%s %f %f %f %f %f\n", id, dets[k].prob[c], xmin, ymin, xmax, ymax);
+        }
+        free_detections(dets, nb);
+        free_image(im);
+        if (i % 10 == 9 || i == n - 1) progress_bar("valid", i + 1, n, t0);
+    }
+    status = 0;
+    fprintf(stderr, "wrote %s<class>.txt for %d classes\n", out, d.classes);
+done:
+    for (int c = 0; c < d.classes; c++)
+        if (fps[c] && fclose(fps[c]) != 0) status = CLI_BAD_INPUT;
+    free(fps);
+    if (net) free_network(net);
+    free_paths(paths, n);
+    free_paths(names, nn);
+    data_cfg_free(&d);
+    return status;
+}
+
+/* Colour of class c, spread over the hue circle. */
+static void class_colour(int c, int classes, float rgb[3])
+{
+    float h = (float)c / (classes > 0 ? classes : 1) * 6;
+    int i = (int)h;
+    float f = h - i;
+    float v[6][3] = {{1, f, 0}, {1 - f, 1, 0}, {0, 1, f}, {0, 1 - f, 1}, {f, 0, 1}, {1, 0, 1 - f}};
+    memcpy(rgb, v[i % 6], 3 * sizeof(float));
+}
+
+int detector_test(int argc, char **argv)
+{
+    static const char *usage = "./darknet detector test DATA CFG WEIGHTS IMAGE [-thresh 0.25] [-out NAME]";
+    const char *pos[4] = {0}, *thresh_s = NULL, *out = NULL;
+    flag flags[] = {{"thresh", &thresh_s}, {"out", &out}};
+    int st = parse_args(argc, argv, pos, 4, 4, flags, 2, usage);
+    if (st) return st;
+    float thresh = 0.25f;
+    if (flag_float("thresh", thresh_s, 0, 1, &thresh)) return CLI_USAGE;
+    if (!out) out = "predictions";
+    data_cfg d;
+    if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
+    int status = CLI_BAD_INPUT, nn = -1, ok;
+    char **names = NULL;
+    network *net = NULL;
+    image im = load_image_checked(pos[3], &ok);
+    if (!ok) {
+        fprintf(stderr, "error: %s: the image is missing or does not decode\n", pos[3]);
+        goto done;
+    }
+    if (!d.names) {
+        fprintf(stderr, "error: %s: the key 'names' is missing\n", pos[0]);
+        goto done;
+    }
+    if ((nn = read_names(d.names, d.classes, &names)) < 0) goto done;
+    if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
+    int nb;
+    detection *dets = detect_image(net, im, thresh, &nb);
+    image show = resize_image(im, im.w < 416 ? im.w * 416 / im.w : im.w, im.w < 416 ? im.h * 416 / im.w : im.h);
+    image **alphabet = load_alphabet();
+    int shown = 0;
+    for (int k = 0; k < nb; k++)
+        for (int c = 0; c < d.classes; c++) {
+            if (dets[k].prob[c] < thresh) continue;
+            box b = dets[k].bbox;
+            printf("%s: %.0f%% at x=%.3f y=%.3f w=%.3f h=%.3f\n", names[c], dets[k].prob[c] * 100, b.x, b.y, b.w, b.h);
+            float rgb[3];
+            class_colour(c, d.classes, rgb);
+            int l = (int)((b.x - b.w / 2) * show.w), r = (int)((b.x + b.w / 2) * show.w);
+            int t = (int)((b.y - b.h / 2) * show.h), bo = (int)((b.y + b.h / 2) * show.h);
+            draw_box_width(show, l, t, r, bo, 2, rgb[0], rgb[1], rgb[2]);
+            char text[256];
+            snprintf(text, sizeof(text), "%s %.0f%%", names[c], dets[k].prob[c] * 100);
+            image label = get_label(alphabet, text, (int)(show.h * .03));
+            draw_label(show, t + 2, l < 0 ? 0 : l, label, rgb);
+            free_image(label);
+            shown++;
+        }
+    printf("%d detections at -thresh %.2f\n", shown, thresh);
+    save_image(show, out);
+    fprintf(stderr, "wrote %s.png\n", out);
+    free_image(show);
+    free_detections(dets, nb);
+    status = 0;
+done:
+    free_image(im);
+    if (net) free_network(net);
+    free_paths(names, nn);
+    data_cfg_free(&d);
+    return status;
+}

@@ -1,0 +1,28 @@
+/* detect.h: running a detector over an image list: mAP evaluation, shared by
+ * `detector map` and `detector train -map`. */
+#ifndef OHEM_DETECT_H
+#define OHEM_DETECT_H
+
+#include "darknet.h"
+#include "map.h"
+
+typedef struct {
+    float iou;        /* a detection matches at IoU > iou (0.5) */
+    int points;       /* 0: all-point AP, 11: 11-point */
+    float thresh;     /* score threshold of the TP/FP/precision/recall counts */
+    int progress;     /* 1: a progress bar on stderr */
+} map_options;
+
+/* Runs net (batch 1) over the n images and their labels. out is (classes). Returns
+ * the mAP (NAN when no class has truths), or -1 after printing an error. */
+double detector_evaluate(network *net, char **paths, int n, int classes, const map_options *o,
+                         map_class *out);
+
+/* Copies the trained parameters of src into dst, a network of the same cfg (any
+ * batch), for evaluation during training. */
+void copy_parameters(network *dst, const network *src);
+
+/* Prints the per-class table and, last, "mAP@0.50 = 0.xxxx". */
+void print_map_table(FILE *f, const map_class *m, int classes, char **names, float iou, double map);
+
+#endif

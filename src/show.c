@@ -1,0 +1,154 @@
+/* show.c: ./darknet ohem show DATA CFG WEIGHTS IMAGE [-out NAME]: one training-mode
+ * forward on an image and its labels, and a picture of what [ohem] keeps. */
+#include "cli.h"
+#include "ohem_layer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const float *sort_loss;
+
+static int by_loss(const void *a, const void *b)
+{
+    int i = *(const int *)a, j = *(const int *)b;
+    float x = sort_loss[i], y = sort_loss[j];
+    if (x != y) return x > y ? -1 : 1;
+    return i - j;
+}
+
+/* Draws box b (relative) on im with a thickness and a colour. */
+static void outline(image im, box b, int width, float r, float g, float bl)
+{
+    int l = (int)((b.x - b.w / 2) * im.w), rt = (int)((b.x + b.w / 2) * im.w);
+    int t = (int)((b.y - b.h / 2) * im.h), bo = (int)((b.y + b.h / 2) * im.h);
+    draw_box_width(im, l, t, rt, bo, width, r, g, bl);
+}
+
+static void free_alphabet(image **a)
+{
+    if (!a) return;
+    for (int j = 0; j < 8; j++) {
+        for (int i = 32; i < 127; i++) free_image(a[j][i]);
+        free(a[j]);
+    }
+    free(a);
+}
+
+int ohem_show(int argc, char **argv)
+{
+    static const char *usage = "./darknet ohem show DATA CFG WEIGHTS IMAGE [-out NAME]";
+    const char *pos[4] = {0}, *out = "ohem";
+    int npos = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-out") && i + 1 < argc) out = argv[++i];
+        else if (argv[i][0] == '-' || npos == 4) {
+            fprintf(stderr, "error: unexpected argument: %s\nusage: %s\n", argv[i], usage);
+            return CLI_USAGE;
+        } else pos[npos++] = argv[i];
+    }
+    if (npos < 4) {
+        fprintf(stderr, "error: missing operand\nusage: %s\n", usage);
+        return CLI_USAGE;
+    }
+    data_cfg d;
+    if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
+    int status = CLI_BAD_INPUT, ok, nrows = 0;
+    float *rows = NULL;
+    network *net = NULL;
+    image im = load_image_checked(pos[3], &ok);
+    char lab[4096];
+    label_path(pos[3], lab, sizeof(lab));
+    if (!ok) {
+        fprintf(stderr, "error: %s: the image is missing or does not decode\n", pos[3]);
+        goto done;
+    }
+    if (read_labels(lab, d.classes, &rows, &nrows) != 0) goto done;
+    FILE *wf = fopen(pos[2], "rb");
+    if (!wf) {
+        fprintf(stderr, "error: %s: cannot read the weights file: %s\n", pos[2], strerror(errno));
+        goto done;
+    }
+    fclose(wf);
+    net = load_network((char *)pos[1], (char *)pos[2], 0);
+    set_batch_network(net, 1);
+    layer *ol = NULL;
+    for (int i = 0; i < net->n; i++)
+        if (is_ohem_layer(&net->layers[i])) ol = &net->layers[i];
+    if (!ol) {
+        fprintf(stderr, "error: %s has no [ohem] section (hint: append one; cfg/fashion-ohem.cfg shows how)\n", pos[1]);
+        goto done;
+    }
+    for (int i = 0; i < net->n; i++)
+        if (net->layers[i].type == DETECTION || net->layers[i].type == SOFTMAX) {
+            fprintf(stderr, "error: %s: ohem show draws [yolo] and [region] candidates only\n", pos[1]);
+            goto done;
+        }
+    image sized = resize_image(im, net->w, net->h);
+    memcpy(net->input, sized.data, (size_t)net->inputs * sizeof(float));
+    free_image(sized);
+    memset(net->truth, 0, (size_t)net->truths * sizeof(float));
+    for (int r = 0; r < nrows && (r + 1) * 5 <= net->truths; r++) {
+        float *t = net->truth + 5 * r;
+        t[0] = rows[5 * r + 1], t[1] = rows[5 * r + 2], t[2] = rows[5 * r + 3], t[3] = rows[5 * r + 4];
+        t[4] = rows[5 * r];
+    }
+    ohem_layer_decode_always(ol, 1);
+    *net->seen = (size_t)1 << 40; /* past any warmup and [region]'s prior phase */
+    net->train = 1;
+    forward_network(net);
+    const box *boxes;
+    const float *loss;
+    const unsigned char *posf, *kept;
+    int n;
+    if (ohem_layer_candidates(ol, &boxes, &loss, &posf, &kept, &n) != 0) goto done;
+    int *order = malloc(n * sizeof(int)), nk = 0, ntrue = 0, nposk = 0;
+    for (int c = 0; c < n; c++) {
+        if (kept[c]) order[nk++] = c;
+        ntrue += posf[c];
+        nposk += posf[c] && kept[c];
+    }
+    sort_loss = loss;
+    qsort(order, nk, sizeof(int), by_loss);
+    int scale = net->w < 512 ? (512 + net->w - 1) / net->w : 1;
+    image canvas = resize_image(im, net->w * scale, net->h * scale);
+    /* hardest first in red, fading through orange to yellow; drawn easiest first */
+    for (int k = nk - 1; k >= 0; k--) {
+        float g = nk > 1 ? 0.9f * k / (nk - 1) : 0;
+        outline(canvas, boxes[order[k]], posf[order[k]] ? 3 : 1, 1, g, 0);
+    }
+    for (int r = 0; r < nrows; r++) {
+        box t = {rows[5 * r + 1], rows[5 * r + 2], rows[5 * r + 3], rows[5 * r + 4]};
+        outline(canvas, t, 3, 0, 1, 0.2f);
+    }
+    char caption[256];
+    double lk = 0, la = 0;
+    for (int c = 0; c < n; c++) la += loss[c], lk += kept[c] ? loss[c] : 0;
+    snprintf(caption, sizeof(caption), "kept %d/%d, positives %d/%d, loss kept %.3g all %.3g", nk, n, nposk, ntrue,
+             nk ? lk / nk : 0, n ? la / n : 0);
+    image **alphabet = load_alphabet();
+    image label = get_label(alphabet, caption, 2);
+    float white[3] = {1, 1, 1};
+    draw_label(canvas, label.h + 2, 2, label, white);
+    free_image(label);
+    free_alphabet(alphabet);
+    save_image(canvas, out);
+    free_image(canvas);
+    printf("%s\n", caption);
+    printf("hardest kept candidates (green: ground truth; red to yellow: loss rank; thick: positive):\n");
+    for (int k = 0; k < nk && k < 10; k++) {
+        char where[128];
+        ohem_layer_describe(ol, net, order[k], where, sizeof(where));
+        printf("%3d. loss %8.4f  %s%s\n", k + 1, loss[order[k]], where, posf[order[k]] ? "  (positive)" : "");
+    }
+    fprintf(stderr, "wrote %s.png\n", out);
+    free(order);
+    status = 0;
+done:
+    free(rows);
+    free_image(im);
+    if (net) free_network(net);
+    data_cfg_free(&d);
+    return status;
+}

@@ -14,7 +14,7 @@ LIB_SRC = layers/ohem.c layers/ohem_layer.c src/cfg.c src/parser.c src/blas.c sr
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CLI_SRC = src/darknet.c src/train.c src/data_check.c src/detect.c src/map.c src/show.c src/dataset.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
-TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_darknet tests/example
+TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example
 HEADERS = $(wildcard layers/*.h src/*.h)
 
 .PHONY: all deps test demo compare bench clean
@@ -29,11 +29,19 @@ libohem.a: $(LIB_OBJ)
 darknet: $(CLI_OBJ) libohem.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) libohem.a $(LDLIBS) $(CLI_LIBS)
 
+$(LIB_OBJ) $(CLI_OBJ): | deps
+
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 tests/example: tests/example.c libohem.a
 	$(CC) -I$(DARKNET_DIR)/include $(LDFLAGS) -o $@ $< libohem.a $(LDLIBS)
+
+tests/test_dataset: tests/test_dataset.c src/dataset.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_dataset.c src/dataset.c libohem.a $(LDLIBS) $(CLI_LIBS) -lcmocka
+
+tests/test_map: tests/test_map.c src/map.c $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_map.c src/map.c $(LDLIBS) -lcmocka
 
 tests/%: tests/%.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libohem.a $(LDLIBS) -lcmocka -ldl

@@ -373,7 +373,7 @@ int detector_test(int argc, char **argv)
             shown++;
         }
     printf("%d detections at -thresh %.2f\n", shown, thresh);
-    save_image(show, out);
+    save_image_options(show, out, PNG, 0);
     fprintf(stderr, "wrote %s.png\n", out);
     free_image(show);
     free_detections(dets, nb);

@@ -133,7 +133,7 @@ int ohem_show(int argc, char **argv)
     draw_label(canvas, label.h + 2, 2, label, white);
     free_image(label);
     free_alphabet(alphabet);
-    save_image(canvas, out);
+    save_image_options(canvas, out, PNG, 0);
     free_image(canvas);
     printf("%s\n", caption);
     printf("hardest kept candidates (green: ground truth; red to yellow: loss rank; thick: positive):\n");

@@ -2,6 +2,7 @@
  * loop with data checks up front, atomic weights files, resumable interrupts, a CSV
  * log and a progress line. */
 #include "cli.h"
+#include "detect.h"
 #include "ohem_layer.h"
 
 #include <errno.h>
@@ -118,13 +119,13 @@ static void format_duration(double s, char *out, size_t cap)
 static void usage_train(void)
 {
     fprintf(stderr,
-            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-clear] [-quiet]\n");
+            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-clear] [-quiet]\n");
 }
 
 int detector_train(int argc, char **argv)
 {
     const char *pos[3] = {0};
-    int npos = 0, clear = 0, quiet = 0, max_batches = -1;
+    int npos = 0, clear = 0, quiet = 0, max_batches = -1, map_every = 0;
     unsigned seed = (unsigned)time(NULL);
     const char *log_path = NULL;
     for (int i = 0; i < argc; i++) {
@@ -134,15 +135,16 @@ int detector_train(int argc, char **argv)
         if (!strcmp(a, "-clear")) clear = 1;
         else if (!strcmp(a, "-quiet")) quiet = 1;
         else if (!strcmp(a, "-log") && has_val) log_path = argv[++i];
-        else if ((!strcmp(a, "-seed") || !strcmp(a, "-max_batches")) && has_val) {
+        else if ((!strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) && has_val) {
             long v = strtol(argv[i + 1], &end, 10);
             if (end == argv[i + 1] || *end || v < 0 || v > 2000000000) {
                 fprintf(stderr, "error: %s %s: expected a non-negative integer\n", a, argv[i + 1]);
                 usage_train();
                 return CLI_USAGE;
             }
-            if (a[1] == 's') seed = (unsigned)v;
-            else max_batches = (int)v;
+            if (!strcmp(a, "-seed")) seed = (unsigned)v;
+            else if (!strcmp(a, "-max_batches")) max_batches = (int)v;
+            else map_every = (int)v;
             i++;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "error: unknown flag or missing value: %s\n", a);
@@ -167,10 +169,20 @@ int detector_train(int argc, char **argv)
         data_cfg_free(&d);
         return CLI_BAD_INPUT;
     }
-    int status = CLI_BAD_INPUT;
-    network *net = NULL;
+    int status = CLI_BAD_INPUT, nvalid = -1;
+    network *net = NULL, *eval = NULL;
     FILE *log = NULL;
+    char **vpaths = NULL;
+    map_class *mc = NULL;
     if (check_dataset(paths, npaths, d.classes, quiet) != 0) goto done;
+    if (map_every) {
+        if (!d.valid) {
+            fprintf(stderr, "error: %s: -map needs the key 'valid' (hint: valid=path/to/valid.txt)\n", pos[0]);
+            goto done;
+        }
+        if ((nvalid = read_list(d.valid, &vpaths)) < 0 || check_dataset(vpaths, nvalid, d.classes, quiet) != 0) goto done;
+        mc = calloc(d.classes, sizeof(*mc));
+    }
     if (ensure_dir(d.backup) != 0) {
         fprintf(stderr, "error: %s: %s: the backup folder cannot be created or written: %s\n", pos[0], d.backup, strerror(errno));
         goto done;
@@ -182,6 +194,10 @@ int detector_train(int argc, char **argv)
     srand(seed);
     net = load_network((char *)pos[1], (char *)pos[2], clear);
     if (max_batches >= 0) net->max_batches = max_batches;
+    if (map_every) {
+        eval = parse_network_cfg((char *)pos[1]);
+        set_batch_network(eval, 1);
+    }
     const layer *det = detection_layer_of(net);
     if (!det) {
         fprintf(stderr, "error: %s: no [yolo], [region] or [detection] layer: detector train needs one\n", pos[1]);
@@ -200,7 +216,7 @@ int detector_train(int argc, char **argv)
         }
         if (!resume)
             fprintf(log, "iteration,loss,avg_loss,learning_rate,seconds,images,ohem_kept,ohem_candidates,"
-                         "ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all\n");
+                         "ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all,map\n");
     }
     char base[256];
     path_stem(pos[1], base, sizeof(base));
@@ -284,19 +300,32 @@ int detector_train(int argc, char **argv)
         if (avg_loss < 0) avg_loss = loss;
         avg_loss = avg_loss * .9f + loss * .1f;
         ema_step = ema_step > 0 ? ema_step * 0.9 + step * 0.1 : step;
-        char left[32];
+        char left[32], map_text[32] = "";
+        double map = NAN;
+        if (map_every && (it % map_every == 0 || it == net->max_batches)) {
+            map_options mo = {0.5f, 0, 0.25f, 0};
+            copy_parameters(eval, net);
+            map = detector_evaluate(eval, vpaths, nvalid, d.classes, &mo, mc);
+            if (map == -1) {
+                status = CLI_BAD_INPUT;
+                break;
+            }
+            snprintf(map_text, sizeof(map_text), ", mAP@0.50 %.4f", map);
+        }
         format_duration(ema_step * (net->max_batches - it), left, sizeof(left));
-        fprintf(stderr, "%s%ld/%d: loss %.4f, avg %.4f, rate %g, %.2fs, %.1f img/s, left %s%s",
+        fprintf(stderr, "%s%ld/%d: loss %.4f, avg %.4f, rate %g, %.2fs, %.1f img/s, left %s%s%s",
                 quiet && isatty(2) ? "\r" : "", it, net->max_batches, loss, avg_loss,
-                get_current_rate(net), step, imgs / step, left, quiet && isatty(2) ? "   " : "\n");
+                get_current_rate(net), step, imgs / step, left, map_text, quiet && isatty(2) ? "   " : "\n");
         if (log) {
             fprintf(log, "%ld,%g,%g,%g,%.4f,%ld", it, loss, avg_loss, get_current_rate(net), step, it * imgs);
             ohem_stats s;
             if (ohem_l && ohem_layer_stats(ohem_l, &s) == 0)
-                fprintf(log, ",%ld,%ld,%ld,%ld,%g,%g\n", s.kept, s.candidates, s.positives_kept,
+                fprintf(log, ",%ld,%ld,%ld,%ld,%g,%g", s.kept, s.candidates, s.positives_kept,
                         s.positives, s.loss_kept, s.loss_all);
             else
-                fprintf(log, ",,,,,,\n");
+                fprintf(log, ",,,,,,");
+            if (!isnan(map)) fprintf(log, ",%.6f\n", map);
+            else fprintf(log, ",\n");
             fflush(log);
         }
         if (it % 100 == 0 && save_weights_atomic(net, backup_path) != 0) {
@@ -335,6 +364,9 @@ int detector_train(int argc, char **argv)
 done:
     if (log) fclose(log);
     if (net) free_network(net);
+    if (eval) free_network(eval);
+    free(mc);
+    free_paths(vpaths, nvalid);
     free_paths(paths, npaths);
     data_cfg_free(&d);
     return status;

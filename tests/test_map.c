@@ -1,0 +1,186 @@
+/* test_map.c: AP and mAP on hand-computed cases, and against a second computation
+ * on random cases: matching per image, precision and recall recounted at every
+ * rank, the envelope taken by a nested maximum. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "map.h"
+#include "oracle.h"
+
+#define EPS 1e-9
+
+static void test_hand_case(void **state)
+{
+    (void)state;
+    /* two truths; ranks: hit, miss, hit. PR points (1, .5) (.5, .5) (2/3, 1). */
+    map_truth t[2] = {{0, 0, {0.2f, 0.2f, 0.2f, 0.2f}}, {0, 0, {0.7f, 0.7f, 0.2f, 0.2f}}};
+    map_det d[3] = {{0, 0, 0.9f, {0.2f, 0.2f, 0.2f, 0.2f}}, {0, 0, 0.8f, {0.5f, 0.2f, 0.1f, 0.1f}},
+                    {0, 0, 0.7f, {0.7f, 0.7f, 0.2f, 0.2f}}};
+    map_class m[1];
+    double map = map_evaluate(d, 3, t, 2, 1, 0.5f, 0, 0.75f, m);
+    assert_true(fabs(map - (0.5 + 0.5 * 2.0 / 3)) < EPS);
+    assert_true(fabs(m[0].ap - map) < EPS);
+    /* at -thresh 0.75: the hit and the miss */
+    assert_int_equal(m[0].tp, 1);
+    assert_int_equal(m[0].fp, 1);
+    assert_true(fabs(m[0].precision - 0.5) < EPS && fabs(m[0].recall - 0.5) < EPS);
+    /* 11-point: recall 0..0.5 at precision 1 (6 points), 0.6..1 at 2/3 (5 points) */
+    map = map_evaluate(d, 3, t, 2, 1, 0.5f, 11, 0.75f, m);
+    assert_true(fabs(map - (6 + 5 * 2.0 / 3) / 11) < EPS);
+}
+
+static void test_duplicates_and_threshold(void **state)
+{
+    (void)state;
+    map_truth t[1] = {{0, 0, {1.5f, 0.5f, 3, 1}}};
+    /* the same truth found twice: the second is a false positive */
+    map_det d[2] = {{0, 0, 0.9f, {1.5f, 0.5f, 3, 1}}, {0, 0, 0.8f, {1.5f, 0.5f, 3, 1}}};
+    map_class m[1];
+    assert_true(fabs(map_evaluate(d, 2, t, 1, 1, 0.5f, 0, 0, m) - 1.0) < EPS);
+    assert_int_equal(m[0].tp, 1);
+    assert_int_equal(m[0].fp, 1);
+    /* IoU exactly 0.5 does not match at -iou 0.5, matches at 0.49 */
+    map_det half[1] = {{0, 0, 0.9f, {2.5f, 0.5f, 3, 1}}};
+    assert_true(map_evaluate(half, 1, t, 1, 1, 0.5f, 0, 0, m) == 0);
+    assert_true(fabs(map_evaluate(half, 1, t, 1, 1, 0.49f, 0, 0, m) - 1.0) < EPS);
+    /* another image's truth never matches */
+    map_det other[1] = {{1, 0, 0.9f, {1.5f, 0.5f, 3, 1}}};
+    assert_true(map_evaluate(other, 1, t, 1, 1, 0.5f, 0, 0, m) == 0);
+}
+
+static void test_classes_without_truth(void **state)
+{
+    (void)state;
+    map_truth t[1] = {{0, 1, {0.5f, 0.5f, 0.2f, 0.2f}}};
+    map_det d[2] = {{0, 1, 0.9f, {0.5f, 0.5f, 0.2f, 0.2f}}, {0, 0, 0.9f, {0.5f, 0.5f, 0.2f, 0.2f}}};
+    map_class m[3];
+    double map = map_evaluate(d, 2, t, 1, 3, 0.5f, 0, 0.5f, m);
+    assert_true(isnan(m[0].ap) && isnan(m[2].ap));
+    assert_true(fabs(map - 1.0) < EPS);
+    assert_true(isnan(map_evaluate(d, 2, t, 0, 3, 0.5f, 0, 0.5f, m)));
+}
+
+/* ---- the second computation ---------------------------------------------------- */
+
+static double oracle_ap(const map_det *d, int nd, const map_truth *t, int nt, int cls, float iou, int points)
+{
+    int *idx = malloc((nd + 1) * sizeof(int)), n = 0;
+    for (int i = 0; i < nd; i++)
+        if (d[i].cls == cls) idx[n++] = i;
+    /* stable selection sort by score, descending */
+    for (int a = 0; a < n; a++) {
+        int best = a;
+        for (int b = a + 1; b < n; b++)
+            if (d[idx[b]].score > d[idx[best]].score) best = b;
+        int v = idx[best];
+        memmove(idx + a + 1, idx + a, (best - a) * sizeof(int));
+        idx[a] = v;
+    }
+    int total = 0;
+    for (int j = 0; j < nt; j++) total += t[j].cls == cls;
+    if (!total) {
+        free(idx);
+        return NAN;
+    }
+    int *hit = calloc(n + 1, sizeof(int)), *used = calloc(nt + 1, sizeof(int));
+    for (int k = 0; k < n; k++) {
+        const map_det *x = &d[idx[k]];
+        int best = -1;
+        float bi = -1;
+        for (int j = 0; j < nt; j++)
+            if (t[j].cls == cls && t[j].image == x->image) {
+                float v = box_iou(x->b, t[j].b);
+                if (v > bi) bi = v, best = j;
+            }
+        if (best >= 0 && bi > iou && !used[best]) used[best] = 1, hit[k] = 1;
+    }
+    double ap = 0;
+    if (points == 11) {
+        for (int s = 0; s <= 10; s++) {
+            double m = 0;
+            for (int k = 0; k < n; k++) {
+                int tp = 0;
+                for (int q = 0; q <= k; q++) tp += hit[q];
+                if ((double)tp / total >= s / 10.0 && (double)tp / (k + 1) > m) m = (double)tp / (k + 1);
+            }
+            ap += m / 11;
+        }
+    } else {
+        double prev = 0;
+        for (int k = 0; k < n; k++) {
+            int tp = 0;
+            for (int q = 0; q <= k; q++) tp += hit[q];
+            double rec = (double)tp / total, m = 0;
+            for (int j = k; j < n; j++) {
+                int tpj = 0;
+                for (int q = 0; q <= j; q++) tpj += hit[q];
+                if ((double)tpj / (j + 1) > m) m = (double)tpj / (j + 1);
+            }
+            ap += (rec - prev) * m;
+            prev = rec;
+        }
+    }
+    free(idx);
+    free(hit);
+    free(used);
+    return ap;
+}
+
+static void test_random_against_oracle(void **state)
+{
+    (void)state;
+    rng_seed(12);
+    for (int trial = 0; trial < 300; trial++) {
+        int classes = 1 + rng_u32() % 4, images = 1 + rng_u32() % 5;
+        int nt = rng_u32() % 20, nd = rng_u32() % 60;
+        map_truth *t = malloc((nt + 1) * sizeof(*t));
+        map_det *d = malloc((nd + 1) * sizeof(*d));
+        for (int j = 0; j < nt; j++)
+            t[j] = (map_truth){(int)(rng_u32() % images), (int)(rng_u32() % classes),
+                               {rng_unit(), rng_unit(), 0.1f + 0.3f * rng_unit(), 0.1f + 0.3f * rng_unit()}};
+        for (int i = 0; i < nd; i++) {
+            if (nt && rng_u32() % 2) {
+                const map_truth *s = &t[rng_u32() % nt];
+                d[i] = (map_det){s->image, s->cls, (float)(rng_u32() % 10) / 10,
+                                 {s->b.x + 0.05f * (rng_unit() - 0.5f), s->b.y, s->b.w * (0.8f + 0.4f * rng_unit()), s->b.h}};
+            } else {
+                d[i] = (map_det){(int)(rng_u32() % images), (int)(rng_u32() % classes), rng_unit(),
+                                 {rng_unit(), rng_unit(), 0.1f + 0.3f * rng_unit(), 0.1f + 0.3f * rng_unit()}};
+            }
+        }
+        int points = trial % 2 ? 11 : 0;
+        float iou = trial % 3 ? 0.5f : 0.3f;
+        map_class *m = malloc(classes * sizeof(*m));
+        double map = map_evaluate(d, nd, t, nt, classes, iou, points, 0.5f, m);
+        double sum = 0;
+        int counted = 0;
+        for (int c = 0; c < classes; c++) {
+            double want = oracle_ap(d, nd, t, nt, c, iou, points);
+            if (isnan(want) != isnan(m[c].ap) || (!isnan(want) && fabs(want - m[c].ap) > 1e-9))
+                fail_msg("trial %d class %d: AP %g, oracle %g", trial, c, m[c].ap, want);
+            if (!isnan(want)) sum += want, counted++;
+        }
+        if (counted ? fabs(map - sum / counted) > 1e-9 : !isnan(map)) fail_msg("trial %d: mAP %g", trial, map);
+        free(t);
+        free(d);
+        free(m);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hand_case),
+        cmocka_unit_test(test_duplicates_and_threshold),
+        cmocka_unit_test(test_classes_without_truth),
+        cmocka_unit_test(test_random_against_oracle),
+    };
+    return cmocka_run_group_tests_name("map", tests, NULL, NULL);
+}

@@ -10,7 +10,7 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC = layers/ohem.c layers/ohem_layer.c src/cfg.c src/parser.c src/blas.c src/resize.c
+LIB_SRC = layers/ohem.c layers/ohem_layer.c src/cfg.c src/parser.c src/blas.c src/resize.c src/im2col.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CLI_SRC = src/darknet.c src/train.c src/data_check.c src/detect.c src/map.c src/show.c src/dataset.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
@@ -46,9 +46,16 @@ tests/test_map: tests/test_map.c src/map.c $(HEADERS)
 tests/%: tests/%.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libohem.a $(LDLIBS) -lcmocka -ldl
 
+bench/bench: bench/bench.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench.c libohem.a $(LDLIBS)
+
+# Benchmarks: prints the table and writes it to bench/results.md.
+bench: all bench/bench
+	bench/bench -o bench/results.md
+
 test: all $(TESTS)
 	@tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS)
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/tmp-*
 	rm -rf tests/tmp

@@ -3,9 +3,19 @@
  * Semantics as Darknet's: C = ALPHA op(A) op(B) + BETA C, row-major. */
 #include "ohem_parser.h"
 
+#define _GNU_SOURCE
 #include <cblas.h>
+#include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+typedef void (*gemm_fn)(int, int, int, int, int, float, float *, int, float *, int, float, float *, int);
+
+/* libdarknet's own kernels, for OHEM_GEMM=darknet (benchmarks and comparisons). */
+static gemm_fn darknet_gemm, darknet_gemm_cpu;
+static int use_darknet;
 
 /* A is (M, K) or (K, M) when TA; B is (K, N) or (N, K) when TB; C is (M, N). */
 static void route_gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda,
@@ -19,13 +29,29 @@ static void route_gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *
 void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B, int ldb,
           float BETA, float *C, int ldc)
 {
-    route_gemm(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
+    if (use_darknet) darknet_gemm(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
+    else route_gemm(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
 }
 
 void gemm_cpu(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B,
               int ldb, float BETA, float *C, int ldc)
 {
-    route_gemm(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
+    if (use_darknet) darknet_gemm_cpu(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
+    else route_gemm(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
+}
+
+int ohem_gemm_select(const char *name)
+{
+    if (!strcmp(name, "openblas")) {
+        use_darknet = 0;
+        return 0;
+    }
+    if (strcmp(name, "darknet")) return -1;
+    darknet_gemm = (gemm_fn)dlsym(RTLD_NEXT, "gemm");
+    darknet_gemm_cpu = (gemm_fn)dlsym(RTLD_NEXT, "gemm_cpu");
+    if (!darknet_gemm || !darknet_gemm_cpu) return -1;
+    use_darknet = 1;
+    return 0;
 }
 
 void ohem_blas_init(void)
@@ -37,4 +63,7 @@ void ohem_blas_init(void)
     long n = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) n = 1;
     openblas_set_num_threads((int)n);
+    const char *which = getenv("OHEM_GEMM");
+    if (which && ohem_gemm_select(which) != 0)
+        fprintf(stderr, "warning: OHEM_GEMM=%s: expected openblas or darknet; using openblas\n", which);
 }

@@ -16,8 +16,12 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
                        ohem_options *o, ohem_err *e);
 
 /* Routes libdarknet's gemm to OpenBLAS; called by the parser, so that linking the
- * parser links this too. Threads: OHEM_THREADS, else the online cores. */
+ * parser links this too. Threads: OHEM_THREADS, else the online cores.
+ * OHEM_GEMM=darknet keeps libdarknet's own gemm (for comparisons). */
 void ohem_blas_init(void);
+
+/* "openblas" or "darknet"; returns 0, or -1 for another name. */
+int ohem_gemm_select(const char *name);
 
 /* A name for a layer type, as in a cfg ("yolo"), or "ohem". */
 const char *ohem_layer_name(const layer *l);

@@ -509,6 +509,8 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
 /* Linking this file (a program calls parse_network_cfg or load_network) brings our
  * resize_network along too, for multi-scale training with [ohem]. */
 __attribute__((used)) static int (*const link_resize)(network *, int, int) = resize_network;
+void im2col_cpu(float *im, int channels, int height, int width, int ksize, int stride, int pad, float *col);
+__attribute__((used)) static void (*const link_im2col)(float *, int, int, int, int, int, int, float *) = im2col_cpu;
 
 network *parse_network_cfg(char *filename)
 {

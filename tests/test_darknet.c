@@ -27,6 +27,8 @@ void gemm_nt(int, int, int, float, float *, int, float *, int, float *, int);
 void gemm_tn(int, int, int, float, float *, int, float *, int, float *, int);
 void gemm_tt(int, int, int, float, float *, int, float *, int, float *, int);
 void gemm(int, int, int, int, int, float, float *, int, float *, int, float, float *, int);
+void im2col_cpu(float *, int, int, int, int, int, int, float *);
+void col2im_cpu(float *, int, int, int, int, int, int, float *);
 
 static void test_gemm_routing(void **state)
 {
@@ -57,6 +59,39 @@ static void test_gemm_routing(void **state)
         free(B);
         free(C);
         free(R);
+    }
+}
+
+/* im2col_cpu and col2im_cpu against libdarknet's per-pixel originals, bit for bit. */
+static void test_im2col(void **state)
+{
+    (void)state;
+    typedef void (*conv_fn)(float *, int, int, int, int, int, int, float *);
+    conv_fn lib_im2col = (conv_fn)dlsym(RTLD_NEXT, "im2col_cpu"), lib_col2im = (conv_fn)dlsym(RTLD_NEXT, "col2im_cpu");
+    assert_non_null(lib_im2col);
+    assert_non_null(lib_col2im);
+    assert_true((void *)lib_im2col != (void *)im2col_cpu);
+    rng_seed(9);
+    for (int t = 0; t < 3000; t++) {
+        int c = 1 + rng_u32() % 4, h = 1 + rng_u32() % 17, w = 1 + rng_u32() % 17;
+        int k = 1 + rng_u32() % 5, s = 1 + rng_u32() % 3, p = rng_u32() % 4;
+        if (h + 2 * p < k || w + 2 * p < k) continue;
+        int hc = (h + 2 * p - k) / s + 1, wc = (w + 2 * p - k) / s + 1;
+        size_t ni = (size_t)c * h * w, nc = (size_t)c * k * k * hc * wc;
+        float *im = malloc(ni * sizeof(float)), *a = malloc(nc * sizeof(float)), *b = malloc(nc * sizeof(float));
+        float *ia = malloc(ni * sizeof(float)), *ib = malloc(ni * sizeof(float));
+        for (size_t i = 0; i < ni; i++) im[i] = ia[i] = ib[i] = rng_unit() - 0.5f;
+        for (size_t i = 0; i < nc; i++) a[i] = b[i] = 99;
+        lib_im2col(im, c, h, w, k, s, p, a);
+        im2col_cpu(im, c, h, w, k, s, p, b);
+        if (memcmp(a, b, nc * sizeof(float)))
+            fail_msg("im2col differs: c=%d h=%d w=%d k=%d stride=%d pad=%d", c, h, w, k, s, p);
+        for (size_t i = 0; i < nc; i++) a[i] = rng_unit();
+        lib_col2im(a, c, h, w, k, s, p, ia);
+        col2im_cpu(a, c, h, w, k, s, p, ib);
+        if (memcmp(ia, ib, ni * sizeof(float)))
+            fail_msg("col2im differs: c=%d h=%d w=%d k=%d stride=%d pad=%d", c, h, w, k, s, p);
+        free(im), free(a), free(b), free(ia), free(ib);
     }
 }
 
@@ -126,6 +161,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_routing),
+        cmocka_unit_test(test_im2col),
         cmocka_unit_test(test_region_backward),
         cmocka_unit_test(test_load_network),
     };

@@ -1,0 +1,289 @@
+/* bench.c: `make bench`. Measures, side by side in one run, medians of repeated runs:
+ *  1. a training step of Debian's yolov3-tiny (416x416, batch 2, 9 classes) with
+ *     libdarknet's own gemm and with the OpenBLAS routing;
+ *  2. the same step with and without [ohem] (per_image 64, nms 0.7);
+ *  3. ohem_select per image for yolov3-tiny/yolov3 candidate counts;
+ *  4. peak memory of training with and without [ohem] (a child process each).
+ * Prints a table and writes it to the file given with -o. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "darknet.h"
+#include "ohem.h"
+#include "ohem_parser.h"
+
+float train_network_datum(network *net);
+
+static FILE *report;
+
+/* Prints to stdout and the report file. */
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    if (report) {
+        va_start(ap, fmt);
+        vfprintf(report, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* xorshift, seeded. */
+static uint64_t rs = 88172645463325252ull;
+static double urand(void)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return (rs >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Writes yolov3-tiny at size, batch 2, 9 classes, with or without [ohem]. */
+static const char *tiny_cfg(int size, int ohem)
+{
+    static char path[64];
+    snprintf(path, sizeof(path), "bench/tmp-yolov3-tiny-%d-%d.cfg", size, ohem);
+    FILE *in = fopen("/usr/share/darknet/cfg/yolov3-tiny.cfg", "r"), *o = fopen(path, "w");
+    if (!in || !o) {
+        fprintf(stderr, "bench: cannot read yolov3-tiny.cfg or write %s\n", path);
+        exit(1);
+    }
+    char line[1024];
+    while (fgets(line, sizeof(line), in)) {
+        if (!strncmp(line, "batch=", 6)) fputs("batch=2\n", o);
+        else if (!strncmp(line, "subdivisions=", 13)) fputs("subdivisions=1\n", o);
+        else if (!strncmp(line, "width=", 6)) fprintf(o, "width=%d\n", size);
+        else if (!strncmp(line, "height=", 7)) fprintf(o, "height=%d\n", size);
+        else if (!strncmp(line, "classes=", 8)) fputs("classes=9\n", o);
+        else if (!strncmp(line, "filters=255", 11)) fputs("filters=42\n", o);
+        else fputs(line, o);
+    }
+    if (ohem) fputs("\n[ohem]\nper_image=64\nnms=0.7\nstats=0\n", o);
+    fclose(in);
+    fclose(o);
+    return path;
+}
+
+/* A network ready to train on random input with three boxes per image. */
+static network *step_net(const char *cfg)
+{
+    srand(1);
+    int saved = dup(2), null = open("/dev/null", 1);
+    dup2(null, 2);
+    network *net = parse_network_cfg((char *)cfg);
+    dup2(saved, 2);
+    close(null);
+    close(saved);
+    net->train = 1;
+    for (int i = 0; i < net->inputs * net->batch; i++) net->input[i] = (float)urand();
+    for (int b = 0; b < net->batch; b++)
+        for (int t = 0; t < 3; t++) {
+            float *tr = net->truth + b * net->truths + 5 * t;
+            tr[0] = 0.2f + 0.6f * urand(), tr[1] = 0.2f + 0.6f * urand();
+            tr[2] = 0.1f + 0.3f * urand(), tr[3] = 0.1f + 0.3f * urand();
+            tr[4] = (float)(t % 9);
+        }
+    return net;
+}
+
+/* One forward, backward and update; libdarknet's per-layer prints go nowhere. */
+static double step_seconds(network *net)
+{
+    fflush(stdout);
+    int saved = dup(1), null = open("/dev/null", 1);
+    dup2(null, 1);
+    double t0 = now();
+    train_network_datum(net);
+    double t = now() - t0;
+    fflush(stdout);
+    dup2(saved, 1);
+    close(null);
+    close(saved);
+    return t;
+}
+
+static void bench_gemm(int reps_darknet, int reps)
+{
+    network *net = step_net(tiny_cfg(416, 0));
+    double d[64], o[64];
+    ohem_gemm_select("openblas");
+    step_seconds(net);
+    for (int r = 0; r < reps; r++) o[r] = step_seconds(net);
+    ohem_gemm_select("darknet");
+    step_seconds(net);
+    for (int r = 0; r < reps_darknet; r++) d[r] = step_seconds(net);
+    ohem_gemm_select("openblas");
+    double md = median(d, reps_darknet), mo = median(o, reps);
+    out("| 1 | training step, yolov3-tiny 416x416, batch 2, 9 classes: libdarknet gemm | %.3f s (median of %d) |\n", md, reps_darknet);
+    out("| 1 | same step, OpenBLAS routing | %.3f s (median of %d) |\n", mo, reps);
+    out("| 1 | speed-up | **%.2fx** (target >= 3.5x) |\n", md / mo);
+    free_network(net);
+}
+
+static void bench_ohem_overhead(int reps)
+{
+    network *plain = step_net(tiny_cfg(416, 0)), *mined = step_net(tiny_cfg(416, 1));
+    double a[128], b[128];
+    step_seconds(plain);
+    step_seconds(mined);
+    for (int r = 0; r < reps; r++) {
+        a[r] = step_seconds(plain);
+        b[r] = step_seconds(mined);
+    }
+    double ma = median(a, reps), mb = median(b, reps);
+    out("| 2 | training step without [ohem] | %.4f s (median of %d, interleaved) |\n", ma, reps);
+    out("| 2 | training step with [ohem] per_image=64 nms=0.7 | %.4f s |\n", mb);
+    out("| 2 | ratio | **%.4f** (target <= 1.01) |\n", mb / ma);
+    free_network(plain);
+    free_network(mined);
+}
+
+/* Candidates of a YOLO head: boxes on the grid, anchor-sized, losses mostly small
+ * with a heavy tail, as a trained detector's are. */
+static void make_candidates(int n, float *loss, box *boxes)
+{
+    for (int i = 0; i < n; i++) {
+        double u = urand();
+        loss[i] = (float)(u < 0.97 ? 0.01 * urand() : 1 + 10 * urand());
+        int grid = n > 5000 ? 52 : 26;
+        int cell = i % (grid * grid);
+        boxes[i].x = (float)((cell % grid + urand()) / grid);
+        boxes[i].y = (float)((cell / grid + urand()) / grid);
+        boxes[i].w = (float)(0.02 + 0.3 * urand());
+        boxes[i].h = (float)(0.02 + 0.3 * urand());
+    }
+}
+
+static void bench_select(void)
+{
+    static const int ns[] = {2535, 10647, 22743};
+    static const char *const what[] = {"yolov3-tiny 416", "yolov3 416", "yolov3 608"};
+    static const int keeps[] = {64, 128, 256};
+    enum { IMAGES = 64 };
+    for (int q = 0; q < 3; q++) {
+        int n = ns[q];
+        float *loss = malloc((size_t)IMAGES * n * sizeof(float));
+        box *boxes = malloc((size_t)IMAGES * n * sizeof(box));
+        int *keep = malloc(n * sizeof(int));
+        for (int im = 0; im < IMAGES; im++) make_candidates(n, loss + (size_t)im * n, boxes + (size_t)im * n);
+        ohem_scratch s;
+        ohem_scratch_init(&s, n);
+        /* the floor: read the same losses and boxes once */
+        double fl[15];
+        volatile float sink = 0;
+        for (int r = 0; r < 15; r++) {
+            double t0 = now();
+            for (int im = 0; im < IMAGES; im++) {
+                float acc = 0;
+                const float *l = loss + (size_t)im * n;
+                const box *b = boxes + (size_t)im * n;
+                for (int i = 0; i < n; i++) acc += l[i] + b[i].x + b[i].y + b[i].w + b[i].h;
+                sink += acc;
+            }
+            fl[r] = (now() - t0) / IMAGES;
+        }
+        double floor_us = median(fl, 15) * 1e6;
+        for (int k = 0; k < 3; k++)
+            for (int nms_on = 1; nms_on >= 0; nms_on--) {
+                double t[15];
+                for (int r = 0; r < 15; r++) {
+                    double t0 = now();
+                    for (int im = 0; im < IMAGES; im++)
+                        ohem_walk(&s, loss + (size_t)im * n, boxes + (size_t)im * n, NULL, n,
+                                  nms_on ? 0.7f : 1.0f, 0, keeps[k], keep);
+                    t[r] = (now() - t0) / IMAGES;
+                }
+                double us = median(t, 15) * 1e6;
+                out("| 3 | ohem_select, n=%d (%s), max_keep %d, NMS %s | %.1f us/image, %.2f ns/candidate (floor %.1f us)%s |\n",
+                    n, what[q], keeps[k], nms_on ? "0.7" : "off", us, us * 1000 / n, floor_us,
+                    n == 22743 && keeps[k] == 128 && nms_on ? " (target <= 200 us)" : "");
+            }
+        ohem_scratch_free(&s);
+        free(loss);
+        free(boxes);
+        free(keep);
+    }
+}
+
+/* Peak resident memory of a child that builds the network and trains 3 steps. */
+static long peak_kb(const char *cfg)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        network *net = step_net(cfg);
+        for (int i = 0; i < 3; i++) step_seconds(net);
+        _exit(0);
+    }
+    int st;
+    struct rusage ru;
+    wait4(pid, &st, 0, &ru);
+    return ru.ru_maxrss;
+}
+
+int main(int argc, char **argv)
+{
+    int quick = argc > 1 && !strcmp(argv[1], "-quick");
+    const char *file = argc > 2 && !strcmp(argv[argc - 2], "-o") ? argv[argc - 1] : NULL;
+    if (file && !(report = fopen(file, "w"))) {
+        fprintf(stderr, "bench: cannot write %s\n", file);
+        return 1;
+    }
+    ohem_blas_init();
+    struct utsname u;
+    uname(&u);
+    char cpu[256] = "?";
+    FILE *ci = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (ci && fgets(line, sizeof(line), ci))
+        if (!strncmp(line, "model name", 10)) {
+            snprintf(cpu, sizeof(cpu), "%s", strchr(line, ':') + 2);
+            cpu[strcspn(cpu, "\n")] = 0;
+            break;
+        }
+    if (ci) fclose(ci);
+    out("Machine: %s, %ld cores online, %s %s; OpenBLAS threads %s\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+        u.sysname, u.release, getenv("OHEM_THREADS") ? getenv("OHEM_THREADS") : "= cores");
+    out("| # | measurement | result |\n|---|---|---|\n");
+    bench_select();
+    bench_gemm(quick ? 1 : 3, quick ? 3 : 9);
+    bench_ohem_overhead(quick ? 5 : 25);
+    long a = peak_kb(tiny_cfg(416, 0)), b = peak_kb(tiny_cfg(416, 1));
+    out("| 4 | peak memory, training yolov3-tiny 416 batch 2, without [ohem] | %.1f MiB |\n", a / 1024.0);
+    out("| 4 | peak memory, with [ohem] | %.1f MiB (+%.2f MiB) |\n", b / 1024.0, (b - a) / 1024.0);
+    if (report) fclose(report);
+    return 0;
+}

@@ -1,0 +1,64 @@
+/* im2col.c: im2col_cpu and col2im_cpu, replacing libdarknet's (which call a function
+ * per pixel): whole rows at a time, with the padding filled around them. Same
+ * results bit for bit, the additions of col2im in the same order. */
+#include <string.h>
+
+/* The columns w of an output row that read inside the image for kernel offset kx:
+ * 0 <= kx + w*stride - pad < width, as [*w0, *w1) within [0, wc). */
+static void valid_span(int kx, int stride, int pad, int width, int wc, int *w0, int *w1)
+{
+    int lo = pad - kx > 0 ? (pad - kx + stride - 1) / stride : 0;
+    int num = width - 1 + pad - kx;
+    int hi = num < 0 ? 0 : num / stride + 1;
+    if (hi > wc) hi = wc;
+    if (lo > hi) lo = hi;
+    *w0 = lo;
+    *w1 = hi;
+}
+
+/* im is (channels, height, width); col is (channels*ksize*ksize, hc*wc). */
+void im2col_cpu(float *im, int channels, int height, int width, int ksize, int stride, int pad, float *col)
+{
+    int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
+    for (int c = 0; c < channels * ksize * ksize; c++) {
+        int kx = c % ksize, ky = (c / ksize) % ksize, ci = c / ksize / ksize;
+        const float *plane = im + (size_t)ci * height * width;
+        int w0, w1;
+        valid_span(kx, stride, pad, width, wc, &w0, &w1);
+        for (int h = 0; h < hc; h++) {
+            float *dst = col + ((size_t)c * hc + h) * wc;
+            int row = ky + h * stride - pad;
+            if (row < 0 || row >= height) {
+                memset(dst, 0, wc * sizeof(float));
+                continue;
+            }
+            const float *src = plane + (size_t)row * width;
+            int x0 = kx - pad;
+            memset(dst, 0, w0 * sizeof(float));
+            if (stride == 1) memcpy(dst + w0, src + x0 + w0, (w1 - w0) * sizeof(float));
+            else
+                for (int w = w0; w < w1; w++) dst[w] = src[x0 + w * stride];
+            memset(dst + w1, 0, (wc - w1) * sizeof(float));
+        }
+    }
+}
+
+/* col is (channels*ksize*ksize, hc*wc); adds into im, (channels, height, width). */
+void col2im_cpu(float *col, int channels, int height, int width, int ksize, int stride, int pad, float *im)
+{
+    int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
+    for (int c = 0; c < channels * ksize * ksize; c++) {
+        int kx = c % ksize, ky = (c / ksize) % ksize, ci = c / ksize / ksize;
+        float *plane = im + (size_t)ci * height * width;
+        int w0, w1;
+        valid_span(kx, stride, pad, width, wc, &w0, &w1);
+        for (int h = 0; h < hc; h++) {
+            int row = ky + h * stride - pad;
+            if (row < 0 || row >= height) continue;
+            const float *src = col + ((size_t)c * hc + h) * wc;
+            float *dst = plane + (size_t)row * width;
+            int x0 = kx - pad;
+            for (int w = w0; w < w1; w++) dst[x0 + w * stride] += src[w];
+        }
+    }
+}

@@ -10,7 +10,7 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC = layers/ohem.c layers/ohem_layer.c src/cfg.c src/parser.c src/blas.c src/resize.c src/im2col.c
+LIB_SRC = layers/ohem.c layers/ohem_layer.c src/cfg.c src/parser.c src/blas.c src/resize.c src/im2col.c src/weights.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CLI_SRC = src/darknet.c src/train.c src/data_check.c src/detect.c src/map.c src/show.c src/dataset.c
 CLI_OBJ = $(CLI_SRC:.c=.o)

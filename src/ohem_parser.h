@@ -23,6 +23,14 @@ void ohem_blas_init(void);
 /* "openblas" or "darknet"; returns 0, or -1 for another name. */
 int ohem_gemm_select(const char *name);
 
+/* Bytes save_weights writes for net, or -1 when it has layer kinds not counted. */
+long ohem_weights_bytes(const network *net);
+
+/* Checks that the weights file at path fits net: a Darknet header, and a size that
+ * ends at a layer boundary (all layers, or the first ones, as darknet53.conv.74
+ * does). Returns 0, or -1 with e set. */
+int ohem_check_weights(const network *net, const char *path, ohem_err *e);
+
 /* A name for a layer type, as in a cfg ("yolo"), or "ohem". */
 const char *ohem_layer_name(const layer *l);
 

@@ -526,7 +526,14 @@ network *parse_network_cfg(char *filename)
 network *load_network(char *cfg, char *weights, int clear)
 {
     network *net = parse_network_cfg(cfg);
-    if (weights && weights[0]) load_weights(net, weights);
+    if (weights && weights[0]) {
+        ohem_err e;
+        if (ohem_check_weights(net, weights, &e) != 0) {
+            fprintf(stderr, "error: %s (cfg %s)\n", e.msg, cfg);
+            exit(1);
+        }
+        load_weights(net, weights);
+    }
     if (clear) *net->seen = 0;
     return net;
 }

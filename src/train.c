@@ -3,6 +3,7 @@
  * log and a progress line. */
 #include "cli.h"
 #include "detect.h"
+#include "ohem_parser.h"
 #include "ohem_layer.h"
 
 #include <errno.h>
@@ -50,29 +51,6 @@ static int ensure_dir(const char *dir)
     return 0;
 }
 
-/* Bytes save_weights writes for net, or -1 for layer types this does not count. */
-static long expected_weights_bytes(const network *net)
-{
-    long floats = 0;
-    for (int i = 0; i < net->n; i++) {
-        const layer *l = &net->layers[i];
-        if (l->dontsave) continue;
-        switch (l->type) {
-        case CONVOLUTIONAL:
-        case DECONVOLUTIONAL:
-            floats += l->n + l->nweights + (l->batch_normalize ? 3L * l->n : 0);
-            break;
-        case CONNECTED:
-            floats += l->outputs + (long)l->outputs * l->inputs + (l->batch_normalize ? 3L * l->outputs : 0);
-            break;
-        case BATCHNORM: floats += 3L * l->c; break;
-        case RNN: case GRU: case LSTM: case CRNN: case LOCAL: return -1;
-        default: break;
-        }
-    }
-    return 3 * (long)sizeof(int) + (long)sizeof(size_t) + floats * (long)sizeof(float);
-}
-
 /* Writes the weights to path through a temporary file and a rename, so that path
  * holds either the old file or the whole new one. Returns 0 or -1 (printed). */
 static int save_weights_atomic(network *net, const char *path)
@@ -81,7 +59,7 @@ static int save_weights_atomic(network *net, const char *path)
     snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
     save_weights(net, tmp);
     struct stat st;
-    long want = expected_weights_bytes(net);
+    long want = ohem_weights_bytes(net);
     int fd = open(tmp, O_RDONLY);
     int ok = fd >= 0 && fsync(fd) == 0 && fstat(fd, &st) == 0 && (want < 0 || st.st_size == want);
     if (fd >= 0) close(fd);

@@ -15,6 +15,7 @@
 
 #include "darknet.h"
 #include "ohem_layer.h"
+#include "ohem_parser.h"
 #include "oracle.h"
 
 #define TMP "tests/tmp"
@@ -157,6 +158,67 @@ static void test_load_network(void **state)
     free_network(c);
 }
 
+static void write_bytes(const char *path, const char *src, long n, const char *extra, int nextra)
+{
+    FILE *in = fopen(src, "rb"), *out = fopen(path, "wb");
+    for (long i = 0; i < n; i++) {
+        int c = fgetc(in);
+        if (c == EOF) break;
+        fputc(c, out);
+    }
+    if (extra) fwrite(extra, 1, nextra, out);
+    fclose(in);
+    fclose(out);
+}
+
+/* Weights files are checked before libdarknet reads them: header, size, layer
+ * boundaries; a file of the first layers only (like darknet53.conv.74) is fine. */
+static void test_weights_check(void **state)
+{
+    (void)state;
+    const char *cfg = TMP "/wcheck.cfg", *other = TMP "/wcheck_other.cfg";
+    FILE *f = fopen(cfg, "w");
+    fprintf(f, "[net]\nbatch=1\nwidth=16\nheight=16\nchannels=3\n"
+               "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+               "[convolutional]\nfilters=24\nsize=1\nstride=1\nactivation=linear\n"
+               "[yolo]\nmask=0,1,2\nanchors=1,1,2,2,3,3\nclasses=3\nnum=3\n[ohem]\n");
+    fclose(f);
+    f = fopen(other, "w");
+    fprintf(f, "[net]\nbatch=1\nwidth=16\nheight=16\nchannels=3\n"
+               "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+               "[convolutional]\nfilters=24\nsize=1\nstride=1\nactivation=linear\n"
+               "[yolo]\nmask=0,1,2\nanchors=1,1,2,2,3,3\nclasses=3\nnum=3\n");
+    fclose(f);
+    network *net = parse_network_cfg((char *)cfg), *net2 = parse_network_cfg((char *)other);
+    const char *w = TMP "/wcheck.weights", *bad = TMP "/wcheck_bad.weights";
+    save_weights(net, (char *)w);
+    long full = 20 + (8 + 8 * 27 + 3 * 8 + 24 + 24 * 8) * 4;
+    assert_int_equal(ohem_weights_bytes(net), full);
+    ohem_err e;
+    assert_int_equal(ohem_check_weights(net, w, &e), 0);
+    write_bytes(bad, w, full - 10, NULL, 0);
+    assert_int_equal(ohem_check_weights(net, bad, &e), -1);
+    assert_non_null(strstr(e.msg, "end inside layer 1"));
+    write_bytes(bad, w, full, "abcd", 4);
+    assert_int_equal(ohem_check_weights(net, bad, &e), -1);
+    assert_non_null(strstr(e.msg, "another cfg"));
+    write_bytes(bad, w, 20 + (8 + 8 * 27 + 3 * 8) * 4, NULL, 0);
+    assert_int_equal(ohem_check_weights(net, bad, &e), 0); /* the first layer only */
+    write_bytes(bad, w, 8, NULL, 0);
+    assert_int_equal(ohem_check_weights(net, bad, &e), -1);
+    assert_non_null(strstr(e.msg, "not a Darknet weights file"));
+    f = fopen(bad, "wb");
+    fputs("this is not a weights file at all, just text", f);
+    fclose(f);
+    assert_int_equal(ohem_check_weights(net, bad, &e), -1);
+    assert_int_equal(ohem_check_weights(net, TMP "/none.weights", &e), -1);
+    assert_non_null(strstr(e.msg, "cannot open"));
+    save_weights(net2, (char *)bad);
+    assert_int_equal(ohem_check_weights(net, bad, &e), -1);
+    free_network(net);
+    free_network(net2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_im2col),
         cmocka_unit_test(test_region_backward),
         cmocka_unit_test(test_load_network),
+        cmocka_unit_test(test_weights_check),
     };
     return cmocka_run_group_tests_name("darknet_glue", tests, NULL, NULL);
 }

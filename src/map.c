@@ -42,13 +42,28 @@ static double average_precision(const double *prec, const double *rec, int n, in
 double map_evaluate(const map_det *dets, int ndets, const map_truth *truths, int ntruths,
                     int classes, float iou_thresh, int points, float score_thresh, map_class *out)
 {
-    int *order = malloc((ndets + 1) * sizeof(int));
+    /* truths grouped by image: byimg[start[i] .. start[i + 1]) are image i's */
+    int images = 0;
+    for (int t = 0; t < ntruths; t++)
+        if (truths[t].image + 1 > images) images = truths[t].image + 1;
+    int *order = malloc((ndets + 1) * sizeof(int)), *start = calloc(images + 2, sizeof(int));
+    int *byimg = malloc((ntruths + 1) * sizeof(int));
     unsigned char *taken = calloc(ntruths + 1, 1);
     double *prec = malloc((ndets + 1) * sizeof(double)), *rec = malloc((ndets + 1) * sizeof(double));
-    if (!order || !taken || !prec || !rec) {
-        free(order), free(taken), free(prec), free(rec);
+    if (!order || !start || !byimg || !taken || !prec || !rec) {
+        free(order), free(start), free(byimg), free(taken), free(prec), free(rec);
         return -2;
     }
+    for (int t = 0; t < ntruths; t++) start[truths[t].image + 1]++;
+    for (int i = 0; i < images; i++) start[i + 1] += start[i];
+    int *fill = malloc((images + 1) * sizeof(int));
+    if (!fill) {
+        free(order), free(start), free(byimg), free(taken), free(prec), free(rec);
+        return -2;
+    }
+    memcpy(fill, start, (images + 1) * sizeof(int));
+    for (int t = 0; t < ntruths; t++) byimg[fill[truths[t].image]++] = t;
+    free(fill);
     double sum = 0;
     int counted = 0;
     for (int c = 0; c < classes; c++) {
@@ -66,8 +81,11 @@ double map_evaluate(const map_det *dets, int ndets, const map_truth *truths, int
             const map_det *d = &dets[order[k]];
             int best = -1;
             float best_iou = 0;
-            for (int t = 0; t < ntruths; t++) {
-                if (truths[t].cls != c || truths[t].image != d->image) continue;
+            int lo = d->image >= 0 && d->image < images ? start[d->image] : 0;
+            int hi = d->image >= 0 && d->image < images ? start[d->image + 1] : 0;
+            for (int q = lo; q < hi; q++) {
+                int t = byimg[q];
+                if (truths[t].cls != c) continue;
                 float iou = box_iou(d->b, truths[t].b);
                 if (best < 0 || iou > best_iou) best = t, best_iou = iou;
             }
@@ -88,6 +106,6 @@ double map_evaluate(const map_det *dets, int ndets, const map_truth *truths, int
         m->ap = m->truths ? average_precision(prec, rec, n, points) : NAN;
         if (m->truths) sum += m->ap, counted++;
     }
-    free(order), free(taken), free(prec), free(rec);
+    free(order), free(start), free(byimg), free(taken), free(prec), free(rec);
     return counted ? sum / counted : NAN;
 }

@@ -17,8 +17,12 @@ CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example
 HEADERS = $(wildcard layers/*.h src/*.h)
 
-.PHONY: all deps test demo compare bench clean
-all: deps libohem.a darknet
+.PHONY: all deps cfgs test demo compare bench clean
+all: deps libohem.a darknet cfgs
+
+# [ohem] versions of Debian's yolov3-tiny, yolov3 and yolov2-tiny cfgs, in cfg/.
+cfgs: deps
+	@scripts/make-cfgs.sh
 
 deps:
 	@scripts/install-deps.sh
@@ -57,5 +61,6 @@ test: all $(TESTS)
 	@tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/tmp-*
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/tmp-* cfg/*-ohem.cfg.tmp
+	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg
 	rm -rf tests/tmp

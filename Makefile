@@ -57,6 +57,14 @@ bench/bench: bench/bench.c libohem.a $(HEADERS)
 bench: all bench/bench
 	bench/bench -o bench/results.md
 
+# The main job: data set, both variants side by side, the comparison (under 10 min
+# on 2 cores). `make compare`: 3 seeds and a schedule long enough to level off.
+demo: all
+	scripts/compare.sh -seeds 1 -iters 500 -map 100 -out report-demo
+
+compare: all
+	scripts/compare.sh -seeds "1 2 3" -iters 1500 -map 250 -out report
+
 test: all $(TESTS)
 	@tests/run.sh
 

@@ -142,7 +142,7 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
     echo "- CPU: $CPU, $(nproc) cores; memory $(free -g | awk '/Mem:/ { print $2 }') GiB; $(uname -sr)"
     echo "- darknet $(dpkg-query -W -f='${Version}' darknet), OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?'), $(cc --version | head -n 1)"
     echo "- ohem-darknet commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
-    echo "- OpenBLAS threads: ${OHEM_THREADS:-1} (OHEM_THREADS)"
+    echo "- OpenBLAS threads per run: ${OHEM_THREADS:-1} (OHEM_THREADS); trainings run side by side: ${JOBS:-1}"
 } >"$R"
 echo
 cat "$TABLE"

@@ -58,12 +58,14 @@ bench: all bench/bench
 	bench/bench -o bench/results.md
 
 # The main job: data set, both variants side by side, the comparison (under 10 min
-# on 2 cores). `make compare`: 3 seeds and a schedule long enough to level off.
+# on 2 cores). `make compare`: 3 seeds, a longer schedule, and two tuned [ohem]
+# settings (one seed each); about 45 min on 2 cores.
 demo: all
 	scripts/compare.sh -seeds 1 -iters 500 -map 100 -out report-demo
 
 compare: all
-	scripts/compare.sh -seeds "1 2 3" -iters 1500 -map 250 -out report
+	scripts/compare.sh -seeds "1 2 3" -iters 800 -map 100 -out report \
+		-variant "p256-nonms:per_image=256,nms=1" -variant "warmup400:warmup=400" -variant-seeds 1
 
 test: all $(TESTS)
 	@tests/run.sh

@@ -67,29 +67,51 @@ static int cmp_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* Moves the k largest of a[0..len) to the front, in descending order. Keys are
- * unique, so the partition is exact. Expected O(len + k log k). */
-static void select_top(uint64_t *a, int len, int k)
+/* Restores the min-heap order of h[0..n) below position i. */
+static void sift_down(uint64_t *h, int n, int i)
 {
-    int lo = 0, hi = len - 1;
-    while (k < len && hi > lo) {
-        uint64_t x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
-        uint64_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-        int i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] > pivot) i++;
-            while (a[j] < pivot) j--;
-            if (i <= j) {
-                uint64_t t = a[i];
-                a[i++] = a[j];
-                a[j--] = t;
-            }
-        }
-        if (k - 1 <= j) hi = j;
-        else if (k - 1 >= i) lo = i;
-        else break;
+    uint64_t v = h[i];
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && h[c + 1] < h[c]) c++;
+        if (h[c] >= v) break;
+        h[i] = h[c];
+        i = c;
     }
-    qsort(a, (size_t)k, sizeof(*a), cmp_desc);
+    h[i] = v;
+}
+
+/* Writes into top[0..) the m largest rank keys below bound among the candidates not
+ * skipped, in descending order, and returns how many. One pass with a min-heap of m
+ * keys: most candidates cost one float comparison against the heap's smallest. */
+static int top_keys(const float *loss, const unsigned char *skip, int n, uint64_t bound, int m,
+                    uint64_t *top)
+{
+    int h = 0;
+    float min_loss = 0;
+    for (int i = 0; i < n; i++) {
+        if (skip && skip[i]) continue;
+        if (h == m && loss[i] < min_loss) continue;
+        uint64_t k = rank_key(loss[i], i);
+        if (k >= bound) continue;
+        if (h < m) {
+            int j = h++;
+            while (j > 0 && top[(j - 1) / 2] > k) {
+                top[j] = top[(j - 1) / 2];
+                j = (j - 1) / 2;
+            }
+            top[j] = k;
+        } else if (k > top[0]) {
+            top[0] = k;
+            sift_down(top, h, 0);
+        } else {
+            continue;
+        }
+        if (h == m) min_loss = loss[key_index(top[0])] + 0.0f;
+    }
+    qsort(top, (size_t)h, sizeof(*top), cmp_desc);
+    return h;
 }
 
 float ohem_box_iou(box a, box b)
@@ -139,16 +161,13 @@ int ohem_walk(ohem_scratch *s, const float *loss, const box *boxes, const unsign
     int nk = nkept;
     if (use_nms)
         for (int k = 0; k < nk; k++) kept_store(s, k, boxes[keep[k]]);
-    int m = 0;
-    for (int i = 0; i < n; i++)
-        if (!skip || !skip[i]) s->keys[m++] = rank_key(loss[i], i);
-    int done = 0;
-    while (nk < max_total && done < m) {
+    uint64_t bound = UINT64_MAX;
+    while (nk < max_total) {
         int need = max_total - nk;
         int chunk = use_nms ? 2 * need + 32 : need;
-        if (chunk > m - done) chunk = m - done;
-        select_top(s->keys + done, m - done, chunk);
-        for (int q = done; q < done + chunk && nk < max_total; q++) {
+        if (chunk > n) chunk = n;
+        int got = top_keys(loss, skip, n, bound, chunk, s->keys);
+        for (int q = 0; q < got && nk < max_total; q++) {
             int i = key_index(s->keys[q]);
             if (use_nms) {
                 if (suppressed(s, nk, boxes[i], nms_iou)) continue;
@@ -156,7 +175,8 @@ int ohem_walk(ohem_scratch *s, const float *loss, const box *boxes, const unsign
             }
             keep[nk++] = i;
         }
-        done += chunk;
+        if (got < chunk) break;
+        bound = s->keys[got - 1];
     }
     return nk;
 }

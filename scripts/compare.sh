@@ -4,13 +4,14 @@
 # and writes a report folder: report.md, the plots (gnuplot PNGs), the logs.
 #
 #   scripts/compare.sh [-seeds "1 2 3"] [-iters N] [-map N] [-out DIR] [-data DIR]
-#                      [-jobs N] [-variant "LABEL:key=value,key=value"]...
+#                      [-jobs N] [-variant "LABEL:key=value,key=value"]... [-variant-seeds "1"]
 #
 # -jobs runs that many trainings side by side (default 2: on 2 cores, two runs with
 # one OpenBLAS thread each take 1.15x the time of one run alone, not 2x); every run
 # then sees the same conditions, so their times compare.
-# -variant adds a run of cfg/fashion.cfg with an [ohem] section of those keys (for
-# tuning), e.g. -variant "p128:per_image=128,nms=0.5". The learning-rate steps are
+# -variant adds runs of cfg/fashion.cfg with an [ohem] section of those keys (for
+# tuning), e.g. -variant "p128:per_image=128,nms=0.5", with the seeds of
+# -variant-seeds (default: those of -seeds). The learning-rate steps are
 # put at 80% and 93% of -iters for every run.
 set -eu
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ MAPN=100
 OUT=report
 DATA=data/fashion
 JOBS=2
+VSEEDS=""
 VARIANTS="baseline: ohem:per_image=64,nms=0.7"
 EXTRA=""
 while [ $# -gt 0 ]; do
@@ -31,10 +33,13 @@ while [ $# -gt 0 ]; do
     -data) DATA=$2; shift 2 ;;
     -jobs) JOBS=$2; shift 2 ;;
     -variant) EXTRA="$EXTRA $2"; shift 2 ;;
+    -variant-seeds) VSEEDS=$2; shift 2 ;;
     *) echo "usage: scripts/compare.sh [-seeds \"1 2 3\"] [-iters N] [-map N] [-out DIR] [-data DIR] [-variant LABEL:keys]" >&2; exit 2 ;;
     esac
 done
+MAIN="$VARIANTS"
 VARIANTS="$VARIANTS$EXTRA"
+VSEEDS=${VSEEDS:-$SEEDS}
 for n in $ITERS $MAPN $JOBS; do
     case "$n" in ''|*[!0-9]*|0) echo "compare: -iters, -map and -jobs take positive integers" >&2; exit 2 ;; esac
 done
@@ -67,10 +72,14 @@ for v in $VARIANTS; do
         printf '\n[ohem]\n%s\n' "$(echo "$keys" | tr ',' '\n')" >>"$cfg"
     fi
 done
-echo "compare: $(echo $VARIANTS | wc -w) variants x seeds {$SEEDS}, $ITERS iterations each, $JOBS at a time"
-pids=()
-for s in $SEEDS; do
-    for v in $VARIANTS; do
+# every (variant, seed) pair, the main variants first
+PAIRS=""
+for s in $SEEDS; do for v in $MAIN; do PAIRS="$PAIRS $s@$v"; done; done
+for s in $VSEEDS; do for v in $EXTRA; do PAIRS="$PAIRS $s@$v"; done; done
+echo "compare: $(echo $PAIRS | wc -w) runs ($(echo $VARIANTS | wc -w) variants), $ITERS iterations each, $JOBS at a time"
+for pair in $PAIRS; do
+        s=${pair%%@*}
+        v=${pair#*@}
         label=${v%%:*}
         cfg=$OUT/runs/fashion-$label.cfg
         dir=$OUT/runs/$label-s$s
@@ -80,7 +89,6 @@ for s in $SEEDS; do
         echo "./darknet detector map $dir/fashion.data $cfg $dir/fashion-${label}_final.weights" >>"$COMMANDS"
         while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
         run "$label" "$s" "$cfg" &
-    done
 done
 wait
 ELAPSED=$(( $(date +%s) - T0 ))

@@ -65,7 +65,7 @@ LABELS=""
 for v in "$@"; do LABELS="$LABELS ${v%%:*}"; done
 PLOT=$OUT/plots.gp
 {
-    echo "set terminal pngcairo size 900,540 font ',11'"
+    echo "set terminal pngcairo size 900,540 font ',11' noenhanced"
     echo "set grid; set key top right"
     echo "set output '$OUT/loss.png'; set title 'Training loss (avg), every run'; set xlabel 'iteration'; set ylabel 'avg loss'; set logscale y"
     printf "plot"; sep=""

@@ -66,4 +66,7 @@ void ohem_blas_init(void)
     const char *which = getenv("OHEM_GEMM");
     if (which && ohem_gemm_select(which) != 0)
         fprintf(stderr, "warning: OHEM_GEMM=%s: expected openblas or darknet; using openblas\n", which);
+    which = getenv("OHEM_IM2COL");
+    if (which && ohem_im2col_select(which) != 0)
+        fprintf(stderr, "warning: OHEM_IM2COL=%s: expected plugin or darknet; using plugin\n", which);
 }

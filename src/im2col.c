@@ -1,7 +1,26 @@
 /* im2col.c: im2col_cpu and col2im_cpu, replacing libdarknet's (which call a function
  * per pixel): whole rows at a time, with the padding filled around them. Same
  * results bit for bit, the additions of col2im in the same order. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <string.h>
+
+typedef void (*conv_fn)(float *, int, int, int, int, int, int, float *);
+
+/* libdarknet's own, for comparisons (OHEM_IM2COL=darknet, ohem_im2col_select). */
+static conv_fn darknet_im2col, darknet_col2im;
+
+int ohem_im2col_select(const char *name)
+{
+    if (!strcmp(name, "plugin")) {
+        darknet_im2col = darknet_col2im = NULL;
+        return 0;
+    }
+    if (strcmp(name, "darknet")) return -1;
+    darknet_im2col = (conv_fn)dlsym(RTLD_NEXT, "im2col_cpu");
+    darknet_col2im = (conv_fn)dlsym(RTLD_NEXT, "col2im_cpu");
+    return darknet_im2col && darknet_col2im ? 0 : -1;
+}
 
 /* The columns w of an output row that read inside the image for kernel offset kx:
  * 0 <= kx + w*stride - pad < width, as [*w0, *w1) within [0, wc). */
@@ -19,6 +38,10 @@ static void valid_span(int kx, int stride, int pad, int width, int wc, int *w0, 
 /* im is (channels, height, width); col is (channels*ksize*ksize, hc*wc). */
 void im2col_cpu(float *im, int channels, int height, int width, int ksize, int stride, int pad, float *col)
 {
+    if (darknet_im2col) {
+        darknet_im2col(im, channels, height, width, ksize, stride, pad, col);
+        return;
+    }
     int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
     for (int c = 0; c < channels * ksize * ksize; c++) {
         int kx = c % ksize, ky = (c / ksize) % ksize, ci = c / ksize / ksize;
@@ -46,6 +69,10 @@ void im2col_cpu(float *im, int channels, int height, int width, int ksize, int s
 /* col is (channels*ksize*ksize, hc*wc); adds into im, (channels, height, width). */
 void col2im_cpu(float *col, int channels, int height, int width, int ksize, int stride, int pad, float *im)
 {
+    if (darknet_col2im) {
+        darknet_col2im(col, channels, height, width, ksize, stride, pad, im);
+        return;
+    }
     int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
     for (int c = 0; c < channels * ksize * ksize; c++) {
         int kx = c % ksize, ky = (c / ksize) % ksize, ci = c / ksize / ksize;

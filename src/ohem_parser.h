@@ -23,6 +23,10 @@ void ohem_blas_init(void);
 /* "openblas" or "darknet"; returns 0, or -1 for another name. */
 int ohem_gemm_select(const char *name);
 
+/* "plugin" (row-wise) or "darknet" (libdarknet's per-pixel im2col_cpu/col2im_cpu);
+ * returns 0, or -1 for another name. OHEM_IM2COL sets it at start-up. */
+int ohem_im2col_select(const char *name);
+
 /* Bytes save_weights writes for net, or -1 when it has layer kinds not counted. */
 long ohem_weights_bytes(const network *net);
 

@@ -17,7 +17,7 @@ CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example
 HEADERS = $(wildcard layers/*.h src/*.h)
 
-.PHONY: all deps cfgs test demo compare bench clean
+.PHONY: all deps cfgs test demo compare bench fuzz clean
 all: deps libohem.a darknet cfgs
 
 # [ohem] versions of Debian's yolov3-tiny, yolov3 and yolov2-tiny cfgs, in cfg/.
@@ -67,10 +67,21 @@ compare: all
 	scripts/compare.sh -seeds "1 2 3" -iters 800 -map 100 -out report \
 		-variant "p256-nonms:per_image=256,nms=1" -variant "warmup400:warmup=400" -variant-seeds 1
 
+# Fuzzing (libFuzzer, clang-14): each target for FUZZ_SECONDS from its seed corpus
+# in tests/fuzz; new inputs go to tests/tmp/fuzz_*.
+FUZZ_SECONDS ?= 60
+FUZZ_CC = clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 -I$(DARKNET_DIR)/include -Ilayers -Isrc
+tests/fuzz/fuzz_cfg: tests/fuzz/fuzz_cfg.c src/cfg.c src/parser.c layers/ohem_layer.c layers/ohem.c src/blas.c src/resize.c src/im2col.c src/weights.c $(HEADERS)
+	$(FUZZ_CC) -o $@ tests/fuzz/fuzz_cfg.c src/cfg.c src/parser.c layers/ohem_layer.c layers/ohem.c src/blas.c src/resize.c src/im2col.c src/weights.c $(LDLIBS)
+tests/fuzz/fuzz_labels: tests/fuzz/fuzz_labels.c src/data_check.c $(HEADERS)
+	$(FUZZ_CC) -o $@ tests/fuzz/fuzz_labels.c src/data_check.c $(LDLIBS)
+fuzz: deps tests/fuzz/fuzz_cfg tests/fuzz/fuzz_labels
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 test: all $(TESTS)
 	@tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/tmp-* cfg/*-ohem.cfg.tmp
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/tmp-* cfg/*-ohem.cfg.tmp tests/fuzz/fuzz_cfg tests/fuzz/fuzz_labels
 	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg
 	rm -rf tests/tmp

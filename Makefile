@@ -6,8 +6,11 @@ CFLAGS += -std=gnu11 -Wall -Wextra -ffp-contract=off -I$(DARKNET_DIR)/include -I
 LDLIBS = -L$(DARKNET_DIR) -ldarknet -Wl,-rpath,$(DARKNET_DIR) -lopenblas -lm -pthread
 CLI_LIBS = -lz
 ifeq ($(SANITIZE),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
+FLAGS_STAMP = .flags-sanitize
+else
+FLAGS_STAMP = .flags-plain
 endif
 
 LIB_SRC = layers/ohem.c layers/ohem_layer.c src/cfg.c src/parser.c src/blas.c src/resize.c src/im2col.c src/weights.c
@@ -31,9 +34,15 @@ libohem.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 darknet: $(CLI_OBJ) libohem.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) libohem.a $(LDLIBS) $(CLI_LIBS)
+	$(CC) $(LDFLAGS) -o $@.tmp $(CLI_OBJ) libohem.a $(LDLIBS) $(CLI_LIBS)
+	mv $@.tmp $@
 
 $(LIB_OBJ) $(CLI_OBJ): | deps
+# switching SANITIZE rebuilds everything
+$(LIB_OBJ) $(CLI_OBJ) $(TESTS): $(FLAGS_STAMP)
+$(FLAGS_STAMP):
+	@rm -f .flags-*
+	@touch $@
 
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -79,7 +88,7 @@ fuzz: deps tests/fuzz/fuzz_cfg tests/fuzz/fuzz_labels
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 test: all $(TESTS)
-	@tests/run.sh
+	@SANITIZE=$(SANITIZE) tests/run.sh
 
 clean:
 	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/tmp-* cfg/*-ohem.cfg.tmp tests/fuzz/fuzz_cfg tests/fuzz/fuzz_labels

@@ -6,6 +6,7 @@
 #include "ohem_parser.h"
 #include "ohem_layer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -29,6 +30,28 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Removes the temporary weights files that a killed run left in dir (the name
+ * ends in .tmp-PID and that process is gone). */
+static void remove_stale_tmp(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    size_t bl = strlen(base);
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp-");
+        if (strncmp(e->d_name, base, bl) || !t) continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+            char path[4500];
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            if (unlink(path) == 0) fprintf(stderr, "removed %s, left by an interrupted save\n", path);
+        }
+    }
+    closedir(d);
 }
 
 /* Creates dir and its parents; checks that a file can be written there. */
@@ -217,6 +240,8 @@ int detector_train(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    signal(SIGXFSZ, SIG_IGN); /* past a file-size limit, a write fails (and is reported) */
+    remove_stale_tmp(d.backup, base);
 
     load_args args = {0};
     args.w = net->w;

@@ -325,6 +325,83 @@ static int p_ohem(parse_ctx *c, layer *l)
     return 0;
 }
 
+/* ---- values of built-in sections --------------------------------------------------- */
+
+/* libdarknet reads these with atoi/atof, which turn "abc" into 0 and a missing
+ * comma into garbage, and then crashes or trains nonsense: check them first. */
+typedef enum { V_INT, V_FLOAT, V_INTS, V_FLOATS } value_kind;
+
+typedef struct {
+    const char *key;
+    value_kind kind;
+    double min;
+} value_rule;
+
+static const value_rule value_rules[] = {
+    {"batch", V_INT, 1}, {"subdivisions", V_INT, 1}, {"width", V_INT, 1}, {"height", V_INT, 1},
+    {"channels", V_INT, 1}, {"inputs", V_INT, 1}, {"time_steps", V_INT, 1},
+    {"max_batches", V_INT, 0}, {"burn_in", V_INT, 0}, {"filters", V_INT, 1}, {"size", V_INT, 1},
+    {"stride", V_INT, 1}, {"pad", V_INT, 0}, {"padding", V_INT, 0}, {"groups", V_INT, 1},
+    {"batch_normalize", V_INT, 0}, {"classes", V_INT, 1}, {"num", V_INT, 1}, {"coords", V_INT, 0},
+    {"side", V_INT, 1}, {"output", V_INT, 1}, {"hidden", V_INT, 1}, {"random", V_INT, 0},
+    {"max", V_INT, 1}, {"learning_rate", V_FLOAT, 0}, {"momentum", V_FLOAT, 0},
+    {"decay", V_FLOAT, 0}, {"jitter", V_FLOAT, 0}, {"ignore_thresh", V_FLOAT, 0},
+    {"truth_thresh", V_FLOAT, 0}, {"thresh", V_FLOAT, 0}, {"saturation", V_FLOAT, 0},
+    {"exposure", V_FLOAT, 0}, {"hue", V_FLOAT, -1}, {"angle", V_FLOAT, -360},
+    {"power", V_FLOAT, 0}, {"gamma", V_FLOAT, 0}, {"object_scale", V_FLOAT, 0},
+    {"noobject_scale", V_FLOAT, 0}, {"class_scale", V_FLOAT, 0}, {"coord_scale", V_FLOAT, 0},
+    {"probability", V_FLOAT, 0}, {"mask", V_INTS, 0}, {"anchors", V_FLOATS, 0},
+    {"layers", V_INTS, -1e9}, {"steps", V_INTS, -1}, {"scales", V_FLOATS, -1e9},
+};
+
+/* 1 when v is one number of the kind (a list: comma-separated), each >= min. */
+static int value_ok(const char *v, value_kind kind, double min)
+{
+    int list = kind == V_INTS || kind == V_FLOATS, integer = kind == V_INT || kind == V_INTS;
+    const char *p = v;
+    do {
+        char *end;
+        errno = 0;
+        double x = integer ? (double)strtol(p, &end, 10) : strtod(p, &end);
+        if (end == p || errno || !isfinite(x) || x < min) return 0;
+        p = end;
+        if (*p == ',' && list) p++;
+        else if (*p) return 0;
+        else break;
+    } while (1);
+    return 1;
+}
+
+static int check_values(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err *e)
+{
+    for (int i = 0; i < s->nkeys; i++)
+        for (size_t r = 0; r < sizeof(value_rules) / sizeof(value_rules[0]); r++) {
+            const value_rule *vr = &value_rules[r];
+            if (strcmp(s->keys[i], vr->key)) continue;
+            const char *v = s->keys[i] + strlen(vr->key) + 1;
+            if (!value_ok(v, vr->kind, vr->min)) {
+                const char *what = vr->kind == V_INT ? "an integer" : vr->kind == V_FLOAT ? "a number"
+                                 : vr->kind == V_INTS ? "comma-separated integers" : "comma-separated numbers";
+                ohem_err_set(e, "%s:%d: %s %s=%s: expected %s >= %g", cfg->path, s->lines[i], s->type,
+                             vr->key, v, what, vr->min);
+                return -1;
+            }
+        }
+    return 0;
+}
+
+/* Sections whose libdarknet parser needs an image (h, w, c) from the layer before,
+ * and aborts without one. */
+static int needs_image(const char *type)
+{
+    static const char *const kinds[] = {"[convolutional]", "[conv]", "[deconvolutional]", "[deconv]",
+                                        "[local]", "[maxpool]", "[max]", "[reorg]", "[upsample]",
+                                        "[yolo]", "[region]", "[crop]"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (!strcmp(type, kinds[i])) return 1;
+    return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------- */
 
 typedef struct {
@@ -443,6 +520,11 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         ohem_cfg_free(&cfg);
         return -1;
     }
+    for (int i = 0; i < cfg.n; i++)
+        if (strcmp(cfg.sections[i].type, "[ohem]") && check_values(&cfg, &cfg.sections[i], e) != 0) {
+            ohem_cfg_free(&cfg);
+            return -1;
+        }
     ohem_blas_init();
     network *net = make_network(cfg.n - 1);
     net->gpu_index = gpu_index;
@@ -471,6 +553,14 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         c.s = &cfg.sections[i];
         c.params.index = index;
         fprintf(stderr, "%5d ", index);
+        if (needs_image(c.s->type) && !(c.params.h > 0 && c.params.w > 0 && c.params.c > 0)) {
+            ohem_err_set(e, "%s:%d: %s needs an image input, but %s gives %dx%dx%d (hint: [connected], [softmax] and [cost] output flat vectors)",
+                         path, c.s->line, c.s->type, index ? "the layer before it" : "[net]", c.params.w, c.params.h, c.params.c);
+            fprintf(stderr, "\n");
+            free_network(net);
+            ohem_cfg_free(&cfg);
+            return -1;
+        }
         if (t->parse(&c, &l) != 0) {
             fprintf(stderr, "\n");
             free_network(net);

@@ -246,6 +246,26 @@ static void test_bad_cfgs(void **state)
               "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,2\nclasses=3\nnum=3\n[ohem]\n",
          {"bad.cfg:19:", "mixes [softmax]"}},
     };
+    static const bad_case builtin[] = {
+        {HEAD "[convolutional]\nfilters=abc\n", {"bad.cfg:7:", "[convolutional] filters=abc", "an integer >= 1"}},
+        {HEAD "[convolutional]\nfilters=0\n", {"bad.cfg:7:", "filters=0"}},
+        {HEAD "[convolutional]\nsize=3x\n", {"bad.cfg:7:", "size=3x"}},
+        {"[net]\nbatch=1\nwidth=32\nheight=-5\nchannels=3\n[maxpool]\n", {"bad.cfg:4:", "[net] height=-5"}},
+        {"[net]\nlearning_rate=fast\n[maxpool]\n", {"bad.cfg:2:", "learning_rate=fast", "a number"}},
+        {YOLO_NET, {NULL}},
+        {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0;1\nclasses=3\n", {"bad.cfg:10:", "mask=0;1", "comma-separated integers"}},
+        {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nanchors=1,2,x\n", {"bad.cfg:10:", "anchors=1,2,x"}},
+        {HEAD "[connected]\noutput=10\n[softmax]\n[convolutional]\nfilters=4\n", {"bad.cfg:9:", "[convolutional] needs an image input"}},
+    };
+    for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+        if (!builtin[i].want[0]) continue;
+        const char *path = write_tmp("bad.cfg", builtin[i].text);
+        network *net = NULL;
+        ohem_err e;
+        if (ohem_parse_network(path, &net, &e) == 0) fail_msg("built-in case %zu parsed:\n%s", i, builtin[i].text);
+        for (int k = 0; k < 3 && builtin[i].want[k]; k++)
+            if (!strstr(e.msg, builtin[i].want[k])) fail_msg("built-in case %zu: message lacks '%s':\n  %s", i, builtin[i].want[k], e.msg);
+    }
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *path = write_tmp("bad.cfg", cases[i].text);
         network *net = NULL;

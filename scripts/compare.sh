@@ -92,4 +92,4 @@ for pair in $PAIRS; do
 done
 wait
 ELAPSED=$(( $(date +%s) - T0 ))
-JOBS=$JOBS sh scripts/report.sh "$OUT" "$ELAPSED" $VARIANTS
+JOBS=$JOBS bash scripts/report.sh "$OUT" "$ELAPSED" $VARIANTS

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Writes OUT/report.md and the plots from the runs of scripts/compare.sh, and prints
 # the result table.  Usage: scripts/report.sh OUT ELAPSED_SECONDS LABEL:keys...
 set -eu
@@ -60,6 +60,19 @@ for v in "$@"; do
     fi
 done
 
+# plot_runs FILE STYLE: a gnuplot plot command over FILE of every run, one colour a variant
+plot_runs() {
+    printf "plot"
+    local sep="" i=1
+    for l in $LABELS; do
+        for run in "$OUT"/runs/"$l"-s*; do
+            [ -s "$run/$1" ] && printf "%s '%s' using 1:2 with %s lc %d title '%s'" "$sep" "$run/$1" "$2" "$i" "$(basename "$run")" && sep=","
+        done
+        i=$((i + 1))
+    done
+    echo
+}
+
 # plots
 LABELS=""
 for v in "$@"; do LABELS="$LABELS ${v%%:*}"; done
@@ -68,26 +81,10 @@ PLOT=$OUT/plots.gp
     echo "set terminal pngcairo size 900,540 font ',11' noenhanced"
     echo "set grid; set key top right"
     echo "set output '$OUT/loss.png'; set title 'Training loss (avg), every run'; set xlabel 'iteration'; set ylabel 'avg loss'; set logscale y"
-    printf "plot"; sep=""
-    i=1
-    for l in $LABELS; do
-        for run in "$OUT"/runs/"$l"-s*; do
-            [ -s "$run/loss.dat" ] && printf "%s '%s' using 1:2 with lines lc %d title '%s'" "$sep" "$run/loss.dat" "$i" "$(basename "$run")" && sep=","
-        done
-        i=$((i + 1))
-    done
-    echo
+    plot_runs loss.dat lines
     echo "unset logscale y"
     echo "set output '$OUT/map.png'; set title 'mAP@0.5 on the valid set'; set ylabel 'mAP@0.5'; set yrange [0:*]; set key bottom right"
-    printf "plot"; sep=""
-    i=1
-    for l in $LABELS; do
-        for run in "$OUT"/runs/"$l"-s*; do
-            [ -s "$run/map.dat" ] && printf "%s '%s' using 1:2 with linespoints lc %d title '%s'" "$sep" "$run/map.dat" "$i" "$(basename "$run")" && sep=","
-        done
-        i=$((i + 1))
-    done
-    echo
+    plot_runs map.dat linespoints
     echo "set output '$OUT/ap.png'; set title 'AP@0.5 per class (mean over seeds)'; set xlabel ''; set ylabel 'AP'; set yrange [0:1]"
     echo "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.8 border -1; set key top right"
     printf "plot"; sep=""

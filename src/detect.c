@@ -89,31 +89,27 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
     return m;
 }
 
+/* Copies n scales, rolling means and rolling variances of a batch-normalised layer. */
+static void copy_norms(layer *d, const layer *s, int n)
+{
+    memcpy(d->scales, s->scales, n * sizeof(float));
+    memcpy(d->rolling_mean, s->rolling_mean, n * sizeof(float));
+    memcpy(d->rolling_variance, s->rolling_variance, n * sizeof(float));
+}
+
 void copy_parameters(network *dst, const network *src)
 {
     for (int i = 0; i < src->n && i < dst->n; i++) {
         const layer *s = &src->layers[i];
         layer *d = &dst->layers[i];
-        if (s->type == CONVOLUTIONAL || s->type == DECONVOLUTIONAL) {
-            memcpy(d->weights, s->weights, s->nweights * sizeof(float));
-            memcpy(d->biases, s->biases, s->n * sizeof(float));
-            if (s->batch_normalize) {
-                memcpy(d->scales, s->scales, s->n * sizeof(float));
-                memcpy(d->rolling_mean, s->rolling_mean, s->n * sizeof(float));
-                memcpy(d->rolling_variance, s->rolling_variance, s->n * sizeof(float));
-            }
-        } else if (s->type == CONNECTED) {
-            memcpy(d->weights, s->weights, (size_t)s->inputs * s->outputs * sizeof(float));
-            memcpy(d->biases, s->biases, s->outputs * sizeof(float));
-            if (s->batch_normalize) {
-                memcpy(d->scales, s->scales, s->outputs * sizeof(float));
-                memcpy(d->rolling_mean, s->rolling_mean, s->outputs * sizeof(float));
-                memcpy(d->rolling_variance, s->rolling_variance, s->outputs * sizeof(float));
-            }
+        int units = s->type == CONNECTED ? s->outputs : s->type == BATCHNORM ? s->c : s->n;
+        if (s->type == CONVOLUTIONAL || s->type == DECONVOLUTIONAL || s->type == CONNECTED) {
+            size_t nw = s->type == CONNECTED ? (size_t)s->inputs * s->outputs : (size_t)s->nweights;
+            memcpy(d->weights, s->weights, nw * sizeof(float));
+            memcpy(d->biases, s->biases, units * sizeof(float));
+            if (s->batch_normalize) copy_norms(d, s, units);
         } else if (s->type == BATCHNORM) {
-            memcpy(d->scales, s->scales, s->c * sizeof(float));
-            memcpy(d->rolling_mean, s->rolling_mean, s->c * sizeof(float));
-            memcpy(d->rolling_variance, s->rolling_variance, s->c * sizeof(float));
+            copy_norms(d, s, units);
         }
     }
 }

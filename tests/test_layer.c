@@ -69,6 +69,20 @@ static const char *tiny_cfg(const char *name, int size, int batch, const char *e
     return path;
 }
 
+static network *load_cfg(const char *path);
+
+/* Writes text as TMP/name.cfg and builds it. */
+static network *load_text(const char *name, const char *text)
+{
+    char path[256];
+    mkdir(TMP, 0777);
+    snprintf(path, sizeof(path), TMP "/%s.cfg", name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return load_cfg(path);
+}
+
 static network *load_cfg(const char *path)
 {
     srand(7);
@@ -434,15 +448,11 @@ static void test_stats(void **state)
 static void test_region(void **state)
 {
     (void)state;
-    const char *cfg = TMP "/region.cfg";
-    FILE *f = fopen(cfg, "w");
-    fprintf(f, "[net]\nbatch=2\nsubdivisions=1\nwidth=64\nheight=64\nchannels=3\n"
-               "[convolutional]\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
-               "[convolutional]\nfilters=40\nsize=1\nstride=1\npad=1\nactivation=linear\n"
-               "[region]\nanchors=1,1,2,2,3,3,4,4,5,6\nclasses=3\ncoords=4\nnum=5\nsoftmax=1\nthresh=.6\n"
-               "[ohem]\nper_image=50\n");
-    fclose(f);
-    network *net = load_cfg(cfg);
+    network *net = load_text("region", "[net]\nbatch=2\nsubdivisions=1\nwidth=64\nheight=64\nchannels=3\n"
+                                       "[convolutional]\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+                                       "[convolutional]\nfilters=40\nsize=1\nstride=1\npad=1\nactivation=linear\n"
+                                       "[region]\nanchors=1,1,2,2,3,3,4,4,5,6\nclasses=3\ncoords=4\nnum=5\nsoftmax=1\nthresh=.6\n"
+                                       "[ohem]\nper_image=50\n");
     fill_batch(net, 9, 5);
     *net->seen = 100000; /* past the prior-box phase of forward_region_layer */
     expect x = DEFAULTS;
@@ -458,12 +468,8 @@ static void test_region(void **state)
 static void test_softmax(void **state)
 {
     (void)state;
-    const char *cfg = TMP "/softmax.cfg";
-    FILE *f = fopen(cfg, "w");
-    fprintf(f, "[net]\nbatch=6\nsubdivisions=1\nwidth=4\nheight=4\nchannels=1\n"
-               "[connected]\noutput=5\nactivation=linear\n[softmax]\n[ohem]\nper_image=2\n");
-    fclose(f);
-    network *net = load_cfg(cfg);
+    network *net = load_text("softmax", "[net]\nbatch=6\nsubdivisions=1\nwidth=4\nheight=4\nchannels=1\n"
+                                        "[connected]\noutput=5\nactivation=linear\n[softmax]\n[ohem]\nper_image=2\n");
     rng_seed(4);
     for (int i = 0; i < net->inputs * net->batch; i++) net->input[i] = rng_unit() * 4 - 2;
     memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
@@ -491,16 +497,12 @@ static void test_softmax(void **state)
 static void test_detection(void **state)
 {
     (void)state;
-    const char *cfg = TMP "/detection.cfg";
-    FILE *f = fopen(cfg, "w");
     /* side 3, 2 boxes, 2 classes: 9 x (2 x 5 + 2) = 108 outputs */
-    fprintf(f, "[net]\nbatch=2\nsubdivisions=1\nwidth=8\nheight=8\nchannels=3\n"
-               "[connected]\noutput=108\nactivation=linear\n"
-               "[detection]\nclasses=2\ncoords=4\nrescore=1\nside=3\nnum=2\nsoftmax=0\nsqrt=1\n"
-               "jitter=.2\nobject_scale=1\nnoobject_scale=.5\nclass_scale=1\ncoord_scale=5\n"
-               "[ohem]\nper_image=4\nnms=1\n");
-    fclose(f);
-    network *net = load_cfg(cfg);
+    network *net = load_text("detection", "[net]\nbatch=2\nsubdivisions=1\nwidth=8\nheight=8\nchannels=3\n"
+                                          "[connected]\noutput=108\nactivation=linear\n"
+                                          "[detection]\nclasses=2\ncoords=4\nrescore=1\nside=3\nnum=2\nsoftmax=0\nsqrt=1\n"
+                                          "jitter=.2\nobject_scale=1\nnoobject_scale=.5\nclass_scale=1\ncoord_scale=5\n"
+                                          "[ohem]\nper_image=4\nnms=1\n");
     rng_seed(8);
     for (int i = 0; i < net->inputs * net->batch; i++) net->input[i] = rng_unit();
     memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));

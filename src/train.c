@@ -295,8 +295,12 @@ int detector_train(int argc, char **argv)
         double step = now_seconds() - t0;
         long it = (long)get_current_batch(net);
         if (!isfinite(loss)) {
-            fprintf(stderr, "\nerror: iteration %ld: the loss is %f; training stopped. The last good weights are in %s (hint: lower learning_rate or raise burn_in)\n",
-                    it, loss, backup_path);
+            if (access(backup_path, R_OK) == 0)
+                fprintf(stderr, "\nerror: iteration %ld: the loss is %f; training stopped. The last good weights are in %s (hint: lower learning_rate or raise burn_in)\n",
+                        it, loss, backup_path);
+            else
+                fprintf(stderr, "\nerror: iteration %ld: the loss is %f; training stopped before any backup was saved (hint: lower learning_rate or raise burn_in)\n",
+                        it, loss);
             status = CLI_BAD_INPUT;
             break;
         }

@@ -66,6 +66,11 @@ expect_status 0 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$B" -max
 [ "$(sed -n 2p "$D/int2.csv" | cut -d, -f1)" = $((last + 1)) ] || fail "the backup did not resume at iteration $((last + 1))"
 ls "$D"/data/backup/*.tmp-* >/dev/null 2>&1 && fail "a temporary weights file was left behind"
 
+# a loss that turns NaN or infinite stops training, with status 1
+sed -e 's/^learning_rate=.*/learning_rate=1000000/' "$D/fashion.cfg" >"$D/nan.cfg"
+expect_status 1 ./darknet detector train "$DATA" "$D/nan.cfg" -max_batches 50 -quiet
+expect_text "training stopped before any backup was saved"
+
 # map, valid, test, show
 expect_status 0 ./darknet detector map "$DATA" "$D/fashion.cfg" "$D/data/backup/fashion_final.weights"
 tail -1 "$D/out" | grep -Eq '^mAP@0\.50 = [01]\.[0-9]{4}$' || fail "map: last line is not mAP@0.50 = x"

@@ -44,6 +44,9 @@ $(FLAGS_STAMP):
 	@rm -f .flags-*
 	@touch $@
 
+# the mining core's NMS loop is written to vectorise
+layers/ohem.o: CFLAGS += -O3
+
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c -o $@ $<
 

@@ -4,7 +4,8 @@
  *  2. the same step with and without [ohem] (per_image 64, nms 0.7);
  *  3. ohem_select per image for yolov3-tiny/yolov3 candidate counts;
  *  4. peak memory of training with and without [ohem] (a child process each).
- * Prints a table and writes it to the file given with -o. */
+ * Prints a table and writes it to the file given with -o.
+ *   bench/bench [-quick | -select] [-o FILE] */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <math.h>
@@ -261,6 +262,7 @@ static long peak_kb(const char *cfg)
 int main(int argc, char **argv)
 {
     int quick = argc > 1 && !strcmp(argv[1], "-quick");
+    int select_only = argc > 1 && !strcmp(argv[1], "-select");
     const char *file = argc > 2 && !strcmp(argv[argc - 2], "-o") ? argv[argc - 1] : NULL;
     if (file && !(report = fopen(file, "w"))) {
         fprintf(stderr, "bench: cannot write %s\n", file);
@@ -283,6 +285,10 @@ int main(int argc, char **argv)
         u.sysname, u.release, getenv("OHEM_THREADS") ? getenv("OHEM_THREADS") : "= cores");
     out("| # | measurement | result |\n|---|---|---|\n");
     bench_select();
+    if (select_only) {
+        if (report) fclose(report);
+        return 0;
+    }
     bench_gemm(quick ? 1 : 3, quick ? 3 : 9);
     bench_ohem_overhead(quick ? 5 : 25);
     long a = peak_kb(tiny_cfg(416, 0)), b = peak_kb(tiny_cfg(416, 1));

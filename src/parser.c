@@ -613,6 +613,25 @@ network *parse_network_cfg(char *filename)
     return net;
 }
 
+/* Frees everything parse_network_cfg allocated. libdarknet's own leaves the
+ * workspace, the counters and the learning-rate steps behind. free_network(NULL) is
+ * a no-op. */
+void free_network(network *net)
+{
+    if (!net) return;
+    for (int i = 0; i < net->n; i++) free_layer(net->layers[i]);
+    free(net->layers);
+    free(net->input);
+    free(net->truth);
+    free(net->workspace);
+    free(net->seen);
+    free(net->t);
+    free(net->cost);
+    free(net->steps);
+    free(net->scales);
+    free(net);
+}
+
 network *load_network(char *cfg, char *weights, int clear)
 {
     network *net = parse_network_cfg(cfg);

@@ -6,7 +6,7 @@ mkdir -p tests/tmp
 # Under SANITIZE=1: leaks of libdarknet's own (and of the libraries it loads) are
 # suppressed, ours are not; any report fails the test.
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:suppressions=$PWD/tests/asan.supp"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 passed=0
 failed=0

@@ -46,7 +46,7 @@ typedef struct {
     unsigned char *kept;               /* (batch, n) */
     ohem_scratch scratch;
     int mask_ready;
-    int decode_always;
+    int inspect;             /* ohem show: boxes always, no warmup, no stats line */
     int started;
     ohem_stats cur;
 } ohem_state;
@@ -450,9 +450,9 @@ int ohem_layer_candidates(const layer *l, const box **boxes, const float **rank_
     return 0;
 }
 
-void ohem_layer_decode_always(layer *l, int on)
+void ohem_layer_inspect(layer *l, int on)
 {
-    state_of(l)->decode_always = on;
+    state_of(l)->inspect = on;
 }
 
 void ohem_layer_describe(const layer *l, const network *net, int c, char *out, size_t cap)
@@ -527,7 +527,7 @@ void forward_ohem_layer(const layer l, network net)
         st->cur.iteration = iteration;
         st->started = 1;
     }
-    int active = iteration > st->opt.warmup || (iteration == 0 && st->opt.warmup == 0);
+    int active = iteration > st->opt.warmup || (iteration == 0 && st->opt.warmup == 0) || st->inspect;
     st->cur.active = active;
 
     int nms_on = st->opt.nms < 1;
@@ -535,7 +535,7 @@ void forward_ohem_layer(const layer l, network net)
                      st->opt.neg_pos_ratio, st->opt.min_negatives};
     int units = l.batch / st->per_unit;
     for (int u = 0; u < units; u++) {
-        unit_gather(st, &net, u, (active && nms_on) || st->decode_always);
+        unit_gather(st, &net, u, (active && nms_on) || st->inspect);
         unsigned char *kept = st->kept + (size_t)u * st->unit_n;
         int nk;
         if (active) {
@@ -560,7 +560,7 @@ void forward_ohem_layer(const layer l, network net)
         st->cur.candidates += st->unit_n;
     }
     st->mask_ready = active;
-    if (st->opt.stats && last_subdivision) {
+    if (st->opt.stats && last_subdivision && !st->inspect) {
         const ohem_stats *s = &st->cur;
         printf("ohem %ld: %s kept %ld/%ld (%.2f%%), positives %ld/%ld, mean loss kept %.4g vs all %.4g\n",
                s->iteration, s->active ? "mining," : "warmup,", s->kept, s->candidates,

@@ -68,11 +68,14 @@ const unsigned char *ohem_layer_kept(const layer *l, int *per_image);
 
 /* The candidates of image 0 (the whole batch for [softmax]) of the last training
  * forward, for inspection: boxes, ranking loss, positive and kept flags, all (n).
- * Boxes are decoded only when NMS is on or decode_always was set. Returns 0, or -1
- * when l is no [ohem] layer or has not mined yet. */
+ * Boxes are decoded only when NMS is on or in inspection. Returns 0, or -1 when l is
+ * no [ohem] layer or has not mined yet. */
 int ohem_layer_candidates(const layer *l, const box **boxes, const float **rank_loss,
                           const unsigned char **pos, const unsigned char **kept, int *n);
-void ohem_layer_decode_always(layer *l, int on);
+
+/* Inspection (ohem show): every training forward mines (warmup ignored), decodes the
+ * boxes even without NMS, and prints no stats line. */
+void ohem_layer_inspect(layer *l, int on);
 
 /* Writes where candidate c of an image lies: "layer 16, anchor 2, cell (3,5)". */
 void ohem_layer_describe(const layer *l, const network *net, int c, char *out, size_t cap);

@@ -94,8 +94,8 @@ int ohem_show(int argc, char **argv)
         t[0] = rows[5 * r + 1], t[1] = rows[5 * r + 2], t[2] = rows[5 * r + 3], t[3] = rows[5 * r + 4];
         t[4] = rows[5 * r];
     }
-    ohem_layer_decode_always(ol, 1);
-    *net->seen = (size_t)1 << 40; /* past any warmup and [region]'s prior phase */
+    ohem_layer_inspect(ol, 1);
+    *net->seen = (size_t)1 << 40; /* past [region]'s prior-box phase */
     net->train = 1;
     forward_network(net);
     const box *boxes;

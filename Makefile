@@ -71,7 +71,7 @@ bench: all bench/bench
 
 # The main job: data set, both variants side by side, the comparison (under 10 min
 # on 2 cores). `make compare`: 3 seeds, a longer schedule, and two tuned [ohem]
-# settings (one seed each); about 45 min on 2 cores.
+# settings (one seed each); about 55 min on 2 cores.
 demo: all
 	scripts/compare.sh -seeds 1 -iters 500 -map 100 -out report-demo
 

@@ -50,9 +50,7 @@ BUILTIN(p_batchnorm, parse_batchnorm(o, c->params))
 BUILTIN(p_maxpool, parse_maxpool(o, c->params))
 BUILTIN(p_reorg, parse_reorg(o, c->params))
 BUILTIN(p_avgpool, parse_avgpool(o, c->params))
-BUILTIN(p_route, parse_route(o, c->params, c->net))
 BUILTIN(p_upsample, parse_upsample(o, c->params, c->net))
-BUILTIN(p_shortcut, parse_shortcut(o, c->params, c->net))
 #undef BUILTIN
 
 static int p_softmax(parse_ctx *c, layer *l)
@@ -81,6 +79,44 @@ static const char *find_val(const ohem_cfg_section *s, const char *key)
     for (int i = 0; i < s->nkeys; i++)
         if (strcmp(s->keys[i], key) == 0) return s->keys[i] + strlen(key) + 1;
     return NULL;
+}
+
+/* Checks that every index in key's list (absolute, or negative = relative) names a
+ * layer before this one; libdarknet reads whatever memory an index points at. */
+static int check_layer_refs(parse_ctx *c, const char *key)
+{
+    const char *v = find_val(c->s, key);
+    if (!v) {
+        ohem_err_set(c->e, "%s:%d: %s needs %s= (hint: the layers it takes, e.g. %s=-1)", c->cfg->path,
+                     c->s->line, c->s->type, key, key);
+        return -1;
+    }
+    for (const char *p = v; *p;) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        long i = x < 0 ? c->params.index + x : x;
+        if (i < 0 || i >= c->params.index) {
+            ohem_err_set(c->e, "%s:%d: %s %s=%s: layer %ld is not before this one (layer %d)", c->cfg->path,
+                         ohem_cfg_line(c->s, key), c->s->type, key, v, x, c->params.index);
+            return -1;
+        }
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+static int p_route(parse_ctx *c, layer *l)
+{
+    if (check_layer_refs(c, "layers") != 0) return -1;
+    *l = parse_route(c->s->options, c->params, c->net);
+    return 0;
+}
+
+static int p_shortcut(parse_ctx *c, layer *l)
+{
+    if (check_layer_refs(c, "from") != 0) return -1;
+    *l = parse_shortcut(c->s->options, c->params, c->net);
+    return 0;
 }
 
 /* Checks that a [yolo] or [region] fits the layer before it, which libdarknet only

@@ -256,6 +256,9 @@ static void test_bad_cfgs(void **state)
         {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0;1\nclasses=3\n", {"bad.cfg:10:", "mask=0;1", "comma-separated integers"}},
         {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nanchors=1,2,x\n", {"bad.cfg:10:", "anchors=1,2,x"}},
         {HEAD "[connected]\noutput=10\n[softmax]\n[convolutional]\nfilters=4\n", {"bad.cfg:9:", "[convolutional] needs an image input"}},
+        {HEAD "[convolutional]\nfilters=4\n[route]\nlayers=-1,7\n", {"bad.cfg:9:", "[route] layers=-1,7", "layer 7 is not before"}},
+        {HEAD "[convolutional]\nfilters=4\n[route]\n", {"bad.cfg:8:", "[route] needs layers="}},
+        {HEAD "[convolutional]\nfilters=4\n[shortcut]\nfrom=-3\n", {"bad.cfg:9:", "[shortcut] from=-3"}},
     };
     for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
         if (!builtin[i].want[0]) continue;

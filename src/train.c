@@ -199,6 +199,9 @@ int detector_train(int argc, char **argv)
         eval = parse_network_cfg((char *)pos[1]);
         set_batch_network(eval, 1);
     }
+    /* libdarknet's make_yolo_layer and make_region_layer call srand(0): seed again,
+     * so that the data order and augmentation follow -seed (with or without -map). */
+    srand(seed);
     const layer *det = detection_layer_of(net);
     if (!det) {
         fprintf(stderr, "error: %s: no [yolo], [region] or [detection] layer: detector train needs one\n", pos[1]);
@@ -278,6 +281,7 @@ int detector_train(int argc, char **argv)
             int dim = (orig_w * (10 + rand() % 10) / 13) / 32 * 32;
             if (dim < 32) dim = 32;
             args.w = args.h = dim;
+            if (!quiet) fprintf(stderr, "multi-scale: %dx%d\n", dim, dim);
             loader = load_data(args);
             if (resize_network(net, dim, dim) != 0) {
                 status = CLI_BAD_INPUT;

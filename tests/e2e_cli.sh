@@ -38,6 +38,19 @@ awk -F, 'NR > 1 && !($7 > 0 && $8 == 4 * 240 && $7 <= $8) { exit 1 }' "$D/fashio
 expect_status 0 ./darknet detector train "$DATA" "$D/fashion.cfg" -seed 5 -quiet -log "$D/again.csv" -max_batches 2
 [ "$(sed -n 3p "$D/again.csv" | cut -d, -f2)" = "$(sed -n 3p "$D/fashion.csv" | cut -d, -f2)" ] || fail "-seed does not reproduce the run"
 
+# multi-scale (random=1 in the last [yolo]) with [ohem]: resized every 10 iterations,
+# the [ohem] layer follows (candidates per image: 15 x (size/16)^2, 4 images)
+sed -e 's/^random=0/random=1/' -e 's/^width=.*/width=96/' -e 's/^height=.*/height=96/' "$D/fashion-ohem.cfg" >"$D/multiscale.cfg"
+expect_status 0 ./darknet detector train "$DATA" "$D/multiscale.cfg" -max_batches 21 -seed 3 -log "$D/multiscale.csv"
+awk -F, 'NR > 1 && !($2 + 0 == $2 && $2 > 0 && $2 < 1e6) { exit 1 }' "$D/multiscale.csv" || fail "multiscale: a loss is not finite"
+sizes=$(grep -o '^multi-scale: [0-9]*' "$D/out" | awk '{ print $2 }' | sort -u | tr '\n' ' ')
+[ "$(echo $sizes | wc -w)" -ge 2 ] || fail "multiscale: one size only ($sizes)"
+for v in $(awk -F, 'NR > 1 { print $8 }' "$D/multiscale.csv" | sort -u); do
+    ok=0
+    for d in $sizes; do [ "$v" -eq $((60 * (d / 16) * (d / 16))) ] && ok=1; done
+    [ $ok = 1 ] || fail "multiscale: $v candidates fit none of the sizes $sizes"
+done
+
 # resume: the count continues; -clear restarts it
 W=$D/data/backup/fashion-ohem_final.weights
 expect_status 0 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$W" -max_batches 6 -quiet -log "$D/resume.csv"

@@ -763,7 +763,7 @@ static void *split_worker(void *arg)
         j->failed |= bad;
         j->done += !bad;
         if (!bad && !j->o->quiet && (j->done % 100 == 0 || j->done == j->n))
-            fprintf(stderr, "\r%s: %d/%d%s", j->name, j->done, j->n, j->done == j->n ? "\n" : "");
+            fprintf(stderr, "\r%s: %d/%d", j->name, j->done, j->n);
         pthread_mutex_unlock(&j->lock);
     }
     free_image(im);

@@ -6,7 +6,7 @@ SECONDS_EACH=${1:-60}
 cd "$(dirname "$0")/.."
 status=0
 for t in cfg labels; do
-    mkdir -p "tests/tmp/fuzz_$t"
+    mkdir -p "tests/tmp/fuzz_$t" tests/tmp
     log=tests/tmp/fuzz_$t.log
     if ASAN_OPTIONS=detect_leaks=1 "tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
         -artifact_prefix="tests/tmp/fuzz_$t-" "tests/tmp/fuzz_$t" "tests/fuzz/corpus_$t" >"$log" 2>&1; then

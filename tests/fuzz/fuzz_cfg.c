@@ -15,7 +15,7 @@ static char path[64];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!path[0]) snprintf(path, sizeof(path), "/tmp/fuzz_cfg_%d.cfg", (int)getpid());
+    if (!path[0]) snprintf(path, sizeof(path), "tests/tmp/fuzz_cfg_input_%d.cfg", (int)getpid());
     FILE *f = fopen(path, "wb");
     if (!f) return 0;
     fwrite(data, 1, size, f);

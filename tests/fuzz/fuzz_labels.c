@@ -11,7 +11,7 @@ static char path[64];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!path[0]) snprintf(path, sizeof(path), "/tmp/fuzz_labels_%d.txt", (int)getpid());
+    if (!path[0]) snprintf(path, sizeof(path), "tests/tmp/fuzz_labels_input_%d.txt", (int)getpid());
     FILE *f = fopen(path, "wb");
     if (!f) return 0;
     fwrite(data, 1, size, f);

@@ -25,8 +25,7 @@ static void strip_spaces(char *s)
     *w = 0;
 }
 
-/* Reads one line of any length; NULL at end of file. */
-static char *read_line(FILE *f)
+char *ohem_read_line(FILE *f)
 {
     size_t cap = 256, len = 0;
     char *buf = malloc(cap);
@@ -79,7 +78,7 @@ int ohem_cfg_read(const char *path, ohem_cfg *cfg, ohem_err *e)
     cfg->path = strdup(path);
     char *line;
     int lineno = 0, status = 0;
-    while (status == 0 && (line = read_line(f))) {
+    while (status == 0 && (line = ohem_read_line(f))) {
         lineno++;
         strip_spaces(line);
         if (line[0] == 0 || line[0] == '#' || line[0] == ';') {

@@ -4,6 +4,7 @@
 #define OHEM_CFG_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "darknet.h"
 
 /* An error message: "FILE:LINE: [section] key=value: what is wrong (hint)". */
@@ -27,6 +28,10 @@ typedef struct {
     int n;
     ohem_cfg_section *sections;
 } ohem_cfg;
+
+/* Reads one line of any length, without its LF (a CR before it stays); NULL at end
+ * of file or when memory runs out. The caller frees it. */
+char *ohem_read_line(FILE *f);
 
 /* Reads path. Whitespace inside a line is dropped, as Darknet drops it; blank lines
  * and lines starting with # or ; are comments; CRLF ends are fine. Errors (missing

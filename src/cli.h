@@ -48,6 +48,18 @@ int read_names(const char *path, int classes, char ***names);
 /* "dir/abc.png" -> "abc" */
 void path_stem(const char *path, char *out, size_t cap);
 
+/* Monotonic seconds, for rates and durations. */
+double cli_seconds(void);
+
+/* The last [yolo], [region] or [detection] layer of net, or NULL. */
+const layer *detector_layer(const network *net);
+
+/* Draws box b (relative coordinates) on im, width pixels thick, in colour rgb. */
+void draw_relative_box(image im, box b, int width, const float rgb[3]);
+
+/* Frees what libdarknet's load_alphabet allocated. free_alphabet(NULL) is a no-op. */
+void free_alphabet(image **a);
+
 int detector_train(int argc, char **argv);
 int detector_map(int argc, char **argv);
 int detector_valid(int argc, char **argv);

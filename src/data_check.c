@@ -2,6 +2,7 @@
  * libdarknet's loader exits with status 0 from a thread on a missing label and
  * trains on a blank image for a missing one. */
 #include "cli.h"
+#include "cfg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,27 +17,9 @@ void stbi_image_free(void *retval_from_stbi_load);
 /* Reads one line without its end (LF or CRLF); NULL at end of file. */
 static char *get_line(FILE *f)
 {
-    size_t cap = 128, len = 0;
-    char *s = malloc(cap);
-    int ch;
-    if (!s) return NULL;
-    while ((ch = fgetc(f)) != EOF && ch != '\n') {
-        if (len + 2 >= cap) {
-            char *ns = realloc(s, cap *= 2);
-            if (!ns) {
-                free(s);
-                return NULL;
-            }
-            s = ns;
-        }
-        s[len++] = (char)ch;
-    }
-    if (ch == EOF && len == 0) {
-        free(s);
-        return NULL;
-    }
-    if (len && s[len - 1] == '\r') len--;
-    s[len] = 0;
+    char *s = ohem_read_line(f);
+    size_t len = s ? strlen(s) : 0;
+    if (len && s[len - 1] == '\r') s[len - 1] = 0;
     return s;
 }
 

@@ -13,11 +13,37 @@
 #define DET_THRESH 0.005f  /* as Darknet's validate_detector */
 #define DET_NMS 0.45f
 
-static double seconds_now(void)
+double cli_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+const layer *detector_layer(const network *net)
+{
+    for (int i = net->n - 1; i >= 0; i--) {
+        LAYER_TYPE t = net->layers[i].type;
+        if (t == YOLO || t == REGION || t == DETECTION) return &net->layers[i];
+    }
+    return NULL;
+}
+
+void draw_relative_box(image im, box b, int width, const float rgb[3])
+{
+    int l = (int)((b.x - b.w / 2) * im.w), r = (int)((b.x + b.w / 2) * im.w);
+    int t = (int)((b.y - b.h / 2) * im.h), bo = (int)((b.y + b.h / 2) * im.h);
+    draw_box_width(im, l, t, r, bo, width, rgb[0], rgb[1], rgb[2]);
+}
+
+void free_alphabet(image **a)
+{
+    if (!a) return;
+    for (int j = 0; j < 8; j++) {
+        for (int i = 32; i < 127; i++) free_image(a[j][i]);
+        free(a[j]);
+    }
+    free(a);
 }
 
 /* Detections of net on im, after NMS; boxes relative to the image. */
@@ -27,9 +53,7 @@ static detection *detect_image(network *net, image im, float thresh, int *n)
     network_predict(net, sized.data);
     free_image(sized);
     detection *dets = get_network_boxes(net, im.w, im.h, thresh, .5f, NULL, 1, n);
-    const layer *l = NULL;
-    for (int i = net->n - 1; i >= 0 && !l; i--)
-        if (net->layers[i].type == YOLO || net->layers[i].type == REGION || net->layers[i].type == DETECTION) l = &net->layers[i];
+    const layer *l = detector_layer(net);
     if (l && *n) do_nms_sort(dets, *n, l->classes, DET_NMS);
     return dets;
 }
@@ -37,7 +61,7 @@ static detection *detect_image(network *net, image im, float thresh, int *n)
 static void progress_bar(const char *what, int done, int total, double t0)
 {
     int width = 30, filled = total ? done * width / total : width;
-    double rate = done / (seconds_now() - t0 + 1e-9);
+    double rate = done / (cli_seconds() - t0 + 1e-9);
     fprintf(stderr, "\r%s [%.*s%*s] %d/%d, %.1f img/s", what, filled, "##############################",
             width - filled, "", done, total, rate);
     if (done == total) fprintf(stderr, "\n");
@@ -50,7 +74,7 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
     map_det *dets = malloc(capdet * sizeof(*dets));
     map_truth *tru = malloc(captru * sizeof(*tru));
     char lab[4096];
-    double t0 = seconds_now();
+    double t0 = cli_seconds();
     for (int i = 0; i < n && !bad; i++) {
         int ok;
         image im = load_image_checked(paths[i], &ok);
@@ -269,7 +293,7 @@ int detector_valid(int argc, char **argv)
         }
     }
     if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
-    double t0 = seconds_now();
+    double t0 = cli_seconds();
     for (int i = 0; i < n; i++) {
         int ok;
         image im = load_image_checked(paths[i], &ok);
@@ -358,16 +382,16 @@ int detector_test(int argc, char **argv)
             printf("%s: %.0f%% at x=%.3f y=%.3f w=%.3f h=%.3f\n", names[c], dets[k].prob[c] * 100, b.x, b.y, b.w, b.h);
             float rgb[3];
             class_colour(c, d.classes, rgb);
-            int l = (int)((b.x - b.w / 2) * show.w), r = (int)((b.x + b.w / 2) * show.w);
-            int t = (int)((b.y - b.h / 2) * show.h), bo = (int)((b.y + b.h / 2) * show.h);
-            draw_box_width(show, l, t, r, bo, 2, rgb[0], rgb[1], rgb[2]);
+            draw_relative_box(show, b, 2, rgb);
             char text[256];
             snprintf(text, sizeof(text), "%s %.0f%%", names[c], dets[k].prob[c] * 100);
             image label = get_label(alphabet, text, (int)(show.h * .03));
+            int l = (int)((b.x - b.w / 2) * show.w), t = (int)((b.y - b.h / 2) * show.h);
             draw_label(show, t + 2, l < 0 ? 0 : l, label, rgb);
             free_image(label);
             shown++;
         }
+    free_alphabet(alphabet);
     printf("%d detections at -thresh %.2f\n", shown, thresh);
     save_image_options(show, out, PNG, 0);
     fprintf(stderr, "wrote %s.png\n", out);

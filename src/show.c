@@ -18,24 +18,6 @@ static int by_loss(const void *a, const void *b)
     return i - j;
 }
 
-/* Draws box b (relative) on im with a thickness and a colour. */
-static void outline(image im, box b, int width, float r, float g, float bl)
-{
-    int l = (int)((b.x - b.w / 2) * im.w), rt = (int)((b.x + b.w / 2) * im.w);
-    int t = (int)((b.y - b.h / 2) * im.h), bo = (int)((b.y + b.h / 2) * im.h);
-    draw_box_width(im, l, t, rt, bo, width, r, g, bl);
-}
-
-static void free_alphabet(image **a)
-{
-    if (!a) return;
-    for (int j = 0; j < 8; j++) {
-        for (int i = 32; i < 127; i++) free_image(a[j][i]);
-        free(a[j]);
-    }
-    free(a);
-}
-
 int ohem_show(int argc, char **argv)
 {
     static const char *usage = "./darknet ohem show DATA CFG WEIGHTS IMAGE [-out NAME]";
@@ -116,11 +98,13 @@ int ohem_show(int argc, char **argv)
     /* hardest first in red, fading through orange to yellow; drawn easiest first */
     for (int k = nk - 1; k >= 0; k--) {
         float g = nk > 1 ? 0.9f * k / (nk - 1) : 0;
-        outline(canvas, boxes[order[k]], posf[order[k]] ? 3 : 1, 1, g, 0);
+        float rgb[3] = {1, g, 0};
+        draw_relative_box(canvas, boxes[order[k]], posf[order[k]] ? 3 : 1, rgb);
     }
     for (int r = 0; r < nrows; r++) {
         box t = {rows[5 * r + 1], rows[5 * r + 2], rows[5 * r + 3], rows[5 * r + 4]};
-        outline(canvas, t, 3, 0, 1, 0.2f);
+        static const float green[3] = {0, 1, 0.2f};
+        draw_relative_box(canvas, t, 3, green);
     }
     char caption[256];
     double lk = 0, la = 0;

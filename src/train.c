@@ -25,13 +25,6 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Removes the temporary weights files that a killed run left in dir (the name
  * ends in .tmp-PID and that process is gone). */
 static void remove_stale_tmp(const char *dir, const char *base)
@@ -92,15 +85,6 @@ static int save_weights_atomic(network *net, const char *path)
         return -1;
     }
     return 0;
-}
-
-static const layer *detection_layer_of(const network *net)
-{
-    for (int i = net->n - 1; i >= 0; i--) {
-        LAYER_TYPE t = net->layers[i].type;
-        if (t == YOLO || t == REGION || t == DETECTION) return &net->layers[i];
-    }
-    return NULL;
 }
 
 static const layer *ohem_layer_of(const network *net)
@@ -202,7 +186,7 @@ int detector_train(int argc, char **argv)
     /* libdarknet's make_yolo_layer and make_region_layer call srand(0): seed again,
      * so that the data order and augmentation follow -seed (with or without -map). */
     srand(seed);
-    const layer *det = detection_layer_of(net);
+    const layer *det = detector_layer(net);
     if (!det) {
         fprintf(stderr, "error: %s: no [yolo], [region] or [detection] layer: detector train needs one\n", pos[1]);
         goto done;
@@ -268,7 +252,7 @@ int detector_train(int argc, char **argv)
     pthread_t loader = load_data(args);
     const layer *ohem_l = ohem_layer_of(net);
     float avg_loss = -1;
-    double ema_step = 0, t_start = now_seconds();
+    double ema_step = 0, t_start = cli_seconds();
     long start_iter = (long)get_current_batch(net);
     int count = 0;
     char backup_path[4096], path[4096];
@@ -287,16 +271,16 @@ int detector_train(int argc, char **argv)
                 status = CLI_BAD_INPUT;
                 break;
             }
-            det = detection_layer_of(net);
+            det = detector_layer(net);
             ohem_l = ohem_layer_of(net);
         }
-        double t0 = now_seconds();
+        double t0 = cli_seconds();
         pthread_join(loader, NULL);
         train = buffer;
         loader = load_data(args);
         float loss = train_network(net, train);
         free_data(train);
-        double step = now_seconds() - t0;
+        double step = cli_seconds() - t0;
         long it = (long)get_current_batch(net);
         if (!isfinite(loss)) {
             if (access(backup_path, R_OK) == 0)
@@ -365,7 +349,7 @@ int detector_train(int argc, char **argv)
         if (save_weights_atomic(net, path) != 0) status = CLI_BAD_INPUT;
         else
             fprintf(stderr, "%sdone: %ld iterations in %.1fs; saved %s\n", quiet ? "\n" : "",
-                    (long)get_current_batch(net) - start_iter, now_seconds() - t_start, path);
+                    (long)get_current_batch(net) - start_iter, cli_seconds() - t_start, path);
     }
     if (saved_stdout >= 0) {
         fflush(stdout);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -15,9 +16,13 @@ static char path[64];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    if (!path[0]) mkdir("tests/tmp", 0777);
     if (!path[0]) snprintf(path, sizeof(path), "tests/tmp/fuzz_cfg_input_%d.cfg", (int)getpid());
     FILE *f = fopen(path, "wb");
-    if (!f) return 0;
+    if (!f) { /* a target that cannot write its input would test nothing */
+        perror(path);
+        abort();
+    }
     fwrite(data, 1, size, f);
     fclose(f);
     ohem_cfg cfg;

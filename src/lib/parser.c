@@ -142,10 +142,15 @@ static int check_route_sizes(parse_ctx *c)
             first_i = i;
         } else if (l->out_w != first->out_w || l->out_h != first->out_h) {
             int m = largest_downsampling(c->net, c->params.index);
-            ohem_err_set(c->e, "%s:%d: [route] layers=%s joins maps of different sizes: layer %ld is %dx%dx%d, layer %ld is %dx%dx%d "
-                         "(hint: [net] width and height must be multiples of %d, the largest downsampling before this layer; they are %dx%d)",
+            char hint[160];
+            if (c->net->w % m || c->net->h % m)
+                snprintf(hint, sizeof(hint), "[net] width and height must be multiples of %d, the largest downsampling before this layer; they are %dx%d",
+                         m, c->net->w, c->net->h);
+            else
+                snprintf(hint, sizeof(hint), "a [route] joins maps of the same width and height");
+            ohem_err_set(c->e, "%s:%d: [route] layers=%s joins maps of different sizes: layer %ld is %dx%dx%d, layer %ld is %dx%dx%d (hint: %s)",
                          c->cfg->path, ohem_cfg_line(c->s, "layers"), v, first_i, first->out_w, first->out_h, first->out_c,
-                         i, l->out_w, l->out_h, l->out_c, m, c->net->w, c->net->h);
+                         i, l->out_w, l->out_h, l->out_c, hint);
             return -1;
         }
         p = *end == ',' ? end + 1 : end;
@@ -599,7 +604,7 @@ static int check_steps(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err 
         return -1;
     }
     if (count_list(steps) != count_list(scales)) {
-        ohem_err_set(e, "%s:%d: [net] scales=%s: %d scales for %d steps (steps=%s on line %d); give one scale per step",
+        ohem_err_set(e, "%s:%d: [net] scales=%s: %d values for %d steps (steps=%s on line %d); give one scale per step",
                      cfg->path, ohem_cfg_line(s, "scales"), scales, count_list(scales), count_list(steps), steps,
                      ohem_cfg_line(s, "steps"));
         return -1;

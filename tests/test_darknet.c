@@ -219,7 +219,7 @@ static void test_weights_check(void **state)
     assert_int_equal(ohem_check_weights(net, bad, &e), -1);
     if (!strstr(e.msg, "truncated: 16 bytes, shorter than its header (20 bytes)")) fail_msg("%s", e.msg);
     assert_int_equal(ohem_check_weights(net, TMP, &e), -1);
-    if (!strstr(e.msg, TMP ": is a directory, not a weights file")) fail_msg("%s", e.msg);
+    if (!strstr(e.msg, TMP ": is a directory, where the weights file should be")) fail_msg("%s", e.msg);
     f = fopen(bad, "wb");
     fwrite((int[]){-5, 7, 0, 0, 0}, sizeof(int), 5, f);
     fclose(f);

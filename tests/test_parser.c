@@ -318,7 +318,7 @@ static void test_bad_cfgs(void **state)
     assert_int_equal(ohem_parse_network(TMP "/no/such.cfg", &net, &e), -1);
     assert_non_null(strstr(e.msg, "no/such.cfg: cannot open"));
     assert_int_equal(ohem_parse_network(TMP, &net, &e), -1);
-    if (!strstr(e.msg, TMP ": is a directory, not a cfg file")) fail_msg("directory: %s", e.msg);
+    if (!strstr(e.msg, TMP ": is a directory, where the cfg file should be")) fail_msg("directory: %s", e.msg);
 }
 
 /* parse_network_cfg itself prints the error and exits with status 1. */

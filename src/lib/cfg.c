@@ -62,7 +62,7 @@ FILE *ohem_open_file(const char *path, const char *mode, const char *what, ohem_
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         fclose(f);
-        ohem_err_set(e, "%s: is a directory, not a %s", path, what);
+        ohem_err_set(e, "%s: is a directory, where the %s should be", path, what);
         return NULL;
     }
     return f;

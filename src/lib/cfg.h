@@ -34,7 +34,7 @@ typedef struct {
 char *ohem_read_line(FILE *f);
 
 /* Opens path for reading ("r" or "rb") as what ("cfg file", "image list"): NULL with
- * e set ("PATH: cannot open the WHAT: reason", "PATH: is a directory, not a WHAT")
+ * e set ("PATH: cannot open the WHAT: reason", "PATH: is a directory, where the WHAT should be")
  * when it is missing, unreadable or a directory (which fopen opens and reads as
  * empty). */
 FILE *ohem_open_file(const char *path, const char *mode, const char *what, ohem_err *e);

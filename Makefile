@@ -14,7 +14,8 @@ FLAGS_STAMP = .flags-plain
 endif
 
 # libohem.a: the layers and the plugin glue a user's program links before -ldarknet.
-LIB_SRC = layers/ohem.c layers/ohem_layer.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
+LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/rcnn.c layers/rpn_layer.c layers/roipool_layer.c \
+	layers/roi_loss_layer.c layers/roi_align.c src/lib/parse_twostage.c src/lib/twostage.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
 	src/lib/im2col.c src/lib/weights.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.

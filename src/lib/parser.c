@@ -580,7 +580,7 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         return -1;
     }
     for (int i = 0; i < cfg.n; i++)
-        if (strcmp(cfg.sections[i].type, "[ohem]") && check_values(&cfg, &cfg.sections[i], e) != 0) {
+        if (!(i > 0 && find_section_type(cfg.sections[i].type)->plugin) && check_values(&cfg, &cfg.sections[i], e) != 0) {
             ohem_cfg_free(&cfg);
             return -1;
         }

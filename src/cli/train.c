@@ -188,7 +188,7 @@ int detector_train(int argc, char **argv)
     srand(seed);
     const layer *det = detector_layer(net);
     if (!det) {
-        fprintf(stderr, "error: %s: no [yolo], [region] or [detection] layer: detector train needs one\n", pos[1]);
+        fprintf(stderr, "error: %s: no [yolo], [region], [detection] or [roi_loss] layer: detector train needs one\n", pos[1]);
         goto done;
     }
     if (det->classes != d.classes) {

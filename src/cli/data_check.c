@@ -26,12 +26,14 @@ static char *get_line(FILE *f)
 }
 
 /* Ends an error line about path: where the path was written (from, when known)
- * and, for a relative path, the working directory it was resolved against, which
- * is where Darknet resolves every path of a .data file and a list. */
+ * and, for a relative path that does not exist, the working directory it was
+ * resolved against, which is where Darknet resolves every path of a .data file and
+ * a list. */
 static void end_error(const char *path, const char *from)
 {
     char cwd[4096];
-    int relative = path[0] != '/';
+    struct stat st;
+    int relative = path[0] != '/' && stat(path, &st) != 0;
     if (relative && !getcwd(cwd, sizeof(cwd))) snprintf(cwd, sizeof(cwd), "(unknown: %s)", strerror(errno));
     if (from && relative) fprintf(stderr, " (%s; a relative path is resolved against the working directory %s)\n", from, cwd);
     else if (from) fprintf(stderr, " (%s)\n", from);

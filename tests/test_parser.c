@@ -279,6 +279,10 @@ static void test_bad_cfgs(void **state)
          {"bad.cfg:10:", "mask=0,1,2#small,medium", "must not hold a comma"}},
         {HEAD "[convolutional] # the first\nfilters=4\n", {"bad.cfg:6:", "a comment after a section header"}},
         {"\xFF\xFE[\n", {"bad.cfg:1:", "UTF-16"}},
+        {"[net]\nbatch=1\nwidth=4\nheight=10\nchannels=3\n[convolutional]\nfilters=4\nsize=7\n",
+         {"bad.cfg:6:", "[convolutional] makes a -2x4x4 output from its 4x10x3 input"}},
+        {"[net]\nbatch=1\nwidth=4\nheight=4\nchannels=3\n[maxpool]\nsize=8\nstride=1\npadding=0\n[convolutional]\nfilters=4\n",
+         {"bad.cfg:6:", "[maxpool] makes a -3x-3x3 output from its 4x4x3 input"}},
     };
     static const bad_case builtin[] = {
         {HEAD "[convolutional]\nfilters=abc\n", {"bad.cfg:7:", "[convolutional] filters=abc", "an integer >= 1"}},
@@ -425,11 +429,12 @@ static void copy_commented(const char *src, const char *dst, int bom)
 }
 
 /* A comment after a value (filters=255 # yolo) gives the network libdarknet's own
- * parser gives, in every stock detector cfg; a UTF-8 byte-order mark is ignored. */
+ * parser gives, in stock cfgs of each head ([yolo], [region], [detection]) and one
+ * with [shortcut] and [avgpool]; a UTF-8 byte-order mark is ignored. */
 static void test_comments_as_libdarknet(void **state)
 {
     (void)state;
-    static const char *const names[] = {"yolov3-tiny.cfg", "yolov2-tiny.cfg", "yolov1-tiny.cfg", "yolov3.cfg"};
+    static const char *const names[] = {"yolov3-tiny.cfg", "yolov2-tiny.cfg", "yolov1-tiny.cfg", "resnet18.cfg"};
     parse_fn stock = (parse_fn)dlsym(RTLD_NEXT, "parse_network_cfg");
     assert_non_null(stock);
     mkdir(TMP, 0777);

@@ -665,6 +665,17 @@ static int needs_image(const char *type)
     return 0;
 }
 
+/* Sections that make an image from an image, which comes out empty (or of negative
+ * size) when the input is too small for them. */
+static int shrinks_image(const char *type)
+{
+    static const char *const kinds[] = {"[convolutional]", "[conv]", "[deconvolutional]", "[deconv]",
+                                        "[local]", "[maxpool]", "[max]", "[upsample]"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (!strcmp(type, kinds[i])) return 1;
+    return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------- */
 
 typedef struct {
@@ -838,6 +849,16 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         }
         if (t->parse(&c, &l) != 0) {
             fprintf(stderr, "\n");
+            free_network(net);
+            ohem_cfg_free(&cfg);
+            return -1;
+        }
+        if (shrinks_image(c.s->type) && !(l.out_w > 0 && l.out_h > 0 && l.out_c > 0)) {
+            /* a kernel or pooling window larger than its padded input */
+            ohem_err_set(e, "%s:%d: %s makes a %dx%dx%d output from its %dx%dx%d input (hint: lower size= or the downsampling before it, or raise [net] width and height)",
+                         path, c.s->line, c.s->type, l.out_w, l.out_h, l.out_c, c.params.w, c.params.h, c.params.c);
+            fprintf(stderr, "\n");
+            free_layer(l);
             free_network(net);
             ohem_cfg_free(&cfg);
             return -1;

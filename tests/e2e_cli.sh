@@ -156,13 +156,13 @@ expect_text "; a relative path is resolved against the working directory $CWD)"
 bad relative_image 'rm $X/images/train_00003.png' "train_00003.png: the image is missing or does not decode (line 4 of $D/bad_relative_image/train.txt"
 expect_text "; a relative path is resolved against the working directory $CWD)"
 bad relative_label 'rm $L' "train_00002.txt: cannot open the label file: No such file or directory (the labels of $D/bad_relative_label/images/train_00002.png, line 3 of $D/bad_relative_label/train.txt"
-# a UTF-8 byte-order mark: skipped in the .data file, a list and a cfg (whose values
+# a UTF-8 byte-order mark: skipped in the .data file, a list and a cfg (whose numbers
 # may carry a comment, as libdarknet allows); named in a label file, which
 # libdarknet's loader would read as empty
 bad label_bom 'printf "\357\273\277" | cat - $L >$L.new; mv $L.new $L' "train_00002.txt:1: the file starts with a UTF-8 byte-order mark"
 X=$D/bom; rm -rf "$X"; cp -r "$D/data" "$X"
 { printf '\357\273\277'; sed "s#$D/data#$X#g" "$D/data/train.txt"; } >"$X/train.txt"
-{ printf '\357\273\277'; sed "s#$D/data#$X#g" "$DATA"; } >"$X/fashion.data"
+{ printf '\357\273\277'; sed -e "s#$D/data#$X#g" -e 's/^classes=.*/& # a comment, as libdarknet allows/' "$DATA"; } >"$X/fashion.data"
 { printf '\357\273\277'; sed -e 's/^\(filters=[0-9]*\)$/\1  # a comment, as libdarknet allows/' "$D/fashion.cfg"; } >"$X/fashion.cfg"
 grep -q '^filters=[0-9]*  # a comment' "$X/fashion.cfg" || fail "no comment written into the cfg"
 expect_status 0 ./darknet detector train "$X/fashion.data" "$X/fashion.cfg" -max_batches 1 -quiet

@@ -101,7 +101,8 @@ int data_cfg_read(const char *path, data_cfg *d)
                 char *end;
                 errno = 0;
                 long c = strtol(val, &end, 10);
-                if (end == val || *end || errno || c < 1 || c > 100000) {
+                while (isspace((unsigned char)*end)) end++; /* classes=3 # as libdarknet's atoi reads it */
+                if (end == val || (*end && *end != '#') || errno || c < 1 || c > 100000) {
                     fprintf(stderr, "error: %s:%d: classes=%s: expected an integer >= 1\n", path, lineno, val);
                     bad = 1;
                 }

@@ -676,6 +676,31 @@ static int shrinks_image(const char *type)
     return 0;
 }
 
+/* The output size a [convolutional] or [maxpool] will have, as libdarknet computes
+ * it from the keys (and allocates it, with a negative count when it is negative):
+ * 1 with *ow, *oh, *oc set for those sections, 0 for others. */
+static int window_output(const parse_ctx *c, int *ow, int *oh, int *oc)
+{
+    const ohem_cfg_section *s = c->s;
+    int w = c->params.w, h = c->params.h;
+    if (!strcmp(s->type, "[convolutional]") || !strcmp(s->type, "[conv]")) {
+        int size = int_or(s, "size", 1), stride = int_or(s, "stride", 1);
+        int pad = int_or(s, "pad", 0) ? size / 2 : int_or(s, "padding", 0);
+        *ow = (w + 2 * pad - size) / stride + 1;
+        *oh = (h + 2 * pad - size) / stride + 1;
+        *oc = int_or(s, "filters", 1);
+        return 1;
+    }
+    if (!strcmp(s->type, "[maxpool]") || !strcmp(s->type, "[max]")) {
+        int stride = int_or(s, "stride", 1), size = int_or(s, "size", stride), pad = int_or(s, "padding", size - 1);
+        *ow = (w + pad - size) / stride + 1;
+        *oh = (h + pad - size) / stride + 1;
+        *oc = c->params.c;
+        return 1;
+    }
+    return 0;
+}
+
 /* ---- the table ------------------------------------------------------------------- */
 
 typedef struct {
@@ -847,6 +872,15 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
             ohem_cfg_free(&cfg);
             return -1;
         }
+        int ow, oh, oc;
+        if (window_output(&c, &ow, &oh, &oc) && !(ow > 0 && oh > 0 && oc > 0)) {
+            ohem_err_set(e, "%s:%d: %s makes a %dx%dx%d output from its %dx%dx%d input (hint: lower size= or the downsampling before it, or raise [net] width and height)",
+                         path, c.s->line, c.s->type, ow, oh, oc, c.params.w, c.params.h, c.params.c);
+            fprintf(stderr, "\n");
+            free_network(net);
+            ohem_cfg_free(&cfg);
+            return -1;
+        }
         if (t->parse(&c, &l) != 0) {
             fprintf(stderr, "\n");
             free_network(net);
@@ -854,7 +888,7 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
             return -1;
         }
         if (shrinks_image(c.s->type) && !(l.out_w > 0 && l.out_h > 0 && l.out_c > 0)) {
-            /* a kernel or pooling window larger than its padded input */
+            /* the other sections that shrink an image ([local], [upsample] stride<0) */
             ohem_err_set(e, "%s:%d: %s makes a %dx%dx%d output from its %dx%dx%d input (hint: lower size= or the downsampling before it, or raise [net] width and height)",
                          path, c.s->line, c.s->type, l.out_w, l.out_h, l.out_c, c.params.w, c.params.h, c.params.c);
             fprintf(stderr, "\n");

@@ -70,9 +70,13 @@ tests/%: tests/%.c libohem.a $(HEADERS)
 bench/bench: bench/bench.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench.c libohem.a $(LDLIBS)
 
+bench/bench_twostage: bench/bench_twostage.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_twostage.c libohem.a $(LDLIBS)
+
 # Benchmarks: prints the table and writes it to bench/results.md.
-bench: all bench/bench
+bench: all bench/bench bench/bench_twostage
 	bench/bench -o bench/results.md
+	bench/bench_twostage cfg/fashion.cfg cfg/fashion-frcnn.cfg | tee -a bench/results.md
 
 # The main job: data set, both variants side by side, the comparison (under 10 min
 # on 2 cores). `make compare`: 3 seeds, a longer schedule, and two tuned [ohem]
@@ -104,6 +108,6 @@ test: all $(TESTS) $(FUZZ_BUILD)
 	@SANITIZE=$(SANITIZE) tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
-	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/bench_twostage bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
+	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg cfg/yolov3-tiny-frcnn.cfg
 	rm -rf tests/tmp

@@ -440,6 +440,30 @@ static void test_placement(void **state)
     }
 }
 
+/* cfg/yolov3-tiny-frcnn.cfg (made by make cfgs): Debian's yolov3-tiny backbone,
+ * layer for layer, then the two-stage head at images x 256 rows. */
+static void test_yolov3_tiny_frcnn(void **state)
+{
+    (void)state;
+    network *two = build("cfg/yolov3-tiny-frcnn.cfg");
+    network *one = build("/usr/share/darknet/cfg/yolov3-tiny.cfg");
+    for (int i = 0; i < 14; i++) {
+        const layer *a = &two->layers[i], *b = &one->layers[i];
+        assert_int_equal(a->type, b->type);
+        assert_int_equal(a->nweights, b->nweights);
+        assert_int_equal(a->out_w, b->out_w);
+        assert_int_equal(a->out_c, b->out_c);
+    }
+    assert_true(is_rpn_layer(&two->layers[20]));
+    assert_true(is_roipool_layer(&two->layers[21]));
+    assert_int_equal(two->layers[21].batch, two->batch * 256);
+    assert_int_equal(two->layers[21].outputs, 7 * 7 * 256);
+    assert_true(is_roi_loss_layer(&two->layers[two->n - 1]));
+    assert_int_equal(two->layers[two->n - 1].classes, 80);
+    free_network(two);
+    free_network(one);
+}
+
 int main(void)
 {
     srand(1);
@@ -452,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_weights),
         cmocka_unit_test(test_bad_keys),
         cmocka_unit_test(test_placement),
+        cmocka_unit_test(test_yolov3_tiny_frcnn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,8 +188,9 @@ float rcnn_roi_loss(const float *x, int classes, int label, const float *target,
     for (int k = 1; k < m; k++) mx = x[k] > mx ? x[k] : mx;
     double sum = 0;
     for (int k = 0; k < m; k++) sum += exp((double)(x[k] - mx));
-    float lse = mx + (float)log(sum);
-    *cls = lse - x[label];
+    /* (mx - x[label]) + log(sum), not (mx + log(sum)) - x[label]: the latter rounds
+     * to a float near mx first and loses the loss's low digits when mx is large */
+    *cls = (float)((double)(mx - x[label]) + log(sum));
     for (int k = 0; k < m; k++) {
         float p = (float)(exp((double)(x[k] - mx)) / sum);
         delta[k] = scale * ((k == label ? 1.f : 0.f) - p);

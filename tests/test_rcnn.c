@@ -819,8 +819,8 @@ static void test_rpn_loss(void **state)
     for (int k = 0; k < 4; k++)
         if (dd[k] != 0) fail_msg("label 0: delta_d[%d] = %g, want 0", k, dd[k]);
     /* large logits */
-    static const float big[] = {80, -80};
-    for (int s = 0; s < 2; s++)
+    static const float big[] = {80, -80, 200, -200, 1e30f, -1e30f};
+    for (int s = 0; s < 6; s++)
         for (int lab = 0; lab < 2; lab++) {
             float v = rcnn_rpn_loss(big[s], t0, lab, t0, 1, 1, &dlo, dd);
             double want = softplus_d(lab ? -(double)big[s] : big[s]), wdo = lab - 1 / (1 + exp(-(double)big[s]));
@@ -896,6 +896,14 @@ static void test_roi_loss(void **state)
     /* large logits */
     float xl[11] = {80, -80, 80, 0, 0, 0, 0, 0, 0, 0, 0};
     for (int lab = 0; lab < 3; lab++) {
+        /* and (800, -800, 800): exp of a score on its own would overflow */
+        if (lab == 2) {
+            float xh[11] = {800, -800, 800, 0, 0, 0, 0, 0, 0, 0, 0};
+            float vh = rcnn_roi_loss(xh, 2, 1, t0, 1, 1, delta, &c, &b);
+            near(vh / (1600 + log(2.0)), 1, REL_TOL, "roi scores (800, -800, 800) label 1");
+            for (int k = 0; k < 11; k++)
+                if (!isfinite(delta[k])) fail_msg("roi scores (800, -800, 800): delta[%d] = %g", k, delta[k]);
+        }
         v = rcnn_roi_loss(xl, 2, lab, t0, 1, 1, delta, &c, &b);
         double xd[11], cd, bd;
         for (int k = 0; k < 11; k++) xd[k] = xl[k];
@@ -1041,7 +1049,7 @@ static void check_proposals(const box *an, const float *obj, const float *dl, in
     } else {
         if (k != kw) fail_msg("%s: %d proposals, oracle %d", what, k, kw);
         for (int j = 0; j < k; j++) {
-            char m[200];
+            char m[300];
             snprintf(m, sizeof(m), "%s: proposal %d (oracle: anchor %d)", what, j, want[j].i);
             if (score[j] != want[j].s) fail_msg("%s: score %.9g, want %.9g", m, score[j], want[j].s);
             near(out[j].x - out[j].w / 2.0, want[j].x1, REL_TOL, m);

@@ -1,9 +1,10 @@
 /* test_rcnn.c: the two-stage detector's math (layers/rcnn.h) held to what its header
  * says, each function against a second, simpler computation written here: hand-made
  * cases, a brute-force IoU matrix in double precision with the test's own IoU,
- * central finite differences in double of losses written out again, and a plain
- * decode + clip + sort + greedy NMS for the proposals. Randomness: the seeded
- * generator of oracle.h, a fixed seed per test.
+ * central finite differences in double of losses written out again, a plain
+ * decode + clip + sort + greedy NMS for the proposals, splitmix64's published
+ * outputs, and sampling frequencies against their binomial spread. Randomness: the
+ * seeded generator of oracle.h, a fixed seed per test.
  *
  * Tolerances: a float result against a double oracle, 1e-5 relative (float keeps
  * 6e-8; the functions do a handful of operations); a threshold decision (IoU against
@@ -610,6 +611,36 @@ static void test_roi_label_random(void **state)
     print_message("roi_label: %d labels checked, %d too close to tell\n", checked, ambig);
 }
 
+/* ---- rcnn_rand ---- */
+
+static void test_rand(void **state)
+{
+    (void)state;
+    /* splitmix64's published outputs for seed 1234567 (the same five come out of a
+     * few-line Python version written from its description) */
+    static const uint64_t want[5] = {6457827717110365317ull, 3203168211198807973ull, 9817491932198370423ull,
+                                     4593380528125082431ull, 16408922859458223821ull};
+    uint64_t st = 1234567;
+    for (int i = 0; i < 5; i++) {
+        uint64_t v = rcnn_rand(&st);
+        if (v != want[i]) fail_msg("rcnn_rand output %d: %llu, want %llu", i, (unsigned long long)v,
+                                   (unsigned long long)want[i]);
+    }
+    /* the state moves by the golden gamma each call */
+    if (st != 1234567 + 5 * 0x9e3779b97f4a7c15ull) fail_msg("state after 5 calls: %llu", (unsigned long long)st);
+    /* each bit is 1 about half the time: Binomial(N, 1/2) counts, 5 sd = 5 sqrt(N) / 2 */
+    enum { N = 100000 };
+    int ones[64] = {0};
+    st = 42;
+    for (int i = 0; i < N; i++) {
+        uint64_t v = rcnn_rand(&st);
+        for (int b = 0; b < 64; b++) ones[b] += (int)((v >> b) & 1);
+    }
+    for (int b = 0; b < 64; b++)
+        if (fabs(ones[b] - N / 2.0) > 5 * sqrt(N) / 2)
+            fail_msg("bit %d set %d times in %d draws, want %d +- %.0f", b, ones[b], N, N / 2, 5 * sqrt(N) / 2);
+}
+
 /* ---- rcnn_subsample ---- */
 
 /* Labels: fg classes 0..bg-1 except bg_label, bg_label, and -1, in proportions. */
@@ -1145,6 +1176,12 @@ static void test_proposals_hand(void **state)
         if (score[j] == on[0] || score[j] == on[2]) fail_msg("NaN deltas: proposal %d has score %g", j, score[j]);
     }
     if (k < 1 || score[0] != on[3]) fail_msg("NaN deltas: %d proposals, the first not anchor 3", k);
+    /* a NaN score is dropped */
+    float onan[4] = {0.5f, NAN, 0.5f, 0.5f};
+    k = rcnn_proposals(an, onan, dl, 4, 0, 0, 1, 4, &s, boxes, skip, keep, out, score);
+    if (k != 3) fail_msg("NaN score: %d proposals, want 3", k);
+    for (int j = 0; j < k; j++)
+        if (isnan(score[j])) fail_msg("NaN score: proposal %d has score NaN", j);
     /* a box clipped to nothing (outside the image) is dropped even with min size 0 */
     float off[16] = {0};
     off[0] = 10; /* anchor 0 moved 10 widths right */
@@ -1167,6 +1204,7 @@ int main(void)
         cmocka_unit_test(test_rpn_assign_random),
         cmocka_unit_test(test_roi_label_hand),
         cmocka_unit_test(test_roi_label_random),
+        cmocka_unit_test(test_rand),
         cmocka_unit_test(test_subsample_counts),
         cmocka_unit_test(test_subsample_seeds),
         cmocka_unit_test(test_subsample_uniform),

@@ -151,6 +151,20 @@ int rcnn_subsample(int *label, int n, int bg_label, int max_total, int max_fg, u
     return kfg + kbg;
 }
 
+int rcnn_truths(const float *truth, int max, box *boxes, int *cls)
+{
+    int n = 0;
+    for (int t = 0; t < max; t++) {
+        const float *r = truth + 5 * t;
+        if (!r[0]) break;
+        if (!(r[2] > 0 && r[3] > 0)) continue;
+        box b = {r[0], r[1], r[2], r[3]};
+        boxes[n] = b;
+        cls[n++] = (int)r[4];
+    }
+    return n;
+}
+
 float rcnn_smooth_l1(float x, float beta, float *dx)
 {
     float a = fabsf(x);

@@ -60,6 +60,12 @@ void rcnn_roi_label(const box *rois, int n, const box *truths, const int *truth_
 int rcnn_subsample(int *label, int n, int bg_label, int max_total, int max_fg, uint64_t *rng,
                    int *scratch);
 
+/* Reads the truth rows of one image as Darknet's loader writes them (x, y, w, h,
+ * class; up to max rows, ending at the first row with x == 0, as Darknet's own
+ * layers read them); rows with no area are skipped. boxes and cls are (max). Returns
+ * the count. */
+int rcnn_truths(const float *truth, int max, box *boxes, int *cls);
+
 /* Smooth L1 of x with threshold beta (beta 0: L1); dx receives its derivative. */
 float rcnn_smooth_l1(float x, float beta, float *dx);
 

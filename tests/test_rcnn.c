@@ -3,7 +3,8 @@
  * cases, a brute-force IoU matrix in double precision with the test's own IoU,
  * central finite differences in double of losses written out again, a plain
  * decode + clip + sort + greedy NMS for the proposals, splitmix64's published
- * outputs, and sampling frequencies against their binomial spread. Randomness: the
+ * outputs, sampling frequencies against their binomial spread, and truth rows read
+ * back by hand (rcnn_truths). Randomness: the
  * seeded generator of oracle.h, a fixed seed per test.
  *
  * Tolerances: a float result against a double oracle, 1e-5 relative (float keeps
@@ -641,6 +642,64 @@ static void test_rand(void **state)
             fail_msg("bit %d set %d times in %d draws, want %d +- %.0f", b, ones[b], N, N / 2, 5 * sqrt(N) / 2);
 }
 
+/* ---- rcnn_truths ---- */
+
+static void test_truths(void **state)
+{
+    (void)state;
+    float rows[7][5] = {
+        {0.5f, 0.5f, 0.2f, 0.3f, 2}, {0.1f, 0.2f, 0, 0.1f, 1},     /* no width: skipped */
+        {0.3f, 0.3f, 0.1f, NAN, 4},  {0.4f, 0.3f, -0.1f, 0.2f, 4}, /* NaN, negative: skipped */
+        {0.7f, 0.8f, 0.1f, 0.1f, 0}, {0, 0.5f, 0.1f, 0.1f, 3},     /* x == 0: the end */
+        {0.9f, 0.9f, 0.1f, 0.1f, 5},                               /* after the end */
+    };
+    box b[7];
+    int cls[7];
+    int n = rcnn_truths(&rows[0][0], 7, b, cls);
+    if (n != 2) fail_msg("truths: %d, want 2", n);
+    near_box(b[0], (box){0.5f, 0.5f, 0.2f, 0.3f}, 0, "truth 0");
+    near_box(b[1], (box){0.7f, 0.8f, 0.1f, 0.1f}, 0, "truth 1");
+    expect_ints(cls, (int[]){2, 0}, 2, "truth class");
+    if (rcnn_truths(&rows[0][0], 1, b, cls) != 1) fail_msg("max 1: want 1 truth");
+    if (rcnn_truths(&rows[0][0], 4, b, cls) != 1) fail_msg("max 4: want 1 truth (rows 1-3 skipped)");
+    if (rcnn_truths(&rows[0][0], 0, b, cls) != 0) fail_msg("max 0: want 0 truths");
+    /* no terminating row: exactly max rows are read (an exact allocation, so that a
+     * sanitizer build sees a read past it) */
+    rng_seed(21);
+    for (int t = 0; t < 2000; t++) {
+        int max = rng_u32() % 40;
+        float *tr = malloc((5 * max + 1) * sizeof(float));
+        box *bx = malloc((max + 1) * sizeof(box));
+        int *cl = malloc((max + 1) * sizeof(int));
+        for (int r = 0; r < max; r++) {
+            int kind = rng_u32() % 10;
+            tr[5 * r] = kind == 0 && t % 2 ? 0 : (float)uni(0.01, 1);
+            tr[5 * r + 1] = (float)uni(0, 1);
+            tr[5 * r + 2] = kind == 1 ? 0 : (float)uni(0.01, 1);
+            tr[5 * r + 3] = kind == 2 ? -0.5f : (float)uni(0.01, 1);
+            tr[5 * r + 4] = (float)(rng_u32() % 80);
+        }
+        int got = rcnn_truths(tr, max, bx, cl), want = 0;
+        for (int r = 0; r < max && tr[5 * r] != 0; r++) {
+            const float *q = tr + 5 * r;
+            if (q[2] <= 0 || q[3] <= 0) continue;
+            if (want >= got) {
+                want++;
+                continue;
+            }
+            char m[80];
+            snprintf(m, sizeof(m), "truths case %d, row %d (truth %d)", t, r, want);
+            near_box(bx[want], (box){q[0], q[1], q[2], q[3]}, 0, m);
+            if (cl[want] != (int)q[4]) fail_msg("%s: class %d, want %d", m, cl[want], (int)q[4]);
+            want++;
+        }
+        if (got != want) fail_msg("truths case %d (max %d): %d truths, want %d", t, max, got, want);
+        free(tr);
+        free(bx);
+        free(cl);
+    }
+}
+
 /* ---- rcnn_subsample ---- */
 
 /* Labels: fg classes 0..bg-1 except bg_label, bg_label, and -1, in proportions. */
@@ -1205,6 +1264,7 @@ int main(void)
         cmocka_unit_test(test_roi_label_hand),
         cmocka_unit_test(test_roi_label_random),
         cmocka_unit_test(test_rand),
+        cmocka_unit_test(test_truths),
         cmocka_unit_test(test_subsample_counts),
         cmocka_unit_test(test_subsample_seeds),
         cmocka_unit_test(test_subsample_uniform),

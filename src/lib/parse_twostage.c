@@ -139,7 +139,7 @@ static const char *kind(const layer *l)
 static void init_prediction(layer *l, int n_first, float std_first, float std_rest)
 {
     int outputs = l->type == CONVOLUTIONAL ? l->n : l->outputs;
-    int fan = l->nweights / outputs;
+    int fan = l->type == CONVOLUTIONAL ? l->nweights / outputs : l->inputs; /* [connected] leaves nweights 0 */
     for (int o = 0; o < outputs; o++) {
         float std = o < n_first ? std_first : std_rest;
         for (int i = 0; i < fan; i++) l->weights[(size_t)o * fan + i] = std * rand_normal();
@@ -262,6 +262,8 @@ int ohem_parse_roi_loss(const ohem_cfg *cfg, const ohem_cfg_section *s, network 
     if (!val(&k, "classes")) return fail(&k, "classes", "is missing (hint: the classes of the .data file)");
     int nb = 0;
     float bg[2];
+    int R = roipool_layer_count(&net->layers[rp]);
+    if (o.rois_per_image > R) o.rois_per_image = R; /* the default, 64, for fewer RoIs */
     if (get_int(&k, "classes", 1, 10000, &o.classes) ||
         get_float(&k, "fg_iou", 0, 1, 1, &o.fg_iou) ||
         get_floats(&k, "bg_iou", 0, 1, bg, 2, &nb) ||
@@ -283,7 +285,6 @@ int ohem_parse_roi_loss(const ohem_cfg *cfg, const ohem_cfg_section *s, network 
                  o.classes, want, want, p->inputs);
         return fail(&k, "classes", what);
     }
-    int R = roipool_layer_count(&net->layers[rp]);
     if (p->batch != net->batch * R) {
         snprintf(what, sizeof(what), "the layer before has batch %d, not images x RoIs (%d x %d): a layer between [roipool] and here is not per RoI",
                  p->batch, net->batch, R);

@@ -26,7 +26,8 @@ typedef struct {
     unsigned char *trained; /* (images x rois) */
     float *tmp;             /* (5 classes + 1) */
     uint64_t rng;
-    roi_loss_stats stats;
+    roi_loss_stats stats;   /* of the last forward */
+    roi_loss_stats acc;     /* summed since roi_loss_layer_take_stats */
 } roi_loss_state;
 
 static roi_loss_state *state_of(const layer *l)
@@ -208,6 +209,15 @@ void forward_roi_loss_layer(const layer l, network net)
     for (int b = 0; b < images; b++) image_loss(st, &l, &net, b);
     st->stats.rpn = rpn_layer_loss(&net.layers[st->rpn], &st->stats.rpn_obj, &st->stats.rpn_box);
     *l.cost = st->stats.roi + st->stats.rpn;
+    roi_loss_stats *a = &st->acc, *s = &st->stats;
+    a->roi += s->roi;
+    a->roi_cls += s->roi_cls;
+    a->roi_box += s->roi_box;
+    a->rpn += s->rpn;
+    a->rpn_obj += s->rpn_obj;
+    a->rpn_box += s->rpn_box;
+    a->trained += s->trained;
+    a->foreground += s->foreground;
 }
 
 void backward_roi_loss_layer(const layer l, network net)
@@ -218,6 +228,13 @@ void backward_roi_loss_layer(const layer l, network net)
 void roi_loss_layer_stats(const layer *l, roi_loss_stats *s)
 {
     *s = state_of(l)->stats;
+}
+
+void roi_loss_layer_take_stats(layer *l, roi_loss_stats *s)
+{
+    roi_loss_state *st = state_of(l);
+    *s = st->acc;
+    memset(&st->acc, 0, sizeof(st->acc));
 }
 
 void roi_loss_layer_rois(const layer *l, const float **loss, const int **label,

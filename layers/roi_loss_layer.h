@@ -46,6 +46,10 @@ typedef struct {
 } roi_loss_stats;
 void roi_loss_layer_stats(const layer *l, roi_loss_stats *s);
 
+/* The same figures summed over every training forward since the last call (the
+ * subdivisions of an iteration), then cleared. */
+void roi_loss_layer_take_stats(layer *l, roi_loss_stats *s);
+
 /* Per-RoI figures of the last training forward, (images x rois) each: the full
  * loss (classification + box, computed for every labelled RoI whether or not it
  * trains), the label (a class, classes for background, -1 not labelled) and the

@@ -106,6 +106,18 @@ static void test_shapes(void **state)
     assert_int_equal(net->layers[5].inputs, 54);
     assert_int_equal(net->truths, 5 * 90);
     assert_int_equal(net->layers[7].classes, 2);
+    /* Faster R-CNN's initialisation of the two prediction layers: N(0, 0.01^2),
+     * box deltas of the head N(0, 0.001^2), biases 0 (Darknet's would give +-1) */
+    const layer *rpn_conv = &net->layers[2], *head = &net->layers[6];
+    double ss = 0;
+    for (int i = 0; i < rpn_conv->nweights; i++) ss += rpn_conv->weights[i] * rpn_conv->weights[i];
+    double sd = sqrt(ss / rpn_conv->nweights);
+    if (!(sd > .005 && sd < .02)) fail_msg("rpn conv weights: std %g, expected about 0.01", sd);
+    for (int o = 0; o < head->outputs; o++) {
+        assert_true(head->biases[o] == 0);
+        for (int i = 0; i < head->inputs; i++)
+            assert_true(fabsf(head->weights[o * head->inputs + i]) < (o < 3 ? .06f : .006f));
+    }
     set_batch_network(net, 1);
     assert_int_equal(net->batch, 1);
     assert_int_equal(net->layers[2].batch, 1);
@@ -268,6 +280,45 @@ static void test_gradient_max(void **state)
 {
     (void)state;
     check_gradient("max", 2e-3);
+}
+
+/* The RPN's delta against finite differences of its loss, over the whole input of
+ * [rpn] (every anchor samples: samples >= anchors, fg_fraction 1). */
+static void test_rpn_gradient(void **state)
+{
+    (void)state;
+    network *net = build(write_cfg("rpn_grad", "", "samples=1000\nfg_fraction=1\nfg_iou=0.5\nbg_iou=0.2", "", "linear", "", ""));
+    unsigned seed = 5;
+    random_fill(net->input, net->inputs * net->batch, &seed, 1);
+    memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
+    set_truth(net, 0, 0, .3f, .4f, .3f, .35f, 1);
+    set_truth(net, 0, 1, .7f, .7f, .45f, .4f, 0);
+    set_truth(net, 1, 0, .5f, .45f, .5f, .3f, 1);
+    net->train = 1;
+    forward_network(net);
+    layer *in = &net->layers[2];
+    memset(in->delta, 0, (size_t)in->outputs * in->batch * sizeof(float));
+    network n = *net;
+    n.input = in->output;
+    n.delta = in->delta;
+    net->layers[3].backward(net->layers[3], n);
+    int checked = 0;
+    for (int j = 0; j < in->outputs * in->batch; j += 3) {
+        float keep = in->output[j], h = 1e-2f;
+        in->output[j] = keep + h;
+        forward_from(net, 3);
+        double up = rpn_layer_loss(&net->layers[3], NULL, NULL);
+        in->output[j] = keep - h;
+        forward_from(net, 3);
+        double down = rpn_layer_loss(&net->layers[3], NULL, NULL);
+        in->output[j] = keep;
+        double fd = -(up - down) / (2 * h);
+        if (fabs(fd - in->delta[j]) > 2e-3 + 2e-3 * fabs(fd))
+            fail_msg("rpn input[%d] (channel %d): delta %g, finite difference %g", j, (j % in->outputs) / 64, in->delta[j], fd);
+        checked += in->delta[j] != 0;
+    }
+    assert_true(checked > 50);
+    free_network(net);
 }
 
 /* Inference: deltas set to the exact encoded targets of a truth decode back to it,
@@ -440,6 +491,30 @@ static void test_placement(void **state)
     }
 }
 
+/* cfg/yolov3-tiny-frcnn.cfg (made by make cfgs): Debian's yolov3-tiny backbone,
+ * layer for layer, then the two-stage head at images x 256 rows. */
+static void test_yolov3_tiny_frcnn(void **state)
+{
+    (void)state;
+    network *two = build("cfg/yolov3-tiny-frcnn.cfg");
+    network *one = build("/usr/share/darknet/cfg/yolov3-tiny.cfg");
+    for (int i = 0; i < 14; i++) {
+        const layer *a = &two->layers[i], *b = &one->layers[i];
+        assert_int_equal(a->type, b->type);
+        assert_int_equal(a->nweights, b->nweights);
+        assert_int_equal(a->out_w, b->out_w);
+        assert_int_equal(a->out_c, b->out_c);
+    }
+    assert_true(is_rpn_layer(&two->layers[20]));
+    assert_true(is_roipool_layer(&two->layers[21]));
+    assert_int_equal(two->layers[21].batch, two->batch * 256);
+    assert_int_equal(two->layers[21].outputs, 7 * 7 * 256);
+    assert_true(is_roi_loss_layer(&two->layers[two->n - 1]));
+    assert_int_equal(two->layers[two->n - 1].classes, 80);
+    free_network(two);
+    free_network(one);
+}
+
 int main(void)
 {
     srand(1);
@@ -448,10 +523,12 @@ int main(void)
         cmocka_unit_test(test_rois_labels_sampler),
         cmocka_unit_test(test_gradient_align),
         cmocka_unit_test(test_gradient_max),
+        cmocka_unit_test(test_rpn_gradient),
         cmocka_unit_test(test_detections_decode),
         cmocka_unit_test(test_weights),
         cmocka_unit_test(test_bad_keys),
         cmocka_unit_test(test_placement),
+        cmocka_unit_test(test_yolov3_tiny_frcnn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,14 +14,14 @@ FLAGS_STAMP = .flags-plain
 endif
 
 # libohem.a: the layers and the plugin glue a user's program links before -ldarknet.
-LIB_SRC = layers/ohem.c layers/ohem_layer.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
+LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/roi_align.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
 	src/lib/im2col.c src/lib/weights.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
 	src/cli/dataset.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
-TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example
+TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/test_roipool tests/example
 HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h)
 
 .PHONY: all deps cfgs test demo compare bench fuzz clean
@@ -69,9 +69,15 @@ tests/%: tests/%.c libohem.a $(HEADERS)
 bench/bench: bench/bench.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench.c libohem.a $(LDLIBS)
 
-# Benchmarks: prints the table and writes it to bench/results.md.
-bench: all bench/bench
+# RoIAlign and RoI max pooling per RoI (prints its own lines).
+bench/bench_roi: bench/bench_roi.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_roi.c libohem.a $(LDLIBS)
+
+# Benchmarks: prints the table and writes it to bench/results.md; the RoI lines are
+# appended to it.
+bench: all bench/bench bench/bench_roi
 	bench/bench -o bench/results.md
+	bench/bench_roi | tee -a bench/results.md
 
 # The main job: data set, both variants side by side, the comparison (under 10 min
 # on 2 cores). `make compare`: 3 seeds, a longer schedule, and two tuned [ohem]
@@ -103,6 +109,6 @@ test: all $(TESTS) $(FUZZ_BUILD)
 	@SANITIZE=$(SANITIZE) tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/bench_roi bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
 	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg
 	rm -rf tests/tmp

@@ -1,0 +1,267 @@
+/* roi_align.c: RoIAlign and Fast R-CNN RoI max pooling over one RoI of a (c, h, w) map.
+ *
+ * RoIAlign is separable: a sample point's validity (inside the one-pixel margin) and its
+ * bilinear weights are products of a row factor and a column factor, and a bin averages
+ * a grid of points that is the product of a row set and a column set. So per RoI we
+ * build, once, for each bin row py the map rows it touches with their summed weights
+ * (Ay), and for each bin column px the map columns with theirs (Ax); then per channel
+ *     out[py][px] = sum_x Ax[px][x] * (sum_y Ay[py][y] * map[y][x])
+ * where the inner sum is a few contiguous row axpys over the RoI's column span. The
+ * backward is the transpose, in the same order. */
+#include "roi_align.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The weights of one axis: bin b owns entries off[b] .. off[b+1]-1, each a map line
+ * (row or column) idx, relative to lo, and its weight wt. lo..hi is the span of lines
+ * touched by any bin (hi < lo when none). */
+typedef struct {
+    int *idx;
+    float *wt;
+    int *off;
+    int lo, hi;
+} roi_axis;
+
+/* Upper bound on the sample points of one bin along an axis that can lie within the
+ * margin [-1, dim]: adaptive sampling puts them at least half a pixel apart. */
+static long axis_points_cap(double g, int dim)
+{
+    double cap = 2.0 * dim + 8;
+    return (long)(g < cap ? g : cap);
+}
+
+/* Grid points per bin along an axis: sampling, or ceil(extent / size) for sampling 0,
+ * as a double (an absurd extent gives an absurd count, never an overflow). */
+static double axis_grid(float a1, float a2, int size, int sampling)
+{
+    if (sampling > 0) return sampling;
+    float g = ceilf((a2 - a1) / (float)size);
+    return g > 0 ? g : 0;
+}
+
+/* Entries an axis can need: per bin, at most two lines per point and at most dim. */
+static long axis_cap(double g, int dim, int size)
+{
+    long per_bin = 2 * axis_points_cap(g, dim);
+    if (per_bin > dim) per_bin = dim;
+    return (long)size * per_bin;
+}
+
+/* Builds the weights of one axis of RoIAlign for corners a1 <= a2 (any order works) on
+ * a map of dim lines: sample points start + b * bin + (i + 0.5) * bin / g, the aligned
+ * start a1 - 0.5; points beyond the margin dropped, the rest clamped and split between
+ * their two neighbouring lines, each weight divided by g. acc is dim floats of zeros
+ * and is left zeroed. */
+static void axis_build(float a1, float a2, int dim, int size, double g, roi_axis *ax, float *acc)
+{
+    float start = a1 - 0.5f, bin = (a2 - a1) / (float)size;
+    int n = 0;
+    ax->lo = dim;
+    ax->hi = -1;
+    ax->off[0] = 0;
+    if (g <= 0 || !isfinite(start) || !isfinite(bin)) {
+        for (int b = 0; b < size; b++) ax->off[b + 1] = 0;
+        return;
+    }
+    float inv = (float)(1.0 / g), step = (float)(bin / g);
+    long npts = axis_points_cap(g, dim);
+    for (int b = 0; b < size; b++) {
+        float base = start + b * bin;
+        /* the points that can be inside: all of them, or for an adaptive grid far
+         * larger than the map, the run whose positions fall in [-1, dim] */
+        double i0 = 0;
+        if (g > npts && step != 0) {
+            double t1 = (-1.0 - base) / step - 0.5, t2 = ((double)dim - base) / step - 0.5;
+            i0 = floor(t1 < t2 ? t1 : t2) - 1;
+            if (i0 < 0) i0 = 0;
+            if (i0 > g - npts) i0 = g - npts;
+        }
+        int lmin = dim, lmax = -1;
+        for (long k = 0; k < npts; k++) {
+            float p = base + (float)(i0 + k + 0.5) * step;
+            if (p < -1.0f || p > (float)dim) continue;
+            if (p <= 0) p = 0;
+            int l = (int)p, r;
+            if (l >= dim - 1) {
+                l = r = dim - 1;
+                p = (float)l;
+            } else {
+                r = l + 1;
+            }
+            float f = p - l;
+            acc[l] += (1.0f - f) * inv;
+            acc[r] += f * inv;
+            if (l < lmin) lmin = l;
+            if (r > lmax) lmax = r;
+        }
+        for (int l = lmin; l <= lmax; l++) {
+            if (acc[l] != 0) {
+                ax->idx[n] = l;
+                ax->wt[n++] = acc[l];
+                if (l < ax->lo) ax->lo = l;
+                if (l > ax->hi) ax->hi = l;
+            }
+            acc[l] = 0;
+        }
+        ax->off[b + 1] = n;
+    }
+    for (int e = 0; e < n; e++) ax->idx[e] -= ax->lo;
+}
+
+/* out (c, size, size) = Ay . map[ch] . Ax^T for each channel. */
+static void align_gather(const float *map, int c, int h, int w, int size, const roi_axis *ay,
+                         const roi_axis *ax, float *out)
+{
+    int nx = ax->hi - ax->lo + 1;
+    float v[nx];
+    for (int ch = 0; ch < c; ch++) {
+        const float *m = map + (size_t)ch * h * w + ax->lo;
+        float *o = out + (size_t)ch * size * size;
+        for (int py = 0; py < size; py++, o += size) {
+            int e0 = ay->off[py], e1 = ay->off[py + 1];
+            if (e0 == e1) {
+                for (int px = 0; px < size; px++) o[px] = 0;
+                continue;
+            }
+            /* v = the map rows of bin row py, weighted, over the column span */
+            const float *r = m + (size_t)(ay->idx[e0] + ay->lo) * w;
+            float a = ay->wt[e0];
+            for (int x = 0; x < nx; x++) v[x] = a * r[x];
+            for (int e = e0 + 1; e < e1; e++) {
+                r = m + (size_t)(ay->idx[e] + ay->lo) * w;
+                a = ay->wt[e];
+                for (int x = 0; x < nx; x++) v[x] += a * r[x];
+            }
+            for (int px = 0; px < size; px++) {
+                float s = 0;
+                for (int e = ax->off[px]; e < ax->off[px + 1]; e++) s += ax->wt[e] * v[ax->idx[e]];
+                o[px] = s;
+            }
+        }
+    }
+}
+
+/* dmap[ch] += Ay^T . dout[ch] . Ax for each channel. */
+static void align_scatter(const float *dout, int c, int h, int w, int size, const roi_axis *ay,
+                          const roi_axis *ax, float *dmap)
+{
+    int nx = ax->hi - ax->lo + 1;
+    float u[nx];
+    for (int ch = 0; ch < c; ch++) {
+        float *m = dmap + (size_t)ch * h * w + ax->lo;
+        const float *d = dout + (size_t)ch * size * size;
+        for (int py = 0; py < size; py++, d += size) {
+            int e0 = ay->off[py], e1 = ay->off[py + 1];
+            if (e0 == e1) continue;
+            /* u = bin row py's gradient spread over the column span */
+            for (int x = 0; x < nx; x++) u[x] = 0;
+            for (int px = 0; px < size; px++)
+                for (int e = ax->off[px]; e < ax->off[px + 1]; e++) u[ax->idx[e]] += ax->wt[e] * d[px];
+            for (int e = e0; e < e1; e++) {
+                float *r = m + (size_t)(ay->idx[e] + ay->lo) * w;
+                float a = ay->wt[e];
+                for (int x = 0; x < nx; x++) r[x] += a * u[x];
+            }
+        }
+    }
+}
+
+/* Builds both axes of the RoI on the stack, then gathers (forward) or scatters
+ * (backward). A RoI with a non-finite corner, or none of whose points is inside the
+ * margin, gives zeros (forward) or adds nothing (backward). */
+static void align_run(const float *src, int c, int h, int w, const float roi[4], int size,
+                      int sampling, float *dst, int backward)
+{
+    assert(c > 0 && h > 0 && w > 0 && size > 0 && sampling >= 0);
+    int ok = isfinite(roi[0]) && isfinite(roi[1]) && isfinite(roi[2]) && isfinite(roi[3]);
+    double gy = ok ? axis_grid(roi[1], roi[3], size, sampling) : 0;
+    double gx = ok ? axis_grid(roi[0], roi[2], size, sampling) : 0;
+    long cy = axis_cap(gy, h, size), cx = axis_cap(gx, w, size);
+    int yidx[cy + 1], xidx[cx + 1], yoff[size + 1], xoff[size + 1];
+    float ywt[cy + 1], xwt[cx + 1], acc[(h > w ? h : w) + 1];
+    memset(acc, 0, sizeof(acc));
+    roi_axis ay = {yidx, ywt, yoff, 0, -1}, ax = {xidx, xwt, xoff, 0, -1};
+    axis_build(roi[1], roi[3], h, size, gy, &ay, acc);
+    axis_build(roi[0], roi[2], w, size, gx, &ax, acc);
+    int any = ay.hi >= ay.lo && ax.hi >= ax.lo;
+    if (backward) {
+        if (any) align_scatter(src, c, h, w, size, &ay, &ax, dst);
+    } else if (any) {
+        align_gather(src, c, h, w, size, &ay, &ax, dst);
+    } else {
+        memset(dst, 0, (size_t)c * size * size * sizeof(float));
+    }
+}
+
+void roi_align_forward(const float *map, int c, int h, int w, const float roi[4], int size,
+                       int sampling, float *out)
+{
+    align_run(map, c, h, w, roi, size, sampling, out, 0);
+}
+
+void roi_align_backward(const float *dout, int c, int h, int w, const float roi[4], int size,
+                        int sampling, float *dmap)
+{
+    align_run(dout, c, h, w, roi, size, sampling, dmap, 1);
+}
+
+/* Fast R-CNN's bin edges along one axis, clipped to [0, dim]: bin b covers
+ * [lo[b], hi[b]). Corners are clamped to +-2^30 pixels before rounding. */
+static void max_edges(float a1, float a2, int dim, int size, int *lo, int *hi)
+{
+    const double big = 1073741824.0;
+    double s = round(fmin(fmax(a1, -big), big)), e = round(fmin(fmax(a2, -big), big));
+    long long start = (long long)s, len = (long long)e - start + 1;
+    if (len < 1) len = 1;
+    for (int b = 0; b < size; b++) {
+        long long l = start + (long long)b * len / size;
+        long long r = start + ((long long)(b + 1) * len + size - 1) / size;
+        lo[b] = (int)(l < 0 ? 0 : l > dim ? dim : l);
+        hi[b] = (int)(r < 0 ? 0 : r > dim ? dim : r);
+    }
+}
+
+void roi_max_forward(const float *map, int c, int h, int w, const float roi[4], int size,
+                     float *out, int *argmax)
+{
+    assert(c > 0 && h > 0 && w > 0 && size > 0);
+    int ylo[size], yhi[size], xlo[size], xhi[size];
+    if (!(isfinite(roi[0]) && isfinite(roi[1]) && isfinite(roi[2]) && isfinite(roi[3]))) {
+        for (long i = 0; i < (long)c * size * size; i++) out[i] = 0, argmax[i] = -1;
+        return;
+    }
+    max_edges(roi[1], roi[3], h, size, ylo, yhi);
+    max_edges(roi[0], roi[2], w, size, xlo, xhi);
+    for (int ch = 0; ch < c; ch++) {
+        const float *m = map + (size_t)ch * h * w;
+        int base = ch * h * w;
+        for (int py = 0; py < size; py++) {
+            for (int px = 0; px < size; px++, out++, argmax++) {
+                if (ylo[py] >= yhi[py] || xlo[px] >= xhi[px]) {
+                    *out = 0;
+                    *argmax = -1;
+                    continue;
+                }
+                int best = ylo[py] * w + xlo[px];
+                float mx = m[best];
+                for (int y = ylo[py]; y < yhi[py]; y++) {
+                    const float *r = m + y * w;
+                    for (int x = xlo[px]; x < xhi[px]; x++)
+                        if (r[x] > mx) mx = r[x], best = y * w + x;
+                }
+                *out = mx;
+                *argmax = base + best;
+            }
+        }
+    }
+}
+
+void roi_max_backward(const float *dout, const int *argmax, int c, int size, float *dmap)
+{
+    long n = (long)c * size * size;
+    for (long i = 0; i < n; i++)
+        if (argmax[i] >= 0) dmap[argmax[i]] += dout[i];
+}

@@ -111,12 +111,50 @@ static void axis_build(float a1, float a2, int dim, int size, double g, roi_axis
     for (int e = 0; e < n; e++) ax->idx[e] -= ax->lo;
 }
 
-/* out (c, size, size) = Ay . map[ch] . Ax^T for each channel. */
+/* Four floats in one SSE register (GCC/Clang vector extension); loads and stores
+ * through memcpy, so any alignment. */
+typedef float f4 __attribute__((vector_size(16)));
+static inline f4 f4_load(const float *p)
+{
+    f4 v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+static inline void f4_store(float *p, f4 v) { memcpy(p, &v, sizeof(v)); }
+
+/* v[0..n) = sum over k < nr of wt[k] * row[k][0..n), in the order of k. */
+static void rows_combine(float *v, const float *const *row, const float *wt, int nr, int n)
+{
+    int x = 0;
+    for (; x + 4 <= n; x += 4) {
+        f4 s = wt[0] * f4_load(row[0] + x);
+        for (int k = 1; k < nr; k++) s += wt[k] * f4_load(row[k] + x);
+        f4_store(v + x, s);
+    }
+    for (; x < n; x++) {
+        float s = wt[0] * row[0][x];
+        for (int k = 1; k < nr; k++) s += wt[k] * row[k][x];
+        v[x] = s;
+    }
+}
+
+/* row[0..n) += a * u[0..n). */
+static void row_axpy(float *row, float a, const float *u, int n)
+{
+    int x = 0;
+    for (; x + 4 <= n; x += 4) f4_store(row + x, f4_load(row + x) + a * f4_load(u + x));
+    for (; x < n; x++) row[x] += a * u[x];
+}
+
+/* out (c, size, size) = Ay . map[ch] . Ax^T for each channel: per bin row, the map
+ * rows it touches combined over the RoI's column span (v), then each bin's few
+ * columns of v. */
 static void align_gather(const float *map, int c, int h, int w, int size, const roi_axis *ay,
                          const roi_axis *ax, float *out)
 {
     int nx = ax->hi - ax->lo + 1;
     float v[nx];
+    const float *row[ay->off[size] + 1];
     for (int ch = 0; ch < c; ch++) {
         const float *m = map + (size_t)ch * h * w + ax->lo;
         float *o = out + (size_t)ch * size * size;
@@ -126,15 +164,8 @@ static void align_gather(const float *map, int c, int h, int w, int size, const 
                 for (int px = 0; px < size; px++) o[px] = 0;
                 continue;
             }
-            /* v = the map rows of bin row py, weighted, over the column span */
-            const float *r = m + (size_t)(ay->idx[e0] + ay->lo) * w;
-            float a = ay->wt[e0];
-            for (int x = 0; x < nx; x++) v[x] = a * r[x];
-            for (int e = e0 + 1; e < e1; e++) {
-                r = m + (size_t)(ay->idx[e] + ay->lo) * w;
-                a = ay->wt[e];
-                for (int x = 0; x < nx; x++) v[x] += a * r[x];
-            }
+            for (int e = e0; e < e1; e++) row[e] = m + (size_t)(ay->idx[e] + ay->lo) * w;
+            rows_combine(v, row + e0, ay->wt + e0, e1 - e0, nx);
             for (int px = 0; px < size; px++) {
                 float s = 0;
                 for (int e = ax->off[px]; e < ax->off[px + 1]; e++) s += ax->wt[e] * v[ax->idx[e]];
@@ -144,7 +175,8 @@ static void align_gather(const float *map, int c, int h, int w, int size, const 
     }
 }
 
-/* dmap[ch] += Ay^T . dout[ch] . Ax for each channel. */
+/* dmap[ch] += Ay^T . dout[ch] . Ax for each channel: per bin row, its gradient spread
+ * over the column span (u), then added into each map row it touches. */
 static void align_scatter(const float *dout, int c, int h, int w, int size, const roi_axis *ay,
                           const roi_axis *ax, float *dmap)
 {
@@ -156,15 +188,10 @@ static void align_scatter(const float *dout, int c, int h, int w, int size, cons
         for (int py = 0; py < size; py++, d += size) {
             int e0 = ay->off[py], e1 = ay->off[py + 1];
             if (e0 == e1) continue;
-            /* u = bin row py's gradient spread over the column span */
             for (int x = 0; x < nx; x++) u[x] = 0;
             for (int px = 0; px < size; px++)
                 for (int e = ax->off[px]; e < ax->off[px + 1]; e++) u[ax->idx[e]] += ax->wt[e] * d[px];
-            for (int e = e0; e < e1; e++) {
-                float *r = m + (size_t)(ay->idx[e] + ay->lo) * w;
-                float a = ay->wt[e];
-                for (int x = 0; x < nx; x++) r[x] += a * u[x];
-            }
+            for (int e = e0; e < e1; e++) row_axpy(m + (size_t)(ay->idx[e] + ay->lo) * w, ay->wt[e], u, nx);
         }
     }
 }

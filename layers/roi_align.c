@@ -138,12 +138,20 @@ static void rows_combine(float *v, const float *const *row, const float *wt, int
     }
 }
 
-/* row[0..n) += a * u[0..n). */
-static void row_axpy(float *row, float a, const float *u, int n)
+/* dst[0..n) += sum over k < nr of wt[k] * row[k][0..n), in the order of k. */
+static void rows_accumulate(float *dst, const float *const *row, const float *wt, int nr, int n)
 {
     int x = 0;
-    for (; x + 4 <= n; x += 4) f4_store(row + x, f4_load(row + x) + a * f4_load(u + x));
-    for (; x < n; x++) row[x] += a * u[x];
+    for (; x + 4 <= n; x += 4) {
+        f4 s = f4_load(dst + x);
+        for (int k = 0; k < nr; k++) s += wt[k] * f4_load(row[k] + x);
+        f4_store(dst + x, s);
+    }
+    for (; x < n; x++) {
+        float s = dst[x];
+        for (int k = 0; k < nr; k++) s += wt[k] * row[k][x];
+        dst[x] = s;
+    }
 }
 
 /* out (c, size, size) = Ay . map[ch] . Ax^T for each channel: per bin row, the map
@@ -175,24 +183,50 @@ static void align_gather(const float *map, int c, int h, int w, int size, const 
     }
 }
 
-/* dmap[ch] += Ay^T . dout[ch] . Ax for each channel: per bin row, its gradient spread
- * over the column span (u), then added into each map row it touches. */
+/* The transpose of an axis: for each line l (relative to lo) of the span, the bins
+ * that touch it, entries toff[l] .. toff[l+1]-1 with bin tbin and weight twt, bins
+ * ascending. */
+static void axis_transpose(const roi_axis *a, int size, int *toff, int *tbin, float *twt)
+{
+    int n = a->hi - a->lo + 1, next[n];
+    for (int l = 0; l <= n; l++) toff[l] = 0;
+    for (int e = 0; e < a->off[size]; e++) toff[a->idx[e] + 1]++;
+    for (int l = 0; l < n; l++) toff[l + 1] += toff[l], next[l] = toff[l];
+    for (int b = 0; b < size; b++)
+        for (int e = a->off[b]; e < a->off[b + 1]; e++) {
+            int k = next[a->idx[e]]++;
+            tbin[k] = b;
+            twt[k] = a->wt[e];
+        }
+}
+
+/* dmap[ch] += Ay^T . dout[ch] . Ax for each channel: first each bin row's gradient
+ * spread over the column span (U, gathered through the transposed Ax), then each map
+ * row of the span updated once with the bin rows that touch it. */
 static void align_scatter(const float *dout, int c, int h, int w, int size, const roi_axis *ay,
                           const roi_axis *ax, float *dmap)
 {
-    int nx = ax->hi - ax->lo + 1;
-    float u[nx];
+    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1;
+    int xoff[nx + 1], xbin[ax->off[size] + 1], yoff[ny + 1], ybin[ay->off[size] + 1];
+    float xwt[ax->off[size] + 1], ywt[ay->off[size] + 1], U[size * nx];
+    const float *urow[ay->off[size] + 1];
+    axis_transpose(ax, size, xoff, xbin, xwt);
+    axis_transpose(ay, size, yoff, ybin, ywt);
+    for (int k = 0; k < ay->off[size]; k++) urow[k] = U + ybin[k] * nx;
     for (int ch = 0; ch < c; ch++) {
-        float *m = dmap + (size_t)ch * h * w + ax->lo;
+        float *m = dmap + (size_t)ch * h * w + (size_t)ay->lo * w + ax->lo;
         const float *d = dout + (size_t)ch * size * size;
         for (int py = 0; py < size; py++, d += size) {
-            int e0 = ay->off[py], e1 = ay->off[py + 1];
-            if (e0 == e1) continue;
-            for (int x = 0; x < nx; x++) u[x] = 0;
-            for (int px = 0; px < size; px++)
-                for (int e = ax->off[px]; e < ax->off[px + 1]; e++) u[ax->idx[e]] += ax->wt[e] * d[px];
-            for (int e = e0; e < e1; e++) row_axpy(m + (size_t)(ay->idx[e] + ay->lo) * w, ay->wt[e], u, nx);
+            if (ay->off[py] == ay->off[py + 1]) continue;
+            float *u = U + py * nx;
+            for (int x = 0; x < nx; x++) {
+                float s = 0;
+                for (int k = xoff[x]; k < xoff[x + 1]; k++) s += xwt[k] * d[xbin[k]];
+                u[x] = s;
+            }
         }
+        for (int y = 0; y < ny; y++, m += w)
+            if (yoff[y] < yoff[y + 1]) rows_accumulate(m, urow + yoff[y], ywt + yoff[y], yoff[y + 1] - yoff[y], nx);
     }
 }
 

@@ -122,20 +122,31 @@ static inline f4 f4_load(const float *p)
 }
 static inline void f4_store(float *p, f4 v) { memcpy(p, &v, sizeof(v)); }
 
-/* v[0..n) = sum over k < nr of wt[k] * row[k][0..n), in the order of k. */
-static void rows_combine(float *v, const float *const *row, const float *wt, int nr, int n)
+/* v[0..n) = sum over k < nr of wt[k] * (row[k] + shift)[0..n), in the order of k. */
+static void rows_combine(float *v, const float *const *row, size_t shift, const float *wt, int nr, int n)
 {
     int x = 0;
     for (; x + 4 <= n; x += 4) {
-        f4 s = wt[0] * f4_load(row[0] + x);
-        for (int k = 1; k < nr; k++) s += wt[k] * f4_load(row[k] + x);
+        f4 s = wt[0] * f4_load(row[0] + shift + x);
+        for (int k = 1; k < nr; k++) s += wt[k] * f4_load(row[k] + shift + x);
         f4_store(v + x, s);
     }
     for (; x < n; x++) {
-        float s = wt[0] * row[0][x];
-        for (int k = 1; k < nr; k++) s += wt[k] * row[k][x];
+        float s = wt[0] * row[0][shift + x];
+        for (int k = 1; k < nr; k++) s += wt[k] * row[k][shift + x];
         v[x] = s;
     }
+}
+
+/* The 4 x 4 transpose of rows a, b, c, d into r[0..4). */
+static inline void f4_transpose(f4 a, f4 b, f4 c, f4 d, f4 *r)
+{
+    f4 t0 = __builtin_shufflevector(a, b, 0, 4, 1, 5), t1 = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+    f4 t2 = __builtin_shufflevector(c, d, 0, 4, 1, 5), t3 = __builtin_shufflevector(c, d, 2, 6, 3, 7);
+    r[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+    r[1] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+    r[2] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+    r[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
 }
 
 /* dst[0..n) += sum over k < nr of wt[k] * row[k][0..n), in the order of k. */
@@ -154,16 +165,51 @@ static void rows_accumulate(float *dst, const float *const *row, const float *wt
     }
 }
 
+/* align_gather for four channels at once, out at the first one's output: the four
+ * v rows interleaved (v4[x] holds column x of the four), so that each column weight of
+ * a bin is one vector operation for all four. The same sums in the same order. */
+static void align_gather4(const float *map, int h, int w, int size, const roi_axis *ay, const roi_axis *ax,
+                          float *out)
+{
+    int nx = ax->hi - ax->lo + 1, n4 = (nx + 3) & ~3;
+    size_t plane = (size_t)h * w, ss = (size_t)size * size;
+    float v[4][n4];
+    f4 v4[n4];
+    const float *row[ay->off[size] + 1];
+    memset(v, 0, sizeof(v));
+    for (int py = 0; py < size; py++) {
+        float *o = out + (size_t)py * size;
+        int e0 = ay->off[py], e1 = ay->off[py + 1];
+        if (e0 == e1) {
+            for (int q = 0; q < 4; q++)
+                for (int px = 0; px < size; px++) o[q * ss + px] = 0;
+            continue;
+        }
+        for (int e = e0; e < e1; e++) row[e] = map + ax->lo + (size_t)(ay->idx[e] + ay->lo) * w;
+        for (int q = 0; q < 4; q++) rows_combine(v[q], row + e0, q * plane, ay->wt + e0, e1 - e0, nx);
+        for (int x = 0; x < n4; x += 4)
+            f4_transpose(f4_load(v[0] + x), f4_load(v[1] + x), f4_load(v[2] + x), f4_load(v[3] + x), v4 + x);
+        for (int px = 0; px < size; px++) {
+            f4 s = {0, 0, 0, 0};
+            for (int e = ax->off[px]; e < ax->off[px + 1]; e++) s += ax->wt[e] * v4[ax->idx[e]];
+            o[px] = s[0], o[ss + px] = s[1], o[2 * ss + px] = s[2], o[3 * ss + px] = s[3];
+        }
+    }
+}
+
 /* out (c, size, size) = Ay . map[ch] . Ax^T for each channel: per bin row, the map
  * rows it touches combined over the RoI's column span (v), then each bin's few
- * columns of v. */
+ * columns of v. Channels by four (align_gather4), the rest one by one. */
 static void align_gather(const float *map, int c, int h, int w, int size, const roi_axis *ay,
                          const roi_axis *ax, float *out)
 {
     int nx = ax->hi - ax->lo + 1;
     float v[nx];
     const float *row[ay->off[size] + 1];
-    for (int ch = 0; ch < c; ch++) {
+    int ch = 0;
+    for (; ch + 4 <= c; ch += 4)
+        align_gather4(map + (size_t)ch * h * w, h, w, size, ay, ax, out + (size_t)ch * size * size);
+    for (; ch < c; ch++) {
         const float *m = map + (size_t)ch * h * w + ax->lo;
         float *o = out + (size_t)ch * size * size;
         for (int py = 0; py < size; py++, o += size) {
@@ -173,7 +219,7 @@ static void align_gather(const float *map, int c, int h, int w, int size, const 
                 continue;
             }
             for (int e = e0; e < e1; e++) row[e] = m + (size_t)(ay->idx[e] + ay->lo) * w;
-            rows_combine(v, row + e0, ay->wt + e0, e1 - e0, nx);
+            rows_combine(v, row + e0, 0, ay->wt + e0, e1 - e0, nx);
             for (int px = 0; px < size; px++) {
                 float s = 0;
                 for (int e = ax->off[px]; e < ax->off[px + 1]; e++) s += ax->wt[e] * v[ax->idx[e]];

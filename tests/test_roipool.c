@@ -159,9 +159,10 @@ typedef struct {
     int c, h, w;
 } shape;
 
-/* Maps of every awkward kind: one pixel, one row, one column, c = 1, non-square. */
+/* Maps of every awkward kind: one pixel, one row, one column, c = 1, non-square, and
+ * channel counts that are and are not multiples of four (the fast path takes four). */
 static const shape shapes[] = {{3, 9, 13}, {1, 1, 1}, {2, 1, 7}, {4, 6, 1}, {1, 5, 5},
-                               {5, 16, 11}, {2, 2, 3}, {1, 26, 26}};
+                               {5, 16, 11}, {2, 2, 3}, {1, 26, 26}, {8, 7, 9}};
 static const int sizes[] = {1, 2, 3, 7};
 #define NSHAPES ((int)(sizeof(shapes) / sizeof(shapes[0])))
 #define NSIZES ((int)(sizeof(sizes) / sizeof(sizes[0])))

@@ -149,18 +149,18 @@ static inline void f4_transpose(f4 a, f4 b, f4 c, f4 d, f4 *r)
     r[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
 }
 
-/* dst[0..n) += sum over k < nr of wt[k] * row[k][0..n), in the order of k. */
-static void rows_accumulate(float *dst, const float *const *row, const float *wt, int nr, int n)
+/* dst[0..n) += sum over k < nr of wt[k] * (row[k] + shift)[0..n), in the order of k. */
+static void rows_accumulate(float *dst, const float *const *row, size_t shift, const float *wt, int nr, int n)
 {
     int x = 0;
     for (; x + 4 <= n; x += 4) {
         f4 s = f4_load(dst + x);
-        for (int k = 0; k < nr; k++) s += wt[k] * f4_load(row[k] + x);
+        for (int k = 0; k < nr; k++) s += wt[k] * f4_load(row[k] + shift + x);
         f4_store(dst + x, s);
     }
     for (; x < n; x++) {
         float s = dst[x];
-        for (int k = 0; k < nr; k++) s += wt[k] * row[k][x];
+        for (int k = 0; k < nr; k++) s += wt[k] * row[k][shift + x];
         dst[x] = s;
     }
 }
@@ -246,20 +246,61 @@ static void axis_transpose(const roi_axis *a, int size, int *toff, int *tbin, fl
         }
 }
 
+/* align_scatter's work for four channels at once (dout and dmap at the first one's):
+ * the bins' gradients of the four interleaved, so that each column weight is one
+ * vector operation, the spread rows de-interleaved by 4x4 transposes. The same sums
+ * in the same order. The transposed axes come from align_scatter. */
+static void align_scatter4(const float *dout, int h, int w, int size, const roi_axis *ay, const roi_axis *ax,
+                           const int *xoff, const int *xbin, const float *xwt, const int *yoff,
+                           const float *const *urow, const float *ywt, float *U, float *dmap)
+{
+    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1, n4 = (nx + 3) & ~3;
+    size_t plane = (size_t)h * w, ss = (size_t)size * size, us = (size_t)size * n4;
+    f4 d4[size], u4[n4];
+    for (int x = nx; x < n4; x++) u4[x] = (f4){0, 0, 0, 0};
+    for (int py = 0; py < size; py++) {
+        if (ay->off[py] == ay->off[py + 1]) continue;
+        const float *d = dout + (size_t)py * size;
+        for (int px = 0; px < size; px++) d4[px] = (f4){d[px], d[ss + px], d[2 * ss + px], d[3 * ss + px]};
+        for (int x = 0; x < nx; x++) {
+            f4 s = {0, 0, 0, 0};
+            for (int k = xoff[x]; k < xoff[x + 1]; k++) s += xwt[k] * d4[xbin[k]];
+            u4[x] = s;
+        }
+        float *u = U + (size_t)py * n4;
+        for (int x = 0; x < n4; x += 4) {
+            f4 r[4];
+            f4_transpose(u4[x], u4[x + 1], u4[x + 2], u4[x + 3], r);
+            for (int q = 0; q < 4; q++) f4_store(u + q * us + x, r[q]);
+        }
+    }
+    for (int q = 0; q < 4; q++) {
+        float *m = dmap + q * plane + (size_t)ay->lo * w + ax->lo;
+        for (int y = 0; y < ny; y++, m += w)
+            if (yoff[y] < yoff[y + 1])
+                rows_accumulate(m, urow + yoff[y], q * us, ywt + yoff[y], yoff[y + 1] - yoff[y], nx);
+    }
+}
+
 /* dmap[ch] += Ay^T . dout[ch] . Ax for each channel: first each bin row's gradient
  * spread over the column span (U, gathered through the transposed Ax), then each map
  * row of the span updated once with the bin rows that touch it. */
 static void align_scatter(const float *dout, int c, int h, int w, int size, const roi_axis *ay,
                           const roi_axis *ax, float *dmap)
 {
-    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1;
+    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1, n4 = (nx + 3) & ~3;
     int xoff[nx + 1], xbin[ax->off[size] + 1], yoff[ny + 1], ybin[ay->off[size] + 1];
-    float xwt[ax->off[size] + 1], ywt[ay->off[size] + 1], U[size * nx];
+    float xwt[ax->off[size] + 1], ywt[ay->off[size] + 1], U[4 * size * n4];
     const float *urow[ay->off[size] + 1];
     axis_transpose(ax, size, xoff, xbin, xwt);
     axis_transpose(ay, size, yoff, ybin, ywt);
+    int ch = 0;
+    for (int k = 0; k < ay->off[size]; k++) urow[k] = U + ybin[k] * n4;
+    for (; ch + 4 <= c; ch += 4)
+        align_scatter4(dout + (size_t)ch * size * size, h, w, size, ay, ax, xoff, xbin, xwt, yoff, urow, ywt, U,
+                       dmap + (size_t)ch * h * w);
     for (int k = 0; k < ay->off[size]; k++) urow[k] = U + ybin[k] * nx;
-    for (int ch = 0; ch < c; ch++) {
+    for (; ch < c; ch++) {
         float *m = dmap + (size_t)ch * h * w + (size_t)ay->lo * w + ax->lo;
         const float *d = dout + (size_t)ch * size * size;
         for (int py = 0; py < size; py++, d += size) {
@@ -272,7 +313,8 @@ static void align_scatter(const float *dout, int c, int h, int w, int size, cons
             }
         }
         for (int y = 0; y < ny; y++, m += w)
-            if (yoff[y] < yoff[y + 1]) rows_accumulate(m, urow + yoff[y], ywt + yoff[y], yoff[y + 1] - yoff[y], nx);
+            if (yoff[y] < yoff[y + 1])
+                rows_accumulate(m, urow + yoff[y], 0, ywt + yoff[y], yoff[y + 1] - yoff[y], nx);
     }
 }
 

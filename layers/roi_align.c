@@ -373,6 +373,90 @@ static void max_edges(float a1, float a2, int dim, int size, int *lo, int *hi)
     }
 }
 
+typedef int i4 __attribute__((vector_size(16)));
+
+/* One channel: each bin scanned in row-major order from its first pixel, a later
+ * pixel taken only when strictly greater. base is the channel's first index. */
+static void max_forward1(const float *m, int w, int size, const int *ylo, const int *yhi, const int *xlo,
+                         const int *xhi, int base, float *out, int *argmax)
+{
+    for (int py = 0; py < size; py++) {
+        for (int px = 0; px < size; px++, out++, argmax++) {
+            if (ylo[py] >= yhi[py] || xlo[px] >= xhi[px]) {
+                *out = 0;
+                *argmax = -1;
+                continue;
+            }
+            int best = ylo[py] * w + xlo[px];
+            float mx = m[best];
+            for (int y = ylo[py]; y < yhi[py]; y++) {
+                const float *r = m + y * w;
+                for (int x = xlo[px]; x < xhi[px]; x++)
+                    if (r[x] > mx) mx = r[x], best = y * w + x;
+            }
+            *out = mx;
+            *argmax = base + best;
+        }
+    }
+}
+
+/* max_forward1 for four channels at once (map, out and argmax at the first one's):
+ * each row of a bin row is interleaved (r4[x] holds pixel x of the four, by 4x4
+ * transposes), then every bin keeps four maxima and four arg-maxima in vectors and
+ * takes a pixel where it is strictly greater, without a branch: the same comparisons
+ * in the same order. */
+static void max_forward4(const float *m, int h, int w, int size, const int *ylo, const int *yhi, const int *xlo,
+                         const int *xhi, int base, float *out, int *argmax)
+{
+    size_t plane = (size_t)h * w, ss = (size_t)size * size;
+    int x0 = w, x1 = 0;
+    for (int px = 0; px < size; px++)
+        if (xlo[px] < xhi[px]) x0 = xlo[px] < x0 ? xlo[px] : x0, x1 = xhi[px] > x1 ? xhi[px] : x1;
+    int nx = x1 > x0 ? x1 - x0 : 0;
+    f4 r4[nx + 1], mx[size];
+    i4 at[size];
+    for (int py = 0; py < size; py++) {
+        float *o = out + (size_t)py * size;
+        int *a = argmax + (size_t)py * size;
+        if (ylo[py] >= yhi[py] || nx == 0) {
+            for (int q = 0; q < 4; q++)
+                for (int px = 0; px < size; px++) o[q * ss + px] = 0, a[q * ss + px] = -1;
+            continue;
+        }
+        for (int px = 0; px < size; px++) {
+            int i = ylo[py] * w + (xlo[px] < xhi[px] ? xlo[px] : 0);
+            mx[px] = (f4){m[i], m[plane + i], m[2 * plane + i], m[3 * plane + i]};
+            at[px] = (i4){i, i, i, i};
+        }
+        for (int y = ylo[py]; y < yhi[py]; y++) {
+            const float *r = m + (size_t)y * w + x0;
+            int x = 0;
+            for (; x + 4 <= nx; x += 4)
+                f4_transpose(f4_load(r + x), f4_load(r + plane + x), f4_load(r + 2 * plane + x),
+                             f4_load(r + 3 * plane + x), r4 + x);
+            for (; x < nx; x++) r4[x] = (f4){r[x], r[plane + x], r[2 * plane + x], r[3 * plane + x]};
+            for (int px = 0; px < size; px++) {
+                f4 best = mx[px];
+                i4 where = at[px];
+                for (int x = xlo[px]; x < xhi[px]; x++) {
+                    f4 v = r4[x - x0];
+                    i4 gt = v > best, i = {y * w + x, y * w + x, y * w + x, y * w + x};
+                    best = (f4)(((i4)v & gt) | ((i4)best & ~gt));
+                    where = (i & gt) | (where & ~gt);
+                }
+                mx[px] = best;
+                at[px] = where;
+            }
+        }
+        for (int px = 0; px < size; px++)
+            for (int q = 0; q < 4; q++) {
+                int empty = xlo[px] >= xhi[px];
+                o[q * ss + px] = empty ? 0 : mx[px][q];
+                a[q * ss + px] = empty ? -1 : base + (int)(q * plane) + at[px][q];
+            }
+    }
+}
+
 void roi_max_forward(const float *map, int c, int h, int w, const float roi[4], int size,
                      float *out, int *argmax)
 {
@@ -384,28 +468,14 @@ void roi_max_forward(const float *map, int c, int h, int w, const float roi[4], 
     }
     max_edges(roi[1], roi[3], h, size, ylo, yhi);
     max_edges(roi[0], roi[2], w, size, xlo, xhi);
-    for (int ch = 0; ch < c; ch++) {
-        const float *m = map + (size_t)ch * h * w;
-        int base = ch * h * w;
-        for (int py = 0; py < size; py++) {
-            for (int px = 0; px < size; px++, out++, argmax++) {
-                if (ylo[py] >= yhi[py] || xlo[px] >= xhi[px]) {
-                    *out = 0;
-                    *argmax = -1;
-                    continue;
-                }
-                int best = ylo[py] * w + xlo[px];
-                float mx = m[best];
-                for (int y = ylo[py]; y < yhi[py]; y++) {
-                    const float *r = m + y * w;
-                    for (int x = xlo[px]; x < xhi[px]; x++)
-                        if (r[x] > mx) mx = r[x], best = y * w + x;
-                }
-                *out = mx;
-                *argmax = base + best;
-            }
-        }
-    }
+    size_t plane = (size_t)h * w, ss = (size_t)size * size;
+    int ch = 0;
+    for (; ch + 4 <= c; ch += 4)
+        max_forward4(map + ch * plane, h, w, size, ylo, yhi, xlo, xhi, (int)(ch * plane), out + ch * ss,
+                     argmax + ch * ss);
+    for (; ch < c; ch++)
+        max_forward1(map + ch * plane, w, size, ylo, yhi, xlo, xhi, (int)(ch * plane), out + ch * ss,
+                     argmax + ch * ss);
 }
 
 void roi_max_backward(const float *dout, const int *argmax, int c, int size, float *dmap)

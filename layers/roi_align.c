@@ -53,9 +53,10 @@ static long axis_cap(double g, int dim, int size)
 /* Builds the weights of one axis of RoIAlign for corners a1 <= a2 (any order works) on
  * a map of dim lines: sample points start + b * bin + (i + 0.5) * bin / g, the aligned
  * start a1 - 0.5; points beyond the margin dropped, the rest clamped and split between
- * their two neighbouring lines, each weight divided by g. acc is dim floats of zeros
- * and is left zeroed. */
-static void axis_build(float a1, float a2, int dim, int size, double g, roi_axis *ax, float *acc)
+ * their two neighbouring lines, each weight divided by g. pad4: widen the span to a
+ * multiple of four lines where the map allows. acc is dim floats of zeros and is left
+ * zeroed. */
+static void axis_build(float a1, float a2, int dim, int size, double g, int pad4, roi_axis *ax, float *acc)
 {
     float start = a1 - 0.5f, bin = (a2 - a1) / (float)size;
     int n = 0;
@@ -107,6 +108,15 @@ static void axis_build(float a1, float a2, int dim, int size, double g, roi_axis
             acc[l] = 0;
         }
         ax->off[b + 1] = n;
+    }
+    if (pad4 && ax->hi >= ax->lo) {
+        /* widen the span to a multiple of four lines inside the map, so that the
+         * vector loops over it have no scalar tail; the extra lines weigh 0 */
+        int n4 = (ax->hi - ax->lo + 4) & ~3;
+        if (n4 <= dim) {
+            if (ax->lo + n4 > dim) ax->lo = dim - n4;
+            ax->hi = ax->lo + n4 - 1;
+        }
     }
     for (int e = 0; e < n; e++) ax->idx[e] -= ax->lo;
 }
@@ -333,8 +343,8 @@ static void align_run(const float *src, int c, int h, int w, const float roi[4],
     float ywt[cy + 1], xwt[cx + 1], acc[(h > w ? h : w) + 1];
     memset(acc, 0, sizeof(acc));
     roi_axis ay = {yidx, ywt, yoff, 0, -1}, ax = {xidx, xwt, xoff, 0, -1};
-    axis_build(roi[1], roi[3], h, size, gy, &ay, acc);
-    axis_build(roi[0], roi[2], w, size, gx, &ax, acc);
+    axis_build(roi[1], roi[3], h, size, gy, 0, &ay, acc);
+    axis_build(roi[0], roi[2], w, size, gx, 1, &ax, acc);
     int any = ay.hi >= ay.lo && ax.hi >= ax.lo;
     if (backward) {
         if (any) align_scatter(src, c, h, w, size, &ay, &ax, dst);

@@ -175,18 +175,18 @@ static void rows_accumulate(float *dst, const float *const *row, size_t shift, c
     }
 }
 
-/* align_gather for four channels at once, out at the first one's output: the four
- * v rows interleaved (v4[x] holds column x of the four), so that each column weight of
- * a bin is one vector operation for all four. The same sums in the same order. */
+/* align_gather for four channels at once (map and out at the first one's), the
+ * column span a multiple of four: per bin row, four columns of the four channels'
+ * combined rows at a time, transposed so that v4[x] holds column x of the four, then
+ * each column weight of a bin is one vector operation for all four. rowoff: each Ay
+ * entry's offset in a channel; wy4, wx4: the Ay and Ax weights broadcast. The same sums
+ * in the same order as one channel at a time. */
 static void align_gather4(const float *map, int h, int w, int size, const roi_axis *ay, const roi_axis *ax,
-                          float *out)
+                          const size_t *rowoff, const f4 *wy4, const f4 *wx4, float *out)
 {
-    int nx = ax->hi - ax->lo + 1, n4 = (nx + 3) & ~3;
+    int nx = ax->hi - ax->lo + 1;
     size_t plane = (size_t)h * w, ss = (size_t)size * size;
-    float v[4][n4];
-    f4 v4[n4];
-    const float *row[ay->off[size] + 1];
-    memset(v, 0, sizeof(v));
+    f4 v4[nx];
     for (int py = 0; py < size; py++) {
         float *o = out + (size_t)py * size;
         int e0 = ay->off[py], e1 = ay->off[py + 1];
@@ -195,14 +195,21 @@ static void align_gather4(const float *map, int h, int w, int size, const roi_ax
                 for (int px = 0; px < size; px++) o[q * ss + px] = 0;
             continue;
         }
-        for (int e = e0; e < e1; e++) row[e] = map + ax->lo + (size_t)(ay->idx[e] + ay->lo) * w;
-        for (int q = 0; q < 4; q++) rows_combine(v[q], row + e0, q * plane, ay->wt + e0, e1 - e0, nx);
-        for (int x = 0; x < n4; x += 4)
-            f4_transpose(f4_load(v[0] + x), f4_load(v[1] + x), f4_load(v[2] + x), f4_load(v[3] + x), v4 + x);
+        for (int x = 0; x < nx; x += 4) {
+            const float *r = map + rowoff[e0] + x;
+            f4 s0 = wy4[e0] * f4_load(r), s1 = wy4[e0] * f4_load(r + plane);
+            f4 s2 = wy4[e0] * f4_load(r + 2 * plane), s3 = wy4[e0] * f4_load(r + 3 * plane);
+            for (int e = e0 + 1; e < e1; e++) {
+                r = map + rowoff[e] + x;
+                s0 += wy4[e] * f4_load(r), s1 += wy4[e] * f4_load(r + plane);
+                s2 += wy4[e] * f4_load(r + 2 * plane), s3 += wy4[e] * f4_load(r + 3 * plane);
+            }
+            f4_transpose(s0, s1, s2, s3, v4 + x);
+        }
         for (int px = 0; px < size; px++) {
-            f4 s = {0, 0, 0, 0};
-            for (int e = ax->off[px]; e < ax->off[px + 1]; e++) s += ax->wt[e] * v4[ax->idx[e]];
-            o[px] = s[0], o[ss + px] = s[1], o[2 * ss + px] = s[2], o[3 * ss + px] = s[3];
+            f4 t = {0, 0, 0, 0};
+            for (int e = ax->off[px]; e < ax->off[px + 1]; e++) t += wx4[e] * v4[ax->idx[e]];
+            o[px] = t[0], o[ss + px] = t[1], o[2 * ss + px] = t[2], o[3 * ss + px] = t[3];
         }
     }
 }
@@ -213,12 +220,22 @@ static void align_gather4(const float *map, int h, int w, int size, const roi_ax
 static void align_gather(const float *map, int c, int h, int w, int size, const roi_axis *ay,
                          const roi_axis *ax, float *out)
 {
-    int nx = ax->hi - ax->lo + 1;
+    int nx = ax->hi - ax->lo + 1, ny_e = ay->off[size], nx_e = ax->off[size];
     float v[nx];
-    const float *row[ay->off[size] + 1];
+    const float *row[ny_e + 1];
     int ch = 0;
-    for (; ch + 4 <= c; ch += 4)
-        align_gather4(map + (size_t)ch * h * w, h, w, size, ay, ax, out + (size_t)ch * size * size);
+    if (nx % 4 == 0 && c >= 4) {
+        size_t rowoff[ny_e + 1];
+        f4 wy4[ny_e + 1], wx4[nx_e + 1];
+        for (int e = 0; e < ny_e; e++) {
+            rowoff[e] = (size_t)(ay->idx[e] + ay->lo) * w + ax->lo;
+            wy4[e] = (f4){ay->wt[e], ay->wt[e], ay->wt[e], ay->wt[e]};
+        }
+        for (int e = 0; e < nx_e; e++) wx4[e] = (f4){ax->wt[e], ax->wt[e], ax->wt[e], ax->wt[e]};
+        for (; ch + 4 <= c; ch += 4)
+            align_gather4(map + (size_t)ch * h * w, h, w, size, ay, ax, rowoff, wy4, wx4,
+                          out + (size_t)ch * size * size);
+    }
     for (; ch < c; ch++) {
         const float *m = map + (size_t)ch * h * w + ax->lo;
         float *o = out + (size_t)ch * size * size;

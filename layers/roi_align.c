@@ -273,39 +273,50 @@ static void axis_transpose(const roi_axis *a, int size, int *toff, int *tbin, fl
         }
 }
 
-/* align_scatter's work for four channels at once (dout and dmap at the first one's):
- * the bins' gradients of the four interleaved, so that each column weight is one
- * vector operation, the spread rows de-interleaved by 4x4 transposes. The same sums
- * in the same order. The transposed axes come from align_scatter. */
+/* align_scatter's work for four channels at once (dout and dmap at the first one's),
+ * the column span a multiple of four: the bins' gradients of the four interleaved, so
+ * that each column weight is one vector operation, the spread rows de-interleaved by
+ * 4x4 transposes into U (four planes of size x nx), then every map row of the span of
+ * the four channels updated once. The transposed axes and the broadcast weights (wx4,
+ * wy4) come from align_scatter. The same sums in the same order. */
 static void align_scatter4(const float *dout, int h, int w, int size, const roi_axis *ay, const roi_axis *ax,
-                           const int *xoff, const int *xbin, const float *xwt, const int *yoff,
-                           const float *const *urow, const float *ywt, float *U, float *dmap)
+                           const int *xoff, const int *xbin, const f4 *wx4, const int *yoff, const int *ybin,
+                           const f4 *wy4, float *U, float *dmap)
 {
-    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1, n4 = (nx + 3) & ~3;
-    size_t plane = (size_t)h * w, ss = (size_t)size * size, us = (size_t)size * n4;
-    f4 d4[size], u4[n4];
-    for (int x = nx; x < n4; x++) u4[x] = (f4){0, 0, 0, 0};
+    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1;
+    size_t plane = (size_t)h * w, ss = (size_t)size * size, us = (size_t)size * nx;
+    f4 d4[size], u4[nx];
     for (int py = 0; py < size; py++) {
         if (ay->off[py] == ay->off[py + 1]) continue;
         const float *d = dout + (size_t)py * size;
         for (int px = 0; px < size; px++) d4[px] = (f4){d[px], d[ss + px], d[2 * ss + px], d[3 * ss + px]};
         for (int x = 0; x < nx; x++) {
-            f4 s = {0, 0, 0, 0};
-            for (int k = xoff[x]; k < xoff[x + 1]; k++) s += xwt[k] * d4[xbin[k]];
-            u4[x] = s;
+            f4 t = {0, 0, 0, 0};
+            for (int k = xoff[x]; k < xoff[x + 1]; k++) t += wx4[k] * d4[xbin[k]];
+            u4[x] = t;
         }
-        float *u = U + (size_t)py * n4;
-        for (int x = 0; x < n4; x += 4) {
+        float *u = U + (size_t)py * nx;
+        for (int x = 0; x < nx; x += 4) {
             f4 r[4];
             f4_transpose(u4[x], u4[x + 1], u4[x + 2], u4[x + 3], r);
             for (int q = 0; q < 4; q++) f4_store(u + q * us + x, r[q]);
         }
     }
-    for (int q = 0; q < 4; q++) {
-        float *m = dmap + q * plane + (size_t)ay->lo * w + ax->lo;
-        for (int y = 0; y < ny; y++, m += w)
-            if (yoff[y] < yoff[y + 1])
-                rows_accumulate(m, urow + yoff[y], q * us, ywt + yoff[y], yoff[y + 1] - yoff[y], nx);
+    float *m = dmap + (size_t)ay->lo * w + ax->lo;
+    for (int y = 0; y < ny; y++, m += w) {
+        int k0 = yoff[y], k1 = yoff[y + 1];
+        if (k0 == k1) continue;
+        for (int x = 0; x < nx; x += 4) {
+            f4 s0 = f4_load(m + x), s1 = f4_load(m + plane + x);
+            f4 s2 = f4_load(m + 2 * plane + x), s3 = f4_load(m + 3 * plane + x);
+            for (int k = k0; k < k1; k++) {
+                const float *u = U + (size_t)ybin[k] * nx + x;
+                s0 += wy4[k] * f4_load(u), s1 += wy4[k] * f4_load(u + us);
+                s2 += wy4[k] * f4_load(u + 2 * us), s3 += wy4[k] * f4_load(u + 3 * us);
+            }
+            f4_store(m + x, s0), f4_store(m + plane + x, s1);
+            f4_store(m + 2 * plane + x, s2), f4_store(m + 3 * plane + x, s3);
+        }
     }
 }
 
@@ -315,18 +326,22 @@ static void align_scatter4(const float *dout, int h, int w, int size, const roi_
 static void align_scatter(const float *dout, int c, int h, int w, int size, const roi_axis *ay,
                           const roi_axis *ax, float *dmap)
 {
-    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1, n4 = (nx + 3) & ~3;
-    int xoff[nx + 1], xbin[ax->off[size] + 1], yoff[ny + 1], ybin[ay->off[size] + 1];
-    float xwt[ax->off[size] + 1], ywt[ay->off[size] + 1], U[4 * size * n4];
-    const float *urow[ay->off[size] + 1];
+    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1, nx_e = ax->off[size], ny_e = ay->off[size];
+    int xoff[nx + 1], xbin[nx_e + 1], yoff[ny + 1], ybin[ny_e + 1];
+    float xwt[nx_e + 1], ywt[ny_e + 1], U[4 * size * nx];
+    const float *urow[ny_e + 1];
     axis_transpose(ax, size, xoff, xbin, xwt);
     axis_transpose(ay, size, yoff, ybin, ywt);
     int ch = 0;
-    for (int k = 0; k < ay->off[size]; k++) urow[k] = U + ybin[k] * n4;
-    for (; ch + 4 <= c; ch += 4)
-        align_scatter4(dout + (size_t)ch * size * size, h, w, size, ay, ax, xoff, xbin, xwt, yoff, urow, ywt, U,
-                       dmap + (size_t)ch * h * w);
-    for (int k = 0; k < ay->off[size]; k++) urow[k] = U + ybin[k] * nx;
+    if (nx % 4 == 0 && c >= 4) {
+        f4 wx4[nx_e + 1], wy4[ny_e + 1];
+        for (int k = 0; k < nx_e; k++) wx4[k] = (f4){xwt[k], xwt[k], xwt[k], xwt[k]};
+        for (int k = 0; k < ny_e; k++) wy4[k] = (f4){ywt[k], ywt[k], ywt[k], ywt[k]};
+        for (; ch + 4 <= c; ch += 4)
+            align_scatter4(dout + (size_t)ch * size * size, h, w, size, ay, ax, xoff, xbin, wx4, yoff, ybin, wy4,
+                           U, dmap + (size_t)ch * h * w);
+    }
+    for (int k = 0; k < ny_e; k++) urow[k] = U + ybin[k] * nx;
     for (; ch < c; ch++) {
         float *m = dmap + (size_t)ch * h * w + (size_t)ay->lo * w + ax->lo;
         const float *d = dout + (size_t)ch * size * size;

@@ -175,8 +175,8 @@ static void rows_accumulate(float *dst, const float *const *row, size_t shift, c
     }
 }
 
-/* align_gather for four channels at once (map and out at the first one's), the
- * column span a multiple of four: per bin row, four columns of the four channels'
+/* align_gather for four channels at once (map and out at the first one's), a column
+ * span of at least four: per bin row, four columns of the four channels'
  * combined rows at a time, transposed so that v4[x] holds column x of the four, then
  * each column weight of a bin is one vector operation for all four. rowoff: each Ay
  * entry's offset in a channel; wy4, wx4: the Ay and Ax weights broadcast. The same sums
@@ -195,7 +195,8 @@ static void align_gather4(const float *map, int h, int w, int size, const roi_ax
                 for (int px = 0; px < size; px++) o[q * ss + px] = 0;
             continue;
         }
-        for (int x = 0; x < nx; x += 4) {
+        for (int x4 = 0; x4 < nx; x4 += 4) {
+            int x = x4 + 4 <= nx ? x4 : nx - 4; /* a last chunk overlaps the one before */
             const float *r = map + rowoff[e0] + x;
             f4 s0 = wy4[e0] * f4_load(r), s1 = wy4[e0] * f4_load(r + plane);
             f4 s2 = wy4[e0] * f4_load(r + 2 * plane), s3 = wy4[e0] * f4_load(r + 3 * plane);
@@ -224,7 +225,7 @@ static void align_gather(const float *map, int c, int h, int w, int size, const 
     float v[nx];
     const float *row[ny_e + 1];
     int ch = 0;
-    if (nx % 4 == 0 && c >= 4) {
+    if (nx >= 4 && c >= 4) {
         size_t rowoff[ny_e + 1];
         f4 wy4[ny_e + 1], wx4[nx_e + 1];
         for (int e = 0; e < ny_e; e++) {
@@ -273,19 +274,20 @@ static void axis_transpose(const roi_axis *a, int size, int *toff, int *tbin, fl
         }
 }
 
-/* align_scatter's work for four channels at once (dout and dmap at the first one's),
- * the column span a multiple of four: the bins' gradients of the four interleaved, so
- * that each column weight is one vector operation, the spread rows de-interleaved by
- * 4x4 transposes into U (four planes of size x nx), then every map row of the span of
- * the four channels updated once. The transposed axes and the broadcast weights (wx4,
+/* align_scatter's work for four channels at once (dout and dmap at the first one's):
+ * the bins' gradients of the four interleaved, so that each column weight is one
+ * vector operation, the spread rows de-interleaved by 4x4 transposes into U (four
+ * planes of size x n4, the span rounded up to four), then every map row of the span
+ * of the four channels updated once. The transposed axes and the broadcast weights (wx4,
  * wy4) come from align_scatter. The same sums in the same order. */
 static void align_scatter4(const float *dout, int h, int w, int size, const roi_axis *ay, const roi_axis *ax,
                            const int *xoff, const int *xbin, const f4 *wx4, const int *yoff, const int *ybin,
                            const f4 *wy4, float *U, float *dmap)
 {
-    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1;
-    size_t plane = (size_t)h * w, ss = (size_t)size * size, us = (size_t)size * nx;
-    f4 d4[size], u4[nx];
+    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1, n4 = (nx + 3) & ~3;
+    size_t plane = (size_t)h * w, ss = (size_t)size * size, us = (size_t)size * n4;
+    f4 d4[size], u4[n4];
+    for (int x = nx; x < n4; x++) u4[x] = (f4){0, 0, 0, 0};
     for (int py = 0; py < size; py++) {
         if (ay->off[py] == ay->off[py + 1]) continue;
         const float *d = dout + (size_t)py * size;
@@ -295,8 +297,8 @@ static void align_scatter4(const float *dout, int h, int w, int size, const roi_
             for (int k = xoff[x]; k < xoff[x + 1]; k++) t += wx4[k] * d4[xbin[k]];
             u4[x] = t;
         }
-        float *u = U + (size_t)py * nx;
-        for (int x = 0; x < nx; x += 4) {
+        float *u = U + (size_t)py * n4;
+        for (int x = 0; x < n4; x += 4) {
             f4 r[4];
             f4_transpose(u4[x], u4[x + 1], u4[x + 2], u4[x + 3], r);
             for (int q = 0; q < 4; q++) f4_store(u + q * us + x, r[q]);
@@ -306,17 +308,24 @@ static void align_scatter4(const float *dout, int h, int w, int size, const roi_
     for (int y = 0; y < ny; y++, m += w) {
         int k0 = yoff[y], k1 = yoff[y + 1];
         if (k0 == k1) continue;
-        for (int x = 0; x < nx; x += 4) {
+        int x = 0;
+        for (; x + 4 <= nx; x += 4) {
             f4 s0 = f4_load(m + x), s1 = f4_load(m + plane + x);
             f4 s2 = f4_load(m + 2 * plane + x), s3 = f4_load(m + 3 * plane + x);
             for (int k = k0; k < k1; k++) {
-                const float *u = U + (size_t)ybin[k] * nx + x;
+                const float *u = U + (size_t)ybin[k] * n4 + x;
                 s0 += wy4[k] * f4_load(u), s1 += wy4[k] * f4_load(u + us);
                 s2 += wy4[k] * f4_load(u + 2 * us), s3 += wy4[k] * f4_load(u + 3 * us);
             }
             f4_store(m + x, s0), f4_store(m + plane + x, s1);
             f4_store(m + 2 * plane + x, s2), f4_store(m + 3 * plane + x, s3);
         }
+        for (; x < nx; x++)
+            for (int q = 0; q < 4; q++) {
+                float t = m[q * plane + x];
+                for (int k = k0; k < k1; k++) t += wy4[k][0] * U[q * us + (size_t)ybin[k] * n4 + x];
+                m[q * plane + x] = t;
+            }
     }
 }
 
@@ -328,12 +337,12 @@ static void align_scatter(const float *dout, int c, int h, int w, int size, cons
 {
     int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1, nx_e = ax->off[size], ny_e = ay->off[size];
     int xoff[nx + 1], xbin[nx_e + 1], yoff[ny + 1], ybin[ny_e + 1];
-    float xwt[nx_e + 1], ywt[ny_e + 1], U[4 * size * nx];
+    float xwt[nx_e + 1], ywt[ny_e + 1], U[4 * size * ((nx + 3) & ~3)];
     const float *urow[ny_e + 1];
     axis_transpose(ax, size, xoff, xbin, xwt);
     axis_transpose(ay, size, yoff, ybin, ywt);
     int ch = 0;
-    if (nx % 4 == 0 && c >= 4) {
+    if (c >= 4) {
         f4 wx4[nx_e + 1], wy4[ny_e + 1];
         for (int k = 0; k < nx_e; k++) wx4[k] = (f4){xwt[k], xwt[k], xwt[k], xwt[k]};
         for (int k = 0; k < ny_e; k++) wy4[k] = (f4){ywt[k], ywt[k], ywt[k], ywt[k]};

@@ -299,15 +299,15 @@ static void test_align_backward_fd(void **state)
 {
     (void)state;
     rng_seed(104);
-    const shape fs[] = {{2, 5, 6}, {1, 1, 1}, {1, 3, 1}, {2, 4, 4}};
-    for (int si = 0; si < 4; si++) {
+    const shape fs[] = {{2, 5, 6}, {1, 1, 1}, {1, 3, 1}, {2, 4, 4}, {4, 5, 6}};
+    for (int si = 0; si < 5; si++) {
         shape s = fs[si];
         int n = s.c * s.h * s.w;
         for (int size = 1; size <= 3; size++)
             for (int sampling = 0; sampling <= 2; sampling++)
                 for (int t = 0; t < 4; t++) {
-                    float roi[4], g[2 * 9], base[2 * 5 * 6], d[2 * 5 * 6];
-                    double md[2 * 5 * 6], gd[2 * 9], op[2 * 9], om[2 * 9];
+                    float roi[4], g[4 * 9], base[4 * 5 * 6], d[4 * 5 * 6];
+                    double md[4 * 5 * 6], gd[4 * 9], op[4 * 9], om[4 * 9];
                     unsigned char edge[9];
                     random_roi(s.h, s.w, roi);
                     random_map(g, gd, s.c * size * size, 0);

@@ -6,8 +6,15 @@
  * build, once, for each bin row py the map rows it touches with their summed weights
  * (Ay), and for each bin column px the map columns with theirs (Ax); then per channel
  *     out[py][px] = sum_x Ax[px][x] * (sum_y Ay[py][y] * map[y][x])
- * where the inner sum is a few contiguous row axpys over the RoI's column span. The
- * backward is the transpose, in the same order. */
+ * where the inner sum is a few contiguous rows combined over the RoI's column span.
+ * The backward is the transpose: each bin row's gradient spread over the span, then
+ * added into each map row it touches.
+ *
+ * Four channels go together where there are four (the *4 functions): the same weights
+ * serve all four, so with the four channels interleaved (4x4 transposes) every weight
+ * is one 4-wide vector operation. They make the same float operations in the same
+ * order as the one-channel code, which stays for the remaining channels (and is what
+ * the tests exercise on maps of 1 to 3 channels). Max pooling does the same. */
 #include "roi_align.h"
 
 #include <assert.h>
@@ -132,18 +139,18 @@ static inline f4 f4_load(const float *p)
 }
 static inline void f4_store(float *p, f4 v) { memcpy(p, &v, sizeof(v)); }
 
-/* v[0..n) = sum over k < nr of wt[k] * (row[k] + shift)[0..n), in the order of k. */
-static void rows_combine(float *v, const float *const *row, size_t shift, const float *wt, int nr, int n)
+/* v[0..n) = sum over k < nr of wt[k] * row[k][0..n), in the order of k. */
+static void rows_combine(float *v, const float *const *row, const float *wt, int nr, int n)
 {
     int x = 0;
     for (; x + 4 <= n; x += 4) {
-        f4 s = wt[0] * f4_load(row[0] + shift + x);
-        for (int k = 1; k < nr; k++) s += wt[k] * f4_load(row[k] + shift + x);
+        f4 s = wt[0] * f4_load(row[0] + x);
+        for (int k = 1; k < nr; k++) s += wt[k] * f4_load(row[k] + x);
         f4_store(v + x, s);
     }
     for (; x < n; x++) {
-        float s = wt[0] * row[0][shift + x];
-        for (int k = 1; k < nr; k++) s += wt[k] * row[k][shift + x];
+        float s = wt[0] * row[0][x];
+        for (int k = 1; k < nr; k++) s += wt[k] * row[k][x];
         v[x] = s;
     }
 }
@@ -159,18 +166,18 @@ static inline void f4_transpose(f4 a, f4 b, f4 c, f4 d, f4 *r)
     r[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
 }
 
-/* dst[0..n) += sum over k < nr of wt[k] * (row[k] + shift)[0..n), in the order of k. */
-static void rows_accumulate(float *dst, const float *const *row, size_t shift, const float *wt, int nr, int n)
+/* dst[0..n) += sum over k < nr of wt[k] * row[k][0..n), in the order of k. */
+static void rows_accumulate(float *dst, const float *const *row, const float *wt, int nr, int n)
 {
     int x = 0;
     for (; x + 4 <= n; x += 4) {
         f4 s = f4_load(dst + x);
-        for (int k = 0; k < nr; k++) s += wt[k] * f4_load(row[k] + shift + x);
+        for (int k = 0; k < nr; k++) s += wt[k] * f4_load(row[k] + x);
         f4_store(dst + x, s);
     }
     for (; x < n; x++) {
         float s = dst[x];
-        for (int k = 0; k < nr; k++) s += wt[k] * row[k][shift + x];
+        for (int k = 0; k < nr; k++) s += wt[k] * row[k][x];
         dst[x] = s;
     }
 }
@@ -247,7 +254,7 @@ static void align_gather(const float *map, int c, int h, int w, int size, const 
                 continue;
             }
             for (int e = e0; e < e1; e++) row[e] = m + (size_t)(ay->idx[e] + ay->lo) * w;
-            rows_combine(v, row + e0, 0, ay->wt + e0, e1 - e0, nx);
+            rows_combine(v, row + e0, ay->wt + e0, e1 - e0, nx);
             for (int px = 0; px < size; px++) {
                 float s = 0;
                 for (int e = ax->off[px]; e < ax->off[px + 1]; e++) s += ax->wt[e] * v[ax->idx[e]];
@@ -278,8 +285,8 @@ static void axis_transpose(const roi_axis *a, int size, int *toff, int *tbin, fl
  * the bins' gradients of the four interleaved, so that each column weight is one
  * vector operation, the spread rows de-interleaved by 4x4 transposes into U (four
  * planes of size x n4, the span rounded up to four), then every map row of the span
- * of the four channels updated once. The transposed axes and the broadcast weights (wx4,
- * wy4) come from align_scatter. The same sums in the same order. */
+ * of the four channels updated once. The transposed axes and the broadcast weights
+ * (wx4, wy4) come from align_scatter. The same sums in the same order. */
 static void align_scatter4(const float *dout, int h, int w, int size, const roi_axis *ay, const roi_axis *ax,
                            const int *xoff, const int *xbin, const f4 *wx4, const int *yoff, const int *ybin,
                            const f4 *wy4, float *U, float *dmap)
@@ -365,7 +372,7 @@ static void align_scatter(const float *dout, int c, int h, int w, int size, cons
         }
         for (int y = 0; y < ny; y++, m += w)
             if (yoff[y] < yoff[y + 1])
-                rows_accumulate(m, urow + yoff[y], 0, ywt + yoff[y], yoff[y + 1] - yoff[y], nx);
+                rows_accumulate(m, urow + yoff[y], ywt + yoff[y], yoff[y + 1] - yoff[y], nx);
     }
 }
 

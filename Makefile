@@ -69,15 +69,15 @@ tests/%: tests/%.c libohem.a $(HEADERS)
 bench/bench: bench/bench.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench.c libohem.a $(LDLIBS)
 
-# RoIAlign and RoI max pooling per RoI (prints its own lines).
+# RoIAlign and RoI max pooling per RoI (its own table).
 bench/bench_roi: bench/bench_roi.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_roi.c libohem.a $(LDLIBS)
 
-# Benchmarks: prints the table and writes it to bench/results.md; the RoI lines are
+# Benchmarks: prints the table and writes it to bench/results.md; the RoI table is
 # appended to it.
 bench: all bench/bench bench/bench_roi
 	bench/bench -o bench/results.md
-	bench/bench_roi | tee -a bench/results.md
+	bench/bench_roi -a bench/results.md
 
 # The main job: data set, both variants side by side, the comparison (under 10 min
 # on 2 cores). `make compare`: 3 seeds, a longer schedule, and two tuned [ohem]

@@ -3,10 +3,11 @@
  * 26 x 26 map with 256 RoIs of random size, one thread, best of several repetitions
  * (CLOCK_MONOTONIC). For scale, also a per-sample-point RoIAlign forward (four indices
  * and four weights precomputed per point, then every channel), the usual CPU layout.
- * Prints a markdown section to stdout.
- *   bench/bench_roi [-quick] */
+ * Prints a markdown section to stdout and, with -a, appends it to FILE too.
+ *   bench/bench_roi [-quick] [-a FILE] */
 #define _GNU_SOURCE
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,24 @@
 #include "roi_align.h"
 
 enum { C = 256, H = 26, W = 26, SIZE = 7, NROI = 256 };
+
+static FILE *report;
+
+/* Prints to stdout and the report file. */
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    if (report) {
+        va_start(ap, fmt);
+        vfprintf(report, fmt, ap);
+        va_end(ap);
+    }
+}
 
 static double now(void)
 {
@@ -36,7 +55,7 @@ static float unit(void)
 
 /* The per-point layout for comparison: for each bin and point, four map offsets and
  * four weights, then per channel a loop over bins and points. Fixed sampling only. */
-static void point_align_forward(const float *map, const float roi[4], int sampling, float *out)
+static void point_align_forward(const float *map, const float roi[4], int sampling, float *dst)
 {
     int np = SIZE * SIZE * sampling * sampling, k = 0;
     int idx[np][4];
@@ -72,7 +91,7 @@ static void point_align_forward(const float *map, const float roi[4], int sampli
             for (int p = b * per; p < (b + 1) * per; p++)
                 s += wt[p][0] * m[idx[p][0]] + wt[p][1] * m[idx[p][1]] + wt[p][2] * m[idx[p][2]] +
                      wt[p][3] * m[idx[p][3]];
-            *out++ = s * inv;
+            *dst++ = s * inv;
         }
     }
 }
@@ -137,12 +156,25 @@ static double best_of(bench_fn fn, const bench_args *a, int reps)
 static void row(const char *what, double sec)
 {
     double per_roi = sec / NROI;
-    printf("| %s | %.1f us/RoI, %.2f ns/output |\n", what, per_roi * 1e6, per_roi * 1e9 / (C * SIZE * SIZE));
+    out("| %s | %.1f us/RoI, %.2f ns/output |\n", what, per_roi * 1e6, per_roi * 1e9 / (C * SIZE * SIZE));
 }
 
 int main(int argc, char **argv)
 {
-    int reps = argc > 1 && !strcmp(argv[1], "-quick") ? 3 : 15;
+    int reps = 15;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-quick")) {
+            reps = 3;
+        } else if (!strcmp(argv[i], "-a") && i + 1 < argc) {
+            if (!(report = fopen(argv[++i], "a"))) {
+                fprintf(stderr, "bench_roi: cannot append to %s\n", argv[i]);
+                return 1;
+            }
+        } else {
+            fprintf(stderr, "usage: bench_roi [-quick] [-a FILE]\n");
+            return 2;
+        }
+    }
     char cpu[256] = "?", line[512];
     FILE *ci = fopen("/proc/cpuinfo", "r");
     while (ci && fgets(line, sizeof(line), ci))
@@ -154,11 +186,11 @@ int main(int argc, char **argv)
     if (ci) fclose(ci);
     size_t nout = (size_t)NROI * C * SIZE * SIZE;
     float *map = malloc(sizeof(float) * C * H * W), *dmap = calloc(C * H * W, sizeof(float));
-    float *out = malloc(sizeof(float) * nout), *ref = malloc(sizeof(float) * nout);
+    float *feat = malloc(sizeof(float) * nout), *ref = malloc(sizeof(float) * nout);
     float *dout = malloc(sizeof(float) * nout);
     int *argmax = malloc(sizeof(int) * nout);
     float(*rois)[4] = malloc(sizeof(float[4]) * NROI);
-    if (!map || !dmap || !out || !ref || !dout || !argmax || !rois) {
+    if (!map || !dmap || !feat || !ref || !dout || !argmax || !rois) {
         fprintf(stderr, "bench_roi: out of memory\n");
         return 1;
     }
@@ -170,23 +202,23 @@ int main(int argc, char **argv)
         float x = unit() * (W - bw), y = unit() * (H - bh);
         rois[r][0] = x, rois[r][1] = y, rois[r][2] = x + bw, rois[r][3] = y + bh;
     }
-    bench_args a = {map, dout, out, dmap, argmax, rois, 2};
+    bench_args a = {map, dout, feat, dmap, argmax, rois, 2};
 
-    printf("\n## RoI feature extraction (bench/bench_roi)\n\n");
-    printf("Machine: %s, %ld cores online; one thread, no BLAS. %d channels, %dx%d map, output %dx%d,\n",
+    out("\n## RoI feature extraction (bench/bench_roi)\n\n");
+    out("Machine: %s, %ld cores online; one thread, no BLAS. %d channels, %dx%d map, output %dx%d,\n",
            cpu, sysconf(_SC_NPROCESSORS_ONLN), C, H, W, SIZE, SIZE);
-    printf("%d RoIs of 2..26 pixels a side, each chunk of 16 RoIs timed %d times, best kept.\n\n", NROI, reps);
-    printf("| measurement | result |\n|---|---|\n");
+    out("%d RoIs of 2..26 pixels a side, each chunk of 16 RoIs timed %d times, best kept.\n\n", NROI, reps);
+    out("| measurement | result |\n|---|---|\n");
     double tf = best_of(run_align_fwd, &a, reps);
     row("RoIAlign forward, sampling 2", tf);
     double tb = best_of(run_align_bwd, &a, reps);
     row("RoIAlign backward, sampling 2", tb);
     row("RoIAlign forward + backward, sampling 2", best_of(run_align_both, &a, reps));
     double tp = best_of(run_point_fwd, &a, reps);
-    memcpy(ref, out, sizeof(float) * nout);
+    memcpy(ref, feat, sizeof(float) * nout);
     for (int r = 0; r < NROI; r++) run_align_fwd(&a, r);
     double diff = 0;
-    for (size_t i = 0; i < nout; i++) diff = fmax(diff, fabs(out[i] - ref[i]));
+    for (size_t i = 0; i < nout; i++) diff = fmax(diff, fabs(feat[i] - ref[i]));
     char what[160];
     snprintf(what, sizeof(what), "for scale: per-point RoIAlign forward, sampling 2 (max abs difference %.1e)", diff);
     row(what, tp);
@@ -195,16 +227,20 @@ int main(int argc, char **argv)
     row("RoIAlign backward, adaptive sampling", best_of(run_align_bwd, &a, reps));
     row("RoI max pooling forward", best_of(run_max_fwd, &a, reps));
     row("RoI max pooling backward", best_of(run_max_bwd, &a, reps));
-    printf("\nper-point layout / ours, forward: %.2fx\n", tp / tf);
+    out("\nper-point layout / ours, forward: %.2fx\n", tp / tf);
     double sum = 0;
     for (int i = 0; i < C * H * W; i++) sum += dmap[i];
     if (!isfinite(sum)) return 1;
     free(map);
     free(dmap);
-    free(out);
+    free(feat);
     free(ref);
     free(dout);
     free(argmax);
     free(rois);
+    if (report && fclose(report)) {
+        fprintf(stderr, "bench_roi: cannot write the report\n");
+        return 1;
+    }
     return 0;
 }

@@ -32,12 +32,13 @@ typedef struct {
     int lo, hi;
 } roi_axis;
 
-/* Upper bound on the sample points of one bin along an axis that can lie within the
- * margin [-1, dim]: adaptive sampling puts them at least half a pixel apart. */
-static long axis_points_cap(double g, int dim)
+/* The sample points of one bin along an axis that are visited: all g of a fixed grid;
+ * of an adaptive grid, whose points are at least half a pixel apart when there are
+ * more than one, no more than can lie within the margin [-1, dim]. */
+static long axis_points_cap(double g, int dim, int adaptive)
 {
     double cap = 2.0 * dim + 8;
-    return (long)(g < cap ? g : cap);
+    return (long)(adaptive && g > cap ? cap : g);
 }
 
 /* Grid points per bin along an axis: sampling, or ceil(extent / size) for sampling 0,
@@ -50,9 +51,9 @@ static double axis_grid(float a1, float a2, int size, int sampling)
 }
 
 /* Entries an axis can need: per bin, at most two lines per point and at most dim. */
-static long axis_cap(double g, int dim, int size)
+static long axis_cap(double g, int dim, int size, int adaptive)
 {
-    long per_bin = 2 * axis_points_cap(g, dim);
+    long per_bin = 2 * axis_points_cap(g, dim, adaptive);
     if (per_bin > dim) per_bin = dim;
     return (long)size * per_bin;
 }
@@ -60,10 +61,12 @@ static long axis_cap(double g, int dim, int size)
 /* Builds the weights of one axis of RoIAlign for corners a1 <= a2 (any order works) on
  * a map of dim lines: sample points start + b * bin + (i + 0.5) * bin / g, the aligned
  * start a1 - 0.5; points beyond the margin dropped, the rest clamped and split between
- * their two neighbouring lines, each weight divided by g. pad4: widen the span to a
+ * their two neighbouring lines, each weight divided by g (adaptive: g came from the
+ * extent, see axis_points_cap). pad4: widen the span to a
  * multiple of four lines where the map allows. acc is dim floats of zeros and is left
  * zeroed. */
-static void axis_build(float a1, float a2, int dim, int size, double g, int pad4, roi_axis *ax, float *acc)
+static void axis_build(float a1, float a2, int dim, int size, double g, int adaptive, int pad4, roi_axis *ax,
+                       float *acc)
 {
     float start = a1 - 0.5f, bin = (a2 - a1) / (float)size;
     int n = 0;
@@ -75,7 +78,7 @@ static void axis_build(float a1, float a2, int dim, int size, double g, int pad4
         return;
     }
     float inv = (float)(1.0 / g), step = (float)(bin / g);
-    long npts = axis_points_cap(g, dim);
+    long npts = axis_points_cap(g, dim, adaptive);
     for (int b = 0; b < size; b++) {
         float base = start + b * bin;
         /* the points that can be inside: all of them, or for an adaptive grid far
@@ -386,13 +389,13 @@ static void align_run(const float *src, int c, int h, int w, const float roi[4],
     int ok = isfinite(roi[0]) && isfinite(roi[1]) && isfinite(roi[2]) && isfinite(roi[3]);
     double gy = ok ? axis_grid(roi[1], roi[3], size, sampling) : 0;
     double gx = ok ? axis_grid(roi[0], roi[2], size, sampling) : 0;
-    long cy = axis_cap(gy, h, size), cx = axis_cap(gx, w, size);
+    long cy = axis_cap(gy, h, size, sampling == 0), cx = axis_cap(gx, w, size, sampling == 0);
     int yidx[cy + 1], xidx[cx + 1], yoff[size + 1], xoff[size + 1];
     float ywt[cy + 1], xwt[cx + 1], acc[(h > w ? h : w) + 1];
     memset(acc, 0, sizeof(acc));
     roi_axis ay = {yidx, ywt, yoff, 0, -1}, ax = {xidx, xwt, xoff, 0, -1};
-    axis_build(roi[1], roi[3], h, size, gy, 0, &ay, acc);
-    axis_build(roi[0], roi[2], w, size, gx, 1, &ax, acc);
+    axis_build(roi[1], roi[3], h, size, gy, sampling == 0, 0, &ay, acc);
+    axis_build(roi[0], roi[2], w, size, gx, sampling == 0, 1, &ax, acc);
     int any = ay.hi >= ay.lo && ax.hi >= ax.lo;
     if (backward) {
         if (any) align_scatter(src, c, h, w, size, &ay, &ax, dst);

@@ -291,6 +291,37 @@ static void test_align_adaptive_large(void **state)
     }
 }
 
+/* Fixed sampling denser than the map (40 x 40 points per bin on a 5 x 6 map): every
+ * point counts, none may be skipped as far from the map. */
+static void test_align_dense_sampling(void **state)
+{
+    (void)state;
+    rng_seed(106);
+    const int c = 2, h = 5, w = 6;
+    double md[2 * 5 * 6], want[2 * 3 * 3];
+    float m[2 * 5 * 6], o[2 * 3 * 3], d[2 * 5 * 6];
+    unsigned char edge[9];
+    for (int t = 0; t < 12; t++) {
+        int size = 1 + t % 3, sampling = t < 6 ? 40 : 25;
+        float roi[4];
+        random_roi(h, w, roi);
+        random_map(m, md, c * h * w, 0);
+        roi_align_forward(m, c, h, w, roi, size, sampling, o);
+        oracle_align(md, c, h, w, roi, size, sampling, want, edge);
+        for (int i = 0; i < c * size * size; i++)
+            if (!edge[i % (size * size)] && fabs(o[i] - want[i]) > ALIGN_TOL)
+                fail_msg("roi (%g %g %g %g) size %d sampling %d: out[%d] = %.9g, oracle %.9g", roi[0], roi[1],
+                         roi[2], roi[3], size, sampling, i, o[i], want[i]);
+        /* and the backward stays its adjoint */
+        double a = 0, b = 0, scale = 0;
+        memset(d, 0, sizeof(d));
+        roi_align_backward(o, c, h, w, roi, size, sampling, d);
+        for (int i = 0; i < c * size * size; i++) a += (double)o[i] * o[i], scale += (double)o[i] * o[i];
+        for (int i = 0; i < c * h * w; i++) b += (double)m[i] * d[i], scale += fabs((double)m[i] * d[i]);
+        if (fabs(a - b) > 1e-5 * (scale + 1e-30)) fail_msg("adjoint, sampling %d: %.9g vs %.9g", sampling, a, b);
+    }
+}
+
 /* Backward by finite differences of L(x) = <oracle_align(x), g>, g random: L is
  * linear, so a central difference is the exact coefficient up to double rounding.
  * Tolerance 1e-5 * (1 + |want|): the fast backward sums at most size^2 * 4 * points
@@ -516,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_align_forward),
         cmocka_unit_test(test_align_outside),
         cmocka_unit_test(test_align_adaptive_large),
+        cmocka_unit_test(test_align_dense_sampling),
         cmocka_unit_test(test_align_backward_fd),
         cmocka_unit_test(test_align_adjoint),
         cmocka_unit_test(test_max_known),

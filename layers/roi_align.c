@@ -131,8 +131,8 @@ static void axis_build(float a1, float a2, int dim, int size, double g, int adap
     for (int e = 0; e < n; e++) ax->idx[e] -= ax->lo;
 }
 
-/* Four floats in one SSE register (GCC/Clang vector extension); loads and stores
- * through memcpy, so any alignment. */
+/* Four floats in one SSE register (GCC/Clang vector extension; __builtin_shufflevector
+ * below needs GCC 12 or Clang); loads and stores through memcpy, so any alignment. */
 typedef float f4 __attribute__((vector_size(16)));
 static inline f4 f4_load(const float *p)
 {

@@ -24,8 +24,13 @@ int ohem_show(int argc, char **argv)
     const char *pos[4] = {0}, *out = "ohem";
     int npos = 0;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "-out") && i + 1 < argc) out = argv[++i];
-        else if (argv[i][0] == '-' || npos == 4) {
+        if (!strcmp(argv[i], "-out") && i + 1 < argc) {
+            if (cli_check_flag_value(argv[i], argv[i + 1]) != 0) {
+                fprintf(stderr, "usage: %s\n", usage);
+                return CLI_USAGE;
+            }
+            out = argv[++i];
+        } else if (argv[i][0] == '-' || npos == 4) {
             fprintf(stderr, "error: unexpected argument: %s\nusage: %s\n", argv[i], usage);
             return CLI_USAGE;
         } else pos[npos++] = argv[i];
@@ -34,8 +39,12 @@ int ohem_show(int argc, char **argv)
         fprintf(stderr, "error: missing operand\nusage: %s\n", usage);
         return CLI_USAGE;
     }
+    static const char *const names[] = {"DATA", "CFG", "WEIGHTS", "IMAGE"};
+    for (int q = 0; q < 4; q++)
+        if (cli_check_path(names[q], pos[q]) != 0) return CLI_BAD_INPUT;
+    if (cli_check_path("-out", out) != 0) return CLI_BAD_INPUT;
     data_cfg d;
-    if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
+    if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
     int status = CLI_BAD_INPUT, ok, nrows = 0;
     float *rows = NULL;
     network *net = NULL;
@@ -117,8 +126,12 @@ int ohem_show(int argc, char **argv)
     draw_label(canvas, label.h + 2, 2, label, white);
     free_image(label);
     free_alphabet(alphabet);
-    save_image_options(canvas, out, PNG, 0);
+    int saved = cli_save_png(canvas, out);
     free_image(canvas);
+    if (saved != 0) {
+        free(order);
+        goto done;
+    }
     printf("%s\n", caption);
     printf("hardest kept candidates (green: ground truth; red to yellow: loss rank; thick: positive):\n");
     for (int k = 0; k < nk && k < 10; k++) {

@@ -1,4 +1,4 @@
-# OHEM for Darknet. `make` builds libohem.a and ./darknet; `make test` runs every test.
+# OHEM for Darknet. `make` builds libohem.a, ./darknet and tests/example; `make test` runs every test.
 CC ?= cc
 DARKNET_DIR ?= /usr/lib/darknet
 CFLAGS ?= -O2 -g
@@ -25,7 +25,7 @@ TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_darknet 
 HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h)
 
 .PHONY: all deps cfgs test demo compare bench fuzz clean
-all: deps libohem.a darknet cfgs
+all: deps libohem.a darknet cfgs tests/example
 
 # [ohem] versions of Debian's yolov3-tiny, yolov3 and yolov2-tiny cfgs, in cfg/.
 cfgs: deps

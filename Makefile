@@ -34,7 +34,15 @@ cfgs: deps
 deps:
 	@scripts/install-deps.sh
 
-libohem.a: $(LIB_OBJ)
+# libohem.a is a linker script (as libc.so is): it asks for the parser and names
+# libohem_core.a, the archive of the objects, beside it. So the plugin is linked
+# whether libohem.a comes before or after -ldarknet; a plain archive after
+# -ldarknet would be skipped, and the stock parser would run.
+libohem.a: libohem_core.a
+	printf '/* the [ohem] plugin: see README.md, "In your own program" */\nEXTERN(ohem_parse_network)\nINPUT(libohem_core.a)\n' >$@
+
+libohem_core.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 darknet: $(CLI_OBJ) libohem.a
@@ -103,6 +111,6 @@ test: all $(TESTS) $(FUZZ_BUILD)
 	@SANITIZE=$(SANITIZE) tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
 	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg
 	rm -rf tests/tmp

@@ -13,15 +13,16 @@ else
 FLAGS_STAMP = .flags-plain
 endif
 
-# libohem.a: the layers and the plugin glue a user's program links before -ldarknet.
-LIB_SRC = layers/ohem.c layers/ohem_layer.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
+# libohem.a: the layers and the plugin glue a user's program links (before or after -ldarknet).
+LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/rcnn.c layers/rpn_layer.c layers/roipool_layer.c \
+	layers/roi_loss_layer.c layers/roi_align.c src/lib/parse_twostage.c src/lib/twostage.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
 	src/lib/im2col.c src/lib/weights.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
 	src/cli/dataset.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
-TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example
+TESTS = tests/test_twostage tests/test_select tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example
 HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h)
 
 .PHONY: all deps cfgs test demo compare bench fuzz clean
@@ -77,9 +78,13 @@ tests/%: tests/%.c libohem.a $(HEADERS)
 bench/bench: bench/bench.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench.c libohem.a $(LDLIBS)
 
+bench/bench_twostage: bench/bench_twostage.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_twostage.c libohem.a $(LDLIBS)
+
 # Benchmarks: prints the table and writes it to bench/results.md.
-bench: all bench/bench
+bench: all bench/bench bench/bench_twostage
 	bench/bench -o bench/results.md
+	bench/bench_twostage cfg/fashion.cfg cfg/fashion-frcnn.cfg | tee -a bench/results.md
 
 # The main job: data set, both variants side by side, the comparison (under 10 min
 # on 2 cores). `make compare`: 3 seeds, a longer schedule, and two tuned [ohem]
@@ -111,6 +116,6 @@ test: all $(TESTS) $(FUZZ_BUILD)
 	@SANITIZE=$(SANITIZE) tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
-	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/bench_twostage bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
+	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg cfg/yolov3-tiny-frcnn.cfg
 	rm -rf tests/tmp

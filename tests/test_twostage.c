@@ -270,6 +270,45 @@ static void test_gradient_max(void **state)
     check_gradient("max", 2e-3);
 }
 
+/* The RPN's delta against finite differences of its loss, over the whole input of
+ * [rpn] (every anchor samples: samples >= anchors, fg_fraction 1). */
+static void test_rpn_gradient(void **state)
+{
+    (void)state;
+    network *net = build(write_cfg("rpn_grad", "", "samples=1000\nfg_fraction=1\nfg_iou=0.5\nbg_iou=0.2", "", "linear", "", ""));
+    unsigned seed = 5;
+    random_fill(net->input, net->inputs * net->batch, &seed, 1);
+    memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
+    set_truth(net, 0, 0, .3f, .4f, .3f, .35f, 1);
+    set_truth(net, 0, 1, .7f, .7f, .45f, .4f, 0);
+    set_truth(net, 1, 0, .5f, .45f, .5f, .3f, 1);
+    net->train = 1;
+    forward_network(net);
+    layer *in = &net->layers[2];
+    memset(in->delta, 0, (size_t)in->outputs * in->batch * sizeof(float));
+    network n = *net;
+    n.input = in->output;
+    n.delta = in->delta;
+    net->layers[3].backward(net->layers[3], n);
+    int checked = 0;
+    for (int j = 0; j < in->outputs * in->batch; j += 3) {
+        float keep = in->output[j], h = 1e-2f;
+        in->output[j] = keep + h;
+        forward_from(net, 3);
+        double up = rpn_layer_loss(&net->layers[3], NULL, NULL);
+        in->output[j] = keep - h;
+        forward_from(net, 3);
+        double down = rpn_layer_loss(&net->layers[3], NULL, NULL);
+        in->output[j] = keep;
+        double fd = -(up - down) / (2 * h);
+        if (fabs(fd - in->delta[j]) > 2e-3 + 2e-3 * fabs(fd))
+            fail_msg("rpn input[%d] (channel %d): delta %g, finite difference %g", j, (j % in->outputs) / 64, in->delta[j], fd);
+        checked += in->delta[j] != 0;
+    }
+    assert_true(checked > 50);
+    free_network(net);
+}
+
 /* Inference: deltas set to the exact encoded targets of a truth decode back to it,
  * with the probability of the class given to the detection. */
 static void test_detections_decode(void **state)
@@ -472,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_rois_labels_sampler),
         cmocka_unit_test(test_gradient_align),
         cmocka_unit_test(test_gradient_max),
+        cmocka_unit_test(test_rpn_gradient),
         cmocka_unit_test(test_detections_decode),
         cmocka_unit_test(test_weights),
         cmocka_unit_test(test_bad_keys),

@@ -259,6 +259,8 @@ bad_many() {
 bad_many
 expect_status 0 ./darknet detector train "$X/fashion.data" "$D/fashion.cfg" -max_batches 1 -quiet
 expect_text "warning: $X/labels/train_00002.txt: 95 boxes; training reads the first 90"
+expect_status 0 ./darknet ohem show "$X/fashion.data" "$D/fashion-ohem.cfg" "$OW" "$X/images/train_00002.png" -out "$D/many"
+expect_text "warning: $X/labels/train_00002.txt: 95 boxes; the network takes the first 90"
 # CRLF line ends and trailing blank lines are fine
 X=$D/crlf; rm -rf "$X"; cp -r "$D/data" "$X"
 sed "s#$D/data#$X#g; s/\$/\r/" "$D/data/train.txt" >"$X/train.txt"; printf '\r\n\n' >>"$X/train.txt"

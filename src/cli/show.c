@@ -105,12 +105,16 @@ int ohem_show(int argc, char **argv)
     free_image(sized);
     memset(net->truth, 0, (size_t)net->truths * sizeof(float));
     if (det && det->type == DETECTION) fill_cell_truth(net->truth, det, rows, nrows);
-    else
+    else {
+        if (nrows * 5 > net->truths)
+            fprintf(stderr, "warning: %s: %d boxes; the network takes the first %d, as in training\n", lab, nrows,
+                    net->truths / 5);
         for (int r = 0; r < nrows && (r + 1) * 5 <= net->truths; r++) {
             float *t = net->truth + 5 * r;
             t[0] = rows[5 * r + 1], t[1] = rows[5 * r + 2], t[2] = rows[5 * r + 3], t[3] = rows[5 * r + 4];
             t[4] = rows[5 * r];
         }
+    }
     ohem_layer_inspect(ol, 1);
     *net->seen = (size_t)1 << 40; /* past [region]'s prior-box phase */
     net->train = 1;

@@ -20,7 +20,8 @@ done
 # libohem.a linked after -ldarknet (the order mistake), from another folder: the
 # plugin is still linked (libohem.a is a linker script), never the stock parser
 top=$PWD
-(cd tests/tmp && ${CC:-cc} -I/usr/lib/darknet/include -o example-after "$top/tests/example.c" -L/usr/lib/darknet -ldarknet \
+san=; [ "${SANITIZE:-}" = 1 ] && san=-fsanitize=address,undefined
+(cd tests/tmp && ${CC:-cc} $san -I/usr/lib/darknet/include -o example-after "$top/tests/example.c" -L/usr/lib/darknet -ldarknet \
     "$top/libohem.a" -Wl,-rpath,/usr/lib/darknet -lopenblas -lm -pthread) || { echo "FAIL: linking libohem.a after -ldarknet"; exit 1; }
 out=$(./tests/tmp/example-after cfg/fashion-ohem.cfg 2>tests/tmp/example.err)
 [ "$out" = "21 layers, 6144 outputs" ] || { tail -n 3 tests/tmp/example.err; echo "FAIL: linked after -ldarknet, the example printed '$out'"; exit 1; }

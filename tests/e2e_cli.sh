@@ -179,6 +179,17 @@ expect_status 0 ./darknet ohem show "$DATA" "$D/fashion-ohem.cfg" "$D/data/backu
 expect_text "/240, positives"
 expect_status 1 ./darknet ohem show "$DATA" "$D/fashion.cfg" "$D/data/backup/fashion_final.weights" "$IMG"
 expect_text "has no [ohem] section"
+# a .data file whose classes differ from the network's is an error in every command
+X=$D/classes4; rm -rf "$X"; mkdir -p "$X"
+{ cat "$D/data/fashion.names"; echo extra; } >"$X/four.names"
+sed -e 's/^classes=.*/classes=4/' -e "s#^names=.*#names=$X/four.names#" "$DATA" >"$X/four.data"
+for cmd in "detector test $X/four.data $D/fashion.cfg $FW $IMG -out $X/out" "detector valid $X/four.data $D/fashion.cfg $FW -out $X/r_" \
+           "detector map $X/four.data $D/fashion.cfg $FW" "ohem show $X/four.data $D/fashion-ohem.cfg $OW $IMG -out $X/out" \
+           "detector train $X/four.data $D/fashion.cfg -quiet"; do
+    expect_status 1 ./darknet $cmd
+    expect_text "four.data says classes=4 but $D/fashion"
+done
+
 # ohem show draws [detection] (YOLOv1) candidates too: 4 x 4 cells, 2 boxes each
 cat >"$D/v1.cfg" <<'CFG'
 [net]

@@ -342,6 +342,23 @@ static network *load_for_inference(const char *cfg, const char *weights)
     return net;
 }
 
+/* The .data file's classes must be the network's: the detections carry the layer's
+ * class count, and the commands read d->classes of them. */
+static int check_classes(const data_cfg *d, const char *cfg, const network *net)
+{
+    const layer *l = detector_layer(net);
+    if (!l) {
+        fprintf(stderr, "error: %s: no [yolo], [region], [detection] or [roi_loss] layer\n", cfg);
+        return -1;
+    }
+    if (l->classes != d->classes) {
+        fprintf(stderr, "error: %s says classes=%d but %s's last detection layer has classes=%d\n", d->path, d->classes,
+                cfg, l->classes);
+        return -1;
+    }
+    return 0;
+}
+
 int detector_map(int argc, char **argv)
 {
     static const char *usage = "./darknet detector map DATA CFG WEIGHTS [-iou 0.5] [-points 0|11] [-thresh 0.25]";
@@ -367,7 +384,7 @@ int detector_map(int argc, char **argv)
     }
     if ((n = cli_read_list(d.valid, &paths)) < 0) goto done;
     if (d.names && (nn = read_names(d.names, d.classes, &names)) < 0) goto done;
-    if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
+    if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     map_class *m = calloc(d.classes, sizeof(*m));
     double map = detector_evaluate(net, paths, n, d.classes, &o, m);
     if (map != -1) {
@@ -417,7 +434,7 @@ int detector_valid(int argc, char **argv)
             goto done;
         }
     }
-    if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
+    if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     double t0 = cli_seconds();
     for (int i = 0; i < n; i++) {
         int ok;
@@ -497,7 +514,7 @@ int detector_test(int argc, char **argv)
         goto done;
     }
     if ((nn = read_names(d.names, d.classes, &names)) < 0) goto done;
-    if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
+    if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     int nb;
     detection *dets = detect_image(net, im, thresh, &nb);
     image show = resize_image(im, im.w < 416 ? im.w * 416 / im.w : im.w, im.w < 416 ? im.h * 416 / im.w : im.h);

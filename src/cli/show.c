@@ -100,6 +100,11 @@ int ohem_show(int argc, char **argv)
             goto done;
         }
     const layer *det = detector_layer(net);
+    if (det && det->classes != d.classes) {
+        fprintf(stderr, "error: %s says classes=%d but %s's last detection layer has classes=%d\n", pos[0], d.classes,
+                pos[1], det->classes);
+        goto done;
+    }
     image sized = resize_image(im, net->w, net->h);
     memcpy(net->input, sized.data, (size_t)net->inputs * sizeof(float));
     free_image(sized);

@@ -157,7 +157,7 @@ int rcnn_truths(const float *truth, int max, box *boxes, int *cls)
     for (int t = 0; t < max; t++) {
         const float *r = truth + 5 * t;
         if (!r[0]) break;
-        if (!(r[2] > 0 && r[3] > 0)) continue;
+        if (!(r[2] > 0 && r[3] > 0) || !(r[4] >= 0 && r[4] < 1e6f)) continue; /* no area, no class */
         box b = {r[0], r[1], r[2], r[3]};
         boxes[n] = b;
         cls[n++] = (int)r[4];
@@ -202,8 +202,9 @@ float rcnn_roi_loss(const float *x, int classes, int label, const float *target,
     for (int k = 1; k < m; k++) mx = x[k] > mx ? x[k] : mx;
     double sum = 0;
     for (int k = 0; k < m; k++) sum += exp((double)(x[k] - mx));
-    float lse = mx + (float)log(sum);
-    *cls = lse - x[label];
+    /* (mx - x[label]) + log(sum), not (mx + log(sum)) - x[label]: the latter rounds
+     * to a float near mx first and loses the loss's low digits when mx is large */
+    *cls = (float)((double)(mx - x[label]) + log(sum));
     for (int k = 0; k < m; k++) {
         float p = (float)(exp((double)(x[k] - mx)) / sum);
         delta[k] = scale * ((k == label ? 1.f : 0.f) - p);

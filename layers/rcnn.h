@@ -62,7 +62,8 @@ int rcnn_subsample(int *label, int n, int bg_label, int max_total, int max_fg, u
 
 /* Reads the truth rows of one image as Darknet's loader writes them (x, y, w, h,
  * class; up to max rows, ending at the first row with x == 0, as Darknet's own
- * layers read them); rows with no area are skipped. boxes and cls are (max). Returns
+ * layers read them); rows with no area, or whose class is not a number in
+ * [0, 10^6), are skipped. boxes and cls are (max). Returns
  * the count. */
 int rcnn_truths(const float *truth, int max, box *boxes, int *cls);
 
@@ -86,7 +87,9 @@ float rcnn_roi_loss(const float *x, int classes, int label, const float *target,
                     float scale, float *delta, float *cls, float *box_part);
 
 /* The RPN's proposals of one image: every anchor decoded with its deltas (n, 4),
- * clipped to the image, those narrower or lower than min_w or min_h dropped, ranked
+ * clipped to the image, those narrower or lower than min_w or min_h dropped, and so
+ * are empty ones (width or height 0, as a box outside the image is once clipped,
+ * even with min_w = min_h = 0) and those with a NaN centre or score; ranked
  * by objectness obj (n) (equal scores: lower index first), greedy NMS at nms (IoU >
  * nms suppresses; >= 1: none); the first max_out are written to out and score
  * (max_out). s has cap >= n; boxes (n), skip (n) and keep (n) are scratch. Returns

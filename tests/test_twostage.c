@@ -106,6 +106,18 @@ static void test_shapes(void **state)
     assert_int_equal(net->layers[5].inputs, 54);
     assert_int_equal(net->truths, 5 * 90);
     assert_int_equal(net->layers[7].classes, 2);
+    /* Faster R-CNN's initialisation of the two prediction layers: N(0, 0.01^2),
+     * box deltas of the head N(0, 0.001^2), biases 0 (Darknet's would give +-1) */
+    const layer *rpn_conv = &net->layers[2], *head = &net->layers[6];
+    double ss = 0;
+    for (int i = 0; i < rpn_conv->nweights; i++) ss += rpn_conv->weights[i] * rpn_conv->weights[i];
+    double sd = sqrt(ss / rpn_conv->nweights);
+    if (!(sd > .005 && sd < .02)) fail_msg("rpn conv weights: std %g, expected about 0.01", sd);
+    for (int o = 0; o < head->outputs; o++) {
+        assert_true(head->biases[o] == 0);
+        for (int i = 0; i < head->inputs; i++)
+            assert_true(fabsf(head->weights[o * head->inputs + i]) < (o < 3 ? .06f : .006f));
+    }
     set_batch_network(net, 1);
     assert_int_equal(net->batch, 1);
     assert_int_equal(net->layers[2].batch, 1);

@@ -139,9 +139,9 @@ int cli_read_data(const char *path, data_cfg *d)
     return 0;
 }
 
-int cli_read_list(const char *path, char ***paths)
+int cli_read_list(const char *path, const char *from, char ***paths)
 {
-    int n = read_list(path, paths);
+    int n = read_list(path, from, paths);
     if (n >= 0 && cli_check_list(path, *paths, n) != 0) {
         free_paths(*paths, n);
         *paths = NULL;
@@ -382,8 +382,8 @@ int detector_map(int argc, char **argv)
         fprintf(stderr, "error: %s: the key 'valid' is missing (hint: valid=path/to/valid.txt)\n", pos[0]);
         goto done;
     }
-    if ((n = cli_read_list(d.valid, &paths)) < 0) goto done;
-    if (d.names && (nn = read_names(d.names, d.classes, &names)) < 0) goto done;
+    if ((n = cli_read_list(d.valid, d.valid_from, &paths)) < 0) goto done;
+    if (d.names && (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
     if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     map_class *m = calloc(d.classes, sizeof(*m));
     double map = detector_evaluate(net, paths, n, d.classes, &o, m);
@@ -418,7 +418,7 @@ int detector_valid(int argc, char **argv)
         fprintf(stderr, "error: %s: the key '%s' is missing\n", pos[0], !d.valid ? "valid" : "names");
         goto done;
     }
-    if ((n = cli_read_list(d.valid, &paths)) < 0 || (nn = read_names(d.names, d.classes, &names)) < 0) goto done;
+    if ((n = cli_read_list(d.valid, d.valid_from, &paths)) < 0 || (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s", out);
     char *slash = strrchr(dir, '/');
@@ -513,7 +513,7 @@ int detector_test(int argc, char **argv)
         fprintf(stderr, "error: %s: the key 'names' is missing\n", pos[0]);
         goto done;
     }
-    if ((nn = read_names(d.names, d.classes, &names)) < 0) goto done;
+    if ((nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
     if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     int nb;
     detection *dets = detect_image(net, im, thresh, &nb);

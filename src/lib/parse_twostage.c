@@ -131,6 +131,22 @@ static const char *kind(const layer *l)
     return ohem_layer_name(l);
 }
 
+/* Faster R-CNN's initialisation of a prediction layer: weights from N(0, std^2),
+ * std_first for the first n_first outputs and std_rest for the others, biases 0. Darknet's own scale (sqrt(2 / fan-in))
+ * makes the first box deltas about +-1, boxes a width off and e times too large,
+ * which the averaged losses then take hundreds of iterations to undo. A weights
+ * file loads over it as usual. */
+static void init_prediction(layer *l, int n_first, float std_first, float std_rest)
+{
+    int outputs = l->type == CONVOLUTIONAL ? l->n : l->outputs;
+    int fan = l->type == CONVOLUTIONAL ? l->nweights / outputs : l->inputs; /* [connected] leaves nweights 0 */
+    for (int o = 0; o < outputs; o++) {
+        float std = o < n_first ? std_first : std_rest;
+        for (int i = 0; i < fan; i++) l->weights[(size_t)o * fan + i] = std * rand_normal();
+        l->biases[o] = 0;
+    }
+}
+
 /* ---- [rpn] ------------------------------------------------------------------------ */
 
 int ohem_parse_rpn(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net,
@@ -173,6 +189,10 @@ int ohem_parse_rpn(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net,
         if (is_rpn_layer(&net->layers[i])) return fail(&k, NULL, "a network has one [rpn]");
     if (make_rpn_layer(l, &o, p->batch, p->w, p->h, p->c, net->w, net->h) != 0)
         return fail(&k, NULL, "out of memory");
+    layer *prev = &net->layers[p->index - 1];
+    if (prev->type == CONVOLUTIONAL && !prev->batch_normalize) {
+        init_prediction(prev, prev->n, .01f, .01f);
+    }
     return 0;
 }
 
@@ -242,6 +262,8 @@ int ohem_parse_roi_loss(const ohem_cfg *cfg, const ohem_cfg_section *s, network 
     if (!val(&k, "classes")) return fail(&k, "classes", "is missing (hint: the classes of the .data file)");
     int nb = 0;
     float bg[2];
+    int R = roipool_layer_count(&net->layers[rp]);
+    if (o.rois_per_image > R) o.rois_per_image = R; /* the default, 64, for fewer RoIs */
     if (get_int(&k, "classes", 1, 10000, &o.classes) ||
         get_float(&k, "fg_iou", 0, 1, 1, &o.fg_iou) ||
         get_floats(&k, "bg_iou", 0, 1, bg, 2, &nb) ||
@@ -263,7 +285,6 @@ int ohem_parse_roi_loss(const ohem_cfg *cfg, const ohem_cfg_section *s, network 
                  o.classes, want, want, p->inputs);
         return fail(&k, "classes", what);
     }
-    int R = roipool_layer_count(&net->layers[rp]);
     if (p->batch != net->batch * R) {
         snprintf(what, sizeof(what), "the layer before has batch %d, not images x RoIs (%d x %d): a layer between [roipool] and here is not per RoI",
                  p->batch, net->batch, R);
@@ -272,6 +293,11 @@ int ohem_parse_roi_loss(const ohem_cfg *cfg, const ohem_cfg_section *s, network 
     if (p->index != net->n - 1) return fail(&k, NULL, "must be the last section of the cfg");
     if (make_roi_loss_layer(l, &o, net, p->index, rp, p->batch, p->inputs) != 0)
         return fail(&k, NULL, "out of memory");
+    layer *prev = &net->layers[p->index - 1];
+    if ((prev->type == CONNECTED || prev->type == CONVOLUTIONAL) && !prev->batch_normalize &&
+        prev->weights && prev->biases) {
+        init_prediction(prev, o.classes + 1, .01f, .001f); /* scores, box deltas (Fast R-CNN) */
+    }
     return 0;
 }
 

@@ -231,6 +231,13 @@ coord_scale=5
 per_image=8
 CFG
 expect_status 0 ./darknet detector train "$DATA" "$D/v1.cfg" -seed 1 -quiet
+# [detection] trains one box per cell: two centres in one cell of its 4x4 grid are a warning
+X=$D/v1cell; rm -rf "$X"; cp -r "$D/data" "$X"
+sed "s#$D/data#$X#g" "$D/data/train.txt" >"$X/train.txt"
+sed "s#$D/data#$X#g" "$DATA" >"$X/fashion.data"
+printf '0 0.30 0.30 0.1 0.1\n1 0.80 0.80 0.1 0.1\n2 0.35 0.40 0.2 0.2\n' >"$X/labels/train_00002.txt"
+expect_status 0 ./darknet detector train "$X/fashion.data" "$D/v1.cfg" -max_batches 1 -quiet
+expect_text "warning: $X/labels/train_00002.txt: boxes 1 and 3 share a cell of the 4x4 grid"
 for IMG2 in $(cat "$D/data/valid.txt"); do [ -s "$(echo "$IMG2" | sed 's#/images/#/labels/#; s/\.png$/.txt/')" ] && break; done
 expect_status 0 ./darknet ohem show "$DATA" "$D/v1.cfg" "$D/data/backup/v1_final.weights" "$IMG2" -out "$D/v1show"
 [ -s "$D/v1show.png" ] || fail "ohem show wrote no picture for [detection]"

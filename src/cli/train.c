@@ -198,23 +198,34 @@ static void multiscale_range(int width, int *lo, int *hi)
 }
 
 /* Warns about the label files with more boxes than the loader keeps (the first
- * max of a file; detector map counts them all). */
-static void warn_box_limit(char **paths, int n, int classes, int max)
+ * max of a file; detector map counts them all). side > 0 ([detection], YOLOv1): the
+ * loader keeps one box per cell of the side x side grid, the first; the cells are
+ * taken before augmentation, which can move a centre to the next cell. */
+static void warn_box_limit(char **paths, int n, int classes, int max, int side)
 {
     int over = 0;
     char lab[4096];
     for (int i = 0; i < n; i++) {
         float *rows = NULL;
-        int nrows = 0;
+        int nrows = 0, same = -1, first = -1;
         label_path(paths[i], lab, sizeof(lab));
         read_labels(lab, classes, &rows, &nrows);
+        for (int a = 0; side > 0 && same < 0 && a < nrows; a++)
+            for (int b = a + 1; same < 0 && b < nrows; b++)
+                if ((int)(rows[5 * a + 1] * side) == (int)(rows[5 * b + 1] * side) &&
+                    (int)(rows[5 * a + 2] * side) == (int)(rows[5 * b + 2] * side))
+                    same = b, first = a;
         free(rows);
-        if (nrows <= max) continue;
-        if (over++ < 5)
+        if (side > 0 ? same < 0 : nrows <= max) continue;
+        if (over++ >= 5) continue;
+        if (side > 0)
+            fprintf(stderr, "warning: %s: boxes %d and %d share a cell of the %dx%d grid; [detection] trains one box per cell (the first), detector map counts all\n",
+                    lab, first + 1, same + 1, side, side);
+        else
             fprintf(stderr, "warning: %s: %d boxes; training reads the first %d (the detection layer's limit), detector map counts all\n",
                     lab, nrows, max);
     }
-    if (over > 5) fprintf(stderr, "warning: %d label files in all have more than %d boxes\n", over, max);
+    if (over > 5) fprintf(stderr, "warning: %d label files in all hold boxes that training drops\n", over);
 }
 
 static void usage_train(void)
@@ -329,7 +340,7 @@ int detector_train(int argc, char **argv)
                 pos[2] ? pos[2] : pos[1], (long)get_current_batch(net), net->max_batches, (long)get_current_batch(net));
         goto done;
     }
-    if (det->type != DETECTION) warn_box_limit(paths, npaths, d.classes, det->max_boxes);
+    warn_box_limit(paths, npaths, d.classes, det->max_boxes, det->type == DETECTION ? det->side : 0);
     if (log_path) {
         int resume = get_current_batch(net) > 0 && access(log_path, F_OK) == 0;
         log = fopen(log_path, resume ? "a" : "w");

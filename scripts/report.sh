@@ -98,7 +98,7 @@ gnuplot "$PLOT" 2>"$OUT/gnuplot.log" || echo "compare: gnuplot failed, see $OUT/
 
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 {
-    echo "# [ohem] against the baseline on the built-in fashion data set"
+    echo "# ${REPORT_TITLE:-[ohem] against the baseline on the built-in fashion data set}"
     echo
     echo "Written by \`scripts/compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') in $((ELAPSED / 60)) min."
     echo
@@ -116,10 +116,12 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
     printf "|---|"; for l in $LABELS; do printf -- "---|"; done; echo
     awk '{ printf "| %s |", $1; for (i = 2; i <= NF; i++) printf " %s |", $i; print "" }' "$AP"
     echo
-    echo "## What [ohem] selected (mean over iterations and seeds)"
-    echo
-    cat "$SEL"
-    echo
+    if [ "$(wc -l <"$SEL")" -gt 2 ]; then # a variant with [ohem]
+        echo "## What [ohem] selected (mean over iterations and seeds)"
+        echo
+        cat "$SEL"
+        echo
+    fi
     echo "## Plots"
     echo
     echo "![training loss](loss.png)"

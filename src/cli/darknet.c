@@ -1,6 +1,7 @@
 /* darknet.c: ./darknet, Darknet's command line with [ohem] support. */
 #include "cli.h"
 #include "dataset.h"
+#include "dist.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,8 +23,14 @@ typedef struct {
     int (*run)(int argc, char **argv);
 } command;
 
+/* detector train, data-parallel when mpirun started it (dist.h) */
+static int detector_train_dist(int argc, char **argv)
+{
+    return dist_main(detector_train, argc, argv);
+}
+
 static const command commands[] = {
-    {"detector", "train", detector_train},
+    {"detector", "train", detector_train_dist},
     {"detector", "map", detector_map},
     {"detector", "valid", detector_valid},
     {"detector", "test", detector_test},

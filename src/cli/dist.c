@@ -34,13 +34,6 @@ static struct {
     long syncs;
 } D = {0, 1, 0, 0, 0, 0, 0, 0, {0}, NULL, 0, -1, NULL, 0, 0};
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 int dist_rank(void) { return D.rank; }
 int dist_size(void) { return D.size; }
 int dist_left(void) { return D.left; }
@@ -109,6 +102,15 @@ long dist_update_count(const network *net)
     return pack_count(net, 0, 0);
 }
 
+#ifdef OHEM_MPI
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
 /* Copies the spans of net into buf (to 1) or back out of it (to 0), scaling by
  * scale on the way back. buf holds pack_count(net, params) floats. */
 static void pack(network *net, int params, float *buf, int to, float scale)
@@ -126,8 +128,6 @@ static void pack(network *net, int params, float *buf, int to, float scale)
         }
     }
 }
-
-#ifdef OHEM_MPI
 
 /* 1 when a launcher (Open MPI's mpirun, or a PMI/PMIx one) started this process. */
 static int launched_by_mpirun(void)

@@ -3,7 +3,8 @@
 # 2 ranks x batch 2 with 1 rank x batch 4 (tests/mpi_equiv), -np 1 and -seed, the
 # [ohem] figures summed over ranks, -map on rank 0, a missing label on one rank's
 # shard (every rank exits, one error line, no hang), and kill -INT of mpirun (one
-# backup, loadable, resumed with 1 and 2 ranks). Skipped when ./darknet was built
+# backup, loadable, resumed with 1 and 2 ranks), a failed save on rank 0 during
+# training and a cfg error (printed once). Skipped when ./darknet was built
 # without MPI. Exits non-zero at the first failure, saying what failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -119,4 +120,15 @@ expect_status 0 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$B" -max
 [ "$(sed -n 2p "$D/int1.csv" | cut -d, -f1)" = $((last + 1)) ] || fail "1 rank: the backup did not resume at iteration $((last + 1))"
 expect_status 0 $MPIRUN -np 2 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$B" -max_batches $((last + 2)) -quiet -log "$D/int2.csv"
 [ "$(sed -n 2p "$D/int2.csv" | cut -d, -f1)" = $((last + 1)) ] || fail "2 ranks: the backup did not resume at iteration $((last + 1))"
+# a failure on one rank during training: rank 0's backup at iteration 100 cannot
+# be renamed onto a folder of that name; rank 0 leaves, the other rank too, no hang
+mkdir -p "$D/data/backup/fashion.backup/x"
+expect_status 1 $MPIRUN -np 2 ./darknet detector train "$DATA" "$D/fashion.cfg" "$B" -max_batches 1000 -quiet
+[ "$(grep -c 'could not write the weights' "$D/out")" -eq 1 ] || { tail -n 5 "$D/out"; fail "a failed save on rank 0: not one error line"; }
+rm -rf "$D/data/backup/fashion.backup"
+
+# a cfg error on every rank: printed once
+printf '[net]\nbatch=2\nwidth=64\nheight=64\nchannels=3\n[convolutional]\nfilters=x\n' >"$D/bad.cfg"
+expect_status 1 $MPIRUN -np 2 ./darknet detector train "$DATA" "$D/bad.cfg" -quiet
+[ "$(grep -c 'filters=x' "$D/out")" -eq 1 ] || fail "a bad cfg: not one error line"
 echo "all MPI checks passed"

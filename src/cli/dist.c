@@ -261,6 +261,9 @@ static int sync_updates(network *net, int leaving)
     D.syncs++;
     if (D.buf[0] > 0) {
         D.left = 1;
+        if (D.rank == 0 && !leaving)
+            fprintf(stderr, "\nerror: another rank stopped training on an error (hint: OHEM_MPI_ALL_OUTPUT=1 shows the "
+                            "messages of every rank)\n");
         return -1;
     }
     pack(net, 0, D.buf + 1, 0, 1.0f / D.size);

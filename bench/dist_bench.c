@@ -156,6 +156,7 @@ int main(int argc, char **argv)
                k, ar * 1e3, 2.0 * (ranks - 1) / ranks * bytes / ar / 1e9);
         printf("| training step, batch %d per rank, mean of %d | %.3f s, of which %.2f ms in the allreduce (waiting for the slower rank included) |\n",
                net->batch, reps, step, in_step * 1e3);
+        printf("| allreduce share of that step | **%.2f%%** |\n", 100 * ar / (compute + ar));
         printf("| forward + backward + update per image, one core | %.1f ms |\n", per_image * 1e3);
         printf("| allreduce share of an iteration of %d images per rank | **%.2f%%** (%.2f ms of %.3f s) |\n", iter,
                100 * ar / iteration, ar * 1e3, iteration);

@@ -18,6 +18,13 @@ mkdir -p "$D/equiv"
 fail() { echo "FAIL: $*"; exit 1; }
 # Open MPI refuses root without these; --oversubscribe: 2 ranks may exceed the cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Open MPI's components stay loaded, so that LeakSanitizer (make test SANITIZE=1)
+# can name, and tests/lsan.supp suppress, their own start-up allocations (Open MPI
+# has no frame pointers: the slow unwinder finds its frames).
+export OMPI_MCA_mca_base_component_disable_dlclose=1
+if [ "${SANITIZE:-}" = 1 ]; then
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0" LSAN_OPTIONS="${LSAN_OPTIONS:-}:fast_unwind_on_malloc=0"
+fi
 MPIRUN="timeout 120 mpirun -q --oversubscribe"
 expect_status() { # want cmd...: runs cmd, output in $D/out, checks the exit status
     want=$1; shift

@@ -21,14 +21,15 @@ MPI_LIBS = $(if $(MPI_ON),$(shell mpicc --showme:link))
 FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 
 # libohem.a: the layers and the plugin glue a user's program links before -ldarknet.
-LIB_SRC = layers/ohem.c layers/ohem_layer.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
+LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/rcnn.c layers/rpn_layer.c layers/roipool_layer.c \
+	layers/roi_loss_layer.c layers/roi_align.c src/lib/parse_twostage.c src/lib/twostage.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
 	src/lib/im2col.c src/lib/weights.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
 	src/cli/dataset.c src/cli/dist.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
-TESTS = tests/test_select tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example \
+TESTS = tests/test_twostage tests/test_select tests/test_rcnn tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example \
 	tests/mpi_equiv
 HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h)
 
@@ -88,9 +89,13 @@ bench/dist_bench: bench/dist_bench.c src/cli/dist.o libohem.a $(HEADERS)
 bench/bench: bench/bench.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench.c libohem.a $(LDLIBS)
 
+bench/bench_twostage: bench/bench_twostage.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_twostage.c libohem.a $(LDLIBS)
+
 # Benchmarks: prints the table and writes it to bench/results.md.
-bench: all bench/bench bench/dist_bench
+bench: all bench/bench bench/bench_twostage bench/dist_bench
 	bench/bench -o bench/results.md
+	bench/bench_twostage cfg/fashion.cfg cfg/fashion-frcnn.cfg | tee -a bench/results.md
 	bench/dist_bench.sh bench/results-mpi.md
 
 # The main job: data set, both variants side by side, the comparison (under 10 min
@@ -123,6 +128,7 @@ test: all $(TESTS) $(FUZZ_BUILD)
 	@SANITIZE=$(SANITIZE) tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/dist_bench bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
-	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/bench_twostage bench/dist_bench bench/tmp-* \
+		cfg/*-ohem.cfg.tmp $(FUZZ)
+	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg cfg/yolov3-tiny-frcnn.cfg
 	rm -rf tests/tmp

@@ -16,3 +16,93 @@ for name in yolov3-tiny yolov3 yolov2-tiny; do
     } >"$out.tmp"
     mv "$out.tmp" "$out"
 done
+
+# cfg/yolov3-tiny-frcnn.cfg: Debian's yolov3-tiny backbone (its layers 0..13, the
+# same as in yolov3-tiny.cfg, so its weights' first 14 layers load) with the
+# two-stage head of README's "Two-stage detection": a stride-16 map as yolov3-tiny's
+# second scale builds it, the RPN with yolov3-tiny's anchors, RoIAlign 7x7, two
+# [connected] of 512, [roi_loss] for 80 classes. Training batch 64 in 16 pieces.
+out=cfg/yolov3-tiny-frcnn.cfg
+if ! { [ "$out" -nt "$SRC/yolov3-tiny.cfg" ] && [ "$out" -nt "$0" ]; }; then
+    {
+        echo "# $SRC/yolov3-tiny.cfg's backbone (layers 0..13) with a two-stage head (made by scripts/make-cfgs.sh)."
+        echo "# For your data: set classes= in [roi_loss] and output= (5 x classes + 1) in the last [connected]."
+        awk '/^\[/ { n++ } n <= 15' "$SRC/yolov3-tiny.cfg" |
+            sed 's/^batch=1$/batch=64/; s/^subdivisions=1$/subdivisions=16/; s/^learning_rate=.*/learning_rate=0.01/'
+        cat <<'CFG'
+
+# 14: a stride-16 map, as yolov3-tiny's second scale builds it
+[convolutional]
+batch_normalize=1
+filters=128
+size=1
+stride=1
+pad=1
+activation=leaky
+
+[upsample]
+stride=2
+
+[route]
+layers=-1,8
+
+# 17: the shared map: the RPN runs on it and the RoIs are cut from it
+[convolutional]
+batch_normalize=1
+filters=256
+size=3
+stride=1
+pad=1
+activation=leaky
+
+[convolutional]
+batch_normalize=1
+filters=256
+size=3
+stride=1
+pad=1
+activation=leaky
+
+# 6 anchors x (objectness + 4 deltas)
+[convolutional]
+size=1
+stride=1
+pad=1
+filters=30
+activation=linear
+
+[rpn]
+anchors=10,14, 23,27, 37,58, 81,82, 135,169, 344,319
+proposals=300
+nms=0.7
+min_size=4
+
+[roipool]
+from=17
+size=7
+mode=align
+rois=256
+
+[connected]
+output=512
+activation=leaky
+
+[connected]
+output=512
+activation=leaky
+
+# (80 + 1) scores and 4 x 80 box deltas
+[connected]
+output=401
+activation=linear
+
+[roi_loss]
+classes=80
+fg_iou=0.5
+bg_iou=0.1,0.5
+rois_per_image=64
+fg_fraction=0.25
+CFG
+    } >"$out.tmp"
+    mv "$out.tmp" "$out"
+fi

@@ -30,7 +30,7 @@ for v in fashion fashion-ohem; do
     [ "$(wc -l <"$D/$v.csv")" -eq 5 ] || fail "$v.csv should have a header and 4 rows"
     awk -F, 'NR > 1 && !($2 + 0 == $2 && $2 > 0 && $2 < 1e6) { exit 1 }' "$D/$v.csv" || fail "$v: a loss is not finite"
 done
-head -1 "$D/fashion.csv" | grep -q '^iteration,loss,avg_loss,learning_rate,seconds,images,ohem_kept,ohem_candidates,ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all,map$' || fail "log header"
+head -1 "$D/fashion.csv" | grep -q '^iteration,loss,avg_loss,learning_rate,seconds,images,ohem_kept,ohem_candidates,ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all,map,rpn_loss,rpn_obj,rpn_box,roi_loss,roi_cls,roi_box,roi_trained,roi_foreground$' || fail "log header"
 awk -F, 'NR > 1 && $7 != "" { exit 1 }' "$D/fashion.csv" || fail "ohem columns filled without [ohem]"
 awk -F, 'NR > 1 && !($7 > 0 && $8 == 4 * 240 && $7 <= $8) { exit 1 }' "$D/fashion-ohem.csv" || fail "ohem columns wrong"
 # the same seed gives the same data and the same first loss (computed before the mask)

@@ -76,6 +76,13 @@ for it in 1 2 3; do
 done
 awk -F, 'NR > 1 && $7 == 2 * 4 * 200 { exit 1 }' "$D/ohem.csv" || fail "[ohem]: NMS never dropped a candidate; the sum check is weak"
 
+# two-stage ([rpn], [roipool], [roi_loss]) on 2 ranks: the loss is the mean over
+# ranks and equals its parts rpn + roi, the RoI counts filled
+sed -e 's/^batch=.*/batch=2/' -e 's/^max_batches=.*/max_batches=3/' -e 's/^burn_in=.*/burn_in=0/' cfg/fashion-frcnn.cfg >"$D/frcnn.cfg"
+expect_status 0 $MPIRUN -np 2 ./darknet detector train "$DATA" "$D/frcnn.cfg" -seed 3 -quiet -log "$D/frcnn.csv"
+awk -F, 'NR > 1 && !($2 + 0 > 0 && ($2 - $14 - $17) ^ 2 < 1e-6 && $20 > 0) { exit 1 }' "$D/frcnn.csv" ||
+    fail "two-stage on 2 ranks: the log's loss is not rpn + roi, or no RoI trained"
+
 # -map runs on rank 0
 expect_status 0 $MPIRUN -np 2 ./darknet detector train "$DATA" "$D/fashion.cfg" -max_batches 2 -map 1 -quiet -log "$D/map.csv"
 [ "$(grep -c 'mAP@0.50' "$D/out")" -eq 2 ] || fail "-map: expected 2 evaluations, on rank 0"

@@ -1,6 +1,7 @@
 /* detect.c: ./darknet detector map | valid | test. */
 #include "detect.h"
 #include "cli.h"
+#include "roi_loss_layer.h"
 
 #include <errno.h>
 #include <math.h>
@@ -24,7 +25,8 @@ const layer *detector_layer(const network *net)
 {
     for (int i = net->n - 1; i >= 0; i--) {
         LAYER_TYPE t = net->layers[i].type;
-        if (t == YOLO || t == REGION || t == DETECTION) return &net->layers[i];
+        if (t == YOLO || t == REGION || t == DETECTION || is_roi_loss_layer(&net->layers[i]))
+            return &net->layers[i];
     }
     return NULL;
 }

@@ -306,6 +306,16 @@ void dist_reduce(float *loss, const layer *ohem_l, int stop_signal)
     }
 }
 
+void dist_roi_stats(roi_loss_stats *s)
+{
+    if (D.size == 1) return;
+    double v[8] = {s->roi, s->roi_cls, s->roi_box, s->rpn, s->rpn_obj, s->rpn_box, s->trained, s->foreground}, sum[8];
+    MPI_Allreduce(v, sum, 8, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    s->roi = (float)(sum[0] / D.size), s->roi_cls = (float)(sum[1] / D.size), s->roi_box = (float)(sum[2] / D.size);
+    s->rpn = (float)(sum[3] / D.size), s->rpn_obj = (float)(sum[4] / D.size), s->rpn_box = (float)(sum[5] / D.size);
+    s->trained = (int)sum[6], s->foreground = (int)sum[7];
+}
+
 #else /* no MPI: one rank */
 
 int dist_init(void) { return 0; }
@@ -315,6 +325,7 @@ int dist_start(network *net) { (void)net; return 0; }
 int dist_sync_updates(network *net) { (void)net; return 0; }
 void dist_leave(void) {}
 void dist_reduce(float *loss, const layer *ohem_l, int stop_signal) { (void)loss, (void)ohem_l, (void)stop_signal; }
+void dist_roi_stats(roi_loss_stats *s) { (void)s; }
 
 #endif
 

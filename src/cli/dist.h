@@ -12,6 +12,7 @@
 
 #include "darknet.h"
 #include "ohem_layer.h"
+#include "roi_loss_layer.h"
 
 /* A command under MPI (detector_train): starts MPI when mpirun started the program,
  * runs run(argc, argv), makes a rank that failed before training agree with the
@@ -75,6 +76,10 @@ void dist_reduce(float *loss, const layer *ohem_l, int stop_signal);
 /* The [ohem] figures of the last iteration, summed over ranks; one rank:
  * ohem_layer_stats. Returns 0, or -1 when there are none. */
 int dist_ohem_stats(const layer *l, ohem_stats *s);
+
+/* Two-stage figures of an iteration over all ranks, on every rank: the losses the
+ * mean over ranks, the RoI counts (trained, foreground) the sum. One rank: nothing. */
+void dist_roi_stats(roi_loss_stats *s);
 
 /* The signal that stops training at this iteration: with one rank stop_signal, else
  * the one agreed in dist_reduce (0, or the largest any rank received). */

@@ -6,6 +6,7 @@
 #include "dist.h"
 #include "ohem_parser.h"
 #include "ohem_layer.h"
+#include "roi_loss_layer.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -192,7 +193,7 @@ int detector_train(int argc, char **argv)
     dist_srand(seed);
     const layer *det = detector_layer(net);
     if (!det) {
-        fprintf(stderr, "error: %s: no [yolo], [region] or [detection] layer: detector train needs one\n", pos[1]);
+        fprintf(stderr, "error: %s: no [yolo], [region], [detection] or [roi_loss] layer: detector train needs one\n", pos[1]);
         goto done;
     }
     if (det->classes != d.classes) {
@@ -208,7 +209,8 @@ int detector_train(int argc, char **argv)
         }
         if (!resume)
             fprintf(log, "iteration,loss,avg_loss,learning_rate,seconds,images,ohem_kept,ohem_candidates,"
-                         "ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all,map\n");
+                         "ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all,map,"
+                         "rpn_loss,rpn_obj,rpn_box,roi_loss,roi_cls,roi_box,roi_trained,roi_foreground\n");
     }
     if (dist_start(net) != 0) goto done;
     char base[256];
@@ -317,9 +319,18 @@ int detector_train(int argc, char **argv)
             }
             snprintf(map_text, sizeof(map_text), ", mAP@0.50 %.4f", map);
         }
+        /* two-stage: the loss is RPN + RoI, each a mean per image */
+        char parts[96] = "";
+        roi_loss_stats rs;
+        int two_stage = is_roi_loss_layer(&net->layers[net->n - 1]);
+        if (two_stage) {
+            roi_loss_layer_take_stats(&net->layers[net->n - 1], &rs);
+            dist_roi_stats(&rs);
+            snprintf(parts, sizeof(parts), " (rpn %.4f + roi %.4f)", rs.rpn / imgs, rs.roi / imgs);
+        }
         format_duration(ema_step * (net->max_batches - it), left, sizeof(left));
-        fprintf(stderr, "%s%ld/%d: loss %.4f, avg %.4f, rate %g, %.2fs, %.1f img/s, left %s%s%s",
-                quiet && isatty(2) ? "\r" : "", it, net->max_batches, loss, avg_loss,
+        fprintf(stderr, "%s%ld/%d: loss %.4f%s, avg %.4f, rate %g, %.2fs, %.1f img/s, left %s%s%s",
+                quiet && isatty(2) ? "\r" : "", it, net->max_batches, loss, parts, avg_loss,
                 get_current_rate(net), step, imgs * dist_size() / step, left, map_text, quiet && isatty(2) ? "   " : "\n");
         if (log) {
             fprintf(log, "%ld,%g,%g,%g,%.4f,%ld", it, loss, avg_loss, get_current_rate(net), step, it * imgs * dist_size());
@@ -329,8 +340,13 @@ int detector_train(int argc, char **argv)
                         s.positives, s.loss_kept, s.loss_all);
             else
                 fprintf(log, ",,,,,,");
-            if (!isnan(map)) fprintf(log, ",%.6f\n", map);
-            else fprintf(log, ",\n");
+            if (!isnan(map)) fprintf(log, ",%.6f", map);
+            else fprintf(log, ",");
+            if (two_stage)
+                fprintf(log, ",%g,%g,%g,%g,%g,%g,%d,%d\n", rs.rpn / imgs, rs.rpn_obj / imgs, rs.rpn_box / imgs,
+                        rs.roi / imgs, rs.roi_cls / imgs, rs.roi_box / imgs, rs.trained, rs.foreground);
+            else
+                fprintf(log, ",,,,,,,,\n");
             fflush(log);
         }
         if (it % 100 == 0 && save_weights_atomic(net, backup_path) != 0) {

@@ -35,6 +35,25 @@ long ohem_weights_bytes(const network *net);
  * does). Returns 0, or -1 with e set. */
 int ohem_check_weights(const network *net, const char *path, ohem_err *e);
 
+/* Where a plugin section is built: its index in the network, and the batch and
+ * output shape of the layer before it (of [net] for the first). */
+typedef struct {
+    int index, batch, inputs, h, w, c;
+} ohem_layer_params;
+
+/* The two-stage sections (parse_twostage.c): check every key of s against the
+ * network built so far and build the layer. Return 0, or -1 with e set. */
+int ohem_parse_rpn(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net,
+                   const ohem_layer_params *p, layer *l, ohem_err *e);
+int ohem_parse_roipool(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net,
+                       const ohem_layer_params *p, layer *l, ohem_err *e);
+int ohem_parse_roi_loss(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net,
+                        const ohem_layer_params *p, layer *l, ohem_err *e);
+
+/* Frees what free_layer leaves of a plugin layer (a no-op for the others); call it
+ * before free_layer. */
+void ohem_free_plugin_layer(layer *l);
+
 /* A name for a layer type, as in a cfg ("yolo"), or "ohem". */
 const char *ohem_layer_name(const layer *l);
 

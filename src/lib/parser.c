@@ -4,6 +4,9 @@
 #include "ohem_parser.h"
 #include "dn_internal.h"
 #include "ohem_layer.h"
+#include "roi_loss_layer.h"
+#include "roipool_layer.h"
+#include "rpn_layer.h"
 
 #include <errno.h>
 #include <math.h>
@@ -361,6 +364,20 @@ static int p_ohem(parse_ctx *c, layer *l)
     return 0;
 }
 
+/* ---- the two-stage sections (parse_twostage.c) ------------------------------------ */
+
+#define TWOSTAGE(fn, call)                                                              \
+    static int fn(parse_ctx *c, layer *l)                                               \
+    {                                                                                   \
+        ohem_layer_params p = {c->params.index, c->params.batch, c->params.inputs,       \
+                               c->params.h, c->params.w, c->params.c};                   \
+        return call(c->cfg, c->s, c->net, &p, l, c->e);                                 \
+    }
+TWOSTAGE(p_rpn, ohem_parse_rpn)
+TWOSTAGE(p_roipool, ohem_parse_roipool)
+TWOSTAGE(p_roi_loss, ohem_parse_roi_loss)
+#undef TWOSTAGE
+
 /* ---- values of built-in sections --------------------------------------------------- */
 
 /* libdarknet reads these with atoi/atof, which turn "abc" into 0 and a missing
@@ -475,6 +492,9 @@ static const section_type section_types[] = {
     {"[shortcut]", p_shortcut, 0},
     {"[dropout]", p_dropout, 0},
     {"[ohem]", p_ohem, 1},
+    {"[rpn]", p_rpn, 1},
+    {"[roipool]", p_roipool, 1},
+    {"[roi_loss]", p_roi_loss, 1},
 };
 
 static const section_type *find_section_type(const char *name)
@@ -492,6 +512,9 @@ const char *ohem_layer_name(const layer *l)
         "activation", "rnn", "gru", "lstm", "crnn", "batchnorm", "network", "xnor", "region",
         "yolo", "iseg", "reorg", "upsample", "logistic", "l2norm", "blank"};
     if (is_ohem_layer(l)) return "ohem";
+    if (is_rpn_layer(l)) return "rpn";
+    if (is_roipool_layer(l)) return "roipool";
+    if (is_roi_loss_layer(l)) return "roi_loss";
     if ((unsigned)l->type < sizeof(names) / sizeof(names[0])) return names[l->type];
     return "unknown";
 }
@@ -557,7 +580,7 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         return -1;
     }
     for (int i = 0; i < cfg.n; i++)
-        if (strcmp(cfg.sections[i].type, "[ohem]") && check_values(&cfg, &cfg.sections[i], e) != 0) {
+        if (!(i > 0 && find_section_type(cfg.sections[i].type)->plugin) && check_values(&cfg, &cfg.sections[i], e) != 0) {
             ohem_cfg_free(&cfg);
             return -1;
         }
@@ -613,6 +636,7 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         c.params.w = l.out_w;
         c.params.c = l.out_c;
         c.params.inputs = l.outputs;
+        if (is_roipool_layer(&l)) c.params.batch = l.batch; /* the head runs per RoI */
     }
     ohem_cfg_free(&cfg);
     layer last = get_network_output_layer(net);
@@ -655,7 +679,10 @@ network *parse_network_cfg(char *filename)
 void free_network(network *net)
 {
     if (!net) return;
-    for (int i = 0; i < net->n; i++) free_layer(net->layers[i]);
+    for (int i = 0; i < net->n; i++) {
+        ohem_free_plugin_layer(&net->layers[i]);
+        free_layer(net->layers[i]);
+    }
     free(net->layers);
     free(net->input);
     free(net->truth);

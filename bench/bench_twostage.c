@@ -1,0 +1,169 @@
+/* bench_twostage.c: what a training step of a two-stage cfg costs next to a
+ * one-stage one, and where its time goes.
+ *
+ *   bench/bench_twostage [-reps N] CFG...
+ *
+ * For each cfg: one batch (its [net] batch / subdivisions images) of seeded random
+ * pixels with five seeded truth boxes per image, then N timed steps (forward,
+ * backward, update, as train_network runs them, layer by layer with a clock around
+ * each). Prints images/s of the step and each part's share: the backbone (every
+ * layer before [rpn] or before the first loss layer), [rpn], [roipool] forward and
+ * backward, the per-RoI head, the loss layers, the update. The cfgs are timed in
+ * turns, so that they share the machine's state. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "darknet.h"
+#include "ohem_parser.h"
+#include "roi_loss_layer.h"
+#include "roipool_layer.h"
+#include "rpn_layer.h"
+
+enum { P_BACKBONE, P_RPN, P_ROIPOOL, P_HEAD, P_LOSS, P_UPDATE, P_N };
+static const char *const part_names[P_N] = {"backbone", "rpn", "roipool", "head", "loss", "update"};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int is_loss(const layer *l)
+{
+    return l->type == YOLO || l->type == REGION || l->type == DETECTION || is_roi_loss_layer(l);
+}
+
+/* The part each layer belongs to. */
+static void classify(const network *net, int *part)
+{
+    int stage = P_BACKBONE;
+    for (int i = 0; i < net->n; i++) {
+        const layer *l = &net->layers[i];
+        if (is_rpn_layer(l)) part[i] = P_RPN;
+        else if (is_roipool_layer(l)) {
+            part[i] = P_ROIPOOL;
+            stage = P_HEAD;
+        }
+        else if (is_loss(l)) part[i] = P_LOSS;
+        else part[i] = stage;
+    }
+}
+
+typedef struct {
+    const char *cfg;
+    network *net;
+    int part[1024];
+    double t[P_N];
+    double total;
+    int steps;
+} bench_run;
+
+static void step(bench_run *r)
+{
+    network *net = r->net;
+    network n = *net;
+    double t0 = now();
+    n.train = 1;
+    n.input = net->input;
+    n.truth = net->truth;
+    n.delta = 0;
+    for (int i = 0; i < net->n; i++) {
+        double a = now();
+        n.index = i;
+        layer l = net->layers[i];
+        if (l.delta) fill_cpu(l.outputs * l.batch, 0, l.delta, 1);
+        l.forward(l, n);
+        n.input = l.output;
+        r->t[r->part[i]] += now() - a;
+    }
+    for (int i = net->n - 1; i >= 0; i--) {
+        double a = now();
+        layer l = net->layers[i];
+        if (l.stopbackward) break;
+        if (i == 0) {
+            n.input = net->input;
+            n.delta = 0;
+        } else {
+            n.input = net->layers[i - 1].output;
+            n.delta = net->layers[i - 1].delta;
+        }
+        n.index = i;
+        l.backward(l, n);
+        r->t[r->part[i]] += now() - a;
+    }
+    double a = now();
+    update_args u = {0};
+    u.batch = net->batch * net->subdivisions;
+    u.learning_rate = 1e-6f; /* the cost of an update, without moving far */
+    u.momentum = net->momentum;
+    u.decay = net->decay;
+    for (int i = 0; i < net->n; i++)
+        if (net->layers[i].update) net->layers[i].update(net->layers[i], u);
+    r->t[P_UPDATE] += now() - a;
+    r->total += now() - t0;
+    r->steps++;
+}
+
+int main(int argc, char **argv)
+{
+    int reps = 5, first = 1;
+    if (argc > 2 && !strcmp(argv[1], "-reps")) {
+        reps = atoi(argv[2]);
+        first = 3;
+    }
+    if (first >= argc || reps < 1) {
+        fprintf(stderr, "usage: bench/bench_twostage [-reps N] CFG...\n");
+        return 2;
+    }
+    int nr = argc - first;
+    bench_run *runs = calloc(nr, sizeof(*runs));
+    for (int k = 0; k < nr; k++) {
+        runs[k].cfg = argv[first + k];
+        ohem_err e;
+        srand(1);
+        if (ohem_parse_network(runs[k].cfg, &runs[k].net, &e) != 0) {
+            fprintf(stderr, "error: %s\n", e.msg);
+            return 1;
+        }
+        network *net = runs[k].net;
+        if (net->n > 1024) return 1;
+        classify(net, runs[k].part);
+        unsigned seed = 1;
+        for (int i = 0; i < net->inputs * net->batch; i++) net->input[i] = (float)rand_r(&seed) / RAND_MAX;
+        memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
+        for (int b = 0; b < net->batch; b++)
+            for (int t = 0; t < 5 && 5 * (t + 1) <= net->truths; t++) {
+                float *row = net->truth + (size_t)b * net->truths + 5 * t;
+                row[2] = .1f + .25f * rand_r(&seed) / RAND_MAX;
+                row[3] = .1f + .25f * rand_r(&seed) / RAND_MAX;
+                row[0] = row[2] / 2 + (1 - row[2]) * rand_r(&seed) / RAND_MAX;
+                row[1] = row[3] / 2 + (1 - row[3]) * rand_r(&seed) / RAND_MAX;
+                row[4] = (float)(t % 3);
+            }
+        step(&runs[k]); /* warm-up, not counted */
+        memset(runs[k].t, 0, sizeof(runs[k].t));
+        runs[k].total = 0;
+        runs[k].steps = 0;
+    }
+    for (int rep = 0; rep < reps; rep++)
+        for (int k = 0; k < nr; k++) step(&runs[k]);
+    printf("| cfg | images/step | s/step | images/s |");
+    for (int p = 0; p < P_N; p++) printf(" %s |", part_names[p]);
+    printf("\n|---|---|---|---|");
+    for (int p = 0; p < P_N; p++) printf("---|");
+    printf("\n");
+    for (int k = 0; k < nr; k++) {
+        bench_run *r = &runs[k];
+        double s = r->total / r->steps;
+        printf("| %s | %d | %.3f | %.1f |", r->cfg, r->net->batch, s, r->net->batch / s);
+        for (int p = 0; p < P_N; p++) printf(" %.0f%% |", 100 * r->t[p] / r->total);
+        printf("\n");
+        free_network(r->net);
+    }
+    free(runs);
+    return 0;
+}

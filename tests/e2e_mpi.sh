@@ -64,6 +64,10 @@ cmp -s "$D/seed-a.weights" "$D/seed-b.weights" || fail "2 ranks, -seed 5 twice: 
 [ "$(tail -1 "$D/seed-a.csv" | cut -d, -f6)" = 24 ] || fail "images column: $(tail -1 "$D/seed-a.csv" | cut -d, -f6), expected 3 x 8"
 [ "$(grep -c 'loss' "$D/out")" -eq 3 ] || fail "the progress line is printed more than once per iteration"
 
+# without -seed, every rank takes rank 0's clock seed (else the shards would differ)
+expect_status 0 $MPIRUN -np 2 --tag-output -x OHEM_MPI_ALL_OUTPUT=1 ./darknet detector train "$DATA" "$D/fashion.cfg" -quiet -max_batches 1
+[ "$(grep -o 'per iteration, seed [0-9]*' "$D/out" | sort -u | wc -l)" -eq 1 ] || fail "without -seed, the ranks took different seeds"
+
 # [ohem]: the kept figures rank 0 logs are the sums of what each rank mined
 # (each rank prints its own line on stdout with OHEM_MPI_ALL_OUTPUT=1)
 expect_status 0 $MPIRUN -np 2 --tag-output -x OHEM_MPI_ALL_OUTPUT=1 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" \

@@ -32,11 +32,17 @@ static struct {
     FILE *kept;          /* rank > 0: the start-up messages */
     double sync_seconds;
     long syncs;
-} D = {0, 1, 0, 0, 0, 0, 0, 0, {0}, NULL, 0, -1, NULL, 0, 0};
+    unsigned clock_seed; /* rank 0's time(NULL) at dist_init */
+} D = {0, 1, 0, 0, 0, 0, 0, 0, {0}, NULL, 0, -1, NULL, 0, 0, 0};
 
 int dist_rank(void) { return D.rank; }
 int dist_size(void) { return D.size; }
 int dist_left(void) { return D.left; }
+
+unsigned dist_clock_seed(void)
+{
+    return D.size > 1 ? D.clock_seed : (unsigned)time(NULL);
+}
 
 /* A contiguous float array of a layer: p[0, n). */
 typedef struct {
@@ -158,6 +164,8 @@ int dist_init(void)
     D.mpi = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &D.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &D.size);
+    D.clock_seed = (unsigned)time(NULL);
+    MPI_Bcast(&D.clock_seed, 1, MPI_UNSIGNED, 0, MPI_COMM_WORLD);
     atexit(dist_at_exit);
     const char *all = getenv("OHEM_MPI_ALL_OUTPUT");
     if (D.rank > 0 && !(all && !strcmp(all, "1"))) {

@@ -29,6 +29,10 @@ void dist_finish(void);
 int dist_rank(void);
 int dist_size(void);
 
+/* The seed taken from the clock when -seed is not given: rank 0's time(NULL) on
+ * every rank (read in dist_init), so that all ranks shuffle the list alike. */
+unsigned dist_clock_seed(void);
+
 /* Every rank calls it once after its start-up checks, with ok = 1 when they passed.
  * Returns 1 when every rank passed; otherwise 0, with the messages of the first
  * failing rank printed (rank 0's are printed as they come). */

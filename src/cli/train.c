@@ -114,7 +114,7 @@ int detector_train(int argc, char **argv)
 {
     const char *pos[3] = {0};
     int npos = 0, clear = 0, quiet = 0, max_batches = -1, map_every = 0;
-    unsigned seed = (unsigned)time(NULL);
+    unsigned seed = dist_clock_seed(); /* time(NULL); under MPI, rank 0's */
     const char *log_path = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];

@@ -29,7 +29,7 @@ LIB_OBJ = $(LIB_SRC:.c=.o)
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
 	src/cli/dataset.c src/cli/dist.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
-TESTS = tests/test_twostage tests/test_select tests/test_rcnn tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example \
+TESTS = tests/test_twostage tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example \
 	tests/mpi_equiv
 HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h)
 
@@ -92,9 +92,15 @@ bench/bench: bench/bench.c libohem.a $(HEADERS)
 bench/bench_twostage: bench/bench_twostage.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_twostage.c libohem.a $(LDLIBS)
 
-# Benchmarks: prints the table and writes it to bench/results.md.
-bench: all bench/bench bench/bench_twostage bench/dist_bench
+# RoIAlign and RoI max pooling per RoI (its own table).
+bench/bench_roi: bench/bench_roi.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_roi.c libohem.a $(LDLIBS)
+
+# Benchmarks: prints the table and writes it to bench/results.md; the RoI table and
+# the two-stage step are appended to it.
+bench: all bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench
 	bench/bench -o bench/results.md
+	bench/bench_roi -a bench/results.md
 	bench/bench_twostage cfg/fashion.cfg cfg/fashion-frcnn.cfg | tee -a bench/results.md
 	bench/dist_bench.sh bench/results-mpi.md
 
@@ -128,7 +134,7 @@ test: all $(TESTS) $(FUZZ_BUILD)
 	@SANITIZE=$(SANITIZE) tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/bench_twostage bench/dist_bench bench/tmp-* \
-		cfg/*-ohem.cfg.tmp $(FUZZ)
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench \
+		bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
 	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg cfg/yolov3-tiny-frcnn.cfg
 	rm -rf tests/tmp

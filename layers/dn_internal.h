@@ -38,6 +38,8 @@ network *make_network(int n);
 void free_section(dn_section *s);
 void parse_net_options(list *options, network *net);
 int int_index(int *a, int val, int n);
+char *get_activation_string(ACTIVATION a);
+char *get_cost_string(COST_TYPE a);
 box get_yolo_box(float *x, float *biases, int n, int index, int i, int j, int lw, int lh, int w, int h, int stride);
 box get_region_box(float *x, float *biases, int n, int index, int i, int j, int w, int h, int stride);
 

@@ -5,7 +5,33 @@
  * RoI is four floats (x1, y1, x2, y2): its corners in feature-map pixel units, the
  * continuous convention where pixel (i, j) covers [i, i+1) x [j, j+1) and has its
  * centre at (i + 0.5, j + 0.5). The caller scales image coordinates to the map. The
- * feature of one RoI is (c, size, size), bin (py, px) at [ch][py][px]. */
+ * feature of one RoI is (c, size, size), bin (py, px) at [ch][py][px].
+ *
+ * Decisions where the description below leaves room (layers/roi_align.c follows them,
+ * tests/test_roipool.c checks them):
+ * - RoIAlign: the RoI's height is y2 - y1 in float (width likewise), the bin height
+ *   that over size; sampling 0 takes ceilf((y2 - y1) / size) points per bin along y
+ *   (and likewise along x). An extent <= 0 then gives no points and an output of 0; with
+ *   sampling > 0 an inverted RoI (y2 < y1) keeps the formula, its grid mirrored. A
+ *   point exactly at -1 or h still counts (clamped to the border).
+ * - A RoI with a non-finite corner (or extent) gives 0 everywhere (RoIAlign, and
+ *   empty bins with arg-max -1 for max pooling); the backward then adds nothing.
+ * - Max pooling: round() is C's (halves away from zero) after clamping the corner to
+ *   +-2^30 pixels; bin edges are exact integer arithmetic, floor(py * H / size) and
+ *   ceil((py + 1) * H / size) with H the rounded height, not a float bin height.
+ *   Because the rounded corners are inclusive, a RoI with whole-number corners covers
+ *   one row and column more than its continuous extent, as in Fast R-CNN, whose
+ *   corners are inclusive pixel indices. A non-empty bin starts from its first pixel
+ *   and takes a later one only when strictly greater (so NaN wins only if first).
+ * - Cost: RoIAlign builds per RoI, for each bin row and bin column, the map rows and
+ *   columns its points touch with their summed weights, then works through the
+ *   channels with them. No heap; on the stack (VLAs) at most about
+ *   40 (Ex + Ey) + 16 (size + 2)(w + 4) + 4 max(h, w) bytes, where Ex, Ey, the
+ *   entries of an axis, are at most size x min(2 x points per bin, side of the map):
+ *   about 150 KB for size 7, sampling 2 on a 1000 x 1000 map. Adaptive sampling of a
+ *   RoI far larger than the map visits only the points near the map (at most
+ *   2 x side + 8 per bin). Max pooling: 16 (w + 1) + 64 size bytes. The float sums
+ *   are ordered differently from Detectron2's: results agree to rounding. */
 #ifndef ROI_ALIGN_H
 #define ROI_ALIGN_H
 

@@ -11,7 +11,9 @@
 # then sees the same conditions, so their times compare.
 # -variant adds runs of cfg/fashion.cfg with an [ohem] section of those keys (for
 # tuning), e.g. -variant "p128:per_image=128,nms=0.5", with the seeds of
-# -variant-seeds (default: those of -seeds). The learning-rate steps are
+# -variant-seeds (default: those of -seeds). A first key cfg=FILE trains FILE
+# instead of cfg/fashion.cfg (e.g. -variant "frcnn:cfg=cfg/fashion-frcnn.cfg").
+# -main "LABEL:keys ..." replaces the two main variants (baseline and ohem). The learning-rate steps are
 # put at 80% and 93% of -iters for every run.
 set -eu
 cd "$(dirname "$0")/.."
@@ -34,7 +36,8 @@ while [ $# -gt 0 ]; do
     -jobs) JOBS=$2; shift 2 ;;
     -variant) EXTRA="$EXTRA $2"; shift 2 ;;
     -variant-seeds) VSEEDS=$2; shift 2 ;;
-    *) echo "usage: scripts/compare.sh [-seeds \"1 2 3\"] [-iters N] [-map N] [-out DIR] [-data DIR] [-variant LABEL:keys]" >&2; exit 2 ;;
+    -main) VARIANTS=$2; shift 2 ;;
+    *) echo "usage: scripts/compare.sh [-seeds \"1 2 3\"] [-iters N] [-map N] [-out DIR] [-data DIR] [-variant LABEL:keys] [-main \"LABEL:keys ...\"]" >&2; exit 2 ;;
     esac
 done
 MAIN="$VARIANTS"
@@ -67,7 +70,16 @@ for v in $VARIANTS; do
     label=${v%%:*}
     keys=${v#*:}
     cfg=$OUT/runs/fashion-$label.cfg
-    sed -e "s/^max_batches=.*/max_batches=$ITERS/" -e "s/^steps=.*/steps=$S1,$S2/" cfg/fashion.cfg >"$cfg"
+    base=cfg/fashion.cfg
+    case "$keys" in
+    cfg=*)
+        base=${keys%%,*}
+        base=${base#cfg=}
+        case "$keys" in *,*) keys=${keys#*,} ;; *) keys="" ;; esac
+        [ -f "$base" ] || { echo "compare: variant $label: $base: no such cfg" >&2; exit 2; }
+        ;;
+    esac
+    sed -e "s/^max_batches=.*/max_batches=$ITERS/" -e "s/^steps=.*/steps=$S1,$S2/" "$base" >"$cfg"
     if [ -n "$keys" ]; then
         printf '\n[ohem]\n%s\n' "$(echo "$keys" | tr ',' '\n')" >>"$cfg"
     fi

@@ -137,4 +137,48 @@ expect_status 2 ./darknet detector train "$DATA"
 expect_status 2 ./darknet detector train "$DATA" "$D/fashion.cfg" -bogus
 expect_status 2 ./darknet detector frobnicate
 expect_status 2 ./darknet detector map "$DATA" "$D/fashion.cfg" "$W" -points 7
+# ---- issue 12, cfg checks: each file named as what it is and where it came from ----
+CWD=$(pwd)
+# a directory where a file should be: DATA, CFG, WEIGHTS, a list, a label file
+expect_status 1 ./darknet detector train "$D/data" "$D/fashion.cfg" -quiet
+expect_text "$D/data: is a directory, where the .data file should be"
+expect_status 1 ./darknet detector train "$DATA" "$D/data" -max_batches 1 -quiet
+expect_text "$D/data: is a directory, where the cfg file should be"
+expect_status 1 ./darknet detector train "$DATA" "$D/fashion.cfg" "$D/data" -max_batches 1 -quiet
+expect_text "$D/data: is a directory, where the weights file should be"
+bad list_is_dir 'sed -i "s#^train=.*#train=$X/images#" $X/fashion.data' "images: is a directory, where the image list should be (train= on line 2 of"
+bad label_is_dir 'rm $L; mkdir $L' "train_00002.txt: is a directory, where the label file should be (the labels of"
+bad image_is_dir 'rm $X/images/train_00003.png; mkdir $X/images/train_00003.png' "train_00003.png: is a directory, where an image should be (line 4 of"
+# relative paths: the file and line that held the path, and the working directory
+bad relative_list 'sed -i "s#^train=.*#train=no/such/train.txt#" $X/fashion.data' \
+    "no/such/train.txt: cannot open the image list: No such file or directory (train= on line 2 of"
+expect_text "; a relative path is resolved against the working directory $CWD)"
+bad relative_image 'rm $X/images/train_00003.png' "train_00003.png: the image is missing or does not decode (line 4 of $D/bad_relative_image/train.txt"
+expect_text "; a relative path is resolved against the working directory $CWD)"
+bad relative_label 'rm $L' "train_00002.txt: cannot open the label file: No such file or directory (the labels of $D/bad_relative_label/images/train_00002.png, line 3 of $D/bad_relative_label/train.txt"
+# a UTF-8 byte-order mark: skipped in the .data file, a list and a cfg (whose numbers
+# may carry a comment, as libdarknet allows); named in a label file, which
+# libdarknet's loader would read as empty
+bad label_bom 'printf "\357\273\277" | cat - $L >$L.new; mv $L.new $L' "train_00002.txt:1: the file starts with a UTF-8 byte-order mark"
+X=$D/bom; rm -rf "$X"; cp -r "$D/data" "$X"
+{ printf '\357\273\277'; sed "s#$D/data#$X#g" "$D/data/train.txt"; } >"$X/train.txt"
+{ printf '\357\273\277'; sed -e "s#$D/data#$X#g" -e 's/^classes=.*/& # a comment, as libdarknet allows/' "$DATA"; } >"$X/fashion.data"
+{ printf '\357\273\277'; sed -e 's/^\(filters=[0-9]*\)$/\1  # a comment, as libdarknet allows/' "$D/fashion.cfg"; } >"$X/fashion.cfg"
+grep -q '^filters=[0-9]*  # a comment' "$X/fashion.cfg" || fail "no comment written into the cfg"
+expect_status 0 ./darknet detector train "$X/fashion.data" "$X/fashion.cfg" -max_batches 1 -quiet
+expect_text "done: 1 iterations"
+# cfgs that libdarknet aborts on: exit status 1 and the line, not 134
+sed -e 's/^batch=.*/batch=1/' -e 's/^subdivisions=.*/subdivisions=1/' -e 's/^width=.*/width=64/' -e 's/^height=.*/height=64/' \
+    -e 's/^output=.*/output=1000/' /usr/share/darknet/cfg/yolov1-tiny.cfg >"$D/v1bad.cfg"
+expect_status 1 ./darknet detector train "$DATA" "$D/v1bad.cfg" -quiet
+expect_text "v1bad.cfg:$(grep -n '^\[detection\]' "$D/v1bad.cfg" | cut -d: -f1): [detection] expects 1470 inputs"
+sed -e 's/^batch=.*/batch=1/' -e 's/^subdivisions=.*/subdivisions=1/' -e 's/^width=.*/width=100/' -e 's/^height=.*/height=100/' \
+    /usr/share/darknet/cfg/yolov3-tiny.cfg >"$D/tiny100.cfg"
+expect_status 1 ./darknet detector train "$DATA" "$D/tiny100.cfg" -quiet
+expect_text "tiny100.cfg:$(grep -n '^layers *= *-1, *8' "$D/tiny100.cfg" | cut -d: -f1): [route] layers=-1,8 joins maps of different sizes"
+expect_text "multiples of 32"
+# a weights file of 10 bytes is truncated
+head -c 10 "$W" >"$D/short.weights"
+expect_status 1 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$D/short.weights" -quiet
+expect_text "short.weights: truncated: 10 bytes"
 echo "e2e_cli: all passed"

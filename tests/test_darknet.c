@@ -204,7 +204,25 @@ static void test_weights_check(void **state)
     assert_non_null(strstr(e.msg, "another cfg"));
     write_bytes(bad, w, 20 + (8 + 8 * 27 + 3 * 8) * 4, NULL, 0);
     assert_int_equal(ohem_check_weights(net, bad, &e), 0); /* the first layer only */
+    /* issue 12: a file that ends inside layer 0 names layer 0, not the last layer */
+    write_bytes(bad, w, 20 + 100, NULL, 0);
+    assert_int_equal(ohem_check_weights(net, bad, &e), -1);
+    if (!strstr(e.msg, "120 bytes end inside layer 0's weights ([convolutional], bytes 20 to 1012)")) fail_msg("%s", e.msg);
+    /* shorter than a header: truncated, not "not a weights file" */
     write_bytes(bad, w, 8, NULL, 0);
+    assert_int_equal(ohem_check_weights(net, bad, &e), -1);
+    if (!strstr(e.msg, "truncated: 8 bytes, shorter than a Darknet weights header (20 bytes)")) fail_msg("%s", e.msg);
+    write_bytes(bad, w, 10, NULL, 0);
+    assert_int_equal(ohem_check_weights(net, bad, &e), -1);
+    if (!strstr(e.msg, "truncated: 10 bytes")) fail_msg("%s", e.msg);
+    write_bytes(bad, w, 16, NULL, 0);
+    assert_int_equal(ohem_check_weights(net, bad, &e), -1);
+    if (!strstr(e.msg, "truncated: 16 bytes, shorter than its header (20 bytes)")) fail_msg("%s", e.msg);
+    assert_int_equal(ohem_check_weights(net, TMP, &e), -1);
+    if (!strstr(e.msg, TMP ": is a directory, where the weights file should be")) fail_msg("%s", e.msg);
+    f = fopen(bad, "wb");
+    fwrite((int[]){-5, 7, 0, 0, 0}, sizeof(int), 5, f);
+    fclose(f);
     assert_int_equal(ohem_check_weights(net, bad, &e), -1);
     assert_non_null(strstr(e.msg, "not a Darknet weights file"));
     f = fopen(bad, "wb");

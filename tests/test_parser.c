@@ -243,8 +243,46 @@ static void test_bad_cfgs(void **state)
         {HEAD "[convolutional]\nfilters=30\nsize=1\n[yolo]\nmask=0,1,2\nclasses=3\nnum=3\n",
          {"bad.cfg:9:", "[yolo] expects 24 filters", "has 30"}},
         {HEAD "[convolutional]\nfilters=8\nsize=1\n[softmax]\n[route]\nlayers=0\n"
-              "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,2\nclasses=3\nnum=3\n[ohem]\n",
-         {"bad.cfg:19:", "mixes [softmax]"}},
+              "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,2\nanchors=1,1,2,2,3,3\nclasses=3\nnum=3\n[ohem]\n",
+         {"bad.cfg:20:", "mixes [softmax]"}},
+        /* issue 12, cfg checks: each was an abort, a crash or a silent default */
+        {HEAD "[connected]\noutput=100\n[detection]\nclasses=3\ncoords=4\nside=2\nnum=2\n",
+         {"bad.cfg:8:", "[detection] expects 52 inputs", "the [connected] before it (line 6) gives 100"}},
+        {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,3\nanchors=1,1,2,2,3,3\nclasses=3\nnum=3\n",
+         {"bad.cfg:10:", "[yolo] mask=0,1,3", "anchor 3 does not exist; num=3"}},
+        {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,2\nanchors=1,1,2,2,3,3\nclasses=3\n",
+         {"bad.cfg:10:", "anchor 1 does not exist; num=1"}},
+        {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,2\nanchors=1,1,2,2\nclasses=3\nnum=3\n",
+         {"bad.cfg:11:", "[yolo] anchors=1,1,2,2", "4 values, but num=3 needs 6"}},
+        {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,2\nanchors=1,1,2,2,3,3,4,4\nclasses=3\nnum=3\n",
+         {"bad.cfg:11:", "8 values, but num=3 needs 6", "past its array"}},
+        {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,2\nclasses=3\nnum=3\n",
+         {"bad.cfg:9:", "[yolo] has no anchors="}},
+        {HEAD "[convolutional]\nfilters=40\nsize=1\n[region]\nanchors=1,1,2,2\nclasses=3\ncoords=4\nnum=5\n",
+         {"bad.cfg:10:", "[region] anchors=1,1,2,2", "num=5 needs 10"}},
+        {HEAD "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\n[maxpool]\nsize=2\nstride=2\n[route]\nlayers=-1,-2\n",
+         {"bad.cfg:15:", "[route] layers=-1,-2 joins maps of different sizes", "layer 1 is 8x8x4, layer 0 is 16x16x4"}},
+        {YOLO_NET "[ohem]\n[ohem]\nper_image=4\n", {"bad.cfg:23:", "a second [ohem]", "line 22"}},
+        {YOLO_NET "[ohem]\n[route]\nlayers=-4\n", {"bad.cfg:22:", "[ohem] must be the last section", "[route] follows it on line 23"}},
+        {YOLO_NET "[ohem]\n[convolutional]\nfilters=4\n[ohem]\n", {"bad.cfg:25:", "a second [ohem]"}},
+        {YOLO_NET "[ohem]\nper_image=0 # none\n", {"bad.cfg:23:", "per_image=0", "out of range"}},
+        {"[net]\nbatch=1\nwidth=32\nheight=32\nchannels=3\npolicy=steps\nsteps=10,20\nscales=.1\n[maxpool]\n",
+         {"bad.cfg:8:", "scales=.1: 1 values for 2 steps", "line 7"}},
+        {"[net]\nbatch=1\nwidth=32\nheight=32\nchannels=3\npolicy=steps\n[maxpool]\n",
+         {"bad.cfg:6:", "policy=steps needs steps= and scales="}},
+        {"[net]\nbatch=1\nwidth=32\nheight=32\nchannels=3\npolicy=stepz\n[maxpool]\n",
+         {"bad.cfg:6:", "[net] policy=stepz", "expected one of: random poly constant step exp sigmoid steps"}},
+        {HEAD "[convolutional]\nfilters=4\nactivation=leakyy\n", {"bad.cfg:8:", "activation=leakyy", " leaky "}},
+        {HEAD "[convolutional]\nfilters=4\nactivation=leaky # yolo\n", {"bad.cfg:8:", "activation=leaky#yolo", "the comment after it"}},
+        {HEAD "[convolutional]\nfilters=4\n[cost]\ntype=sse#x\n", {"bad.cfg:9:", "[cost] type=sse#x", "on a line of its own"}},
+        {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,2 # small, medium\nanchors=1,1,2,2,3,3\nclasses=3\nnum=3\n",
+         {"bad.cfg:10:", "mask=0,1,2#small,medium", "must not hold a comma"}},
+        {HEAD "[convolutional] # the first\nfilters=4\n", {"bad.cfg:6:", "a comment after a section header"}},
+        {"\xFF\xFE[\n", {"bad.cfg:1:", "UTF-16"}},
+        {"[net]\nbatch=1\nwidth=4\nheight=10\nchannels=3\n[convolutional]\nfilters=4\nsize=7\n",
+         {"bad.cfg:6:", "[convolutional] makes a -2x4x4 output from its 4x10x3 input"}},
+        {"[net]\nbatch=1\nwidth=4\nheight=4\nchannels=3\n[maxpool]\nsize=8\nstride=1\npadding=0\n[convolutional]\nfilters=4\n",
+         {"bad.cfg:6:", "[maxpool] makes a -3x-3x3 output from its 4x4x3 input"}},
     };
     static const bad_case builtin[] = {
         {HEAD "[convolutional]\nfilters=abc\n", {"bad.cfg:7:", "[convolutional] filters=abc", "an integer >= 1"}},
@@ -283,6 +321,8 @@ static void test_bad_cfgs(void **state)
     ohem_err e;
     assert_int_equal(ohem_parse_network(TMP "/no/such.cfg", &net, &e), -1);
     assert_non_null(strstr(e.msg, "no/such.cfg: cannot open"));
+    assert_int_equal(ohem_parse_network(TMP, &net, &e), -1);
+    if (!strstr(e.msg, TMP ": is a directory, where the cfg file should be")) fail_msg("directory: %s", e.msg);
 }
 
 /* parse_network_cfg itself prints the error and exits with status 1. */
@@ -343,12 +383,154 @@ static void test_weights_layout(void **state)
     free_network(b);
 }
 
+/* ---- issue 12: what libdarknet accepts, and what it joins ---------------------- */
+
+/* 1 when the descriptions in files a and b are the same; prints the first
+ * difference. */
+static int same_description(const char *name, const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "r"), *fb = fopen(b, "r");
+    char la[512], lb[512];
+    int lineno = 0, same = 1;
+    while (fa && fb) {
+        char *ra = fgets(la, sizeof(la), fa), *rb = fgets(lb, sizeof(lb), fb);
+        lineno++;
+        if (!ra && !rb) break;
+        if (!ra || !rb || strcmp(la, lb)) {
+            printf("%s differs at line %d:\n  first:  %s  second: %s", name, lineno, ra ? la : "(end)\n", rb ? lb : "(end)\n");
+            same = 0;
+            break;
+        }
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same && fa && fb;
+}
+
+/* Copies src to dst with a comment after every value libdarknet reads as a number
+ * or a list (a word with a comment is an error, tested with the bad cfgs; so is a
+ * comma in a list's comment, which libdarknet counts as a separator), and with a
+ * UTF-8 byte-order mark first when bom is set. */
+static void copy_commented(const char *src, const char *dst, int bom)
+{
+    FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
+    char line[8192];
+    if (bom) fputs("\xEF\xBB\xBF", out);
+    while (fgets(line, sizeof(line), in)) {
+        line[strcspn(line, "\r\n")] = 0;
+        int word = !strncmp(line, "activation", 10) || !strncmp(line, "policy", 6) || !strncmp(line, "type", 4);
+        int list = !strncmp(line, "mask", 4) || !strncmp(line, "anchors", 7) || !strncmp(line, "layers", 6) ||
+                   !strncmp(line, "steps", 5) || !strncmp(line, "scales", 6);
+        if (strchr(line, '=') && line[0] != '#' && !word) fprintf(out, "%s  # note%s\n", line, list ? "" : ", with a comma");
+        else fprintf(out, "%s\n", line);
+    }
+    fclose(in);
+    fclose(out);
+}
+
+/* A comment after a value (filters=255 # yolo) gives the network libdarknet's own
+ * parser gives, in stock cfgs of each head ([yolo], [region], [detection]) and one
+ * with [shortcut] and [avgpool]; a UTF-8 byte-order mark is ignored. */
+static void test_comments_as_libdarknet(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"yolov3-tiny.cfg", "yolov2-tiny.cfg", "yolov1-tiny.cfg", "resnet18.cfg"};
+    parse_fn stock = (parse_fn)dlsym(RTLD_NEXT, "parse_network_cfg");
+    assert_non_null(stock);
+    mkdir(TMP, 0777);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char src[512], plain[512], commented[512], bom[512], a[512], b[512], c[512];
+        snprintf(src, sizeof(src), CFG_DIR "/%s", names[i]);
+        snprintf(plain, sizeof(plain), TMP "/comments_%s", names[i]);
+        snprintf(commented, sizeof(commented), TMP "/comments_%s.commented", names[i]);
+        snprintf(bom, sizeof(bom), TMP "/comments_%s.bom", names[i]);
+        snprintf(a, sizeof(a), TMP "/comments_%s.libdarknet", names[i]);
+        snprintf(b, sizeof(b), TMP "/comments_%s.ours", names[i]);
+        snprintf(c, sizeof(c), TMP "/comments_%s.bom.ours", names[i]);
+        copy_batch1(src, plain);
+        copy_commented(plain, commented, 0);
+        copy_commented(plain, bom, 1);
+        pid_t pa = describe_start(stock, commented, a), pb = describe_start(parse_network_cfg, commented, b);
+        if (!describe_wait(pa, a)) fail_msg("%s: libdarknet's parser fails with comments", names[i]);
+        if (!describe_wait(pb, b)) fail_msg("%s: our parser fails with comments", names[i]);
+        if (!same_description(names[i], a, b)) fail_msg("%s with comments: not libdarknet's network", names[i]);
+        pid_t pc = describe_start(parse_network_cfg, bom, c);
+        if (!describe_wait(pc, c)) fail_msg("%s: our parser fails with a byte-order mark", names[i]);
+        if (!same_description(names[i], b, c)) fail_msg("%s with a byte-order mark: another network", names[i]);
+    }
+}
+
+/* [ohem] values take a comment too; the value before it is checked as without. */
+static void test_ohem_comments(void **state)
+{
+    (void)state;
+    const char *path = write_tmp("ohem_comments.cfg", YOLO_NET "[ohem]\nper_image=5 # the hardest five\nnms=0.5#x\nlayers=-1 # the [yolo]\nrank=obj ;# x\n");
+    network *net = NULL;
+    ohem_err e;
+    if (ohem_parse_network(path, &net, &e) == 0) fail_msg("rank=obj;: parsed");
+    if (!strstr(e.msg, "rank=obj;")) fail_msg("%s", e.msg);
+    path = write_tmp("ohem_comments.cfg", YOLO_NET "[ohem]\nper_image=5 # the hardest five\nnms=0.5#x\nlayers=-1 # the [yolo]\nrank=obj# x\n");
+    if (ohem_parse_network(path, &net, &e) != 0) fail_msg("%s", e.msg);
+    free_network(net);
+    /* the values, as the option parser reads them after the cut */
+    ohem_cfg cfg;
+    assert_int_equal(ohem_cfg_read(path, &cfg, &e), 0);
+    ohem_cfg_section *s = &cfg.sections[cfg.n - 1];
+    ohem_cfg_cut_comments(s);
+    layer layers[3];
+    memset(layers, 0, sizeof(layers));
+    layers[2].type = YOLO;
+    network fake;
+    memset(&fake, 0, sizeof(fake));
+    fake.n = 3;
+    fake.layers = layers;
+    ohem_options o;
+    assert_int_equal(ohem_parse_options(&cfg, s, &fake, 3, &o, &e), 0);
+    assert_int_equal(o.per_image, 5);
+    assert_true(o.nms == 0.5f);
+    assert_int_equal(o.nlayers, 1);
+    assert_int_equal(o.layers[0], 2);
+    assert_int_equal(o.rank, OHEM_RANK_OBJ);
+    ohem_cfg_free(&cfg);
+}
+
+/* Debian's yolov3-tiny at 100x100: its second [route] joins an 8x8 map and a 7x7
+ * one; the error names that [route] and its line, not the convolution after it. */
+static void test_route_sizes(void **state)
+{
+    (void)state;
+    FILE *in = fopen(CFG_DIR "/yolov3-tiny.cfg", "r"), *out = fopen(TMP "/route100.cfg", "w");
+    char line[512];
+    int lineno = 0, route_line = 0;
+    while (fgets(line, sizeof(line), in)) {
+        lineno++;
+        if (!strncmp(line, "width", 5)) strcpy(line, "width=100\n");
+        if (!strncmp(line, "height", 6)) strcpy(line, "height=100\n");
+        if (!strncmp(line, "layers", 6) && strchr(line, ',')) route_line = lineno;
+        fputs(line, out);
+    }
+    fclose(in);
+    fclose(out);
+    assert_true(route_line > 0);
+    network *net = NULL;
+    ohem_err e;
+    assert_int_equal(ohem_parse_network(TMP "/route100.cfg", &net, &e), -1);
+    char want[64];
+    snprintf(want, sizeof(want), "route100.cfg:%d: [route] layers=-1,8", route_line);
+    if (!strstr(e.msg, want) || !strstr(e.msg, "layer 19 is 8x8x128, layer 8 is 7x7x256") ||
+        !strstr(e.msg, "multiples of 32") || !strstr(e.msg, "100x100"))
+        fail_msg("%s", e.msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_cfgs),
         cmocka_unit_test(test_exit_status),
         cmocka_unit_test(test_weights_layout),
+        cmocka_unit_test(test_comments_as_libdarknet),
+        cmocka_unit_test(test_ohem_comments),
+        cmocka_unit_test(test_route_sizes),
         cmocka_unit_test(test_stock_cfgs_identical),
     };
     return cmocka_run_group_tests_name("parser", tests, NULL, NULL);

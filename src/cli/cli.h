@@ -12,26 +12,33 @@ typedef struct {
     char *path;
     int classes;
     char *train, *valid, *names, *backup;
+    char *train_from, *valid_from, *names_from; /* "train= on line 3 of my.data", or NULL */
 } data_cfg;
 
 /* Reads a .data file: classes (required, >= 1), train (required), valid, names,
- * backup (default "backup", trailing slashes dropped). Returns 0, or -1 after printing an error naming file,
- * line and key. */
+ * backup (default "backup", trailing slashes dropped). A UTF-8 byte-order mark is
+ * skipped. Returns 0, or -1 after printing an error naming file, line and key (a
+ * directory is named as such). */
 int data_cfg_read(const char *path, data_cfg *d);
 void data_cfg_free(data_cfg *d);
 
-/* Reads an image list (one path a line, CR and blank lines ignored). Returns the
- * count, or -1 after printing an error; *paths is owned by the caller. */
-int read_list(const char *path, char ***paths);
+/* Reads an image list (one path a line, CR, blank lines and a UTF-8 byte-order mark
+ * ignored). from says where path was written ("train= on line 3 of my.data", or
+ * NULL), for the error, which also names the working directory a relative path is
+ * resolved against. Returns the count, or -1 after printing an error; *paths is
+ * owned by the caller. */
+int read_list(const char *path, const char *from, char ***paths);
 void free_paths(char **paths, int n);
 
 /* Darknet's label path for an image: images -> labels, extension -> .txt. */
 void label_path(const char *image, char *out, size_t cap);
 
 /* Checks every image (exists, decodes) and label file (exists; lines of
- * "class x y w h" with class < classes and finite coordinates in (0,1]).
- * Prints each problem with file and line; returns the number of problems. */
-int check_dataset(char **paths, int n, int classes, int quiet);
+ * "class x y w h" with class < classes and finite coordinates in (0,1]; no
+ * byte-order mark, which libdarknet's loader cannot read) of the n paths read from
+ * list. Prints each problem with file and line (for a missing file, the line of the
+ * list and the working directory too); returns the number of problems. */
+int check_dataset(const char *list, char **paths, int n, int classes, int quiet);
 
 /* Reads a label file: *out gets n rows of (class, x, y, w, h). Returns the number of
  * problems printed (file and line each); the good rows are kept. */
@@ -41,9 +48,9 @@ int read_labels(const char *path, int classes, float **out, int *n);
  * 10x10 image and a shell command). *ok is 0 when it does not decode. */
 image load_image_checked(const char *path, int *ok);
 
-/* Reads a .names file (one name a line): returns the count, or -1 after an error;
- * fewer than classes names is an error. */
-int read_names(const char *path, int classes, char ***names);
+/* Reads a .names file (one name a line; from as for read_list): returns the count,
+ * or -1 after an error; fewer than classes names is an error. */
+int read_names(const char *path, const char *from, int classes, char ***names);
 
 /* "dir/abc.png" -> "abc" */
 void path_stem(const char *path, char *out, size_t cap);

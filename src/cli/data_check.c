@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 unsigned char *stbi_load(char const *filename, int *x, int *y, int *comp, int req_comp);
 void stbi_image_free(void *retval_from_stbi_load);
@@ -23,6 +25,35 @@ static char *get_line(FILE *f)
     return s;
 }
 
+/* Ends an error line about path: where the path was written (from, when known)
+ * and, for a relative path that does not exist, the working directory it was
+ * resolved against, which is where Darknet resolves every path of a .data file and
+ * a list. */
+static void end_error(const char *path, const char *from)
+{
+    char cwd[4096];
+    struct stat st;
+    int relative = path[0] != '/' && stat(path, &st) != 0;
+    if (relative && !getcwd(cwd, sizeof(cwd))) snprintf(cwd, sizeof(cwd), "(unknown: %s)", strerror(errno));
+    if (from && relative) fprintf(stderr, " (%s; a relative path is resolved against the working directory %s)\n", from, cwd);
+    else if (from) fprintf(stderr, " (%s)\n", from);
+    else if (relative) fprintf(stderr, " (a relative path, resolved against the working directory %s)\n", cwd);
+    else fprintf(stderr, "\n");
+}
+
+/* Opens path as what, or prints why not (missing, unreadable, a directory) with
+ * end_error and returns NULL. */
+static FILE *open_checked(const char *path, const char *what, const char *from)
+{
+    ohem_err e;
+    FILE *f = ohem_open_file(path, "r", what, &e);
+    if (!f) {
+        fprintf(stderr, "error: %s", e.msg);
+        end_error(path, from);
+    }
+    return f;
+}
+
 static char *trim(char *s)
 {
     while (isspace((unsigned char)*s)) s++;
@@ -34,17 +65,14 @@ static char *trim(char *s)
 int data_cfg_read(const char *path, data_cfg *d)
 {
     memset(d, 0, sizeof(*d));
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "error: %s: cannot open the .data file: %s\n", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = open_checked(path, ".data file", NULL);
+    if (!f) return -1;
     d->path = strdup(path);
     char *line;
     int lineno = 0, bad = 0, classes_line = 0;
     while (!bad && (line = get_line(f))) {
         lineno++;
-        char *s = trim(line);
+        char *s = trim(line + (lineno == 1 ? ohem_utf8_bom(line) : 0));
         if (!*s || *s == '#' || *s == ';') {
             free(line);
             continue;
@@ -58,6 +86,14 @@ int data_cfg_read(const char *path, data_cfg *d)
             char *key = trim(s), *val = trim(eq + 1);
             char **slot = !strcmp(key, "train") ? &d->train : !strcmp(key, "valid") ? &d->valid
                         : !strcmp(key, "names") ? &d->names : !strcmp(key, "backup") ? &d->backup : NULL;
+            char **from = !strcmp(key, "train") ? &d->train_from : !strcmp(key, "valid") ? &d->valid_from
+                        : !strcmp(key, "names") ? &d->names_from : NULL;
+            if (from) {
+                char buf[4200];
+                snprintf(buf, sizeof(buf), "%s= on line %d of %s", key, lineno, path);
+                free(*from);
+                *from = strdup(buf);
+            }
             if (slot) {
                 free(*slot);
                 *slot = strdup(val);
@@ -65,7 +101,8 @@ int data_cfg_read(const char *path, data_cfg *d)
                 char *end;
                 errno = 0;
                 long c = strtol(val, &end, 10);
-                if (end == val || *end || errno || c < 1 || c > 100000) {
+                while (isspace((unsigned char)*end)) end++; /* classes=3 # as libdarknet's atoi reads it */
+                if (end == val || (*end && *end != '#') || errno || c < 1 || c > 100000) {
                     fprintf(stderr, "error: %s:%d: classes=%s: expected an integer >= 1\n", path, lineno, val);
                     bad = 1;
                 }
@@ -102,12 +139,15 @@ void data_cfg_free(data_cfg *d)
     free(d->valid);
     free(d->names);
     free(d->backup);
+    free(d->train_from);
+    free(d->valid_from);
+    free(d->names_from);
     memset(d, 0, sizeof(*d));
 }
 
-int read_names(const char *path, int classes, char ***names)
+int read_names(const char *path, const char *from, int classes, char ***names)
 {
-    int n = read_list(path, names);
+    int n = read_list(path, from, names);
     if (n < 0) return -1;
     if (n < classes) {
         fprintf(stderr, "error: %s: %d names for %d classes (hint: one name a line)\n", path, n, classes);
@@ -126,18 +166,15 @@ void path_stem(const char *path, char *out, size_t cap)
     if (dot && dot != out) *dot = 0;
 }
 
-int read_list(const char *path, char ***paths)
+int read_list(const char *path, const char *from, char ***paths)
 {
-    FILE *f = fopen(path, "r");
     *paths = NULL;
-    if (!f) {
-        fprintf(stderr, "error: %s: cannot open the image list: %s\n", path, strerror(errno));
-        return -1;
-    }
-    int n = 0, cap = 0;
+    FILE *f = open_checked(path, "image list", from);
+    if (!f) return -1;
+    int n = 0, cap = 0, lineno = 0;
     char *line;
     while ((line = get_line(f))) {
-        char *s = trim(line);
+        char *s = trim(line + (++lineno == 1 ? ohem_utf8_bom(line) : 0));
         if (!*s) {
             free(line);
             continue;
@@ -153,7 +190,8 @@ int read_list(const char *path, char ***paths)
     }
     fclose(f);
     if (n == 0) {
-        fprintf(stderr, "error: %s: the image list is empty\n", path);
+        fprintf(stderr, "error: %s: the image list is empty", path);
+        end_error(path, from);
         free(*paths);
         *paths = NULL;
         return -1;
@@ -189,19 +227,26 @@ void label_path(const char *image, char *out, size_t cap)
     for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) replace_once(out, cap, rules[i][0], rules[i][1]);
 }
 
-int read_labels(const char *path, int classes, float **out, int *n)
+/* read_labels, with where the label path comes from for an error that it cannot
+ * be opened. */
+static int read_labels_from(const char *path, const char *from, int classes, float **out, int *n)
 {
-    FILE *f = fopen(path, "r");
     *out = NULL;
     *n = 0;
-    if (!f) {
-        fprintf(stderr, "error: %s: cannot open the label file: %s\n", path, strerror(errno));
-        return 1;
-    }
+    FILE *f = open_checked(path, "label file", from);
+    if (!f) return 1;
     int bad = 0, lineno = 0, cap = 0;
     char *line;
     while ((line = get_line(f)) && bad < 5) {
         lineno++;
+        if (lineno == 1 && ohem_utf8_bom(line)) {
+            /* libdarknet's loader reads labels with fscanf("%d ..."), which stops at
+             * the mark: the image would train with no box at all. */
+            fprintf(stderr, "error: %s:1: the file starts with a UTF-8 byte-order mark, and libdarknet's loader would read no box from it "
+                            "(hint: save it without one, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)\n", path);
+            bad++;
+            break;
+        }
         char *s = trim(line);
         if (!*s) {
             free(line);
@@ -250,14 +295,36 @@ int read_labels(const char *path, int classes, float **out, int *n)
     return bad;
 }
 
+int read_labels(const char *path, int classes, float **out, int *n)
+{
+    return read_labels_from(path, NULL, classes, out, n);
+}
+
 /* Checks one label file; returns the number of problems printed. */
-static int check_labels(const char *path, int classes)
+static int check_labels(const char *path, const char *from, int classes)
 {
     float *boxes;
     int n;
-    int bad = read_labels(path, classes, &boxes, &n);
+    int bad = read_labels_from(path, from, classes, &boxes, &n);
     free(boxes);
     return bad;
+}
+
+/* The line of list that holds its index-th path, counted as read_list counts; 0
+ * when the list cannot be read again. */
+static int list_line(const char *list, int index)
+{
+    FILE *f = fopen(list, "r");
+    if (!f) return 0;
+    int lineno = 0, seen = -1;
+    char *line;
+    while (seen < index && (line = get_line(f))) {
+        lineno++;
+        seen += *trim(line + (lineno == 1 ? ohem_utf8_bom(line) : 0)) != 0;
+        free(line);
+    }
+    fclose(f);
+    return seen == index ? lineno : 0;
 }
 
 image load_image_checked(const char *path, int *ok)
@@ -274,25 +341,33 @@ image load_image_checked(const char *path, int *ok)
     return im;
 }
 
-int check_dataset(char **paths, int n, int classes, int quiet)
+int check_dataset(const char *list, char **paths, int n, int classes, int quiet)
 {
     int bad = 0;
-    char lab[4096];
+    char lab[4096], from[8500];
     for (int i = 0; i < n && bad < 20; i++) {
         int w, h, c;
+        struct stat st;
         unsigned char *px = stbi_load(paths[i], &w, &h, &c, 3);
+        snprintf(from, sizeof(from), "line %d of %s", list_line(list, i), list);
         if (!px) {
-            fprintf(stderr, "error: %s: the image is missing or does not decode\n", paths[i]);
+            if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
+                fprintf(stderr, "error: %s: is a directory, where an image should be", paths[i]);
+            else
+                fprintf(stderr, "error: %s: the image is missing or does not decode", paths[i]);
+            end_error(paths[i], from);
             bad++;
         } else {
             stbi_image_free(px);
         }
         label_path(paths[i], lab, sizeof(lab));
         if (!strcmp(lab, paths[i])) {
-            fprintf(stderr, "error: %s: no label path follows from it (hint: images/NAME.jpg has its labels in labels/NAME.txt)\n", paths[i]);
+            fprintf(stderr, "error: %s: no label path follows from it (hint: images/NAME.jpg has its labels in labels/NAME.txt)", paths[i]);
+            end_error(paths[i], from);
             bad++;
         } else {
-            bad += check_labels(lab, classes);
+            snprintf(from, sizeof(from), "the labels of %s, line %d of %s", paths[i], list_line(list, i), list);
+            bad += check_labels(lab, from, classes);
         }
         if (!quiet && (i % 500 == 499 || i == n - 1)) fprintf(stderr, "\rchecking data: %d/%d", i + 1, n);
     }

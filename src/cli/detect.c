@@ -242,8 +242,8 @@ int detector_map(int argc, char **argv)
         fprintf(stderr, "error: %s: the key 'valid' is missing (hint: valid=path/to/valid.txt)\n", pos[0]);
         goto done;
     }
-    if ((n = read_list(d.valid, &paths)) < 0) goto done;
-    if (d.names && (nn = read_names(d.names, d.classes, &names)) < 0) goto done;
+    if ((n = read_list(d.valid, d.valid_from, &paths)) < 0) goto done;
+    if (d.names && (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
     if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
     map_class *m = calloc(d.classes, sizeof(*m));
     double map = detector_evaluate(net, paths, n, d.classes, &o, m);
@@ -278,7 +278,7 @@ int detector_valid(int argc, char **argv)
         fprintf(stderr, "error: %s: the key '%s' is missing\n", pos[0], !d.valid ? "valid" : "names");
         goto done;
     }
-    if ((n = read_list(d.valid, &paths)) < 0 || (nn = read_names(d.names, d.classes, &names)) < 0) goto done;
+    if ((n = read_list(d.valid, d.valid_from, &paths)) < 0 || (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s", out);
     char *slash = strrchr(dir, '/');
@@ -370,7 +370,7 @@ int detector_test(int argc, char **argv)
         fprintf(stderr, "error: %s: the key 'names' is missing\n", pos[0]);
         goto done;
     }
-    if ((nn = read_names(d.names, d.classes, &names)) < 0) goto done;
+    if ((nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
     if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
     int nb;
     detection *dets = detect_image(net, im, thresh, &nb);

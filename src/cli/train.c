@@ -152,7 +152,7 @@ int detector_train(int argc, char **argv)
     data_cfg d;
     if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
     char **paths;
-    int npaths = read_list(d.train, &paths), nlist = npaths;
+    int npaths = read_list(d.train, d.train_from, &paths), nlist = npaths;
     if (npaths >= 0 && (npaths = dist_shard(paths, npaths, seed)) < 0) free_paths(paths, nlist);
     if (npaths < 0) {
         data_cfg_free(&d);
@@ -163,13 +163,13 @@ int detector_train(int argc, char **argv)
     FILE *log = NULL;
     char **vpaths = NULL;
     map_class *mc = NULL;
-    if (check_dataset(paths, npaths, d.classes, quiet) != 0) goto done;
+    if (check_dataset(d.train, paths, npaths, d.classes, quiet) != 0) goto done;
     if (map_every) {
         if (!d.valid) {
             fprintf(stderr, "error: %s: -map needs the key 'valid' (hint: valid=path/to/valid.txt)\n", pos[0]);
             goto done;
         }
-        if ((nvalid = read_list(d.valid, &vpaths)) < 0 || check_dataset(vpaths, nvalid, d.classes, quiet) != 0) goto done;
+        if ((nvalid = read_list(d.valid, d.valid_from, &vpaths)) < 0 || check_dataset(d.valid, vpaths, nvalid, d.classes, quiet) != 0) goto done;
         mc = calloc(d.classes, sizeof(*mc));
     }
     if (ensure_dir(d.backup) != 0) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void ohem_err_set(ohem_err *e, const char *fmt, ...)
 {
@@ -51,6 +52,32 @@ char *ohem_read_line(FILE *f)
     return buf;
 }
 
+FILE *ohem_open_file(const char *path, const char *mode, const char *what, ohem_err *e)
+{
+    FILE *f = fopen(path, mode);
+    if (!f) {
+        ohem_err_set(e, "%s: cannot open the %s: %s", path, what, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        ohem_err_set(e, "%s: is a directory, where the %s should be", path, what);
+        return NULL;
+    }
+    return f;
+}
+
+int ohem_utf8_bom(const char *s)
+{
+    return s[0] == '\xEF' && s[1] == '\xBB' && s[2] == '\xBF' ? 3 : 0;
+}
+
+int ohem_wide_bom(const char *s)
+{
+    return (s[0] == '\xFF' && s[1] == '\xFE') || (s[0] == '\xFE' && s[1] == '\xFF');
+}
+
 static int section_add_key(ohem_cfg_section *s, char *line, int lineno)
 {
     char **keys = realloc(s->keys, (s->nkeys + 1) * sizeof(*keys));
@@ -70,16 +97,20 @@ static int section_add_key(ohem_cfg_section *s, char *line, int lineno)
 int ohem_cfg_read(const char *path, ohem_cfg *cfg, ohem_err *e)
 {
     memset(cfg, 0, sizeof(*cfg));
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        ohem_err_set(e, "%s: cannot open the cfg file: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = ohem_open_file(path, "r", "cfg file", e);
+    if (!f) return -1;
     cfg->path = strdup(path);
     char *line;
     int lineno = 0, status = 0;
     while (status == 0 && (line = ohem_read_line(f))) {
         lineno++;
+        if (lineno == 1 && ohem_wide_bom(line)) {
+            ohem_err_set(e, "%s:1: the file starts with a UTF-16 byte-order mark (hint: save the cfg as UTF-8 or ASCII text)", path);
+            free(line);
+            status = -1;
+            break;
+        }
+        if (lineno == 1 && ohem_utf8_bom(line)) memmove(line, line + 3, strlen(line + 3) + 1);
         strip_spaces(line);
         if (line[0] == 0 || line[0] == '#' || line[0] == ';') {
             free(line);
@@ -87,6 +118,14 @@ int ohem_cfg_read(const char *path, ohem_cfg *cfg, ohem_err *e)
         }
         if (line[0] == '[') {
             size_t len = strlen(line);
+            char *close = strchr(line, ']');
+            if (close && close[1] == '#') {
+                ohem_err_set(e, "%s:%d: '%s': a comment after a section header, which libdarknet reads as part of the name (hint: put the comment on a line of its own)",
+                             path, lineno, line);
+                free(line);
+                status = -1;
+                break;
+            }
             if (len < 3 || line[len - 1] != ']') {
                 ohem_err_set(e, "%s:%d: '%s' is not a section header (hint: write it as [name])",
                              path, lineno, line);
@@ -137,6 +176,14 @@ int ohem_cfg_read(const char *path, ohem_cfg *cfg, ohem_err *e)
     }
     if (status != 0) ohem_cfg_free(cfg);
     return status;
+}
+
+void ohem_cfg_cut_comments(ohem_cfg_section *s)
+{
+    for (int i = 0; i < s->nkeys; i++) {
+        char *hash = strchr(s->keys[i] + strlen(s->keys[i]) + 1, '#');
+        if (hash) *hash = 0;
+    }
 }
 
 int ohem_cfg_line(const ohem_cfg_section *s, const char *key)

@@ -33,16 +33,35 @@ typedef struct {
  * of file or when memory runs out. The caller frees it. */
 char *ohem_read_line(FILE *f);
 
+/* Opens path for reading ("r" or "rb") as what ("cfg file", "image list"): NULL with
+ * e set ("PATH: cannot open the WHAT: reason", "PATH: is a directory, where the WHAT should be")
+ * when it is missing, unreadable or a directory (which fopen opens and reads as
+ * empty). */
+FILE *ohem_open_file(const char *path, const char *mode, const char *what, ohem_err *e);
+
+/* Bytes of the UTF-8 byte-order mark at the start of s (3), or 0. */
+int ohem_utf8_bom(const char *s);
+
+/* 1 when s starts with a UTF-16 byte-order mark (a file saved in a wide encoding,
+ * which no Darknet reader takes). */
+int ohem_wide_bom(const char *s);
+
 /* Reads path. Whitespace inside a line is dropped, as Darknet drops it; blank lines
- * and lines starting with # or ; are comments; CRLF ends are fine. Errors (missing
- * or unreadable file, no sections, a key before the first section, a line that is
- * neither [section] nor key=value) return -1 with e set. A key given twice stays
+ * and lines starting with # or ; are comments; CRLF ends and a UTF-8 byte-order mark
+ * are fine. A comment after a value (filters=255 # yolo) stays in the value, as in
+ * libdarknet; the parser decides what it means. Errors (missing, unreadable or
+ * directory, UTF-16 text, no sections, a key before the first section, a line that
+ * is neither [section] nor key=value) return -1 with e set. A key given twice stays
  * twice: libdarknet reads the first. */
 int ohem_cfg_read(const char *path, ohem_cfg *cfg, ohem_err *e);
 
 /* Frees what ohem_cfg_read made, except the options lists already handed on (set
  * to NULL by the caller). ohem_cfg_free(NULL) is a no-op. */
 void ohem_cfg_free(ohem_cfg *cfg);
+
+/* Cuts a comment after each value of s (per_image=64#hard: 64), for sections whose
+ * keys the plugin reads itself. */
+void ohem_cfg_cut_comments(ohem_cfg_section *s);
 
 /* Line of key's first occurrence in s, or the header's line when key is absent. */
 int ohem_cfg_line(const ohem_cfg_section *s, const char *key);

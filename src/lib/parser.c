@@ -47,7 +47,6 @@ BUILTIN(p_connected, parse_connected(o, c->params))
 BUILTIN(p_crop, parse_crop(o, c->params))
 BUILTIN(p_cost, parse_cost(o, c->params))
 BUILTIN(p_iseg, parse_iseg(o, c->params))
-BUILTIN(p_detection, parse_detection(o, c->params))
 BUILTIN(p_normalization, parse_normalization(o, c->params))
 BUILTIN(p_batchnorm, parse_batchnorm(o, c->params))
 BUILTIN(p_maxpool, parse_maxpool(o, c->params))
@@ -94,7 +93,7 @@ static int check_layer_refs(parse_ctx *c, const char *key)
                      c->s->line, c->s->type, key, key);
         return -1;
     }
-    for (const char *p = v; *p;) {
+    for (const char *p = v; *p && *p != '#';) {
         char *end;
         long x = strtol(p, &end, 10);
         long i = x < 0 ? c->params.index + x : x;
@@ -108,9 +107,63 @@ static int check_layer_refs(parse_ctx *c, const char *key)
     return 0;
 }
 
+/* The largest factor by which a layer before layer n shrinks the input (each output
+ * pixel spans that many input pixels in x and y): [net] width and height must be
+ * multiples of it for the maps a [route] joins to have the same size. */
+static int largest_downsampling(const network *net, int n)
+{
+    int *ds = malloc((size_t)(n > 0 ? n : 1) * sizeof(int)), best = 1;
+    if (!ds) return 32;
+    for (int i = 0; i < n; i++) {
+        const layer *l = &net->layers[i];
+        int d = i ? ds[i - 1] : 1, st = l->stride > 0 ? l->stride : 1;
+        if (l->type == CONVOLUTIONAL || l->type == MAXPOOL || l->type == LOCAL) d *= st;
+        else if (l->type == REORG) d = l->reverse ? d / st : d * st;
+        else if (l->type == UPSAMPLE) d = l->reverse ? d * st : d / st;
+        else if (l->type == ROUTE && l->n > 0) d = ds[l->input_layers[0]];
+        ds[i] = d > 0 ? d : 1;
+        if (ds[i] > best) best = ds[i];
+    }
+    free(ds);
+    return best;
+}
+
+/* Checks that the maps a [route] joins have the same width and height; libdarknet
+ * makes the route's output 0x0x0 otherwise, and the next layer fails. Assumes
+ * check_layer_refs passed. */
+static int check_route_sizes(parse_ctx *c)
+{
+    const char *v = find_val(c->s, "layers");
+    const layer *first = NULL;
+    long first_i = 0;
+    for (const char *p = v; *p && *p != '#';) {
+        char *end;
+        long x = strtol(p, &end, 10), i = x < 0 ? c->params.index + x : x;
+        const layer *l = &c->net->layers[i];
+        if (!first) {
+            first = l;
+            first_i = i;
+        } else if (l->out_w != first->out_w || l->out_h != first->out_h) {
+            int m = largest_downsampling(c->net, c->params.index);
+            char hint[160];
+            if (c->net->w % m || c->net->h % m)
+                snprintf(hint, sizeof(hint), "[net] width and height must be multiples of %d, the largest downsampling before this layer; they are %dx%d",
+                         m, c->net->w, c->net->h);
+            else
+                snprintf(hint, sizeof(hint), "a [route] joins maps of the same width and height");
+            ohem_err_set(c->e, "%s:%d: [route] layers=%s joins maps of different sizes: layer %ld is %dx%dx%d, layer %ld is %dx%dx%d (hint: %s)",
+                         c->cfg->path, ohem_cfg_line(c->s, "layers"), v, first_i, first->out_w, first->out_h, first->out_c,
+                         i, l->out_w, l->out_h, l->out_c, hint);
+            return -1;
+        }
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
 static int p_route(parse_ctx *c, layer *l)
 {
-    if (check_layer_refs(c, "layers") != 0) return -1;
+    if (check_layer_refs(c, "layers") != 0 || check_route_sizes(c) != 0) return -1;
     *l = parse_route(c->s->options, c->params, c->net);
     return 0;
 }
@@ -135,11 +188,41 @@ static int check_head_inputs(parse_ctx *c, int expected, const char *hint_keys)
     return -1;
 }
 
+/* Entries of a comma-separated list, up to a comment. */
 static int count_list(const char *v)
 {
     int n = 1;
-    for (; *v; v++) n += *v == ',';
+    for (; *v && *v != '#'; v++) n += *v == ',';
     return n;
+}
+
+/* The int libdarknet reads for key (atoi, which stops at a comment), or def. */
+static int int_or(const ohem_cfg_section *s, const char *key, int def)
+{
+    const char *v = find_val(s, key);
+    return v ? atoi(v) : def;
+}
+
+/* Checks anchors= of a [yolo] or [region] with num anchors: libdarknet fills
+ * 2 x num biases with 0.5 and overwrites them with as many values as the list has,
+ * so a short list trains with 0.5 anchors, and a long one writes past the array. */
+static int check_anchors(parse_ctx *c, int num)
+{
+    const ohem_cfg_section *s = c->s;
+    const char *a = find_val(s, "anchors");
+    if (!a) {
+        ohem_err_set(c->e, "%s:%d: %s has no anchors= (hint: num=%d anchors as w,h pairs; libdarknet would make each 0.5 x 0.5)",
+                     c->cfg->path, s->line, s->type, num);
+        return -1;
+    }
+    int n = count_list(a);
+    if (n != 2 * num) {
+        ohem_err_set(c->e, "%s:%d: %s anchors=%s: %d values, but num=%d needs %d (a w,h pair per anchor)%s",
+                     c->cfg->path, ohem_cfg_line(s, "anchors"), s->type, a, n, num, 2 * num,
+                     n < 2 * num ? "; libdarknet would fill the rest with 0.5" : "; libdarknet would write past its array");
+        return -1;
+    }
+    return 0;
 }
 
 static int p_yolo(parse_ctx *c, layer *l)
@@ -156,6 +239,18 @@ static int p_yolo(parse_ctx *c, layer *l)
     if (check_head_inputs(c, c->params.h * c->params.w * n * (classes + 5),
                           "filters = anchors in mask x (classes + 5)") != 0)
         return -1;
+    int total = num ? atoi(num) : 1;
+    for (const char *p = mask; p && *p && *p != '#';) {
+        char *end;
+        long m = strtol(p, &end, 10);
+        if (m >= total) {
+            ohem_err_set(c->e, "%s:%d: [yolo] mask=%s: anchor %ld does not exist; num=%d anchors are numbered 0..%d",
+                         c->cfg->path, ohem_cfg_line(s, "mask"), mask, m, total, total - 1);
+            return -1;
+        }
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (check_anchors(c, total) != 0) return -1;
     *l = parse_yolo(s->options, c->params);
     return 0;
 }
@@ -168,8 +263,29 @@ static int p_region(parse_ctx *c, layer *l)
     if (check_head_inputs(c, c->params.h * c->params.w * n * (classes + coords + 1),
                           "filters = num x (classes + coords + 1)") != 0)
         return -1;
+    if (check_anchors(c, n) != 0) return -1;
     *l = parse_region(s->options, c->params);
     l->backward = ohem_backward_region_layer;
+    return 0;
+}
+
+/* [detection] (YOLOv1) takes side x side cells of (1 + coords) x num box entries and
+ * classes class scores from the layer before; libdarknet only asserts it. */
+static int p_detection(parse_ctx *c, layer *l)
+{
+    const ohem_cfg_section *s = c->s;
+    int coords = int_or(s, "coords", 1), classes = int_or(s, "classes", 1), num = int_or(s, "num", 1),
+        side = int_or(s, "side", 7);
+    long long expected = (long long)side * side * ((1LL + coords) * num + classes);
+    if (expected != c->params.inputs) {
+        const ohem_cfg_section *before = c->s - 1;
+        ohem_err_set(c->e, "%s:%d: [detection] expects %lld inputs (side x side x ((1 + coords) x num + classes) = %d x %d x ((1 + %d) x %d + %d)), "
+                     "but the %s before it (line %d) gives %d (hint: output=%lld in a [connected] before it, or side, num, classes and coords that fit)",
+                     c->cfg->path, s->line, expected, side, side, coords, num, classes,
+                     before->type, before->line, c->params.inputs, expected);
+        return -1;
+    }
+    *l = parse_detection(s->options, c->params);
     return 0;
 }
 
@@ -407,7 +523,8 @@ static const value_rule value_rules[] = {
     {"layers", V_INTS, -1e9}, {"steps", V_INTS, -1}, {"scales", V_FLOATS, -1e9},
 };
 
-/* 1 when v is one number of the kind (a list: comma-separated), each >= min. */
+/* 1 when v is one number of the kind (a list: comma-separated), each >= min. A
+ * comment may follow (filters=255#yolo): libdarknet's atoi and atof stop at it. */
 static int value_ok(const char *v, value_kind kind, double min)
 {
     int list = kind == V_INTS || kind == V_FLOATS, integer = kind == V_INT || kind == V_INTS;
@@ -419,15 +536,57 @@ static int value_ok(const char *v, value_kind kind, double min)
         if (end == p || errno || !isfinite(x) || x < min) return 0;
         p = end;
         if (*p == ',' && list) p++;
-        else if (*p) return 0;
+        else if (*p && *p != '#') return 0;
         else break;
     } while (1);
     return 1;
 }
 
+/* Keys libdarknet reads as a word, and the words it knows; with any other word
+ * (a comment after it included) it prints one line and goes on with a default. */
+static const char *const policies[] = {"random", "poly", "constant", "step", "exp", "sigmoid", "steps", NULL};
+
+/* 1 when v is a word libdarknet knows for key; 0 with what it expects, or -1 when
+ * key is not a word key. */
+static int word_ok(const char *key, const char *v, char *expected, size_t cap)
+{
+    const char *words[16];
+    int n = 0;
+    if (!strcmp(key, "activation")) {
+        for (int a = LOGISTIC; a <= SELU; a++) words[n++] = get_activation_string((ACTIVATION)a);
+    } else if (!strcmp(key, "type")) {
+        for (int t = SSE; t <= WGAN; t++) words[n++] = get_cost_string((COST_TYPE)t);
+    } else if (!strcmp(key, "policy")) {
+        for (; policies[n]; n++) words[n] = policies[n];
+    } else {
+        return -1;
+    }
+    snprintf(expected, cap, "expected one of:");
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(v, words[i])) return 1;
+        size_t len = strlen(expected);
+        snprintf(expected + len, cap - len, " %s", words[i]);
+    }
+    return 0;
+}
+
 static int check_values(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err *e)
 {
-    for (int i = 0; i < s->nkeys; i++)
+    for (int i = 0; i < s->nkeys; i++) {
+        const char *v = s->keys[i] + strlen(s->keys[i]) + 1, *hash = strchr(v, '#');
+        char expected[200];
+        int w = word_ok(s->keys[i], v, expected, sizeof(expected));
+        if (w == 0 && hash) {
+            ohem_err_set(e, "%s:%d: %s %s=%s: libdarknet reads the word with the comment after it, as an unknown %s, "
+                         "and goes on with a default (hint: put the comment on a line of its own)",
+                         cfg->path, s->lines[i], s->type, s->keys[i], v, s->keys[i]);
+            return -1;
+        }
+        if (w == 0) {
+            ohem_err_set(e, "%s:%d: %s %s=%s: %s (libdarknet would go on with a default)", cfg->path, s->lines[i],
+                         s->type, s->keys[i], v, expected);
+            return -1;
+        }
         for (size_t r = 0; r < sizeof(value_rules) / sizeof(value_rules[0]); r++) {
             const value_rule *vr = &value_rules[r];
             if (strcmp(s->keys[i], vr->key)) continue;
@@ -439,7 +598,58 @@ static int check_values(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err
                              vr->key, v, what, vr->min);
                 return -1;
             }
+            if ((vr->kind == V_INTS || vr->kind == V_FLOATS) && hash && strchr(hash, ',')) {
+                ohem_err_set(e, "%s:%d: %s %s=%s: a comment after a list must not hold a comma: libdarknet counts every comma of the line as a separator "
+                             "(hint: put the comment on a line of its own)", cfg->path, s->lines[i], s->type, vr->key, v);
+                return -1;
+            }
         }
+    }
+    return 0;
+}
+
+/* [net] with policy=steps: libdarknet aborts without steps= and scales=, and reads
+ * past the scales when there are fewer of them than steps. */
+static int check_steps(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err *e)
+{
+    const char *policy = find_val(s, "policy");
+    if (!policy || strcmp(policy, "steps")) return 0;
+    const char *steps = find_val(s, "steps"), *scales = find_val(s, "scales");
+    if (!steps || !scales) {
+        ohem_err_set(e, "%s:%d: [net] policy=steps needs %s (hint: steps=400000,450000 and scales=.1,.1: the learning rate is multiplied by each scale at its step)",
+                     cfg->path, ohem_cfg_line(s, "policy"), steps ? "scales=" : scales ? "steps=" : "steps= and scales=");
+        return -1;
+    }
+    if (count_list(steps) != count_list(scales)) {
+        ohem_err_set(e, "%s:%d: [net] scales=%s: %d values for %d steps (steps=%s on line %d); give one scale per step",
+                     cfg->path, ohem_cfg_line(s, "scales"), scales, count_list(scales), count_list(steps), steps,
+                     ohem_cfg_line(s, "steps"));
+        return -1;
+    }
+    return 0;
+}
+
+/* [ohem] goes last, once: a section after it would count it in its relative layer
+ * indices (a [route] layers=-4 would point elsewhere than in the cfg without it), and
+ * a second one would mine again. */
+static int check_ohem_placement(const ohem_cfg *cfg, ohem_err *e)
+{
+    int first = 0;
+    for (int i = 1; i < cfg->n; i++) {
+        if (strcmp(cfg->sections[i].type, "[ohem]")) continue;
+        if (first) {
+            ohem_err_set(e, "%s:%d: a second [ohem] (the first is on line %d): a cfg has one [ohem], as its last section",
+                         cfg->path, cfg->sections[i].line, cfg->sections[first].line);
+            return -1;
+        }
+        first = i;
+    }
+    if (first && first != cfg->n - 1) {
+        ohem_err_set(e, "%s:%d: [ohem] must be the last section of the cfg, but %s follows it on line %d "
+                     "(hint: move [ohem] to the end; a layer after it would count it in its relative indices, so a [route] layers=-4 would point elsewhere)",
+                     cfg->path, cfg->sections[first].line, cfg->sections[first + 1].type, cfg->sections[first + 1].line);
+        return -1;
+    }
     return 0;
 }
 
@@ -452,6 +662,42 @@ static int needs_image(const char *type)
                                         "[yolo]", "[region]", "[crop]"};
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
         if (!strcmp(type, kinds[i])) return 1;
+    return 0;
+}
+
+/* Sections that make an image from an image, which comes out empty (or of negative
+ * size) when the input is too small for them. */
+static int shrinks_image(const char *type)
+{
+    static const char *const kinds[] = {"[convolutional]", "[conv]", "[deconvolutional]", "[deconv]",
+                                        "[local]", "[maxpool]", "[max]", "[upsample]"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (!strcmp(type, kinds[i])) return 1;
+    return 0;
+}
+
+/* The output size a [convolutional] or [maxpool] will have, as libdarknet computes
+ * it from the keys (and allocates it, with a negative count when it is negative):
+ * 1 with *ow, *oh, *oc set for those sections, 0 for others. */
+static int window_output(const parse_ctx *c, int *ow, int *oh, int *oc)
+{
+    const ohem_cfg_section *s = c->s;
+    int w = c->params.w, h = c->params.h;
+    if (!strcmp(s->type, "[convolutional]") || !strcmp(s->type, "[conv]")) {
+        int size = int_or(s, "size", 1), stride = int_or(s, "stride", 1);
+        int pad = int_or(s, "pad", 0) ? size / 2 : int_or(s, "padding", 0);
+        *ow = (w + 2 * pad - size) / stride + 1;
+        *oh = (h + 2 * pad - size) / stride + 1;
+        *oc = int_or(s, "filters", 1);
+        return 1;
+    }
+    if (!strcmp(s->type, "[maxpool]") || !strcmp(s->type, "[max]")) {
+        int stride = int_or(s, "stride", 1), size = int_or(s, "size", stride), pad = int_or(s, "padding", size - 1);
+        *ow = (w + pad - size) / stride + 1;
+        *oh = (h + pad - size) / stride + 1;
+        *oc = c->params.c;
+        return 1;
+    }
     return 0;
 }
 
@@ -579,11 +825,17 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         ohem_cfg_free(&cfg);
         return -1;
     }
-    for (int i = 0; i < cfg.n; i++)
-        if (!(i > 0 && find_section_type(cfg.sections[i].type)->plugin) && check_values(&cfg, &cfg.sections[i], e) != 0) {
+    for (int i = 0; i < cfg.n; i++) {
+        if (i > 0 && find_section_type(cfg.sections[i].type)->plugin) ohem_cfg_cut_comments(&cfg.sections[i]);
+        else if (check_values(&cfg, &cfg.sections[i], e) != 0) {
             ohem_cfg_free(&cfg);
             return -1;
         }
+    }
+    if (check_steps(&cfg, &cfg.sections[0], e) != 0 || check_ohem_placement(&cfg, e) != 0) {
+        ohem_cfg_free(&cfg);
+        return -1;
+    }
     ohem_blas_init();
     network *net = make_network(cfg.n - 1);
     net->gpu_index = gpu_index;
@@ -613,8 +865,17 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         c.params.index = index;
         fprintf(stderr, "%5d ", index);
         if (needs_image(c.s->type) && !(c.params.h > 0 && c.params.w > 0 && c.params.c > 0)) {
-            ohem_err_set(e, "%s:%d: %s needs an image input, but %s gives %dx%dx%d (hint: [connected], [softmax] and [cost] output flat vectors)",
-                         path, c.s->line, c.s->type, index ? "the layer before it" : "[net]", c.params.w, c.params.h, c.params.c);
+            ohem_err_set(e, "%s:%d: %s needs an image input, but the %s before it (line %d) gives %dx%dx%d (hint: [connected], [softmax] and [cost] output flat vectors)",
+                         path, c.s->line, c.s->type, cfg.sections[i - 1].type, cfg.sections[i - 1].line, c.params.w, c.params.h, c.params.c);
+            fprintf(stderr, "\n");
+            free_network(net);
+            ohem_cfg_free(&cfg);
+            return -1;
+        }
+        int ow, oh, oc;
+        if (window_output(&c, &ow, &oh, &oc) && !(ow > 0 && oh > 0 && oc > 0)) {
+            ohem_err_set(e, "%s:%d: %s makes a %dx%dx%d output from its %dx%dx%d input (hint: lower size= or the downsampling before it, or raise [net] width and height)",
+                         path, c.s->line, c.s->type, ow, oh, oc, c.params.w, c.params.h, c.params.c);
             fprintf(stderr, "\n");
             free_network(net);
             ohem_cfg_free(&cfg);
@@ -622,6 +883,16 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         }
         if (t->parse(&c, &l) != 0) {
             fprintf(stderr, "\n");
+            free_network(net);
+            ohem_cfg_free(&cfg);
+            return -1;
+        }
+        if (shrinks_image(c.s->type) && !(l.out_w > 0 && l.out_h > 0 && l.out_c > 0)) {
+            /* the other sections that shrink an image ([local], [upsample] stride<0) */
+            ohem_err_set(e, "%s:%d: %s makes a %dx%dx%d output from its %dx%dx%d input (hint: lower size= or the downsampling before it, or raise [net] width and height)",
+                         path, c.s->line, c.s->type, l.out_w, l.out_h, l.out_c, c.params.w, c.params.h, c.params.c);
+            fprintf(stderr, "\n");
+            free_layer(l);
             free_network(net);
             ohem_cfg_free(&cfg);
             return -1;

@@ -41,28 +41,35 @@ long ohem_weights_bytes(const network *net)
 
 int ohem_check_weights(const network *net, const char *path, ohem_err *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ohem_err_set(e, "%s: cannot open the weights file: %s", path, strerror(errno));
-        return -1;
-    }
+    FILE *f = ohem_open_file(path, "rb", "weights file", e);
+    if (!f) return -1;
     int head[3] = {0};
     struct stat st;
     size_t got = fread(head, sizeof(int), 3, f);
-    int ok = fstat(fileno(f), &st) == 0;
+    int ok = fstat(fileno(f), &st) == 0 && !ferror(f);
     fclose(f);
-    if (!ok || got != 3 || head[0] < 0 || head[1] < 0 || head[0] > 1000 || head[1] > 1000) {
+    if (!ok) {
+        ohem_err_set(e, "%s: cannot read the weights file: %s", path, strerror(errno));
+        return -1;
+    }
+    long size = (long)st.st_size;
+    if (got != 3) {
+        ohem_err_set(e, "%s: truncated: %ld bytes, shorter than a Darknet weights header (%ld bytes)", path, size,
+                     header_bytes(0, 2));
+        return -1;
+    }
+    if (head[0] < 0 || head[1] < 0 || head[0] > 1000 || head[1] > 1000) {
         ohem_err_set(e, "%s: not a Darknet weights file (its header reads %d.%d.%d)", path, head[0], head[1], head[2]);
         return -1;
     }
-    long size = (long)st.st_size, at = header_bytes(head[0], head[1]);
+    long at = header_bytes(head[0], head[1]);
     if (size < at) {
-        ohem_err_set(e, "%s: truncated: %ld bytes, shorter than its header", path, size);
+        ohem_err_set(e, "%s: truncated: %ld bytes, shorter than its header (%ld bytes)", path, size, at);
         return -1;
     }
     /* The file may end at any layer boundary (a partial file, like darknet53.conv.74,
      * loads the first layers); anywhere else it is truncated or from another cfg. */
-    int boundary = 0, layers_with_weights = 0, full = 1;
+    int last = -1, full = 1;
     for (int i = 0; i < net->n; i++) {
         long fl = layer_floats(&net->layers[i], 1);
         if (fl < 0) return 0;
@@ -71,21 +78,21 @@ int ohem_check_weights(const network *net, const char *path, ohem_err *e)
             full = 0;
             break;
         }
-        at += fl * (long)sizeof(float);
-        boundary = i;
-        layers_with_weights++;
+        long end = at + fl * (long)sizeof(float);
+        if (end > size) {
+            ohem_err_set(e, "%s: %ld bytes end inside layer %d's weights ([%s], bytes %ld to %ld) (hint: a truncated file, or weights of another cfg)",
+                         path, size, i, ohem_layer_name(&net->layers[i]), at, end);
+            return -1;
+        }
+        at = end;
+        last = i;
     }
     if (at != size) {
-        if (at > size)
-            ohem_err_set(e, "%s: %ld bytes end inside layer %d's weights (hint: a truncated file, or weights of another cfg)",
-                         path, size, boundary);
-        else
-            ohem_err_set(e, "%s: %ld bytes, but the network needs %ld (hint: weights of another cfg?)", path, size, at);
+        ohem_err_set(e, "%s: %ld bytes, but the network needs %ld (hint: weights of another cfg?)", path, size, at);
         return -1;
     }
     if (!full)
         fprintf(stderr, "%s: holds the weights of the first layers only (up to layer %d); the rest keep their initial values\n",
-                path, boundary);
-    (void)layers_with_weights;
+                path, last);
     return 0;
 }

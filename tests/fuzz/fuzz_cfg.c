@@ -41,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < cfg.n; i++)
         if (!strcmp(cfg.sections[i].type, "[ohem]")) {
             ohem_options o;
+            ohem_cfg_cut_comments(&cfg.sections[i]); /* as the parser does for its own sections */
             ohem_parse_options(&cfg, &cfg.sections[i], &net, 4, &o, &e);
         }
     ohem_cfg_free(&cfg);

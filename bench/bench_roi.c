@@ -1,0 +1,246 @@
+/* bench_roi.c: `make bench` (after bench/bench). Time per RoI of RoIAlign forward and
+ * backward (size 7, sampling 2, and adaptive) and of RoI max pooling on a 256-channel
+ * 26 x 26 map with 256 RoIs of random size, one thread, best of several repetitions
+ * (CLOCK_MONOTONIC). For scale, also a per-sample-point RoIAlign forward (four indices
+ * and four weights precomputed per point, then every channel), the usual CPU layout.
+ * Prints a markdown section to stdout and, with -a, appends it to FILE too.
+ *   bench/bench_roi [-quick] [-a FILE] */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "roi_align.h"
+
+enum { C = 256, H = 26, W = 26, SIZE = 7, NROI = 256 };
+
+static FILE *report;
+
+/* Prints to stdout and the report file. */
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    if (report) {
+        va_start(ap, fmt);
+        vfprintf(report, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 88172645463325252ull;
+static float unit(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (rng >> 40) / 16777216.0f;
+}
+
+/* The per-point layout for comparison: for each bin and point, four map offsets and
+ * four weights, then per channel a loop over bins and points. Fixed sampling only. */
+static void point_align_forward(const float *map, const float roi[4], int sampling, float *dst)
+{
+    int np = SIZE * SIZE * sampling * sampling, k = 0;
+    int idx[np][4];
+    float wt[np][4];
+    float bh = (roi[3] - roi[1]) / SIZE, bw = (roi[2] - roi[0]) / SIZE;
+    for (int py = 0; py < SIZE; py++)
+        for (int px = 0; px < SIZE; px++)
+            for (int iy = 0; iy < sampling; iy++)
+                for (int ix = 0; ix < sampling; ix++, k++) {
+                    float y = roi[1] - 0.5f + py * bh + (iy + 0.5f) * bh / sampling;
+                    float x = roi[0] - 0.5f + px * bw + (ix + 0.5f) * bw / sampling;
+                    if (y < -1 || y > H || x < -1 || x > W) {
+                        memset(idx[k], 0, sizeof(idx[k]));
+                        memset(wt[k], 0, sizeof(wt[k]));
+                        continue;
+                    }
+                    y = y <= 0 ? 0 : y;
+                    x = x <= 0 ? 0 : x;
+                    int y0 = (int)y, x0 = (int)x, y1 = y0 + 1, x1 = x0 + 1;
+                    if (y0 >= H - 1) y0 = y1 = H - 1, y = (float)y0;
+                    if (x0 >= W - 1) x0 = x1 = W - 1, x = (float)x0;
+                    float ly = y - y0, lx = x - x0, hy = 1 - ly, hx = 1 - lx;
+                    idx[k][0] = y0 * W + x0, idx[k][1] = y0 * W + x1;
+                    idx[k][2] = y1 * W + x0, idx[k][3] = y1 * W + x1;
+                    wt[k][0] = hy * hx, wt[k][1] = hy * lx, wt[k][2] = ly * hx, wt[k][3] = ly * lx;
+                }
+    int per = sampling * sampling;
+    float inv = 1.0f / per;
+    for (int c = 0; c < C; c++) {
+        const float *m = map + c * H * W;
+        for (int b = 0; b < SIZE * SIZE; b++) {
+            float s = 0;
+            for (int p = b * per; p < (b + 1) * per; p++)
+                s += wt[p][0] * m[idx[p][0]] + wt[p][1] * m[idx[p][1]] + wt[p][2] * m[idx[p][2]] +
+                     wt[p][3] * m[idx[p][3]];
+            *dst++ = s * inv;
+        }
+    }
+}
+
+typedef struct {
+    const float *map, *dout;
+    float *out, *dmap;
+    int *argmax;
+    float (*rois)[4];
+    int sampling;
+} bench_args;
+
+typedef void (*bench_fn)(const bench_args *a, int r);
+
+static void run_align_fwd(const bench_args *a, int r)
+{
+    roi_align_forward(a->map, C, H, W, a->rois[r], SIZE, a->sampling, a->out + (size_t)r * C * SIZE * SIZE);
+}
+static void run_align_bwd(const bench_args *a, int r)
+{
+    roi_align_backward(a->dout + (size_t)r * C * SIZE * SIZE, C, H, W, a->rois[r], SIZE, a->sampling, a->dmap);
+}
+static void run_align_both(const bench_args *a, int r)
+{
+    run_align_fwd(a, r);
+    run_align_bwd(a, r);
+}
+static void run_point_fwd(const bench_args *a, int r)
+{
+    point_align_forward(a->map, a->rois[r], a->sampling, a->out + (size_t)r * C * SIZE * SIZE);
+}
+static void run_max_fwd(const bench_args *a, int r)
+{
+    size_t o = (size_t)r * C * SIZE * SIZE;
+    roi_max_forward(a->map, C, H, W, a->rois[r], SIZE, a->out + o, a->argmax + o);
+}
+static void run_max_bwd(const bench_args *a, int r)
+{
+    size_t o = (size_t)r * C * SIZE * SIZE;
+    roi_max_backward(a->dout + o, a->argmax + o, C, SIZE, a->dmap);
+}
+
+/* Seconds for one pass over all RoIs: the RoIs in chunks of 16 (about a millisecond),
+ * each chunk timed reps times and its best kept, so that a pass interrupted by
+ * another process on a shared machine does not count. */
+static double best_of(bench_fn fn, const bench_args *a, int reps)
+{
+    double total = 0;
+    for (int r0 = 0; r0 < NROI; r0 += 16) {
+        double best = 1e30;
+        for (int k = 0; k < reps; k++) {
+            double t = now();
+            for (int r = r0; r < r0 + 16 && r < NROI; r++) fn(a, r);
+            t = now() - t;
+            if (t < best) best = t;
+        }
+        total += best;
+    }
+    return total;
+}
+
+static void row(const char *what, double sec)
+{
+    double per_roi = sec / NROI;
+    out("| %s | %.1f us/RoI, %.2f ns/output |\n", what, per_roi * 1e6, per_roi * 1e9 / (C * SIZE * SIZE));
+}
+
+int main(int argc, char **argv)
+{
+    int reps = 15;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-quick")) {
+            reps = 3;
+        } else if (!strcmp(argv[i], "-a") && i + 1 < argc) {
+            if (!(report = fopen(argv[++i], "a"))) {
+                fprintf(stderr, "bench_roi: cannot append to %s\n", argv[i]);
+                return 1;
+            }
+        } else {
+            fprintf(stderr, "usage: bench_roi [-quick] [-a FILE]\n");
+            return 2;
+        }
+    }
+    char cpu[256] = "?", line[512];
+    FILE *ci = fopen("/proc/cpuinfo", "r");
+    while (ci && fgets(line, sizeof(line), ci))
+        if (!strncmp(line, "model name", 10)) {
+            snprintf(cpu, sizeof(cpu), "%s", strchr(line, ':') + 2);
+            cpu[strcspn(cpu, "\n")] = 0;
+            break;
+        }
+    if (ci) fclose(ci);
+    size_t nout = (size_t)NROI * C * SIZE * SIZE;
+    float *map = malloc(sizeof(float) * C * H * W), *dmap = calloc(C * H * W, sizeof(float));
+    float *feat = malloc(sizeof(float) * nout), *ref = malloc(sizeof(float) * nout);
+    float *dout = malloc(sizeof(float) * nout);
+    int *argmax = malloc(sizeof(int) * nout);
+    float(*rois)[4] = malloc(sizeof(float[4]) * NROI);
+    if (!map || !dmap || !feat || !ref || !dout || !argmax || !rois) {
+        fprintf(stderr, "bench_roi: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < C * H * W; i++) map[i] = unit() * 2 - 1;
+    for (size_t i = 0; i < nout; i++) dout[i] = unit() * 2 - 1;
+    /* RoIs 2..26 pixels a side, anywhere inside the map */
+    for (int r = 0; r < NROI; r++) {
+        float bw = 2 + 24 * unit(), bh = 2 + 24 * unit();
+        float x = unit() * (W - bw), y = unit() * (H - bh);
+        rois[r][0] = x, rois[r][1] = y, rois[r][2] = x + bw, rois[r][3] = y + bh;
+    }
+    bench_args a = {map, dout, feat, dmap, argmax, rois, 2};
+
+    out("\n## RoI feature extraction (bench/bench_roi)\n\n");
+    out("Machine: %s, %ld cores online; one thread, no BLAS. %d channels, %dx%d map, output %dx%d,\n",
+           cpu, sysconf(_SC_NPROCESSORS_ONLN), C, H, W, SIZE, SIZE);
+    out("%d RoIs of 2..26 pixels a side, each chunk of 16 RoIs timed %d times, best kept.\n\n", NROI, reps);
+    out("| measurement | result |\n|---|---|\n");
+    double tf = best_of(run_align_fwd, &a, reps);
+    row("RoIAlign forward, sampling 2", tf);
+    double tb = best_of(run_align_bwd, &a, reps);
+    row("RoIAlign backward, sampling 2", tb);
+    row("RoIAlign forward + backward, sampling 2", best_of(run_align_both, &a, reps));
+    double tp = best_of(run_point_fwd, &a, reps);
+    memcpy(ref, feat, sizeof(float) * nout);
+    for (int r = 0; r < NROI; r++) run_align_fwd(&a, r);
+    double diff = 0;
+    for (size_t i = 0; i < nout; i++) diff = fmax(diff, fabs(feat[i] - ref[i]));
+    char what[160];
+    snprintf(what, sizeof(what), "for scale: per-point RoIAlign forward, sampling 2 (max abs difference %.1e)", diff);
+    row(what, tp);
+    a.sampling = 0;
+    row("RoIAlign forward, adaptive sampling (sampling 0)", best_of(run_align_fwd, &a, reps));
+    row("RoIAlign backward, adaptive sampling", best_of(run_align_bwd, &a, reps));
+    row("RoI max pooling forward", best_of(run_max_fwd, &a, reps));
+    row("RoI max pooling backward", best_of(run_max_bwd, &a, reps));
+    out("\nper-point layout / ours, forward: %.2fx\n", tp / tf);
+    double sum = 0;
+    for (int i = 0; i < C * H * W; i++) sum += dmap[i];
+    if (!isfinite(sum)) return 1;
+    free(map);
+    free(dmap);
+    free(feat);
+    free(ref);
+    free(dout);
+    free(argmax);
+    free(rois);
+    if (report && fclose(report)) {
+        fprintf(stderr, "bench_roi: cannot write the report\n");
+        return 1;
+    }
+    return 0;
+}

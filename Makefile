@@ -1,4 +1,4 @@
-# OHEM for Darknet. `make` builds libohem.a and ./darknet; `make test` runs every test.
+# OHEM for Darknet. `make` builds libohem.a, ./darknet and tests/example; `make test` runs every test.
 CC ?= cc
 DARKNET_DIR ?= /usr/lib/darknet
 CFLAGS ?= -O2 -g
@@ -20,7 +20,7 @@ MPI_CFLAGS = $(if $(MPI_ON),-DOHEM_MPI $(shell mpicc --showme:compile))
 MPI_LIBS = $(if $(MPI_ON),$(shell mpicc --showme:link))
 FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 
-# libohem.a: the layers and the plugin glue a user's program links before -ldarknet.
+# libohem.a: the layers and the plugin glue a user's program links (before or after -ldarknet).
 LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/rcnn.c layers/rpn_layer.c layers/roipool_layer.c \
 	layers/roi_loss_layer.c layers/roi_align.c src/lib/parse_twostage.c src/lib/twostage.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
 	src/lib/im2col.c src/lib/weights.c
@@ -34,7 +34,7 @@ TESTS = tests/test_twostage tests/test_select tests/test_rcnn tests/test_roipool
 HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h)
 
 .PHONY: all deps cfgs test demo compare bench fuzz clean
-all: deps libohem.a darknet cfgs
+all: deps libohem.a darknet cfgs tests/example
 
 # [ohem] versions of Debian's yolov3-tiny, yolov3 and yolov2-tiny cfgs, in cfg/.
 cfgs: deps
@@ -43,7 +43,15 @@ cfgs: deps
 deps:
 	@scripts/install-deps.sh
 
-libohem.a: $(LIB_OBJ)
+# libohem.a is a linker script (as libc.so is): it asks for the parser and names
+# libohem_core.a, the archive of the objects, beside it. So the plugin is linked
+# whether libohem.a comes before or after -ldarknet; a plain archive after
+# -ldarknet would be skipped, and the stock parser would run.
+libohem.a: libohem_core.a
+	printf '/* the [ohem] plugin: see README.md, "In your own program" */\nEXTERN(ohem_parse_network)\nINPUT(libohem_core.a)\n' >$@
+
+libohem_core.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 darknet: $(CLI_OBJ) libohem.a
@@ -134,7 +142,7 @@ test: all $(TESTS) $(FUZZ_BUILD)
 	@SANITIZE=$(SANITIZE) tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a darknet $(TESTS) bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench \
-		bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/bench_roi bench/bench_twostage \
+		bench/dist_bench bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
 	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg cfg/yolov3-tiny-frcnn.cfg
 	rm -rf tests/tmp

@@ -6,6 +6,7 @@
 #include "ohem.h"
 
 #include <assert.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ typedef struct {
     int nsrc;
     ohem_source src[OHEM_MAX_SOURCES];
     float *coord, *obj, *cls, *rank;   /* (unit_n) loss parts, and the ranking loss */
+    float *key;                        /* (unit_n) what the walk ranks: rank, ties at 0 by the full loss */
     box *boxes;                        /* (unit_n) */
     unsigned char *pos, *mark;         /* (unit_n) */
     int *keep;                         /* (unit_n) */
@@ -319,7 +321,7 @@ static ohem_state *state_build(const ohem_options *opt, network *net, int batch)
     }
     head.unit_n = head.per_unit * head.n;
     size_t un = (size_t)head.unit_n, off = align16(sizeof(ohem_state));
-    size_t o_coord = off; off += align16(4 * un * sizeof(float));
+    size_t o_coord = off; off += align16(5 * un * sizeof(float));
     size_t o_boxes = off; off += align16(un * sizeof(box));
     size_t o_pos = off; off += align16(2 * un);
     size_t o_keep = off; off += align16(un * sizeof(int));
@@ -333,6 +335,7 @@ static ohem_state *state_build(const ohem_options *opt, network *net, int batch)
     st->obj = st->coord + un;
     st->cls = st->obj + un;
     st->rank = st->cls + un;
+    st->key = st->rank + un;
     st->boxes = (box *)(mem + o_boxes);
     st->pos = (unsigned char *)(mem + o_pos);
     st->mark = st->pos + un;
@@ -385,8 +388,7 @@ int make_ohem_layer(layer *l, const ohem_options *opt, network *net, int index,
         *l = z;
         return -1;
     }
-    fprintf(stderr, "ohem       %d per image, nms %.2f, %d candidates per image\n", opt->per_image,
-            opt->nms, state_of(l)->n);
+    ohem_layer_summary(l, stderr);
     return 0;
 }
 
@@ -478,6 +480,23 @@ void ohem_layer_describe(const layer *l, const network *net, int c, char *out, s
     snprintf(out, cap, "candidate %d", c);
 }
 
+/* The walk's key for a candidate whose ranking part (rank=coord/obj/class) is 0,
+ * as every negative's coord and class parts are in [yolo]: a negative number, below
+ * every loss, that grows with the full loss, so that such candidates are ranked by
+ * their full loss and not by their position (which would favour the first cells).
+ * -(FLT_MAX's bits - full's bits) read as a float: exact and monotone, and kept
+ * clear of denormals (libdarknet sets denormals-are-zero). */
+static float zero_part_key(float full)
+{
+    uint32_t u, m;
+    float f = full >= 0 ? full : 0, k;
+    memcpy(&u, &f, sizeof(u));
+    if (u > 0x7e7fffffu) u = 0x7e7fffffu;
+    m = 0x7f7fffffu - u;
+    memcpy(&k, &m, sizeof(k));
+    return -k;
+}
+
 /* Gathers the candidates of selection unit u into the unit arrays. */
 static void unit_gather(ohem_state *st, const network *net, int u, int want_boxes)
 {
@@ -497,17 +516,42 @@ static void unit_gather(ohem_state *st, const network *net, int u, int want_boxe
         case OHEM_RANK_CLASS: st->rank[i] = st->cls[i]; break;
         default: st->rank[i] = st->coord[i] + st->obj[i] + st->cls[i]; break;
         }
+        st->key[i] = st->opt.rank != OHEM_RANK_ALL && st->rank[i] == 0
+                   ? zero_part_key(st->coord[i] + st->obj[i] + st->cls[i]) : st->rank[i];
     }
 }
 
 static int unit_budget(const ohem_state *st)
 {
     if (st->opt.fraction > 0) {
+        /* fraction is a float (0.1 is 0.1000000015): without the tolerance,
+         * 0.1 x 960 would keep 97 */
         double want = (double)st->opt.fraction * st->unit_n;
+        want -= want * 1e-6;
         int k = (int)want;
         return k < want ? k + 1 : k;
     }
     return st->opt.per_image;
+}
+
+void ohem_layer_summary(const layer *l, FILE *f)
+{
+    const ohem_state *st = state_of(l);
+    const ohem_options *o = &st->opt;
+    const char *unit = st->per_unit > 1 ? "batch" : "image";
+    static const char *const ranks[] = {"all", "coord", "obj", "class"};
+    if (o->fraction > 0)
+        fprintf(f, "ohem       fraction %g: %d of %d per %s", o->fraction, unit_budget(st), st->unit_n, unit);
+    else
+        fprintf(f, "ohem       %d per %s", o->per_image, unit);
+    fprintf(f, ", nms %.2f, %d candidates per image", o->nms, st->n);
+    if (o->rank != OHEM_RANK_ALL)
+        fprintf(f, ", rank %s (candidates at 0 on it, such as negatives, by their full loss)", ranks[o->rank]);
+    if (o->keep_positives) fprintf(f, ", positives kept");
+    if (o->neg_pos_ratio > 0) fprintf(f, ", neg_pos_ratio %g", o->neg_pos_ratio);
+    if (o->min_negatives > 0) fprintf(f, ", min_negatives %d", o->min_negatives);
+    if (o->warmup > 0) fprintf(f, ", warmup %d iterations", o->warmup);
+    fprintf(f, "\n");
 }
 
 void forward_ohem_layer(const layer l, network net)
@@ -539,7 +583,7 @@ void forward_ohem_layer(const layer l, network net)
         unsigned char *kept = st->kept + (size_t)u * st->unit_n;
         int nk;
         if (active) {
-            nk = ohem_select_policy(&st->scratch, &p, st->rank, nms_on ? st->boxes : NULL, st->pos,
+            nk = ohem_select_policy(&st->scratch, &p, st->key, nms_on ? st->boxes : NULL, st->pos,
                                     st->mark, st->unit_n, st->keep);
             memset(kept, 0, (size_t)st->unit_n);
             for (int k = 0; k < nk; k++) kept[st->keep[k]] = 1;

@@ -10,6 +10,7 @@
 #define OHEM_LAYER_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "darknet.h"
 
 #define OHEM_MAX_SOURCES 16
@@ -52,6 +53,10 @@ int make_ohem_layer(layer *l, const ohem_options *opt, network *net, int index,
 /* input and output are (batch, inputs); delta is the negative gradient. */
 void forward_ohem_layer(const layer l, network net);
 void backward_ohem_layer(const layer l, network net);
+
+/* Prints the settings in force on one line ("ohem       64 per image, nms 0.70, 960
+ * candidates per image"; with fraction=, the count it gives), as make prints it. */
+void ohem_layer_summary(const layer *l, FILE *f);
 
 /* Follows a resize of the sources and of the previous layer. Returns 0 or -1. */
 int resize_ohem_layer(layer *l, network *net, int index);

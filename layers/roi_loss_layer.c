@@ -19,8 +19,8 @@ static const float roi_std[4] = {.1f, .1f, .2f, .2f};
 typedef struct {
     uint32_t magic;
     roi_loss_options opt;
-    int images, rois, roipool, rpn;
-    float *loss;            /* (images x rois) */
+    int index, images, rois, roipool, rpn;
+    float *loss, *cls, *bx; /* (images x rois): full loss and its two parts */
     int *label, *sampled, *matched, *idx; /* (images x rois), (rois) for idx */
     float *best;            /* (rois) */
     unsigned char *trained; /* (images x rois) */
@@ -53,6 +53,8 @@ static void state_free(roi_loss_state *st)
 {
     if (!st) return;
     free(st->loss);
+    free(st->cls);
+    free(st->bx);
     free(st->label);
     free(st->sampled);
     free(st->matched);
@@ -92,11 +94,14 @@ int make_roi_loss_layer(layer *l, const roi_loss_options *o, network *net, int i
     l->cweights = (char *)st;
     st->magic = ROI_LOSS_MAGIC;
     st->opt = *o;
+    st->index = index;
     st->rois = R;
     st->images = batch / R;
     st->roipool = roipool;
     st->rpn = roipool - 1;
     st->loss = calloc(rows, sizeof(float));
+    st->cls = calloc(rows, sizeof(float));
+    st->bx = calloc(rows, sizeof(float));
     st->label = calloc(rows, sizeof(int));
     st->sampled = calloc(rows, sizeof(int));
     st->matched = calloc(rows, sizeof(int));
@@ -104,7 +109,7 @@ int make_roi_loss_layer(layer *l, const roi_loss_options *o, network *net, int i
     st->best = calloc(R, sizeof(float));
     st->trained = calloc(rows, 1);
     st->tmp = calloc(inputs, sizeof(float));
-    if (!st->loss || !st->label || !st->sampled || !st->matched || !st->idx || !st->best ||
+    if (!st->loss || !st->cls || !st->bx || !st->label || !st->sampled || !st->matched || !st->idx || !st->best ||
         !st->trained || !st->tmp)
         goto fail;
     st->rng = ((uint64_t)rand() << 32) ^ (uint64_t)rand();
@@ -174,19 +179,21 @@ static void image_loss(roi_loss_state *st, const layer *l, const network *net, i
     if (o->sampler)
         n = rcnn_subsample(sampled, R, C, o->rois_per_image, (int)(o->fg_fraction * o->rois_per_image),
                            &st->rng, st->idx);
-    else
-        for (int r = 0; r < R; r++) n += sampled[r] >= 0;
+    else /* mining: [ohem] chooses later; nothing trains yet */
+        for (int r = 0; r < R; r++) sampled[r] = -1;
     float scale = n ? 1.f / n : 0;
     for (int r = 0; r < R; r++) {
         size_t row = (size_t)b * R + r;
         st->trained[row] = sampled[r] >= 0;
-        st->loss[row] = 0;
+        st->loss[row] = st->cls[row] = st->bx[row] = 0;
         if (label[r] < 0) continue;
         float target[4] = {0}, c, bx;
         if (label[r] < C) rcnn_encode(rois[r], truths[matched[r]], roi_std, target);
         const float *x = net->input + row * l->inputs;
         float *d = st->trained[row] ? l->delta + row * l->inputs : st->tmp;
         st->loss[row] = rcnn_roi_loss(x, C, label[r], target, ROI_BETA, scale, d, &c, &bx);
+        st->cls[row] = c;
+        st->bx[row] = bx;
         if (!st->trained[row]) continue;
         st->stats.roi += st->loss[row] * scale;
         st->stats.roi_cls += c * scale;
@@ -228,6 +235,59 @@ void backward_roi_loss_layer(const layer l, network net)
 void roi_loss_layer_stats(const layer *l, roi_loss_stats *s)
 {
     *s = state_of(l)->stats;
+}
+
+void roi_loss_layer_set_mining(layer *l)
+{
+    roi_loss_state *st = state_of(l);
+    st->opt.sampler = 0;
+    if (!st->opt.bg_given) st->opt.bg_lo = 0;
+}
+
+void roi_loss_layer_train_rows(layer *l, const network *net, const unsigned char *kept)
+{
+    roi_loss_state *st = state_of(l);
+    int R = st->rois, C = st->opt.classes, images = l->batch / R;
+    const box *rois = roipool_layer_rois(&net->layers[st->roipool], NULL, NULL);
+    const float *in = net->layers[st->index - 1].output;
+    box truths[ROI_MAX_TRUTHS];
+    int cls[ROI_MAX_TRUTHS];
+    roi_loss_stats *s = &st->stats, *a = &st->acc;
+    memset(l->delta, 0, (size_t)l->batch * l->inputs * sizeof(float));
+    for (int b = 0; b < images; b++) {
+        rcnn_truths(net->truth + (size_t)b * net->truths, ROI_MAX_TRUTHS, truths, cls);
+        int n = 0;
+        for (int r = 0; r < R; r++) n += kept[(size_t)b * R + r] && st->label[(size_t)b * R + r] >= 0;
+        float scale = n ? 1.f / n : 0;
+        for (int r = 0; r < R; r++) {
+            size_t row = (size_t)b * R + r;
+            int lab = st->label[row];
+            st->trained[row] = kept[row] && lab >= 0;
+            if (!st->trained[row]) continue;
+            float target[4] = {0}, c, bx;
+            if (lab < C) rcnn_encode(rois[row], truths[st->matched[row]], roi_std, target);
+            float loss = rcnn_roi_loss(in + row * l->inputs, C, lab, target, ROI_BETA, scale,
+                                       l->delta + row * l->inputs, &c, &bx);
+            s->roi += loss * scale;
+            s->roi_cls += c * scale;
+            s->roi_box += bx * scale;
+            s->trained++;
+            s->foreground += lab < C;
+            a->roi += loss * scale;
+            a->roi_cls += c * scale;
+            a->roi_box += bx * scale;
+            a->trained++;
+            a->foreground += lab < C;
+            *l->cost += loss * scale;
+        }
+    }
+}
+
+void roi_loss_layer_parts(const layer *l, const float **cls, const float **box_part)
+{
+    roi_loss_state *st = state_of(l);
+    *cls = st->cls;
+    *box_part = st->bx;
 }
 
 void roi_loss_layer_take_stats(layer *l, roi_loss_stats *s)

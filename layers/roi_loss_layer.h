@@ -22,7 +22,8 @@ typedef struct {
     float bg_lo, bg_hi;     /* background: bg_lo <= best IoU < bg_hi */
     int rois_per_image;     /* the sampler's RoIs per image */
     float fg_fraction;      /* at most this share of them foreground */
-    int sampler;            /* 0: every labelled RoI trains ([ohem] selects) */
+    int sampler;            /* 0: [ohem] selects the RoIs that train */
+    int bg_given;           /* bg_iou was set in the cfg (else [ohem] uses bg_lo 0) */
     float jitter;           /* the loader's crop jitter for training */
 } roi_loss_options;
 
@@ -56,6 +57,21 @@ void roi_loss_layer_take_stats(layer *l, roi_loss_stats *s);
  * trained flag. For [ohem]. */
 void roi_loss_layer_rois(const layer *l, const float **loss, const int **label,
                          const unsigned char **trained);
+
+/* Hands the choice of the RoIs that train to [ohem] (the paper's setting): the
+ * sampler is off, and every RoI is labelled with bg_lo = 0 unless bg_iou was set.
+ * Forward then computes every labelled RoI's loss and no delta; [ohem] calls
+ * roi_loss_layer_train_rows with its selection. */
+void roi_loss_layer_set_mining(layer *l);
+
+/* The delta for exactly the rows with kept != 0 among the labelled ones, (images x
+ * rois) flags: each image's kept RoIs share its loss as the sampler's do (the mean
+ * over them), every other row gets zero delta; the stats count the kept RoIs. */
+void roi_loss_layer_train_rows(layer *l, const network *net, const unsigned char *kept);
+
+/* The two parts of each RoI's loss of the last training forward (images x rois):
+ * classification and box (0 for background and unlabelled RoIs). */
+void roi_loss_layer_parts(const layer *l, const float **cls, const float **box_part);
 
 /* Detections of image b of the last forward, in Darknet's form: one per RoI and
  * class whose probability is > thresh, with that class's box; boxes relative to an

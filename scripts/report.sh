@@ -39,7 +39,7 @@ for v in "$@"; do
         cat "$run/sec" >>"$OUT/$label.sec"
         awk -F, -v s="$(cat "$run/sec")" 'NR == 2 { print $6 / s }' "$run/train.csv" >>"$OUT/$label.ips"
         awk -F, 'NR > 1 && $8 > 0 { k += $7 / $8; if ($10 > 0) { p += $9 / $10; np++ }
-            if ($7 > 0 && $12 > 0) r += ($11 / $7) / ($12 / $8); n++ }
+            if ($7 > 0 && $12 > 0) r += $11 / $12; n++ }   # ohem_loss_kept and _all are means
             END { if (n) printf "%.4f %.4f %.2f\n", k / n, np ? p / np : 0, r / n }' "$run/train.csv" >>"$OUT/$label.sel"
         awk -F, 'NR > 1 { print $1, $3 }' "$run/train.csv" >"$run/loss.dat"
         awk -F, 'NR > 1 && $13 != "" { print $1, $13 }' "$run/train.csv" >"$run/map.dat"

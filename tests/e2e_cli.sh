@@ -26,6 +26,8 @@ done
 for v in fashion fashion-ohem; do
     expect_status 0 ./darknet detector train "$DATA" "$D/$v.cfg" -seed 5 -quiet -log "$D/$v.csv"
     expect_text "done: 4 iterations"
+    # -quiet: no layer table, no "Saving weights to ....tmp-PID"
+    grep -q 'layer     filters\|conv  \|Saving weights\|\.tmp-' "$D/out" && { cat "$D/out"; fail "$v: -quiet printed the layer table or a temporary name"; }
     [ -s "$D/data/backup/${v}_final.weights" ] || fail "no $v final weights"
     [ "$(wc -l <"$D/$v.csv")" -eq 5 ] || fail "$v.csv should have a header and 4 rows"
     awk -F, 'NR > 1 && !($2 + 0 == $2 && $2 > 0 && $2 < 1e6) { exit 1 }' "$D/$v.csv" || fail "$v: a loss is not finite"
@@ -38,13 +40,32 @@ awk -F, 'NR > 1 && !($7 > 0 && $8 == 4 * 240 && $7 <= $8) { exit 1 }' "$D/fashio
 expect_status 0 ./darknet detector train "$DATA" "$D/fashion.cfg" -seed 5 -quiet -log "$D/again.csv" -max_batches 2
 [ "$(sed -n 3p "$D/again.csv" | cut -d, -f2)" = "$(sed -n 3p "$D/fashion.csv" | cut -d, -f2)" ] || fail "-seed does not reproduce the run"
 
+# the log's ohem_loss_kept and ohem_loss_all are means, the figures of the console line
+cp "$D/fashion-ohem.cfg" "$D/means.cfg"
+expect_status 0 ./darknet detector train "$DATA" "$D/means.cfg" -seed 5 -max_batches 3 -log "$D/means.csv"
+grep -q '\.tmp-\|Saving weights' "$D/out" && fail "the temporary weights name was printed"
+expect_text "saved $D/data/backup/means_final.weights"
+grep '^ohem [0-9]*: mining' "$D/out" | sed 's/.*mean loss kept \([^ ]*\) vs all \([^ ]*\)$/\1 \2/' >"$D/means.console"
+awk -F, 'NR > 1 { printf "%.4g %.4g\n", $11, $12 }' "$D/means.csv" >"$D/means.log"
+[ "$(wc -l <"$D/means.console")" -eq 3 ] && cmp -s "$D/means.console" "$D/means.log" ||
+    { paste "$D/means.console" "$D/means.log"; fail "ohem_loss_kept/ohem_loss_all are not the means the console prints"; }
+
 # multi-scale (random=1 in the last [yolo]) with [ohem]: resized every 10 iterations,
 # the [ohem] layer follows (candidates per image: 15 x (size/16)^2, 4 images)
 sed -e 's/^random=0/random=1/' -e 's/^width=.*/width=96/' -e 's/^height=.*/height=96/' "$D/fashion-ohem.cfg" >"$D/multiscale.cfg"
-expect_status 0 ./darknet detector train "$DATA" "$D/multiscale.cfg" -max_batches 21 -seed 3 -log "$D/multiscale.csv"
+expect_status 0 ./darknet detector train "$DATA" "$D/multiscale.cfg" -max_batches 21 -seed 2 -log "$D/multiscale.csv"
 awk -F, 'NR > 1 && !($2 + 0 == $2 && $2 > 0 && $2 < 1e6) { exit 1 }' "$D/multiscale.csv" || fail "multiscale: a loss is not finite"
+expect_text "multi-scale training: every 10 iterations a size from 96x96 to 128x128"
 sizes=$(grep -o '^multi-scale: [0-9]*' "$D/out" | awk '{ print $2 }' | sort -u | tr '\n' ' ')
 [ "$(echo $sizes | wc -w)" -ge 2 ] || fail "multiscale: one size only ($sizes)"
+for d in $sizes; do [ "$d" -ge 96 ] && [ "$d" -le 128 ] || fail "multiscale: size $d outside 96..128"; done
+# README: a multiple of 32 from 10/13 to 19/13 of the width (at 160: 123 to 233)
+sed -e 's/^random=0/random=1/' -e 's/^width=.*/width=160/' -e 's/^height=.*/height=160/' "$D/fashion.cfg" >"$D/ms160.cfg"
+expect_status 0 ./darknet detector train "$DATA" "$D/ms160.cfg" -max_batches 31 -seed 3
+expect_text "a size from 128x128 to 224x224 (10/13 to 19/13 of the width 160"
+for d in $(grep -o '^multi-scale: [0-9]*' "$D/out" | awk '{ print $2 }'); do
+    [ "$d" -ge 123 ] && [ "$d" -le 233 ] || fail "multiscale at 160: size $d outside 10/13..19/13 of 160"
+done
 for v in $(awk -F, 'NR > 1 { print $8 }' "$D/multiscale.csv" | sort -u); do
     ok=0
     for d in $sizes; do [ "$v" -eq $((60 * (d / 16) * (d / 16))) ] && ok=1; done
@@ -55,6 +76,12 @@ done
 W=$D/data/backup/fashion-ohem_final.weights
 expect_status 0 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$W" -max_batches 6 -quiet -log "$D/resume.csv"
 [ "$(sed -n 2p "$D/resume.csv" | cut -d, -f1)" = 5 ] || fail "resume did not continue at iteration 5"
+cp "$W" "$D/final.copy"
+# a resume with nothing left to train is refused, and _final.weights stays as it was
+expect_status 1 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$W" -max_batches 3 -quiet
+expect_text "is at iteration 6 and max_batches is 3: there is nothing to train"
+expect_status 1 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$W" -max_batches 6 -quiet
+cmp -s "$W" "$D/final.copy" || fail "a refused resume changed $W"
 expect_status 0 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$W" -clear -max_batches 2 -quiet -log "$D/clear.csv"
 [ "$(sed -n 2p "$D/clear.csv" | cut -d, -f1)" = 1 ] || fail "-clear did not restart the count"
 
@@ -63,18 +90,30 @@ expect_status 0 ./darknet detector train "$DATA" "$D/fashion.cfg" -max_batches 2
 expect_text "mAP@0.50"
 awk -F, 'NR > 1 && $13 == "" { exit 1 }' "$D/map.csv" || fail "-map left the map column empty"
 
-# an interrupted run saves a backup that loads and resumes
-./darknet detector train "$DATA" "$D/fashion-ohem.cfg" -max_batches 100000 -quiet -log "$D/int.csv" >"$D/int.out" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do [ -f "$D/int.csv" ] && [ "$(wc -l <"$D/int.csv")" -ge 3 ] && break; sleep 0.2; done
-kill -INT $pid
-wait $pid
-st=$?
-[ "$st" -eq 130 ] || { cat "$D/int.out"; fail "SIGINT: exit status $st, expected 130"; }
-grep -q "resume with: ./darknet detector train" "$D/int.out" || fail "no resume hint after SIGINT"
-last=$(tail -1 "$D/int.csv" | cut -d, -f1)
+# an interrupted run saves a backup that loads and resumes; the command it prints
+# continues the run with the flags it was started with
+interrupt() { # out, then the command: runs it until its log has grown by 2 rows, then SIGINT
+    out=$1; shift
+    rows=$( [ -f "$D/int.csv" ] && wc -l <"$D/int.csv" || echo 0)
+    "$@" >"$out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 150); do [ -f "$D/int.csv" ] && [ "$(wc -l <"$D/int.csv")" -ge $((rows + 2)) ] && break; sleep 0.2; done
+    kill -INT $pid
+    wait $pid
+    st=$?
+    [ "$st" -eq 130 ] || { cat "$out"; fail "SIGINT: exit status $st, expected 130"; }
+}
 B=$D/data/backup/fashion-ohem.backup
+interrupt "$D/int.out" ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" -max_batches 100000 -seed 9 -quiet -log "$D/int.csv"
+want="resume with: ./darknet detector train $DATA $D/fashion-ohem.cfg $B -seed 9 -max_batches 100000 -log $D/int.csv -quiet"
+grep -qxF "$want" "$D/int.out" || { cat "$D/int.out"; fail "the resume line is not: $want"; }
+last=$(tail -1 "$D/int.csv" | cut -d, -f1)
 [ -s "$B" ] || fail "no backup after SIGINT"
+# run the printed command as printed: it continues at the next iteration, in the same log
+interrupt "$D/int2.out" sh -c "exec $(sed -n 's/^resume with: //p' "$D/int.out")"
+[ "$(sed -n "$((last + 2))p" "$D/int.csv" | cut -d, -f1)" = $((last + 1)) ] || fail "the printed resume command did not continue at $((last + 1))"
+grep -qxF "$want" "$D/int2.out" || fail "the resumed run printed another resume line"
+last=$(tail -1 "$D/int.csv" | cut -d, -f1)
 expect_status 0 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$B" -max_batches $((last + 1)) -quiet -log "$D/int2.csv"
 [ "$(sed -n 2p "$D/int2.csv" | cut -d, -f1)" = $((last + 1)) ] || fail "the backup did not resume at iteration $((last + 1))"
 ls "$D"/data/backup/*.tmp-* >/dev/null 2>&1 && fail "a temporary weights file was left behind"
@@ -97,11 +136,114 @@ IMG=$(head -1 "$D/data/valid.txt")
 expect_status 0 ./darknet detector test "$DATA" "$D/fashion.cfg" "$D/data/backup/fashion_final.weights" "$IMG" -thresh 0.01 -out "$D/pred"
 [ -s "$D/pred.png" ] || fail "test wrote no picture"
 expect_text "detections at -thresh 0.01"
+# pictures that cannot be written are errors (status 1), never "wrote X.png"
+FW=$D/data/backup/fashion_final.weights
+OW=$D/data/backup/fashion-ohem_final.weights
+LONG=$D/$(printf '%0300d' 0)
+DEEP=$D/deep/$(printf '%040d/' 1 2 3 4 5 6 7)pic
+mkdir -p "$(dirname "$DEEP")"
+for cmd in "detector test $DATA $D/fashion.cfg $FW" "ohem show $DATA $D/fashion-ohem.cfg $OW"; do
+    expect_status 1 ./darknet $cmd "$IMG" -out "$D/no/such/folder/pic"
+    expect_text "no/such/folder/pic.png: cannot write the picture: No such file or directory"
+    grep -q "^wrote" "$D/out" && fail "$cmd: 'wrote' after a failed write"
+    expect_status 1 ./darknet $cmd "$IMG" -out "/proc/pic"
+    expect_text "/proc/pic.png: cannot write the picture"
+    # a name of 300 characters: the file system refuses it (libdarknet's saver crashed)
+    expect_status 1 ./darknet $cmd "$IMG" -out "$LONG"
+    expect_text "cannot write the picture: File name too long"
+    # a path of 350 characters in short folders is fine
+    rm -f "$DEEP.png"
+    expect_status 0 ./darknet $cmd "$IMG" -out "$DEEP"
+    [ -s "$DEEP.png" ] || fail "$cmd: no picture at a 350-character path"
+    # past CLI_PATH_MAX (3800): refused before anything runs
+    expect_status 1 ./darknet $cmd "$IMG" -out "$D/$(printf '%03900d' 0)"
+    expect_text "-out: the path is 39"
+    expect_status 1 ./darknet $cmd "$D/$(printf '%03900d' 0)"
+    expect_text "IMAGE: the path is 39"
+done
+expect_status 1 ./darknet detector train "$D/$(printf '%03900d' 0)" "$D/fashion.cfg"
+expect_text "DATA: the path is 39"
+X=$D/longlist; rm -rf "$X"; mkdir -p "$X"
+{ head -3 "$D/data/train.txt"; echo "$D/$(printf '%03900d' 0).png"; } >"$X/train.txt"
+sed "s#^train=.*#train=$X/train.txt#" "$DATA" >"$X/x.data"
+expect_status 1 ./darknet detector train "$X/x.data" "$D/fashion.cfg" -quiet
+expect_text "train.txt: entry 4: the path is 39"
+# what the documented commands leave at the top of the repository is ignored by git
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    for f in predictions.png ohem.png results/comp4_det_test_tshirt.txt; do
+        git check-ignore -q "$f" || fail "$f (written by a documented command) is not in .gitignore"
+    done
+fi
 expect_status 0 ./darknet ohem show "$DATA" "$D/fashion-ohem.cfg" "$D/data/backup/fashion-ohem_final.weights" "$IMG" -out "$D/show"
 [ -s "$D/show.png" ] || fail "ohem show wrote no picture"
 expect_text "/240, positives"
 expect_status 1 ./darknet ohem show "$DATA" "$D/fashion.cfg" "$D/data/backup/fashion_final.weights" "$IMG"
 expect_text "has no [ohem] section"
+# a .data file whose classes differ from the network's is an error in every command
+X=$D/classes4; rm -rf "$X"; mkdir -p "$X"
+{ cat "$D/data/fashion.names"; echo extra; } >"$X/four.names"
+sed -e 's/^classes=.*/classes=4/' -e "s#^names=.*#names=$X/four.names#" "$DATA" >"$X/four.data"
+for cmd in "detector test $X/four.data $D/fashion.cfg $FW $IMG -out $X/out" "detector valid $X/four.data $D/fashion.cfg $FW -out $X/r_" \
+           "detector map $X/four.data $D/fashion.cfg $FW" "ohem show $X/four.data $D/fashion-ohem.cfg $OW $IMG -out $X/out" \
+           "detector train $X/four.data $D/fashion.cfg -quiet"; do
+    expect_status 1 ./darknet $cmd
+    expect_text "four.data says classes=4 but $D/fashion"
+done
+
+# ohem show draws [detection] (YOLOv1) candidates too: 4 x 4 cells, 2 boxes each
+cat >"$D/v1.cfg" <<'CFG'
+[net]
+batch=4
+subdivisions=1
+width=64
+height=64
+channels=3
+learning_rate=0.001
+momentum=0.9
+decay=0.0005
+max_batches=2
+[convolutional]
+filters=8
+size=3
+stride=4
+pad=1
+activation=leaky
+[maxpool]
+size=2
+stride=4
+[connected]
+output=208
+activation=linear
+[detection]
+classes=3
+coords=4
+rescore=1
+side=4
+num=2
+softmax=0
+sqrt=1
+jitter=.2
+object_scale=1
+noobject_scale=.5
+class_scale=1
+coord_scale=5
+[ohem]
+per_image=8
+CFG
+expect_status 0 ./darknet detector train "$DATA" "$D/v1.cfg" -seed 1 -quiet
+# [detection] trains one box per cell: two centres in one cell of its 4x4 grid are a warning
+X=$D/v1cell; rm -rf "$X"; cp -r "$D/data" "$X"
+sed "s#$D/data#$X#g" "$D/data/train.txt" >"$X/train.txt"
+sed "s#$D/data#$X#g" "$DATA" >"$X/fashion.data"
+printf '0 0.30 0.30 0.1 0.1\n1 0.80 0.80 0.1 0.1\n2 0.35 0.40 0.2 0.2\n' >"$X/labels/train_00002.txt"
+expect_status 0 ./darknet detector train "$X/fashion.data" "$D/v1.cfg" -max_batches 1 -quiet
+expect_text "warning: $X/labels/train_00002.txt: boxes 1 and 3 share a cell of the 4x4 grid"
+for IMG2 in $(cat "$D/data/valid.txt"); do [ -s "$(echo "$IMG2" | sed 's#/images/#/labels/#; s/\.png$/.txt/')" ] && break; done
+expect_status 0 ./darknet ohem show "$DATA" "$D/v1.cfg" "$D/data/backup/v1_final.weights" "$IMG2" -out "$D/v1show"
+[ -s "$D/v1show.png" ] || fail "ohem show wrote no picture for [detection]"
+expect_text "/32, positives"
+npos=$(sed -n 's/.*positives [0-9]*\/\([0-9]*\),.*/\1/p' "$D/out")
+[ "$npos" -ge 2 ] || fail "ohem show [detection]: $npos positives, expected 2 per labelled cell"
 
 # data problems: each an error naming file and line, exit status 1, before training
 bad() { # name, then a shell snippet that breaks $X (a copy of the data set)
@@ -125,6 +267,18 @@ bad broken_image 'echo garbage >$X/images/train_00003.png' "train_00003.png: the
 bad empty_list ': >$X/train.txt' "train.txt: the image list is empty"
 bad no_classes 'sed -i /^classes/d $X/fashion.data' "the key 'classes' is missing"
 bad bad_backup 'sed -i "s#^backup=.*#backup=/proc/nope#" $X/fashion.data' "the backup folder cannot be created"
+# more boxes in a label file than the loader keeps: a warning that names the file
+bad_many() {
+    X=$D/many; rm -rf "$X"; cp -r "$D/data" "$X"
+    sed "s#$D/data#$X#g" "$D/data/train.txt" >"$X/train.txt"
+    sed "s#$D/data#$X#g" "$DATA" >"$X/fashion.data"
+    for _ in $(seq 1 95); do echo "1 0.5 0.5 0.1 0.1"; done >"$X/labels/train_00002.txt"
+}
+bad_many
+expect_status 0 ./darknet detector train "$X/fashion.data" "$D/fashion.cfg" -max_batches 1 -quiet
+expect_text "warning: $X/labels/train_00002.txt: 95 boxes; training reads the first 90"
+expect_status 0 ./darknet ohem show "$X/fashion.data" "$D/fashion-ohem.cfg" "$OW" "$X/images/train_00002.png" -out "$D/many"
+expect_text "warning: $X/labels/train_00002.txt: 95 boxes; the network takes the first 90"
 # CRLF line ends and trailing blank lines are fine
 X=$D/crlf; rm -rf "$X"; cp -r "$D/data" "$X"
 sed "s#$D/data#$X#g; s/\$/\r/" "$D/data/train.txt" >"$X/train.txt"; printf '\r\n\n' >>"$X/train.txt"
@@ -136,6 +290,24 @@ expect_status 0 ./darknet detector train "$X/fashion.data" "$D/fashion.cfg" -max
 expect_status 2 ./darknet detector train "$DATA"
 expect_status 2 ./darknet detector train "$DATA" "$D/fashion.cfg" -bogus
 expect_status 2 ./darknet detector frobnicate
+expect_text "detector map"
+# a group without its subcommand prints the group's usage
+expect_status 2 ./darknet detector
+expect_text "detector train DATA CFG"
+grep -q "unknown command" "$D/out" && fail "'./darknet detector' says unknown command"
+expect_status 2 ./darknet ohem
+expect_text "ohem show"
+# a flag's value that looks like a flag is a usage error
+expect_status 2 ./darknet detector train "$DATA" "$D/fashion.cfg" -log -quiet
+expect_text "-log -quiet: -log needs a value"
+[ -e -quiet ] && fail "-log -quiet wrote a file named -quiet"
+expect_status 2 ./darknet detector test "$DATA" "$D/fashion.cfg" "$W" "$IMG" -out -thresh 0.5
+expect_status 2 ./darknet ohem show "$DATA" "$D/fashion-ohem.cfg" "$W" "$IMG" -out -x
+# integer flags say their range
+expect_status 2 ./darknet detector train "$DATA" "$D/fashion.cfg" -seed 4294967296
+expect_text "-seed 4294967296: expected an integer in 0..4294967295"
+expect_status 2 ./darknet detector train "$DATA" "$D/fashion.cfg" -max_batches -1
+expect_text "expected an integer in 0..2000000000"
 expect_status 2 ./darknet detector map "$DATA" "$D/fashion.cfg" "$W" -points 7
 # ---- issue 12, cfg checks: each file named as what it is and where it came from ----
 CWD=$(pwd)

@@ -17,4 +17,20 @@ for pair in yolov3-tiny:2535 yolov3:22743 yolov2-tiny:845; do
     ./tests/example "cfg/$name-ohem.cfg" >/dev/null 2>tests/tmp/example.err || { tail -n 3 tests/tmp/example.err; echo "FAIL: cfg/$name-ohem.cfg"; exit 1; }
     grep -q "${pair#*:} candidates per image" tests/tmp/example.err || { echo "FAIL: cfg/$name-ohem.cfg: not ${pair#*:} candidates"; exit 1; }
 done
+# libohem.a linked after -ldarknet (the order mistake), from another folder: the
+# plugin is still linked (libohem.a is a linker script), never the stock parser
+top=$PWD
+san=; [ "${SANITIZE:-}" = 1 ] && san=-fsanitize=address,undefined
+(cd tests/tmp && ${CC:-cc} $san -I/usr/lib/darknet/include -o example-after "$top/tests/example.c" -L/usr/lib/darknet -ldarknet \
+    "$top/libohem.a" -Wl,-rpath,/usr/lib/darknet -lopenblas -lm -pthread) || { echo "FAIL: linking libohem.a after -ldarknet"; exit 1; }
+out=$(./tests/tmp/example-after cfg/fashion-ohem.cfg 2>tests/tmp/example.err)
+[ "$out" = "21 layers, 6144 outputs" ] || { tail -n 3 tests/tmp/example.err; echo "FAIL: linked after -ldarknet, the example printed '$out'"; exit 1; }
+# the start-up line says what is in force: fraction=0.1 of 960 candidates keeps 96
+sed '/^per_image=/d' cfg/fashion-ohem.cfg >tests/tmp/fraction.cfg
+printf 'fraction=0.1\nrank=class\n' >>tests/tmp/fraction.cfg
+./tests/example tests/tmp/fraction.cfg >/dev/null 2>tests/tmp/example.err || { tail -n 3 tests/tmp/example.err; echo "FAIL: fraction.cfg"; exit 1; }
+grep -q "ohem       fraction 0.1: 96 of 960 per image, nms 0.70, 960 candidates per image, rank class" tests/tmp/example.err ||
+    { grep ohem tests/tmp/example.err; echo "FAIL: the [ohem] line does not say fraction 0.1: 96 of 960"; exit 1; }
+# `make` builds tests/example (README uses it): a change to example.c rebuilds it
+make -s -n -W tests/example.c all | grep -q "tests/example" || { echo "FAIL: make does not build tests/example"; exit 1; }
 echo "e2e_example: all passed"

@@ -22,8 +22,10 @@ static inline uint32_t rng_u32(void)
 }
 static inline float rng_unit(void) { return (rng_u32() >> 8) / 16777216.0f; }
 
-/* Rank order of the oracle: higher loss first, NaN above everything, ties by index. */
-static const float *cmp_loss;
+/* Rank order of the oracle: higher loss first, NaN above everything, ties by index;
+ * when oracle_tie is set (the [ohem] layer's rank=coord/obj/class), candidates whose
+ * loss is 0 are ordered among themselves by oracle_tie (their full loss) first. */
+static const float *cmp_loss, *oracle_tie;
 static inline int cmp_rank(const void *a, const void *b)
 {
     int i = *(const int *)a, j = *(const int *)b;
@@ -31,6 +33,7 @@ static inline int cmp_rank(const void *a, const void *b)
     int xn = isnan(x), yn = isnan(y);
     if (xn != yn) return xn ? -1 : 1;
     if (!xn && x != y) return x > y ? -1 : 1;
+    if (oracle_tie && x == 0 && oracle_tie[i] != oracle_tie[j]) return oracle_tie[i] > oracle_tie[j] ? -1 : 1;
     return i - j;
 }
 

@@ -216,7 +216,7 @@ static unsigned char *check_against_oracle(const network *net, const snapshot *s
         const layer *L = &net->layers[s->src[k]];
         n += L->n * L->w * L->h;
     }
-    float *loss = malloc(n * sizeof(float));
+    float *loss = malloc(n * sizeof(float)), *full = malloc(n * sizeof(float));
     box *boxes = malloc(n * sizeof(box));
     unsigned char *pos = malloc(n), *flags = calloc((size_t)n * net->batch, 1);
     int *keep = malloc(n * sizeof(int));
@@ -224,9 +224,12 @@ static unsigned char *check_against_oracle(const network *net, const snapshot *s
         int off = 0;
         for (int k = 0; k < s->nsrc; k++) {
             const layer *L = &net->layers[s->src[k]];
+            grid_candidates(net, L, s->before[k], b, 0, full + off, boxes + off, pos + off);
             grid_candidates(net, L, s->before[k], b, x->rank, loss + off, boxes + off, pos + off);
             off += L->n * L->w * L->h;
         }
+        /* rank=coord/obj/class: candidates at 0 on that part rank by the full loss */
+        oracle_tie = x->rank ? full : NULL;
         unsigned char *f = flags + (size_t)b * n;
         if (mining) {
             int budget = x->fraction > 0 ? (int)ceil((double)x->fraction * n) : x->per_image;
@@ -252,7 +255,9 @@ static unsigned char *check_against_oracle(const network *net, const snapshot *s
             off += L->n * wh;
         }
     }
+    oracle_tie = NULL;
     free(loss);
+    free(full);
     free(boxes);
     free(pos);
     free(keep);
@@ -315,9 +320,11 @@ static void test_each_option(void **state)
         {"[ohem]\nfraction=0.75", {0, 0.75f, 0.7f, 0, {0}, 0, 0, 0, 0}, 1, -1},
         {"[ohem]\nnms=1", {64, 0, 1, 0, {0}, 0, 0, 0, 0}, 1, 3},
         {"[ohem]\nnms=0.3", {64, 0, 0.3f, 0, {0}, 0, 0, 0, 0}, 1, -1},
-        {"[ohem]\nrank=coord", {64, 0, 0.7f, 0, {0}, 1, 0, 0, 0}, 1, -1},
+        /* rank=coord and rank=class: positives first (their coord and class losses
+         * are > 0), then the rest by the full loss: here what rank=all keeps */
+        {"[ohem]\nrank=coord", {64, 0, 0.7f, 0, {0}, 1, 0, 0, 0}, 0, -1},
         {"[ohem]\nrank=obj", {64, 0, 0.7f, 0, {0}, 2, 0, 0, 0}, 1, -1},
-        {"[ohem]\nrank=class", {64, 0, 0.7f, 0, {0}, 3, 0, 0, 0}, 1, -1},
+        {"[ohem]\nrank=class", {64, 0, 0.7f, 0, {0}, 3, 0, 0, 0}, 0, -1},
         {"[ohem]\nper_image=8\npositives=keep", {8, 0, 0.7f, 0, {0}, 0, 1, 0, 0}, 1, -1},
         {"[ohem]\nneg_pos_ratio=1", {64, 0, 0.7f, 0, {0}, 0, 0, 1, 0}, 1, -1},
         {"[ohem]\nneg_pos_ratio=1\nmin_negatives=20", {64, 0, 0.7f, 0, {0}, 0, 0, 1, 20}, 1, -1},
@@ -444,6 +451,58 @@ static void test_stats(void **state)
     free_network(net);
 }
 
+/* rank=class on [yolo]: every negative's class loss is 0. The negatives kept must be
+ * those of highest full loss, not the first cells of the image (the walk's order for
+ * equal keys), which would train one corner of the grid. */
+static void test_rank_ties(void **state)
+{
+    (void)state;
+    network *net = load_cfg(tiny_cfg("ranktie", 96, 2, "[ohem]\nrank=class\nnms=1\nper_image=20"));
+    fill_batch(net, 11, 5);
+    snapshot s;
+    expect x = DEFAULTS;
+    x.per_image = 20;
+    x.nms = 1;
+    x.rank = 3;
+    train_step(net, &s, &x);
+    free(check_against_oracle(net, &s, &x, 1));
+    int per;
+    const unsigned char *kept = ohem_layer_kept(&net->layers[net->n - 1], &per);
+    assert_non_null(kept);
+    assert_int_equal(per, 135);
+    float full[135], cls[135];
+    box boxes[135];
+    unsigned char pos[135];
+    for (int b = 0; b < 2; b++) {
+        int off = 0;
+        for (int k = 0; k < s.nsrc; k++) {
+            const layer *L = &net->layers[s.src[k]];
+            grid_candidates(net, L, s.before[k], b, 0, full + off, boxes + off, pos + off);
+            grid_candidates(net, L, s.before[k], b, 3, cls + off, boxes + off, pos + off);
+            off += L->n * L->w * L->h;
+        }
+        float min_kept = 1e30f, max_dropped = -1;
+        int zero_kept = 0, last_kept = -1;
+        for (int c = 0; c < 135; c++) {
+            if (cls[c] != 0) continue;
+            if (kept[b * 135 + c]) {
+                zero_kept++;
+                last_kept = c;
+                if (full[c] < min_kept) min_kept = full[c];
+            } else if (full[c] > max_dropped) {
+                max_dropped = full[c];
+            }
+        }
+        assert_true(zero_kept > 0);
+        if (min_kept < max_dropped)
+            fail_msg("image %d: a candidate at class loss 0 with full loss %g was kept over one with %g", b, min_kept, max_dropped);
+        if (last_kept < zero_kept)
+            fail_msg("image %d: the %d candidates at class loss 0 kept are the first ones", b, zero_kept);
+    }
+    snapshot_free(&s);
+    free_network(net);
+}
+
 /* [region] (YOLOv2 head) mined with the same oracle. */
 static void test_region(void **state)
 {
@@ -563,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_inference),
         cmocka_unit_test(test_multiscale),
         cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_rank_ties),
         cmocka_unit_test(test_region),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_detection),

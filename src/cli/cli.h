@@ -64,6 +64,34 @@ const layer *detector_layer(const network *net);
 /* Draws box b (relative coordinates) on im, width pixels thick, in colour rgb. */
 void draw_relative_box(image im, box b, int width, const float rgb[3]);
 
+/* The longest path the command line accepts (bytes). Our own buffers are 4096
+ * bytes and take suffixes; libdarknet copies paths into fixed buffers (its label
+ * path, its image saver), so no longer path may reach it. */
+#define CLI_PATH_MAX 3800
+
+/* The one check every path the user gives goes through before it is used: not
+ * empty and at most CLI_PATH_MAX bytes. what names where it came from ("CFG",
+ * "-out", "data/x.data: train"). Returns 0, or -1 after printing an error. */
+int cli_check_path(const char *what, const char *path);
+
+/* The value of a flag must not look like a flag: "-log -quiet" is a usage error, not
+ * a log file named "-quiet". A '-' followed by a letter is a flag; "-1" passes on
+ * to the value's own check. Returns 0, or -1 after printing an error. */
+int cli_check_flag_value(const char *flag, const char *value);
+
+/* cli_check_path over the paths of a .data file, and over the entries of an image
+ * list read from list. Return 0, or -1 after printing an error. */
+int cli_check_data_paths(const data_cfg *d);
+int cli_check_list(const char *list, char **paths, int n);
+
+/* data_cfg_read and read_list, then the checks above: what every command uses. */
+int cli_read_data(const char *path, data_cfg *d);
+int cli_read_list(const char *path, const char *from, char ***paths);
+
+/* Writes im as the PNG file name + ".png", checking every step (open, write, close).
+ * Returns 0, or -1 after printing an error naming the file and the reason. */
+int cli_save_png(image im, const char *name);
+
 /* Frees what libdarknet's load_alphabet allocated. free_alphabet(NULL) is a no-op. */
 void free_alphabet(image **a);
 

@@ -6,21 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: ./darknet COMMAND ...\n"
-            "  detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-clear] [-quiet]\n"
-            "  detector map   DATA CFG WEIGHTS [-iou 0.5] [-points 0|11] [-thresh 0.25]\n"
-            "  detector valid DATA CFG WEIGHTS [-out DIR/PREFIX]\n"
-            "  detector test  DATA CFG WEIGHTS IMAGE [-thresh 0.25] [-out NAME]\n"
-            "  ohem show      DATA CFG WEIGHTS IMAGE [-out NAME]\n"
-            "  ohem dataset   OUTDIR [-train N] [-valid N] [-size S] [-seed N] [-quiet]\n");
-}
-
 typedef struct {
     const char *group, *name;
     int (*run)(int argc, char **argv);
+    const char *args;
 } command;
 
 /* detector train, data-parallel when mpirun started it (dist.h) */
@@ -30,26 +19,52 @@ static int detector_train_dist(int argc, char **argv)
 }
 
 static const command commands[] = {
-    {"detector", "train", detector_train_dist},
-    {"detector", "map", detector_map},
-    {"detector", "valid", detector_valid},
-    {"detector", "test", detector_test},
-    {"ohem", "show", ohem_show},
-    {"ohem", "dataset", dataset_main},
+    {"detector", "train", detector_train_dist, "DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-clear] [-quiet]"},
+    {"detector", "map", detector_map, "  DATA CFG WEIGHTS [-iou 0.5] [-points 0|11] [-thresh 0.25]"},
+    {"detector", "valid", detector_valid, "DATA CFG WEIGHTS [-out DIR/PREFIX]"},
+    {"detector", "test", detector_test, " DATA CFG WEIGHTS IMAGE [-thresh 0.25] [-out NAME]"},
+    {"ohem", "show", ohem_show, "     DATA CFG WEIGHTS IMAGE [-out NAME]"},
+    {"ohem", "dataset", dataset_main, "  OUTDIR [-train N] [-valid N] [-size S] [-seed N] [-quiet]"},
 };
+enum { NCOMMANDS = sizeof(commands) / sizeof(commands[0]) };
+
+/* The usage lines of one group, or of every command when group is NULL. */
+static void usage(const char *group)
+{
+    fprintf(stderr, "usage: ./darknet COMMAND ...\n");
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!group || !strcmp(group, commands[i].group))
+            fprintf(stderr, "  %s %s %s\n", commands[i].group, commands[i].name, commands[i].args);
+}
+
+static int is_help(const char *a)
+{
+    return !strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "help");
+}
 
 int main(int argc, char **argv)
 {
-    for (size_t i = 0; argc >= 3 && i < sizeof(commands) / sizeof(commands[0]); i++)
+    for (int i = 0; argc >= 3 && i < NCOMMANDS; i++)
         if (!strcmp(argv[1], commands[i].group) && !strcmp(argv[2], commands[i].name))
             return commands[i].run(argc - 3, argv + 3);
-    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))) {
-        usage();
+    if (argc >= 2 && is_help(argv[1])) {
+        usage(NULL);
         return 0;
     }
-    fprintf(stderr, "error: unknown command:");
-    for (int i = 1; i < argc && i < 3; i++) fprintf(stderr, " %s", argv[i]);
-    fprintf(stderr, "\n");
-    usage();
+    /* a known group: its own usage, for a missing, unknown or help subcommand */
+    for (int i = 0; argc >= 2 && i < NCOMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].group)) {
+            if (argc >= 3 && is_help(argv[2])) {
+                usage(argv[1]);
+                return 0;
+            }
+            if (argc < 3) fprintf(stderr, "error: %s: the subcommand is missing\n", argv[1]);
+            else fprintf(stderr, "error: %s: unknown subcommand: %s\n", argv[1], argv[2]);
+            usage(argv[1]);
+            return CLI_USAGE;
+        }
+    if (argc < 2) fprintf(stderr, "error: the command is missing\n");
+    else fprintf(stderr, "error: unknown command: %s\n", argv[1]);
+    usage(NULL);
     return CLI_USAGE;
 }

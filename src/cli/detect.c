@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "roi_loss_layer.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,6 +37,117 @@ void draw_relative_box(image im, box b, int width, const float rgb[3])
     int l = (int)((b.x - b.w / 2) * im.w), r = (int)((b.x + b.w / 2) * im.w);
     int t = (int)((b.y - b.h / 2) * im.h), bo = (int)((b.y + b.h / 2) * im.h);
     draw_box_width(im, l, t, r, bo, width, rgb[0], rgb[1], rgb[2]);
+}
+
+int cli_check_path(const char *what, const char *path)
+{
+    size_t len = path ? strlen(path) : 0;
+    if (!len) {
+        fprintf(stderr, "error: %s: the path is empty\n", what);
+        return -1;
+    }
+    if (len > CLI_PATH_MAX) {
+        fprintf(stderr, "error: %s: the path is %zu bytes long (it starts '%.40s...'); at most %d are accepted\n",
+                what, len, path, CLI_PATH_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_check_flag_value(const char *flag, const char *value)
+{
+    if (value[0] == '-' && isalpha((unsigned char)value[1])) {
+        fprintf(stderr, "error: %s %s: %s needs a value, and '%s' is a flag (hint: give the value right after %s)\n",
+                flag, value, flag, value, flag);
+        return -1;
+    }
+    return 0;
+}
+
+/* libdarknet's PNG encoder (stb_image_write, exported by libdarknet.so): encodes to
+ * memory, so that we open, write and close the file ourselves and see every error. */
+unsigned char *stbi_write_png_to_mem(const unsigned char *pixels, int stride_bytes, int x, int y, int n,
+                                     int *out_len);
+
+int cli_save_png(image im, const char *name)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof(path), "%s.png", name) >= sizeof(path)) {
+        fprintf(stderr, "error: %s.png: the path is too long\n", name);
+        return -1;
+    }
+    size_t n = (size_t)im.w * im.h;
+    unsigned char *px = malloc(n * im.c + 1);
+    if (!px) {
+        fprintf(stderr, "error: %s: out of memory\n", path);
+        return -1;
+    }
+    for (int k = 0; k < im.c; k++)
+        for (size_t i = 0; i < n; i++) {
+            float v = im.data[i + k * n];
+            px[i * im.c + k] = (unsigned char)(255 * (v < 0 ? 0 : v > 1 ? 1 : v));
+        }
+    int len = 0;
+    unsigned char *png = stbi_write_png_to_mem(px, im.w * im.c, im.w, im.h, im.c, &len);
+    free(px);
+    if (!png) {
+        fprintf(stderr, "error: %s: the picture could not be encoded\n", path);
+        return -1;
+    }
+    FILE *f = fopen(path, "wb");
+    int err = f ? 0 : errno;
+    if (f && fwrite(png, 1, (size_t)len, f) != (size_t)len) err = errno ? errno : EIO;
+    if (f && fclose(f) != 0 && !err) err = errno ? errno : EIO;
+    free(png);
+    if (err) {
+        fprintf(stderr, "error: %s: cannot write the picture: %s\n", path, strerror(err));
+        if (f) remove(path);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_check_data_paths(const data_cfg *d)
+{
+    const char *keys[] = {"train", "valid", "names", "backup"};
+    const char *vals[] = {d->train, d->valid, d->names, d->backup};
+    for (int i = 0; i < 4; i++) {
+        char what[256];
+        snprintf(what, sizeof(what), "%.200s: %s", d->path, keys[i]);
+        if (vals[i] && cli_check_path(what, vals[i]) != 0) return -1;
+    }
+    return 0;
+}
+
+int cli_check_list(const char *list, char **paths, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char what[256];
+        snprintf(what, sizeof(what), "%.200s: entry %d", list, i + 1);
+        if (cli_check_path(what, paths[i]) != 0) return -1;
+    }
+    return 0;
+}
+
+int cli_read_data(const char *path, data_cfg *d)
+{
+    if (data_cfg_read(path, d) != 0) return -1;
+    if (cli_check_data_paths(d) != 0) {
+        data_cfg_free(d);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_read_list(const char *path, const char *from, char ***paths)
+{
+    int n = read_list(path, from, paths);
+    if (n >= 0 && cli_check_list(path, *paths, n) != 0) {
+        free_paths(*paths, n);
+        *paths = NULL;
+        return -1;
+    }
+    return n;
 }
 
 void free_alphabet(image **a)
@@ -170,6 +282,10 @@ static int parse_args(int argc, char **argv, const char **pos, int npos, int nre
             int found = 0;
             for (int f = 0; f < nflags; f++)
                 if (!strcmp(argv[i] + 1, flags[f].name) && i + 1 < argc) {
+                    if (cli_check_flag_value(argv[i], argv[i + 1]) != 0) {
+                        fprintf(stderr, "usage: %s\n", usage);
+                        return CLI_USAGE;
+                    }
                     *flags[f].val = argv[++i];
                     found = 1;
                 }
@@ -188,6 +304,13 @@ static int parse_args(int argc, char **argv, const char **pos, int npos, int nre
         fprintf(stderr, "error: missing operand\nusage: %s\n", usage);
         return CLI_USAGE;
     }
+    /* every operand of these commands is a path: DATA CFG WEIGHTS IMAGE */
+    static const char *const names[] = {"DATA", "CFG", "WEIGHTS", "IMAGE"};
+    for (int q = 0; q < k; q++)
+        if (cli_check_path(q < 4 ? names[q] : "operand", pos[q]) != 0) return CLI_BAD_INPUT;
+    for (int f = 0; f < nflags; f++)
+        if (!strcmp(flags[f].name, "out") && *flags[f].val && cli_check_path("-out", *flags[f].val) != 0)
+            return CLI_BAD_INPUT;
     return 0;
 }
 
@@ -219,6 +342,23 @@ static network *load_for_inference(const char *cfg, const char *weights)
     return net;
 }
 
+/* The .data file's classes must be the network's: the detections carry the layer's
+ * class count, and the commands read d->classes of them. */
+static int check_classes(const data_cfg *d, const char *cfg, const network *net)
+{
+    const layer *l = detector_layer(net);
+    if (!l) {
+        fprintf(stderr, "error: %s: no [yolo], [region], [detection] or [roi_loss] layer\n", cfg);
+        return -1;
+    }
+    if (l->classes != d->classes) {
+        fprintf(stderr, "error: %s says classes=%d but %s's last detection layer has classes=%d\n", d->path, d->classes,
+                cfg, l->classes);
+        return -1;
+    }
+    return 0;
+}
+
 int detector_map(int argc, char **argv)
 {
     static const char *usage = "./darknet detector map DATA CFG WEIGHTS [-iou 0.5] [-points 0|11] [-thresh 0.25]";
@@ -234,7 +374,7 @@ int detector_map(int argc, char **argv)
     }
     o.points = points_s ? atoi(points_s) : 0;
     data_cfg d;
-    if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
+    if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
     int status = CLI_BAD_INPUT, n = -1, nn = -1;
     char **paths = NULL, **names = NULL;
     network *net = NULL;
@@ -242,9 +382,9 @@ int detector_map(int argc, char **argv)
         fprintf(stderr, "error: %s: the key 'valid' is missing (hint: valid=path/to/valid.txt)\n", pos[0]);
         goto done;
     }
-    if ((n = read_list(d.valid, d.valid_from, &paths)) < 0) goto done;
+    if ((n = cli_read_list(d.valid, d.valid_from, &paths)) < 0) goto done;
     if (d.names && (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
-    if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
+    if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     map_class *m = calloc(d.classes, sizeof(*m));
     double map = detector_evaluate(net, paths, n, d.classes, &o, m);
     if (map != -1) {
@@ -269,7 +409,7 @@ int detector_valid(int argc, char **argv)
     if (st) return st;
     if (!out) out = "results/comp4_det_test_";
     data_cfg d;
-    if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
+    if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
     int status = CLI_BAD_INPUT, n = -1, nn = -1;
     char **paths = NULL, **names = NULL;
     network *net = NULL;
@@ -278,7 +418,7 @@ int detector_valid(int argc, char **argv)
         fprintf(stderr, "error: %s: the key '%s' is missing\n", pos[0], !d.valid ? "valid" : "names");
         goto done;
     }
-    if ((n = read_list(d.valid, d.valid_from, &paths)) < 0 || (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
+    if ((n = cli_read_list(d.valid, d.valid_from, &paths)) < 0 || (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s", out);
     char *slash = strrchr(dir, '/');
@@ -294,7 +434,7 @@ int detector_valid(int argc, char **argv)
             goto done;
         }
     }
-    if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
+    if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     double t0 = cli_seconds();
     for (int i = 0; i < n; i++) {
         int ok;
@@ -324,10 +464,13 @@ int detector_valid(int argc, char **argv)
         if (i % 10 == 9 || i == n - 1) progress_bar("valid", i + 1, n, t0);
     }
     status = 0;
-    fprintf(stderr, "wrote %s<class>.txt for %d classes\n", out, d.classes);
 done:
     for (int c = 0; c < d.classes; c++)
-        if (fps[c] && fclose(fps[c]) != 0) status = CLI_BAD_INPUT;
+        if (fps[c] && (ferror(fps[c]) | fclose(fps[c])) != 0 && status == 0) {
+            fprintf(stderr, "error: %s%s.txt: cannot write: %s\n", out, names[c], strerror(errno));
+            status = CLI_BAD_INPUT;
+        }
+    if (status == 0) fprintf(stderr, "wrote %s<class>.txt for %d classes\n", out, d.classes);
     free(fps);
     if (net) free_network(net);
     free_paths(paths, n);
@@ -357,7 +500,7 @@ int detector_test(int argc, char **argv)
     if (flag_float("thresh", thresh_s, 0, 1, &thresh)) return CLI_USAGE;
     if (!out) out = "predictions";
     data_cfg d;
-    if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
+    if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
     int status = CLI_BAD_INPUT, nn = -1, ok;
     char **names = NULL;
     network *net = NULL;
@@ -371,7 +514,7 @@ int detector_test(int argc, char **argv)
         goto done;
     }
     if ((nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
-    if (!(net = load_for_inference(pos[1], pos[2]))) goto done;
+    if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     int nb;
     detection *dets = detect_image(net, im, thresh, &nb);
     image show = resize_image(im, im.w < 416 ? im.w * 416 / im.w : im.w, im.w < 416 ? im.h * 416 / im.w : im.h);
@@ -395,11 +538,12 @@ int detector_test(int argc, char **argv)
         }
     free_alphabet(alphabet);
     printf("%d detections at -thresh %.2f\n", shown, thresh);
-    save_image_options(show, out, PNG, 0);
-    fprintf(stderr, "wrote %s.png\n", out);
+    if (cli_save_png(show, out) == 0) {
+        fprintf(stderr, "wrote %s.png\n", out);
+        status = 0;
+    }
     free_image(show);
     free_detections(dets, nb);
-    status = 0;
 done:
     free_image(im);
     if (net) free_network(net);

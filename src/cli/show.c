@@ -18,14 +18,42 @@ static int by_loss(const void *a, const void *b)
     return i - j;
 }
 
+/* [detection] (YOLOv1) reads its truths per cell, as libdarknet's loader writes them
+ * (REGION_DATA): (present, one-hot classes, x and y within the cell, w, h) for each
+ * of side x side cells; the first box of a cell wins. rows are n of (class, x, y, w, h). */
+static void fill_cell_truth(float *truth, const layer *det, const float *rows, int n)
+{
+    int side = det->side, stride = 1 + det->classes + 4;
+    for (int r = 0; r < n; r++) {
+        const float *b = rows + 5 * r;
+        if (b[3] < .005f || b[4] < .005f) continue;
+        int col = (int)(b[1] * side), row = (int)(b[2] * side);
+        if (col >= side) col = side - 1;
+        if (row >= side) row = side - 1;
+        float *t = truth + (row * side + col) * stride;
+        if (t[0]) continue;
+        t[0] = 1;
+        t[1 + (int)b[0]] = 1;
+        t[1 + det->classes] = b[1] * side - col;
+        t[2 + det->classes] = b[2] * side - row;
+        t[3 + det->classes] = b[3];
+        t[4 + det->classes] = b[4];
+    }
+}
+
 int ohem_show(int argc, char **argv)
 {
     static const char *usage = "./darknet ohem show DATA CFG WEIGHTS IMAGE [-out NAME]";
     const char *pos[4] = {0}, *out = "ohem";
     int npos = 0;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "-out") && i + 1 < argc) out = argv[++i];
-        else if (argv[i][0] == '-' || npos == 4) {
+        if (!strcmp(argv[i], "-out") && i + 1 < argc) {
+            if (cli_check_flag_value(argv[i], argv[i + 1]) != 0) {
+                fprintf(stderr, "usage: %s\n", usage);
+                return CLI_USAGE;
+            }
+            out = argv[++i];
+        } else if (argv[i][0] == '-' || npos == 4) {
             fprintf(stderr, "error: unexpected argument: %s\nusage: %s\n", argv[i], usage);
             return CLI_USAGE;
         } else pos[npos++] = argv[i];
@@ -34,8 +62,12 @@ int ohem_show(int argc, char **argv)
         fprintf(stderr, "error: missing operand\nusage: %s\n", usage);
         return CLI_USAGE;
     }
+    static const char *const names[] = {"DATA", "CFG", "WEIGHTS", "IMAGE"};
+    for (int q = 0; q < 4; q++)
+        if (cli_check_path(names[q], pos[q]) != 0) return CLI_BAD_INPUT;
+    if (cli_check_path("-out", out) != 0) return CLI_BAD_INPUT;
     data_cfg d;
-    if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
+    if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
     int status = CLI_BAD_INPUT, ok, nrows = 0;
     float *rows = NULL;
     network *net = NULL;
@@ -63,18 +95,30 @@ int ohem_show(int argc, char **argv)
         goto done;
     }
     for (int i = 0; i < net->n; i++)
-        if (net->layers[i].type == DETECTION || net->layers[i].type == SOFTMAX) {
-            fprintf(stderr, "error: %s: ohem show draws [yolo] and [region] candidates only\n", pos[1]);
+        if (net->layers[i].type == SOFTMAX) {
+            fprintf(stderr, "error: %s: [softmax] candidates are images, not boxes: ohem show draws [yolo], [region] and [detection] candidates\n", pos[1]);
             goto done;
         }
+    const layer *det = detector_layer(net);
+    if (det && det->classes != d.classes) {
+        fprintf(stderr, "error: %s says classes=%d but %s's last detection layer has classes=%d\n", pos[0], d.classes,
+                pos[1], det->classes);
+        goto done;
+    }
     image sized = resize_image(im, net->w, net->h);
     memcpy(net->input, sized.data, (size_t)net->inputs * sizeof(float));
     free_image(sized);
     memset(net->truth, 0, (size_t)net->truths * sizeof(float));
-    for (int r = 0; r < nrows && (r + 1) * 5 <= net->truths; r++) {
-        float *t = net->truth + 5 * r;
-        t[0] = rows[5 * r + 1], t[1] = rows[5 * r + 2], t[2] = rows[5 * r + 3], t[3] = rows[5 * r + 4];
-        t[4] = rows[5 * r];
+    if (det && det->type == DETECTION) fill_cell_truth(net->truth, det, rows, nrows);
+    else {
+        if (nrows * 5 > net->truths)
+            fprintf(stderr, "warning: %s: %d boxes; the network takes the first %d, as in training\n", lab, nrows,
+                    net->truths / 5);
+        for (int r = 0; r < nrows && (r + 1) * 5 <= net->truths; r++) {
+            float *t = net->truth + 5 * r;
+            t[0] = rows[5 * r + 1], t[1] = rows[5 * r + 2], t[2] = rows[5 * r + 3], t[3] = rows[5 * r + 4];
+            t[4] = rows[5 * r];
+        }
     }
     ohem_layer_inspect(ol, 1);
     *net->seen = (size_t)1 << 40; /* past [region]'s prior-box phase */
@@ -117,8 +161,12 @@ int ohem_show(int argc, char **argv)
     draw_label(canvas, label.h + 2, 2, label, white);
     free_image(label);
     free_alphabet(alphabet);
-    save_image_options(canvas, out, PNG, 0);
+    int saved = cli_save_png(canvas, out);
     free_image(canvas);
+    if (saved != 0) {
+        free(order);
+        goto done;
+    }
     printf("%s\n", caption);
     printf("hardest kept candidates (green: ground truth; red to yellow: loss rank; thick: positive):\n");
     for (int k = 0; k < nk && k < 10; k++) {

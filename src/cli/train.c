@@ -76,7 +76,23 @@ static int save_weights_atomic(network *net, const char *path)
     if (dist_rank() != 0) return 0; /* rank 0 saves for all */
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
+    /* libdarknet's save_weights exits with status 0 when it cannot open the file,
+     * and names the temporary file on stderr: open it here first, and silence it. */
+    int probe = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (probe < 0) {
+        fprintf(stderr, "error: %s: could not write the weights: %s; the previous file is untouched\n", path, strerror(errno));
+        return -1;
+    }
+    close(probe);
+    fflush(stderr);
+    int saved_stderr = dup(2), devnull = open("/dev/null", O_WRONLY);
+    if (saved_stderr >= 0 && devnull >= 0) dup2(devnull, 2);
+    if (devnull >= 0) close(devnull);
     save_weights(net, tmp);
+    if (saved_stderr >= 0) {
+        dup2(saved_stderr, 2);
+        close(saved_stderr);
+    }
     struct stat st;
     long want = ohem_weights_bytes(net);
     int fd = open(tmp, O_RDONLY);
@@ -104,6 +120,116 @@ static void format_duration(double s, char *out, size_t cap)
     else snprintf(out, cap, "%ldm%02lds", t / 60, t % 60);
 }
 
+/* -quiet: libdarknet prints the layer table on stderr while the network is built.
+ * It goes to a temporary file; the lines that are not the table (warnings, notes)
+ * are printed afterwards, and all of it when the process exits while building
+ * (a cfg error ends the process there). */
+static FILE *capture_file;
+static int capture_saved = -1;
+
+static int is_table_line(const char *s)
+{
+    if (!strncmp(s, "layer     filters", 17) || !strncmp(s, "Loading weights from", 20)) return 1;
+    while (*s == ' ') s++;
+    if (!(*s >= '0' && *s <= '9')) return 0;
+    while (*s >= '0' && *s <= '9') s++;
+    return *s == ' ';
+}
+
+static void capture_end(int all)
+{
+    if (!capture_file) return;
+    fflush(stderr);
+    dup2(capture_saved, 2);
+    close(capture_saved);
+    rewind(capture_file);
+    char line[4096];
+    while (fgets(line, sizeof(line), capture_file))
+        if (all || !is_table_line(line)) fputs(line, stderr);
+    fclose(capture_file);
+    capture_file = NULL;
+}
+
+static void capture_at_exit(void)
+{
+    capture_end(1);
+}
+
+static void capture_begin(void)
+{
+    static int registered;
+    fflush(stderr);
+    if (!(capture_file = tmpfile())) return;
+    if ((capture_saved = dup(2)) < 0) {
+        fclose(capture_file);
+        capture_file = NULL;
+        return;
+    }
+    dup2(fileno(capture_file), 2);
+    if (!registered++) atexit(capture_at_exit);
+}
+
+/* Appends s to the command line cmd, in single quotes when the shell needs them. */
+static void append_word(char *cmd, size_t cap, const char *s)
+{
+    size_t len = strlen(cmd);
+    int plain = *s != 0;
+    for (const char *p = s; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,@", *p)) plain = 0;
+    if (plain) {
+        snprintf(cmd + len, cap - len, " %s", s);
+        return;
+    }
+    snprintf(cmd + len, cap - len, " '");
+    for (const char *p = s; *p; p++) {
+        len = strlen(cmd);
+        snprintf(cmd + len, cap - len, *p == '\'' ? "'\\''" : "%c", *p);
+    }
+    len = strlen(cmd);
+    snprintf(cmd + len, cap - len, "'");
+}
+
+/* Multi-scale training picks, every 10 iterations, a multiple of 32 from 10/13 to
+ * 19/13 of the cfg's width (Darknet's 320..608 at 416): *lo and *hi in units of 32. */
+static void multiscale_range(int width, int *lo, int *hi)
+{
+    *lo = (10 * width + 13 * 32 - 1) / (13 * 32);
+    *hi = 19 * width / (13 * 32);
+    if (*lo < 1) *lo = 1;
+    if (*hi < *lo) *hi = *lo;
+}
+
+/* Warns about the label files with more boxes than the loader keeps (the first
+ * max of a file; detector map counts them all). side > 0 ([detection], YOLOv1): the
+ * loader keeps one box per cell of the side x side grid, the first; the cells are
+ * taken before augmentation, which can move a centre to the next cell. */
+static void warn_box_limit(char **paths, int n, int classes, int max, int side)
+{
+    int over = 0;
+    char lab[4096];
+    for (int i = 0; i < n; i++) {
+        float *rows = NULL;
+        int nrows = 0, same = -1, first = -1;
+        label_path(paths[i], lab, sizeof(lab));
+        read_labels(lab, classes, &rows, &nrows);
+        for (int a = 0; side > 0 && same < 0 && a < nrows; a++)
+            for (int b = a + 1; same < 0 && b < nrows; b++)
+                if ((int)(rows[5 * a + 1] * side) == (int)(rows[5 * b + 1] * side) &&
+                    (int)(rows[5 * a + 2] * side) == (int)(rows[5 * b + 2] * side))
+                    same = b, first = a;
+        free(rows);
+        if (side > 0 ? same < 0 : nrows <= max) continue;
+        if (over++ >= 5) continue;
+        if (side > 0)
+            fprintf(stderr, "warning: %s: boxes %d and %d share a cell of the %dx%d grid; [detection] trains one box per cell (the first), detector map counts all\n",
+                    lab, first + 1, same + 1, side, side);
+        else
+            fprintf(stderr, "warning: %s: %d boxes; training reads the first %d (the detection layer's limit), detector map counts all\n",
+                    lab, nrows, max);
+    }
+    if (over > 5) fprintf(stderr, "warning: %d label files in all hold boxes that training drops\n", over);
+}
+
 static void usage_train(void)
 {
     fprintf(stderr,
@@ -120,13 +246,20 @@ int detector_train(int argc, char **argv)
         const char *a = argv[i];
         int has_val = i + 1 < argc;
         char *end;
+        if (has_val && (!strcmp(a, "-log") || !strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) &&
+            cli_check_flag_value(a, argv[i + 1]) != 0) {
+            usage_train();
+            return CLI_USAGE;
+        }
         if (!strcmp(a, "-clear")) clear = 1;
         else if (!strcmp(a, "-quiet")) quiet = 1;
         else if (!strcmp(a, "-log") && has_val) log_path = argv[++i];
         else if ((!strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) && has_val) {
-            long v = strtol(argv[i + 1], &end, 10);
-            if (end == argv[i + 1] || *end || v < 0 || v > 2000000000) {
-                fprintf(stderr, "error: %s %s: expected a non-negative integer\n", a, argv[i + 1]);
+            long long hi = !strcmp(a, "-seed") ? 4294967295LL : 2000000000LL;
+            errno = 0;
+            long long v = strtoll(argv[i + 1], &end, 10);
+            if (end == argv[i + 1] || *end || errno || v < 0 || v > hi) {
+                fprintf(stderr, "error: %s %s: expected an integer in 0..%lld\n", a, argv[i + 1], hi);
                 usage_train();
                 return CLI_USAGE;
             }
@@ -149,10 +282,14 @@ int detector_train(int argc, char **argv)
         usage_train();
         return CLI_USAGE;
     }
+    static const char *const operand[] = {"DATA", "CFG", "WEIGHTS"};
+    for (int q = 0; q < npos; q++)
+        if (cli_check_path(operand[q], pos[q]) != 0) return CLI_BAD_INPUT;
+    if (log_path && cli_check_path("-log", log_path) != 0) return CLI_BAD_INPUT;
     data_cfg d;
-    if (data_cfg_read(pos[0], &d) != 0) return CLI_BAD_INPUT;
+    if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
     char **paths;
-    int npaths = read_list(d.train, d.train_from, &paths), nlist = npaths;
+    int npaths = cli_read_list(d.train, d.train_from, &paths), nlist = npaths;
     if (npaths >= 0 && (npaths = dist_shard(paths, npaths, seed)) < 0) free_paths(paths, nlist);
     if (npaths < 0) {
         data_cfg_free(&d);
@@ -169,7 +306,7 @@ int detector_train(int argc, char **argv)
             fprintf(stderr, "error: %s: -map needs the key 'valid' (hint: valid=path/to/valid.txt)\n", pos[0]);
             goto done;
         }
-        if ((nvalid = read_list(d.valid, d.valid_from, &vpaths)) < 0 || check_dataset(d.valid, vpaths, nvalid, d.classes, quiet) != 0) goto done;
+        if ((nvalid = cli_read_list(d.valid, d.valid_from, &vpaths)) < 0 || check_dataset(d.valid, vpaths, nvalid, d.classes, quiet) != 0) goto done;
         mc = calloc(d.classes, sizeof(*mc));
     }
     if (ensure_dir(d.backup) != 0) {
@@ -181,12 +318,14 @@ int detector_train(int argc, char **argv)
         goto done;
     }
     srand(seed);
+    if (quiet) capture_begin();
     net = load_network((char *)pos[1], (char *)pos[2], clear);
     if (max_batches >= 0) net->max_batches = max_batches;
     if (map_every) {
         eval = parse_network_cfg((char *)pos[1]);
         set_batch_network(eval, 1);
     }
+    capture_end(0);
     /* libdarknet's make_yolo_layer and make_region_layer call srand(0): seed again,
      * so that the data order and augmentation follow -seed (with or without -map). */
     srand(seed);
@@ -200,6 +339,12 @@ int detector_train(int argc, char **argv)
         fprintf(stderr, "error: %s says classes=%d but %s's last detection layer has classes=%d\n", pos[0], d.classes, pos[1], det->classes);
         goto done;
     }
+    if ((long)get_current_batch(net) >= net->max_batches) {
+        fprintf(stderr, "error: %s is at iteration %ld and max_batches is %d: there is nothing to train (hint: -max_batches above %ld continues; -clear starts again at 0)\n",
+                pos[2] ? pos[2] : pos[1], (long)get_current_batch(net), net->max_batches, (long)get_current_batch(net));
+        goto done;
+    }
+    warn_box_limit(paths, npaths, d.classes, det->max_boxes, det->type == DETECTION ? det->side : 0);
     if (log_path && dist_rank() == 0) {
         int resume = get_current_batch(net) > 0 && access(log_path, F_OK) == 0;
         log = fopen(log_path, resume ? "a" : "w");
@@ -218,6 +363,11 @@ int detector_train(int argc, char **argv)
     int imgs = net->batch * net->subdivisions;
     fprintf(stderr, "%s: %d images, %d per iteration, seed %u, learning rate %g, momentum %g, decay %g\n",
             base, npaths, imgs, seed, net->learning_rate, net->momentum, net->decay);
+    int ms_lo, ms_hi;
+    multiscale_range(net->w, &ms_lo, &ms_hi);
+    if (det->random)
+        fprintf(stderr, "multi-scale training: every 10 iterations a size from %dx%d to %dx%d (10/13 to 19/13 of the width %d, multiples of 32)\n",
+                32 * ms_lo, 32 * ms_lo, 32 * ms_hi, 32 * ms_hi, net->w);
     int saved_stdout = -1;
     if (quiet) {
         /* libdarknet prints a line per loss layer per step on stdout. */
@@ -255,7 +405,6 @@ int detector_train(int argc, char **argv)
     args.type = det->type == DETECTION ? REGION_DATA : DETECTION_DATA;
     data train, buffer;
     args.d = &buffer;
-    const int orig_w = net->w;
     pthread_t loader = load_data(args);
     const layer *ohem_l = ohem_layer_of(net);
     float avg_loss = -1;
@@ -269,8 +418,7 @@ int detector_train(int argc, char **argv)
         if (det->random && count++ % 10 == 0) {
             pthread_join(loader, NULL);
             free_data(buffer);
-            int dim = (orig_w * (10 + rand() % 10) / 13) / 32 * 32;
-            if (dim < 32) dim = 32;
+            int dim = 32 * (ms_lo + rand() % (ms_hi - ms_lo + 1));
             args.w = args.h = dim;
             if (!quiet) fprintf(stderr, "multi-scale: %dx%d\n", dim, dim);
             loader = load_data(args);
@@ -337,7 +485,8 @@ int detector_train(int argc, char **argv)
             ohem_stats s;
             if (ohem_l && dist_ohem_stats(ohem_l, &s) == 0)
                 fprintf(log, ",%ld,%ld,%ld,%ld,%g,%g", s.kept, s.candidates, s.positives_kept,
-                        s.positives, s.loss_kept, s.loss_all);
+                        s.positives, s.kept ? s.loss_kept / s.kept : 0.0,
+                        s.candidates ? s.loss_all / s.candidates : 0.0);
             else
                 fprintf(log, ",,,,,,");
             if (!isnan(map)) fprintf(log, ",%.6f", map);
@@ -349,9 +498,12 @@ int detector_train(int argc, char **argv)
                 fprintf(log, ",,,,,,,,\n");
             fflush(log);
         }
-        if (it % 100 == 0 && save_weights_atomic(net, backup_path) != 0) {
-            status = CLI_BAD_INPUT;
-            break;
+        if (it % 100 == 0) {
+            if (save_weights_atomic(net, backup_path) != 0) {
+                status = CLI_BAD_INPUT;
+                break;
+            }
+            if (!quiet) fprintf(stderr, "saved %s\n", backup_path);
         }
         if (it % 10000 == 0 || (it < 1000 && it % 100 == 0)) {
             snprintf(path, sizeof(path), "%s/%s_%ld.weights", d.backup, base, it);
@@ -359,11 +511,32 @@ int detector_train(int argc, char **argv)
                 status = CLI_BAD_INPUT;
                 break;
             }
+            if (!quiet) fprintf(stderr, "saved %s\n", path);
         }
         if (dist_stop(stop_signal)) {
-            if (save_weights_atomic(net, backup_path) == 0)
-                fprintf(stderr, "\ninterrupted at iteration %ld; saved %s\nresume with: ./darknet detector train %s %s %s\n",
-                        it, backup_path, pos[0], pos[1], backup_path);
+            if (save_weights_atomic(net, backup_path) == 0) {
+                /* the flags of this run, so that the command continues it as started */
+                char cmd[16384] = "./darknet detector train", num[32];
+                const char *words[] = {pos[0], pos[1], backup_path};
+                for (int w = 0; w < 3; w++) append_word(cmd, sizeof(cmd), words[w]);
+                snprintf(num, sizeof(num), "%u", seed);
+                append_word(cmd, sizeof(cmd), "-seed");
+                append_word(cmd, sizeof(cmd), num);
+                snprintf(num, sizeof(num), "%d", net->max_batches);
+                append_word(cmd, sizeof(cmd), "-max_batches");
+                append_word(cmd, sizeof(cmd), num);
+                if (log_path) {
+                    append_word(cmd, sizeof(cmd), "-log");
+                    append_word(cmd, sizeof(cmd), log_path);
+                }
+                if (map_every) {
+                    snprintf(num, sizeof(num), "%d", map_every);
+                    append_word(cmd, sizeof(cmd), "-map");
+                    append_word(cmd, sizeof(cmd), num);
+                }
+                if (quiet) append_word(cmd, sizeof(cmd), "-quiet");
+                fprintf(stderr, "\ninterrupted at iteration %ld; saved %s\nresume with: %s\n", it, backup_path, cmd);
+            }
             status = 128 + dist_stop(stop_signal);
             break;
         }
@@ -384,7 +557,10 @@ int detector_train(int argc, char **argv)
         close(saved_stdout);
     }
 done:
-    if (log) fclose(log);
+    if (log && (ferror(log) | fclose(log)) != 0 && status == 0) {
+        fprintf(stderr, "error: %s: the log could not be written in full (disk full?)\n", log_path);
+        status = CLI_BAD_INPUT;
+    }
     if (net) free_network(net);
     if (eval) free_network(eval);
     free(mc);

@@ -273,6 +273,7 @@ int ohem_parse_roi_loss(const ohem_cfg *cfg, const ohem_cfg_section *s, network 
         return -1;
     if (nb == 1) return fail(&k, "bg_iou", "expected two numbers, low,high (e.g. bg_iou=0.1,0.5)");
     if (nb == 2) {
+        o.bg_given = 1;
         o.bg_lo = bg[0];
         o.bg_hi = bg[1];
     }

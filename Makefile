@@ -12,6 +12,13 @@ FLAGS_STAMP = .flags-sanitize
 else
 FLAGS_STAMP = .flags-plain
 endif
+# MPI (data-parallel `detector train`, src/cli/dist.c) is compiled in where mpicc
+# exists (install-deps installs Open MPI); `make MPI=0` builds without it. Expanded
+# when used, so that a first `make` sees the mpicc that deps installed.
+MPI_ON = $(if $(filter 0,$(MPI)),,$(shell command -v mpicc 2>/dev/null))
+MPI_CFLAGS = $(if $(MPI_ON),-DOHEM_MPI $(shell mpicc --showme:compile))
+MPI_LIBS = $(if $(MPI_ON),$(shell mpicc --showme:link))
+FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 
 # libohem.a: the layers and the plugin glue a user's program links (before or after -ldarknet).
 LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/rcnn.c layers/rpn_layer.c layers/roipool_layer.c \
@@ -20,9 +27,10 @@ LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/rcnn.c layers/rpn_layer.c lay
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
-	src/cli/dataset.c
+	src/cli/dataset.c src/cli/dist.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
-TESTS = tests/test_twostage tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example
+TESTS = tests/test_twostage tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example \
+	tests/mpi_equiv
 HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h)
 
 .PHONY: all deps cfgs test demo compare bench fuzz clean
@@ -47,7 +55,7 @@ libohem_core.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 darknet: $(CLI_OBJ) libohem.a
-	$(CC) $(LDFLAGS) -o $@.tmp $(CLI_OBJ) libohem.a $(LDLIBS) $(CLI_LIBS)
+	$(CC) $(LDFLAGS) -o $@.tmp $(CLI_OBJ) libohem.a $(LDLIBS) $(CLI_LIBS) $(MPI_LIBS)
 	mv $@.tmp $@
 
 $(LIB_OBJ) $(CLI_OBJ): | deps
@@ -56,6 +64,8 @@ $(LIB_OBJ) $(CLI_OBJ) $(TESTS): $(FLAGS_STAMP)
 $(FLAGS_STAMP):
 	@rm -f .flags-*
 	@touch $@
+
+src/cli/dist.o: CFLAGS += $(MPI_CFLAGS)
 
 # the mining core's NMS loop is written to vectorise
 layers/ohem.o: CFLAGS += -O3
@@ -69,11 +79,20 @@ tests/example: tests/example.c libohem.a
 tests/test_dataset: tests/test_dataset.c src/cli/dataset.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_dataset.c src/cli/dataset.c libohem.a $(LDLIBS) $(CLI_LIBS) -lcmocka
 
+# run under mpirun by tests/e2e_mpi.sh (not a tests/test_* program: run.sh runs those alone)
+tests/mpi_equiv: tests/mpi_equiv.c src/cli/dist.o libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(MPI_CFLAGS) $(LDFLAGS) -o $@ tests/mpi_equiv.c src/cli/dist.o libohem.a \
+		$(LDLIBS) $(CLI_LIBS) $(MPI_LIBS)
+
 tests/test_map: tests/test_map.c src/cli/map.c $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_map.c src/cli/map.c $(LDLIBS) -lcmocka
 
 tests/%: tests/%.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libohem.a $(LDLIBS) -lcmocka -ldl
+
+bench/dist_bench: bench/dist_bench.c src/cli/dist.o libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(MPI_CFLAGS) -O3 $(LDFLAGS) -o $@ bench/dist_bench.c src/cli/dist.o libohem.a \
+		$(LDLIBS) $(CLI_LIBS) $(MPI_LIBS)
 
 bench/bench: bench/bench.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench.c libohem.a $(LDLIBS)
@@ -87,10 +106,11 @@ bench/bench_roi: bench/bench_roi.c libohem.a $(HEADERS)
 
 # Benchmarks: prints the table and writes it to bench/results.md; the RoI table and
 # the two-stage step are appended to it.
-bench: all bench/bench bench/bench_roi bench/bench_twostage
+bench: all bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench
 	bench/bench -o bench/results.md
 	bench/bench_roi -a bench/results.md
 	bench/bench_twostage cfg/fashion.cfg cfg/fashion-frcnn.cfg | tee -a bench/results.md
+	bench/dist_bench.sh bench/results-mpi.md
 
 # The main job: data set, both variants side by side, the comparison (under 10 min
 # on 2 cores). `make compare`: 3 seeds, a longer schedule, and two tuned [ohem]
@@ -122,6 +142,7 @@ test: all $(TESTS) $(FUZZ_BUILD)
 	@SANITIZE=$(SANITIZE) tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/bench_roi bench/bench_twostage bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/bench_roi bench/bench_twostage \
+		bench/dist_bench bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
 	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg cfg/yolov3-tiny-frcnn.cfg
 	rm -rf tests/tmp

@@ -2,7 +2,7 @@
 # Installs the Debian packages this project needs, by name, when any is missing:
 # as root with apt-get, otherwise with sudo; where neither works, prints the command.
 set -eu
-PACKAGES="darknet libopenblas-dev libcmocka-dev zlib1g-dev gnuplot-nox dataset-fashion-mnist"
+PACKAGES="darknet libopenblas-dev libcmocka-dev zlib1g-dev gnuplot-nox dataset-fashion-mnist libopenmpi-dev openmpi-bin"
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,6 +1,7 @@
 /* darknet.c: ./darknet, Darknet's command line with [ohem] support. */
 #include "cli.h"
 #include "dataset.h"
+#include "dist.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,8 +12,14 @@ typedef struct {
     const char *args;
 } command;
 
+/* detector train, data-parallel when mpirun started it (dist.h) */
+static int detector_train_dist(int argc, char **argv)
+{
+    return dist_main(detector_train, argc, argv);
+}
+
 static const command commands[] = {
-    {"detector", "train", detector_train, "DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-clear] [-quiet]"},
+    {"detector", "train", detector_train_dist, "DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-clear] [-quiet]"},
     {"detector", "map", detector_map, "  DATA CFG WEIGHTS [-iou 0.5] [-points 0|11] [-thresh 0.25]"},
     {"detector", "valid", detector_valid, "DATA CFG WEIGHTS [-out DIR/PREFIX]"},
     {"detector", "test", detector_test, " DATA CFG WEIGHTS IMAGE [-thresh 0.25] [-out NAME]"},

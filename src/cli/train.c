@@ -3,6 +3,7 @@
  * log and a progress line. */
 #include "cli.h"
 #include "detect.h"
+#include "dist.h"
 #include "ohem_parser.h"
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
@@ -72,6 +73,7 @@ static int ensure_dir(const char *dir)
  * holds either the old file or the whole new one. Returns 0 or -1 (printed). */
 static int save_weights_atomic(network *net, const char *path)
 {
+    if (dist_rank() != 0) return 0; /* rank 0 saves for all */
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
     /* libdarknet's save_weights exits with status 0 when it cannot open the file,
@@ -238,7 +240,7 @@ int detector_train(int argc, char **argv)
 {
     const char *pos[3] = {0};
     int npos = 0, clear = 0, quiet = 0, max_batches = -1, map_every = 0;
-    unsigned seed = (unsigned)time(NULL);
+    unsigned seed = dist_clock_seed(); /* time(NULL); under MPI, rank 0's */
     const char *log_path = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -287,7 +289,8 @@ int detector_train(int argc, char **argv)
     data_cfg d;
     if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
     char **paths;
-    int npaths = cli_read_list(d.train, d.train_from, &paths);
+    int npaths = cli_read_list(d.train, d.train_from, &paths), nlist = npaths;
+    if (npaths >= 0 && (npaths = dist_shard(paths, npaths, seed)) < 0) free_paths(paths, nlist);
     if (npaths < 0) {
         data_cfg_free(&d);
         return CLI_BAD_INPUT;
@@ -326,6 +329,7 @@ int detector_train(int argc, char **argv)
     /* libdarknet's make_yolo_layer and make_region_layer call srand(0): seed again,
      * so that the data order and augmentation follow -seed (with or without -map). */
     srand(seed);
+    dist_srand(seed);
     const layer *det = detector_layer(net);
     if (!det) {
         fprintf(stderr, "error: %s: no [yolo], [region], [detection] or [roi_loss] layer: detector train needs one\n", pos[1]);
@@ -341,7 +345,7 @@ int detector_train(int argc, char **argv)
         goto done;
     }
     warn_box_limit(paths, npaths, d.classes, det->max_boxes, det->type == DETECTION ? det->side : 0);
-    if (log_path) {
+    if (log_path && dist_rank() == 0) {
         int resume = get_current_batch(net) > 0 && access(log_path, F_OK) == 0;
         log = fopen(log_path, resume ? "a" : "w");
         if (!log) {
@@ -353,6 +357,7 @@ int detector_train(int argc, char **argv)
                          "ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all,map,"
                          "rpn_loss,rpn_obj,rpn_box,roi_loss,roi_cls,roi_box,roi_trained,roi_foreground\n");
     }
+    if (dist_start(net) != 0) goto done;
     char base[256];
     path_stem(pos[1], base, sizeof(base));
     int imgs = net->batch * net->subdivisions;
@@ -380,7 +385,7 @@ int detector_train(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGXFSZ, SIG_IGN); /* past a file-size limit, a write fails (and is reported) */
-    remove_stale_tmp(d.backup, base);
+    if (dist_rank() == 0) remove_stale_tmp(d.backup, base);
 
     load_args args = {0};
     args.w = net->w;
@@ -428,8 +433,13 @@ int detector_train(int argc, char **argv)
         pthread_join(loader, NULL);
         train = buffer;
         loader = load_data(args);
-        float loss = train_network(net, train);
+        float loss = dist_train_step(net, train);
         free_data(train);
+        if (dist_left()) {
+            status = CLI_BAD_INPUT; /* another rank stopped on an error */
+            break;
+        }
+        dist_reduce(&loss, ohem_l, stop_signal);
         double step = cli_seconds() - t0;
         long it = (long)get_current_batch(net);
         if (!isfinite(loss)) {
@@ -447,7 +457,7 @@ int detector_train(int argc, char **argv)
         ema_step = ema_step > 0 ? ema_step * 0.9 + step * 0.1 : step;
         char left[32], map_text[32] = "";
         double map = NAN;
-        if (map_every && (it % map_every == 0 || it == net->max_batches)) {
+        if (map_every && dist_rank() == 0 && (it % map_every == 0 || it == net->max_batches)) {
             map_options mo = {0.5f, 0, 0.25f, 0};
             copy_parameters(eval, net);
             map = detector_evaluate(eval, vpaths, nvalid, d.classes, &mo, mc);
@@ -463,16 +473,17 @@ int detector_train(int argc, char **argv)
         int two_stage = is_roi_loss_layer(&net->layers[net->n - 1]);
         if (two_stage) {
             roi_loss_layer_take_stats(&net->layers[net->n - 1], &rs);
+            dist_roi_stats(&rs);
             snprintf(parts, sizeof(parts), " (rpn %.4f + roi %.4f)", rs.rpn / imgs, rs.roi / imgs);
         }
         format_duration(ema_step * (net->max_batches - it), left, sizeof(left));
         fprintf(stderr, "%s%ld/%d: loss %.4f%s, avg %.4f, rate %g, %.2fs, %.1f img/s, left %s%s%s",
                 quiet && isatty(2) ? "\r" : "", it, net->max_batches, loss, parts, avg_loss,
-                get_current_rate(net), step, imgs / step, left, map_text, quiet && isatty(2) ? "   " : "\n");
+                get_current_rate(net), step, imgs * dist_size() / step, left, map_text, quiet && isatty(2) ? "   " : "\n");
         if (log) {
-            fprintf(log, "%ld,%g,%g,%g,%.4f,%ld", it, loss, avg_loss, get_current_rate(net), step, it * imgs);
+            fprintf(log, "%ld,%g,%g,%g,%.4f,%ld", it, loss, avg_loss, get_current_rate(net), step, it * imgs * dist_size());
             ohem_stats s;
-            if (ohem_l && ohem_layer_stats(ohem_l, &s) == 0)
+            if (ohem_l && dist_ohem_stats(ohem_l, &s) == 0)
                 fprintf(log, ",%ld,%ld,%ld,%ld,%g,%g", s.kept, s.candidates, s.positives_kept,
                         s.positives, s.kept ? s.loss_kept / s.kept : 0.0,
                         s.candidates ? s.loss_all / s.candidates : 0.0);
@@ -502,7 +513,7 @@ int detector_train(int argc, char **argv)
             }
             if (!quiet) fprintf(stderr, "saved %s\n", path);
         }
-        if (stop_signal) {
+        if (dist_stop(stop_signal)) {
             if (save_weights_atomic(net, backup_path) == 0) {
                 /* the flags of this run, so that the command continues it as started */
                 char cmd[16384] = "./darknet detector train", num[32];
@@ -526,10 +537,11 @@ int detector_train(int argc, char **argv)
                 if (quiet) append_word(cmd, sizeof(cmd), "-quiet");
                 fprintf(stderr, "\ninterrupted at iteration %ld; saved %s\nresume with: %s\n", it, backup_path, cmd);
             }
-            status = 128 + stop_signal;
+            status = 128 + dist_stop(stop_signal);
             break;
         }
     }
+    dist_leave();
     pthread_join(loader, NULL);
     free_data(buffer);
     if (status == 0) {

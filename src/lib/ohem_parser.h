@@ -16,7 +16,7 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
                        ohem_options *o, ohem_err *e);
 
 /* Routes libdarknet's gemm to OpenBLAS; called by the parser, so that linking the
- * parser links this too. Threads: OHEM_THREADS, else the online cores.
+ * parser links this too; its start-up reads the environment (env.h).
  * OHEM_GEMM=darknet keeps libdarknet's own gemm (for comparisons). */
 void ohem_blas_init(void);
 

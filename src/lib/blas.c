@@ -4,6 +4,7 @@
 #include "ohem_parser.h"
 #include "coretype.h"
 #include "env.h"
+#include "kernels.h"
 
 #define _GNU_SOURCE
 #include <cblas.h>
@@ -74,6 +75,11 @@ __attribute__((constructor)) static void ohem_startup(int argc, char **argv, cha
     openblas_set_num_threads((int)env.threads);
     ohem_gemm_select(env.gemm ? "darknet" : "openblas");
     ohem_im2col_select(env.im2col ? "darknet" : "plugin");
+    ohem_kernels_threads((int)env.threads);
+    if (ohem_kernels_select(env.kernels ? "darknet" : "plugin") != 0) {
+        fprintf(stderr, "error: OHEM_KERNELS=darknet: libdarknet's own kernels are not found (dlsym)\n");
+        exit(1);
+    }
 }
 
 /* Referenced by the parser, so that linking the parser links this file and its

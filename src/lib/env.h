@@ -20,6 +20,7 @@ typedef struct {
     long threads;     /* OHEM_THREADS: 1..64, default the online cores (at most 64) */
     int gemm;         /* OHEM_GEMM: 0 openblas (default), 1 darknet */
     int im2col;       /* OHEM_IM2COL: 0 plugin (default), 1 darknet */
+    int kernels;      /* OHEM_KERNELS: 0 plugin (default), 1 darknet */
     int openblas_core; /* OHEM_OPENBLAS_CORE: 0 auto (default), 1 keep, 2 best */
 } ohem_env;
 

@@ -1,0 +1,622 @@
+/* kernels.c: libdarknet's hot non-gemm loops (see kernels.h). Each function keeps
+ * the name and arguments of libdarknet's, so that the library's own calls reach it
+ * through the PLT, and computes the same arithmetic (the same float and double
+ * steps), except that sums are taken in double in vector order: results agree with
+ * libdarknet's to float rounding (libdarknet is built with -Ofast, so its own
+ * rounding differs from its source's in the last bit here and there). With OHEM_KERNELS=darknet each forwards to the
+ * library's own. */
+#define _GNU_SOURCE
+#include "kernels.h"
+
+#include <dlfcn.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "darknet.h"
+#include "pool.h"
+
+/* Loops shorter than this run in the caller: waking a thread costs more. */
+#define GRAIN 32768
+
+/* libdarknet's own, for OHEM_KERNELS=darknet. */
+static struct {
+    void (*activate_array)(float *, const int, const ACTIVATION);
+    void (*gradient_array)(const float *, const int, const ACTIVATION, float *);
+    void (*fill_cpu)(int, float, float *, int);
+    void (*copy_cpu)(int, float *, int, float *, int);
+    void (*axpy_cpu)(int, float, float *, int, float *, int);
+    void (*scal_cpu)(int, float, float *, int);
+    void (*mean_cpu)(float *, int, int, int, float *);
+    void (*variance_cpu)(float *, float *, int, int, int, float *);
+    void (*normalize_cpu)(float *, float *, float *, int, int, int);
+    void (*scale_bias)(float *, float *, int, int, int);
+    void (*add_bias)(float *, float *, int, int, int);
+    void (*backward_bias)(float *, float *, int, int, int);
+    void (*backward_scale_cpu)(float *, float *, int, int, int, float *);
+    void (*mean_delta_cpu)(float *, float *, int, int, int, float *);
+    void (*variance_delta_cpu)(float *, float *, float *, float *, int, int, int, float *);
+    void (*normalize_delta_cpu)(float *, float *, float *, float *, float *, int, int, int, float *);
+    void (*forward_maxpool_layer)(const layer, network);
+    void (*backward_maxpool_layer)(const layer, network);
+    void (*upsample_cpu)(float *, int, int, int, int, int, int, float, float *);
+} dn;
+static int use_darknet;
+
+#define FIND(name) (*(void **)&dn.name = dlsym(RTLD_NEXT, #name)) != NULL
+
+/* Finds every original; 0 when all are there. */
+static int find_originals(void)
+{
+    int ok = FIND(activate_array) && FIND(gradient_array) && FIND(fill_cpu) && FIND(copy_cpu) &&
+             FIND(axpy_cpu) && FIND(scal_cpu) && FIND(mean_cpu) && FIND(variance_cpu) && FIND(normalize_cpu) &&
+             FIND(scale_bias) && FIND(add_bias) && FIND(backward_bias) && FIND(backward_scale_cpu) &&
+             FIND(mean_delta_cpu) && FIND(variance_delta_cpu) && FIND(normalize_delta_cpu) &&
+             FIND(forward_maxpool_layer) && FIND(backward_maxpool_layer) && FIND(upsample_cpu);
+    return ok ? 0 : -1;
+}
+
+int ohem_kernels_select(const char *name)
+{
+    if (!strcmp(name, "plugin")) {
+        use_darknet = 0;
+        return 0;
+    }
+    if (strcmp(name, "darknet") || find_originals() != 0) return -1;
+    use_darknet = 1;
+    return 0;
+}
+
+void ohem_kernels_threads(int threads)
+{
+    ohem_pool_set_threads(threads);
+}
+
+/* ---- element-wise loops ---------------------------------------------------- */
+
+typedef struct {
+    float *x, *y;
+    const float *cx;
+    float a;
+    int act;
+} elem_args;
+
+/* x (n): x = activation(x), as libdarknet's activate() per element. */
+static void activate_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    float *x = p->x;
+    switch (p->act) {
+    case LEAKY:
+        for (long i = b; i < e; i++) {
+            float v = x[i], neg = (float)(.1 * v); /* both sides, then a select: it vectorises */
+            x[i] = v > 0 ? v : neg;
+        }
+        break;
+    case RELU:
+        for (long i = b; i < e; i++) x[i] = x[i] > 0 ? x[i] : 0.f;
+        break;
+    case LOGISTIC:
+        for (long i = b; i < e; i++) x[i] = (float)(1. / (1. + exp(-x[i])));
+        break;
+    }
+}
+
+void activate_array(float *x, const int n, const ACTIVATION a)
+{
+    if (use_darknet || (a != LEAKY && a != RELU && a != LOGISTIC && a != LINEAR)) {
+        if (!dn.activate_array) find_originals();
+        dn.activate_array(x, n, a);
+        return;
+    }
+    if (a == LINEAR) return;
+    elem_args p = {.x = x, .act = a};
+    ohem_pool_for(n, a == LOGISTIC ? GRAIN / 8 : GRAIN, activate_part, &p);
+}
+
+/* x (n) the activated output, delta (n): delta *= activation'(x). */
+static void gradient_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    const float *x = p->cx;
+    float *d = p->y;
+    switch (p->act) {
+    case LEAKY:
+        for (long i = b; i < e; i++) {
+            float g = x[i] > 0 ? 1.f : .1f;
+            d[i] = d[i] * g;
+        }
+        break;
+    case RELU:
+        for (long i = b; i < e; i++) {
+            float g = x[i] > 0 ? 1.f : 0.f;
+            d[i] = d[i] * g;
+        }
+        break;
+    case LOGISTIC:
+        for (long i = b; i < e; i++) d[i] *= (1 - x[i]) * x[i];
+        break;
+    }
+}
+
+void gradient_array(const float *x, const int n, const ACTIVATION a, float *delta)
+{
+    if (use_darknet || (a != LEAKY && a != RELU && a != LOGISTIC && a != LINEAR)) {
+        if (!dn.gradient_array) find_originals();
+        dn.gradient_array(x, n, a, delta);
+        return;
+    }
+    if (a == LINEAR) return;
+    elem_args p = {.cx = x, .y = delta, .act = a};
+    ohem_pool_for(n, GRAIN, gradient_part, &p);
+}
+
+static void fill_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    if (p->a == 0) memset(p->x + b, 0, (size_t)(e - b) * sizeof(float));
+    else
+        for (long i = b; i < e; i++) p->x[i] = p->a;
+}
+
+/* X (N, stride INCX) = ALPHA. */
+void fill_cpu(int N, float ALPHA, float *X, int INCX)
+{
+    if (use_darknet || INCX != 1) {
+        if (!dn.fill_cpu) find_originals();
+        dn.fill_cpu(N, ALPHA, X, INCX);
+        return;
+    }
+    elem_args p = {.x = X, .a = ALPHA};
+    ohem_pool_for(N, GRAIN * 4, fill_part, &p);
+}
+
+static void copy_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    memcpy(p->y + b, p->cx + b, (size_t)(e - b) * sizeof(float));
+}
+
+/* Y (N, INCY) = X (N, INCX). */
+void copy_cpu(int N, float *X, int INCX, float *Y, int INCY)
+{
+    if (use_darknet || INCX != 1 || INCY != 1 || X == Y) {
+        if (!dn.copy_cpu) find_originals();
+        dn.copy_cpu(N, X, INCX, Y, INCY);
+        return;
+    }
+    elem_args p = {.cx = X, .y = Y};
+    ohem_pool_for(N, GRAIN * 4, copy_part, &p);
+}
+
+static void axpy_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    const float *x = p->cx;
+    float *y = p->y, a = p->a;
+    for (long i = b; i < e; i++) y[i] += a * x[i];
+}
+
+/* Y (N, INCY) += ALPHA X (N, INCX). */
+void axpy_cpu(int N, float ALPHA, float *X, int INCX, float *Y, int INCY)
+{
+    if (use_darknet || INCX != 1 || INCY != 1) {
+        if (!dn.axpy_cpu) find_originals();
+        dn.axpy_cpu(N, ALPHA, X, INCX, Y, INCY);
+        return;
+    }
+    elem_args p = {.cx = X, .y = Y, .a = ALPHA};
+    ohem_pool_for(N, GRAIN, axpy_part, &p);
+}
+
+static void scal_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    float *x = p->x, a = p->a;
+    for (long i = b; i < e; i++) x[i] *= a;
+}
+
+/* X (N, INCX) *= ALPHA. */
+void scal_cpu(int N, float ALPHA, float *X, int INCX)
+{
+    if (use_darknet || INCX != 1) {
+        if (!dn.scal_cpu) find_originals();
+        dn.scal_cpu(N, ALPHA, X, INCX);
+        return;
+    }
+    elem_args p = {.x = X, .a = ALPHA};
+    ohem_pool_for(N, GRAIN, scal_part, &p);
+}
+
+/* ---- per-channel loops over (batch, filters, spatial) ----------------------- */
+
+typedef struct {
+    float *x, *y, *mean, *variance, *mean_delta, *variance_delta, *out;
+    int batch, filters, spatial;
+} chan_args;
+
+/* Sums over a row of n floats, in double, in 8 lanes (so that they vectorise
+ * without -ffast-math), then the lanes in order. m is subtracted from x first where
+ * given; y multiplies. */
+#define LANES 8
+static double sum_row(const float *x, int n)
+{
+    double a[LANES] = {0}, s = 0;
+    int k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (int j = 0; j < LANES; j++) a[j] += x[k + j];
+    for (; k < n; k++) s += x[k];
+    for (int j = 0; j < LANES; j++) s += a[j];
+    return s;
+}
+
+/* sum of (x - m)^2 */
+static double sumsq_row(const float *x, float m, int n)
+{
+    double a[LANES] = {0}, s = 0;
+    int k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (int j = 0; j < LANES; j++) {
+            float d = x[k + j] - m;
+            a[j] += (double)d * d;
+        }
+    for (; k < n; k++) {
+        float d = x[k] - m;
+        s += (double)d * d;
+    }
+    for (int j = 0; j < LANES; j++) s += a[j];
+    return s;
+}
+
+/* sum of y * (x - m) (the product in float, as libdarknet's) */
+static double dot_row(const float *x, float m, const float *y, int n)
+{
+    double a[LANES] = {0}, s = 0;
+    int k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (int j = 0; j < LANES; j++) a[j] += y[k + j] * (x[k + j] - m);
+    for (; k < n; k++) s += y[k] * (x[k] - m);
+    for (int j = 0; j < LANES; j++) s += a[j];
+    return s;
+}
+
+/* mean (filters) of x (batch, filters, spatial) over batch and spatial. */
+static void mean_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    float scale = 1. / (p->batch * p->spatial);
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        for (int j = 0; j < p->batch; j++) s += sum_row(p->x + ((long)j * p->filters + f) * p->spatial, p->spatial);
+        p->out[f] = (float)s * scale;
+    }
+}
+
+void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
+{
+    if (use_darknet) {
+        dn.mean_cpu(x, batch, filters, spatial, mean);
+        return;
+    }
+    chan_args p = {.x = x, .batch = batch, .filters = filters, .spatial = spatial, .out = mean};
+    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), mean_part, &p);
+}
+
+/* variance (filters): sum of (x - mean)^2 over batch and spatial, / (n - 1). */
+static void variance_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    float scale = 1. / (p->batch * p->spatial - 1);
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        float m = p->mean[f];
+        for (int j = 0; j < p->batch; j++) s += sumsq_row(p->x + ((long)j * p->filters + f) * p->spatial, m, p->spatial);
+        p->out[f] = (float)s * scale;
+    }
+}
+
+void variance_cpu(float *x, float *mean, int batch, int filters, int spatial, float *variance)
+{
+    if (use_darknet) {
+        dn.variance_cpu(x, mean, batch, filters, spatial, variance);
+        return;
+    }
+    chan_args p = {.x = x, .mean = mean, .batch = batch, .filters = filters, .spatial = spatial, .out = variance};
+    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), variance_part, &p);
+}
+
+/* Row r of (batch*filters) rows of spatial: channel r % filters. */
+static void normalize_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long r = b; r < e; r++) {
+        int f = (int)(r % p->filters);
+        float m = p->mean[f];
+        double den = sqrt(p->variance[f]) + .000001f;
+        float *x = p->x + r * p->spatial;
+        for (int k = 0; k < p->spatial; k++) x[k] = (float)((x[k] - m) / den);
+    }
+}
+
+/* x (batch, filters, spatial) = (x - mean) / (sqrt(variance) + 1e-6), per filter. */
+void normalize_cpu(float *x, float *mean, float *variance, int batch, int filters, int spatial)
+{
+    if (use_darknet) {
+        dn.normalize_cpu(x, mean, variance, batch, filters, spatial);
+        return;
+    }
+    chan_args p = {.x = x, .mean = mean, .variance = variance, .batch = batch, .filters = filters, .spatial = spatial};
+    ohem_pool_for((long)batch * filters, (GRAIN + spatial - 1) / spatial, normalize_part, &p);
+}
+
+static void scale_bias_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long r = b; r < e; r++) {
+        float s = p->mean[r % p->filters];
+        float *x = p->x + r * p->spatial;
+        for (int k = 0; k < p->spatial; k++) x[k] *= s;
+    }
+}
+
+/* output (batch, n, size) *= scales (n). */
+void scale_bias(float *output, float *scales, int batch, int n, int size)
+{
+    if (use_darknet) {
+        dn.scale_bias(output, scales, batch, n, size);
+        return;
+    }
+    chan_args p = {.x = output, .mean = scales, .batch = batch, .filters = n, .spatial = size};
+    ohem_pool_for((long)batch * n, (GRAIN + size - 1) / size, scale_bias_part, &p);
+}
+
+static void add_bias_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long r = b; r < e; r++) {
+        float s = p->mean[r % p->filters];
+        float *x = p->x + r * p->spatial;
+        for (int k = 0; k < p->spatial; k++) x[k] += s;
+    }
+}
+
+/* output (batch, n, size) += biases (n). */
+void add_bias(float *output, float *biases, int batch, int n, int size)
+{
+    if (use_darknet) {
+        dn.add_bias(output, biases, batch, n, size);
+        return;
+    }
+    chan_args p = {.x = output, .mean = biases, .batch = batch, .filters = n, .spatial = size};
+    ohem_pool_for((long)batch * n, (GRAIN + size - 1) / size, add_bias_part, &p);
+}
+
+/* out[f] += sum over batch and spatial of x (and of x * y when y is given). */
+static void sum_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        for (int j = 0; j < p->batch; j++) {
+            long o = ((long)j * p->filters + f) * p->spatial;
+            const float *x = p->x + o;
+            if (p->y) {
+                s += dot_row(p->y + o, 0.f, x, p->spatial); /* x * (y - 0): the same float product */
+            } else {
+                s += sum_row(x, p->spatial);
+            }
+        }
+        p->out[f] += (float)s;
+    }
+}
+
+/* bias_updates (n) += the sums of delta (batch, n, size). */
+void backward_bias(float *bias_updates, float *delta, int batch, int n, int size)
+{
+    if (use_darknet) {
+        dn.backward_bias(bias_updates, delta, batch, n, size);
+        return;
+    }
+    chan_args p = {.x = delta, .batch = batch, .filters = n, .spatial = size, .out = bias_updates};
+    ohem_pool_for(n, (GRAIN + (long)batch * size - 1) / ((long)batch * size), sum_part, &p);
+}
+
+/* scale_updates (n) += the sums of delta * x_norm (batch, n, size). */
+void backward_scale_cpu(float *x_norm, float *delta, int batch, int n, int size, float *scale_updates)
+{
+    if (use_darknet) {
+        dn.backward_scale_cpu(x_norm, delta, batch, n, size, scale_updates);
+        return;
+    }
+    chan_args p = {.x = delta, .y = x_norm, .batch = batch, .filters = n, .spatial = size, .out = scale_updates};
+    ohem_pool_for(n, (GRAIN + (long)batch * size - 1) / ((long)batch * size), sum_part, &p);
+}
+
+static void mean_delta_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        for (int j = 0; j < p->batch; j++) s += sum_row(p->x + ((long)j * p->filters + f) * p->spatial, p->spatial);
+        p->out[f] = (float)((float)s * (-1. / sqrt(p->variance[f] + .00001f)));
+    }
+}
+
+/* mean_delta (filters) = -sum(delta) / sqrt(variance + 1e-5). */
+void mean_delta_cpu(float *delta, float *variance, int batch, int filters, int spatial, float *mean_delta)
+{
+    if (use_darknet) {
+        dn.mean_delta_cpu(delta, variance, batch, filters, spatial, mean_delta);
+        return;
+    }
+    chan_args p = {.x = delta, .variance = variance, .batch = batch, .filters = filters, .spatial = spatial,
+                   .out = mean_delta};
+    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), mean_delta_part, &p);
+}
+
+static void variance_delta_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        float m = p->mean[f];
+        for (int j = 0; j < p->batch; j++) {
+            long o = ((long)j * p->filters + f) * p->spatial;
+            s += dot_row(p->x + o, m, p->y + o, p->spatial);
+        }
+        p->out[f] = (float)((float)s * (-.5 * pow(p->variance[f] + .00001f, (float)(-3. / 2.))));
+    }
+}
+
+/* variance_delta (filters) = sum(delta * (x - mean)) * -0.5 (variance + 1e-5)^-1.5. */
+void variance_delta_cpu(float *x, float *delta, float *mean, float *variance, int batch, int filters, int spatial,
+                        float *variance_delta)
+{
+    if (use_darknet) {
+        dn.variance_delta_cpu(x, delta, mean, variance, batch, filters, spatial, variance_delta);
+        return;
+    }
+    chan_args p = {.x = x, .y = delta, .mean = mean, .variance = variance, .batch = batch, .filters = filters,
+                   .spatial = spatial, .out = variance_delta};
+    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), variance_delta_part, &p);
+}
+
+static void normalize_delta_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    double n = (double)p->spatial * p->batch;
+    for (long r = b; r < e; r++) {
+        int f = (int)(r % p->filters);
+        double den = sqrt(p->variance[f] + .00001f), vd = p->variance_delta[f] * 2.;
+        float md = p->mean_delta[f] / (float)(p->spatial * p->batch);
+        float m = p->mean[f];
+        const float *x = p->x + r * p->spatial;
+        float *d = p->y + r * p->spatial;
+        for (int k = 0; k < p->spatial; k++) d[k] = (float)(d[k] * 1. / den + vd * (x[k] - m) / n + md);
+    }
+}
+
+/* delta (batch, filters, spatial): the batch-norm gradient through the
+ * normalisation, from x, mean, variance, mean_delta and variance_delta. */
+void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_delta, float *variance_delta, int batch,
+                         int filters, int spatial, float *delta)
+{
+    if (use_darknet) {
+        dn.normalize_delta_cpu(x, mean, variance, mean_delta, variance_delta, batch, filters, spatial, delta);
+        return;
+    }
+    chan_args p = {.x = x, .y = delta, .mean = mean, .variance = variance, .mean_delta = mean_delta,
+                   .variance_delta = variance_delta, .batch = batch, .filters = filters, .spatial = spatial};
+    ohem_pool_for((long)batch * filters, (GRAIN + spatial - 1) / spatial, normalize_delta_part, &p);
+}
+
+/* ---- max pooling ------------------------------------------------------------ */
+
+typedef struct {
+    const layer *l;
+    const float *in;
+    float *in_delta;
+} pool_args;
+
+/* Planes (batch * c) of the input; each output cell the max of its window, its
+ * input index in indexes (the first of equal maxima, as libdarknet's). */
+static void maxpool_part(void *ctx, long b, long e)
+{
+    const pool_args *p = ctx;
+    const layer *l = p->l;
+    int ow = l->out_w, oh = l->out_h, w = l->w, h = l->h, off = -l->pad / 2, size = l->size, s = l->stride;
+    for (long plane = b; plane < e; plane++) {
+        const float *in = p->in + plane * w * h;
+        float *out = l->output + plane * ow * oh;
+        int *idx = l->indexes + plane * ow * oh;
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                float max = -FLT_MAX;
+                int max_i = -1;
+                for (int n = 0; n < size; n++) {
+                    int y = off + i * s + n;
+                    if (y < 0 || y >= h) continue;
+                    for (int m = 0; m < size; m++) {
+                        int x = off + j * s + m;
+                        if (x < 0 || x >= w) continue;
+                        float v = in[y * w + x];
+                        if (v > max) {
+                            max = v;
+                            max_i = y * w + x;
+                        }
+                    }
+                }
+                out[i * ow + j] = max;
+                idx[i * ow + j] = max_i < 0 ? -1 : (int)(max_i + plane * w * h);
+            }
+    }
+}
+
+void forward_maxpool_layer(const layer l, network net)
+{
+    if (use_darknet) {
+        dn.forward_maxpool_layer(l, net);
+        return;
+    }
+    pool_args p = {&l, net.input, NULL};
+    ohem_pool_for((long)l.batch * l.c, (GRAIN + l.out_w * l.out_h - 1) / (l.out_w * l.out_h), maxpool_part, &p);
+}
+
+static void maxpool_back_part(void *ctx, long b, long e)
+{
+    const pool_args *p = ctx;
+    const layer *l = p->l;
+    long n = (long)l->out_w * l->out_h;
+    for (long plane = b; plane < e; plane++)
+        for (long i = plane * n; i < (plane + 1) * n; i++) {
+            int index = l->indexes[i];
+            if (index >= 0) p->in_delta[index] += l->delta[i];
+        }
+}
+
+/* net.delta (the input's) += delta at each output's max; windows of a plane stay
+ * in their plane, so planes run in parallel. */
+void backward_maxpool_layer(const layer l, network net)
+{
+    if (use_darknet) {
+        dn.backward_maxpool_layer(l, net);
+        return;
+    }
+    pool_args p = {&l, NULL, net.delta};
+    ohem_pool_for((long)l.batch * l.c, (GRAIN + l.out_w * l.out_h - 1) / (l.out_w * l.out_h), maxpool_back_part, &p);
+}
+
+/* ---- upsampling ------------------------------------------------------------- */
+
+typedef struct {
+    float *in, *out, scale;
+    int w, h, stride, forward;
+} up_args;
+
+static void upsample_part(void *ctx, long b, long e)
+{
+    const up_args *p = ctx;
+    int w = p->w, h = p->h, s = p->stride, ow = w * s;
+    for (long plane = b; plane < e; plane++) {
+        float *in = p->in + plane * w * h, *out = p->out + plane * w * h * s * s;
+        for (int j = 0; j < h * s; j++) {
+            float *irow = in + (j / s) * w, *orow = out + (long)j * ow;
+            if (p->forward)
+                for (int i = 0; i < ow; i++) orow[i] = p->scale * irow[i / s];
+            else
+                for (int i = 0; i < ow; i++) irow[i / s] += p->scale * orow[i];
+        }
+    }
+}
+
+/* forward: out (batch, c, h*stride, w*stride) = scale * in (batch, c, h, w), each
+ * input pixel repeated; backward: in += scale * the sum of its copies in out. */
+void upsample_cpu(float *in, int w, int h, int c, int batch, int stride, int forward, float scale, float *out)
+{
+    if (use_darknet) {
+        dn.upsample_cpu(in, w, h, c, batch, stride, forward, scale, out);
+        return;
+    }
+    up_args p = {in, out, scale, w, h, stride, forward};
+    ohem_pool_for((long)batch * c, (GRAIN + w * h * stride * stride - 1) / (w * h * stride * stride), upsample_part, &p);
+}

@@ -1,0 +1,322 @@
+/* test_kernels.c: every kernel that replaces one of libdarknet's (src/lib/kernels.c)
+ * against the library's own, found with dlsym(RTLD_NEXT), on random shapes (odd
+ * sizes, batch 1, loops large enough for the thread pool), forward and backward; and
+ * three training steps of a real cfg with our kernels against three with
+ * libdarknet's, from the same initial weights. Element-wise results must be equal to
+ * the bit (but for normalize_delta_cpu, whose divisions libdarknet's -Ofast build
+ * turns into other roundings); sums (taken in double here, in float in libdarknet)
+ * agree to float rounding of the sum's terms. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "darknet.h"
+#include "kernels.h"
+#include "ohem_parser.h"
+#include "oracle.h"
+
+float train_network_datum(network *net);
+
+/* libdarknet's own, looked up past our definitions. */
+static void *orig(const char *name)
+{
+    void *f = dlsym(RTLD_NEXT, name);
+    if (!f) {
+        print_error("libdarknet's %s not found\n", name);
+        fail();
+    }
+    return f;
+}
+
+static float *randv(long n, float lo, float hi)
+{
+    float *v = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    for (long i = 0; i < n; i++) v[i] = lo + (hi - lo) * rng_unit();
+    return v;
+}
+
+static float *dup_v(const float *v, long n)
+{
+    float *d = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    memcpy(d, v, (size_t)n * sizeof(float));
+    return d;
+}
+
+/* a and b (n) equal to the bit. */
+static void same(const char *what, const float *a, const float *b, long n)
+{
+    for (long i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float))) {
+            print_error("%s: element %ld: ours %.9g, libdarknet's %.9g\n", what, i, a[i], b[i]);
+            fail();
+        }
+}
+
+/* a and b (n) agree within tol relative to scale (the size of the terms summed). */
+static void close_to(const char *what, const float *a, const float *b, long n, double scale, double tol)
+{
+    for (long i = 0; i < n; i++)
+        if (!(fabs((double)a[i] - b[i]) <= tol * (scale + fabs((double)b[i])))) {
+            print_error("%s: element %ld: ours %.9g, libdarknet's %.9g (tolerance %g x %g)\n", what, i, a[i], b[i],
+                        tol, scale + fabs((double)b[i]));
+            fail();
+        }
+}
+
+/* (batch, filters, spatial) shapes: batch 1, odd sizes, and sizes past the pool's
+ * grain so that the threads split the loops. */
+static const int shapes[][3] = {{1, 1, 1}, {1, 3, 7}, {2, 5, 13}, {3, 7, 169}, {1, 16, 4096}, {2, 33, 1331}, {2, 3, 40001}};
+#define NSHAPES (int)(sizeof(shapes) / sizeof(shapes[0]))
+
+static void test_elementwise(void **state)
+{
+    (void)state;
+    void (*act)(float *, int, ACTIVATION) = orig("activate_array");
+    void (*grad)(const float *, int, ACTIVATION, float *) = orig("gradient_array");
+    void (*fill)(int, float, float *, int) = orig("fill_cpu");
+    void (*copy)(int, float *, int, float *, int) = orig("copy_cpu");
+    void (*axpy)(int, float, float *, int, float *, int) = orig("axpy_cpu");
+    void (*scal)(int, float, float *, int) = orig("scal_cpu");
+    static const ACTIVATION acts[] = {LEAKY, LINEAR, LOGISTIC, RELU, TANH};
+    static const int ns[] = {1, 7, 1000, 40001, 300001};
+    rng_seed(11);
+    for (int t = 0; t < 5; t++) {
+        long n = ns[t];
+        char what[64];
+        for (int k = 0; k < 5; k++) {
+            float *x = randv(n, -3, 3), *y = dup_v(x, n);
+            activate_array(x, (int)n, acts[k]);
+            act(y, (int)n, acts[k]);
+            snprintf(what, sizeof(what), "activate_array n=%ld act=%d", n, acts[k]);
+            same(what, x, y, n);
+            float *d1 = randv(n, -1, 1), *d2 = dup_v(d1, n);
+            gradient_array(x, (int)n, acts[k], d1);
+            grad(x, (int)n, acts[k], d2);
+            snprintf(what, sizeof(what), "gradient_array n=%ld act=%d", n, acts[k]);
+            same(what, d1, d2, n);
+            free(x), free(y), free(d1), free(d2);
+        }
+        float *a = randv(n, -2, 2), *b = dup_v(a, n), *src = randv(n, -2, 2);
+        fill_cpu((int)n, 0, a, 1), fill(n, 0, b, 1), same("fill_cpu 0", a, b, n);
+        fill_cpu((int)n, 0.5f, a, 1), fill(n, 0.5f, b, 1), same("fill_cpu 0.5", a, b, n);
+        fill_cpu((int)(n / 2), 2.5f, a, 2), fill(n / 2, 2.5f, b, 2), same("fill_cpu stride 2", a, b, n);
+        copy_cpu((int)n, src, 1, a, 1), copy(n, src, 1, b, 1), same("copy_cpu", a, b, n);
+        copy_cpu((int)(n / 3), src, 3, a, 1), copy(n / 3, src, 3, b, 1), same("copy_cpu stride 3", a, b, n);
+        axpy_cpu((int)n, 0.37f, src, 1, a, 1), axpy(n, 0.37f, src, 1, b, 1), same("axpy_cpu", a, b, n);
+        axpy_cpu((int)(n / 2), -1.5f, src, 2, a, 1), axpy(n / 2, -1.5f, src, 2, b, 1), same("axpy_cpu stride", a, b, n);
+        scal_cpu((int)n, 0.9f, a, 1), scal(n, 0.9f, b, 1), same("scal_cpu", a, b, n);
+        scal_cpu((int)(n / 2), 0.3f, a, 2), scal(n / 2, 0.3f, b, 2), same("scal_cpu stride", a, b, n);
+        free(a), free(b), free(src);
+    }
+}
+
+static void test_batchnorm(void **state)
+{
+    (void)state;
+    void (*mean_o)(float *, int, int, int, float *) = orig("mean_cpu");
+    void (*var_o)(float *, float *, int, int, int, float *) = orig("variance_cpu");
+    void (*norm_o)(float *, float *, float *, int, int, int) = orig("normalize_cpu");
+    void (*sb_o)(float *, float *, int, int, int) = orig("scale_bias");
+    void (*ab_o)(float *, float *, int, int, int) = orig("add_bias");
+    void (*bb_o)(float *, float *, int, int, int) = orig("backward_bias");
+    void (*bs_o)(float *, float *, int, int, int, float *) = orig("backward_scale_cpu");
+    void (*md_o)(float *, float *, int, int, int, float *) = orig("mean_delta_cpu");
+    void (*vd_o)(float *, float *, float *, float *, int, int, int, float *) = orig("variance_delta_cpu");
+    void (*nd_o)(float *, float *, float *, float *, float *, int, int, int, float *) = orig("normalize_delta_cpu");
+    rng_seed(12);
+    for (int s = 0; s < NSHAPES; s++) {
+        int b = shapes[s][0], f = shapes[s][1], sp = shapes[s][2];
+        long n = (long)b * f * sp, per = (long)b * sp;
+        double tol = 4e-7 * sqrt((double)per) + 2e-7; /* a float sum of per terms against a double one */
+        if (per > 256) tol = 1e-6 * sqrt((double)per);
+        float *x = randv(n, -1, 3), *mean = randv(f, 0, 0), *mean2 = randv(f, 0, 0);
+        mean_cpu(x, b, f, sp, mean);
+        mean_o(x, b, f, sp, mean2);
+        close_to("mean_cpu", mean, mean2, f, 3, tol);
+        float *var = randv(f, 0, 0), *var2 = randv(f, 0, 0);
+        variance_cpu(x, mean2, b, f, sp, var);
+        var_o(x, mean2, b, f, sp, var2);
+        if (per > 1) close_to("variance_cpu", var, var2, f, 4, tol);
+        for (int i = 0; i < f; i++) var2[i] = 0.2f + rng_unit(); /* the rest from known statistics */
+        float *y = dup_v(x, n), *y2 = dup_v(x, n);
+        normalize_cpu(y, mean2, var2, b, f, sp);
+        norm_o(y2, mean2, var2, b, f, sp);
+        same("normalize_cpu", y, y2, n);
+        float *sc = randv(f, -2, 2);
+        scale_bias(y, sc, b, f, sp), sb_o(y2, sc, b, f, sp), same("scale_bias", y, y2, n);
+        add_bias(y, sc, b, f, sp), ab_o(y2, sc, b, f, sp), same("add_bias", y, y2, n);
+        float *d = randv(n, -1, 1), *u = randv(f, -1, 1), *u2 = dup_v(u, f);
+        backward_bias(u, d, b, f, sp), bb_o(u2, d, b, f, sp);
+        close_to("backward_bias", u, u2, f, sp * 0.5 + 1, tol);
+        memcpy(u, u2, f * sizeof(float));
+        backward_scale_cpu(y, d, b, f, sp, u), bs_o(y, d, b, f, sp, u2);
+        close_to("backward_scale_cpu", u, u2, f, sp * 2.0 + 1, tol);
+        float *md = randv(f, 0, 0), *md2 = randv(f, 0, 0);
+        mean_delta_cpu(d, var2, b, f, sp, md), md_o(d, var2, b, f, sp, md2);
+        close_to("mean_delta_cpu", md, md2, f, per * 0.5 * 2.3 + 1, tol);
+        float *vd = randv(f, 0, 0), *vd2 = randv(f, 0, 0);
+        variance_delta_cpu(x, d, mean2, var2, b, f, sp, vd), vd_o(x, d, mean2, var2, b, f, sp, vd2);
+        close_to("variance_delta_cpu", vd, vd2, f, per * 2.0 * 6 + 1, tol);
+        float *e = dup_v(d, n), *e2 = dup_v(d, n);
+        normalize_delta_cpu(x, mean2, var2, md2, vd2, b, f, sp, e);
+        nd_o(x, mean2, var2, md2, vd2, b, f, sp, e2);
+        float big = 0;
+        for (long i = 0; i < n; i++) big = fmaxf(big, fabsf(e2[i]));
+        close_to("normalize_delta_cpu", e, e2, n, big, 1e-6); /* libdarknet's -Ofast reorders it */
+        free(x), free(mean), free(mean2), free(var), free(var2), free(y), free(y2), free(sc), free(d), free(u);
+        free(u2), free(md), free(md2), free(vd), free(vd2), free(e), free(e2);
+    }
+}
+
+/* Max pooling (sizes, strides, paddings as cfgs use them, and odd input sizes) and
+ * upsampling, forward and backward. */
+static void test_pool_upsample(void **state)
+{
+    (void)state;
+    void (*fwd)(const layer, network) = orig("forward_maxpool_layer");
+    void (*bwd)(const layer, network) = orig("backward_maxpool_layer");
+    void (*up)(float *, int, int, int, int, int, int, float, float *) = orig("upsample_cpu");
+    static const int cases[][6] = {/* batch, c, w, h, size, stride */
+                                   {1, 1, 1, 1, 2, 2},  {1, 3, 5, 7, 2, 2},   {2, 4, 13, 13, 2, 1},
+                                   {2, 16, 52, 52, 2, 2}, {3, 5, 11, 9, 3, 2}, {1, 2, 8, 8, 3, 1},
+                                   {2, 8, 104, 104, 2, 2}};
+    rng_seed(13);
+    for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+        const int *c = cases[t];
+        layer l = make_maxpool_layer(c[0], c[3], c[2], c[1], c[4], c[5], c[4] - 1);
+        layer l2 = make_maxpool_layer(c[0], c[3], c[2], c[1], c[4], c[5], c[4] - 1);
+        long in_n = (long)c[0] * c[1] * c[2] * c[3], out_n = (long)l.outputs * l.batch;
+        float *in = randv(in_n, -1, 1);
+        /* ties: equal values in a window pick the first, as libdarknet does */
+        for (long i = 0; i < in_n; i += 7) in[i] = 0.25f;
+        network net = {0};
+        net.input = in;
+        forward_maxpool_layer(l, net);
+        net.input = in;
+        fwd(l2, net);
+        char what[80];
+        snprintf(what, sizeof(what), "forward_maxpool_layer case %zu", t);
+        same(what, l.output, l2.output, out_n);
+        for (long i = 0; i < out_n; i++)
+            if (l.indexes[i] != l2.indexes[i]) {
+                print_error("%s: index %ld: ours %d, libdarknet's %d\n", what, i, l.indexes[i], l2.indexes[i]);
+                fail();
+            }
+        float *dl = randv(out_n, -1, 1);
+        memcpy(l.delta, dl, out_n * sizeof(float));
+        memcpy(l2.delta, dl, out_n * sizeof(float));
+        float *nd = randv(in_n, -1, 1), *nd2 = dup_v(nd, in_n);
+        net.delta = nd;
+        backward_maxpool_layer(l, net);
+        net.delta = nd2;
+        bwd(l2, net);
+        snprintf(what, sizeof(what), "backward_maxpool_layer case %zu", t);
+        same(what, nd, nd2, in_n);
+        /* upsampling by stride 2 (and 3) of the same input */
+        int s = 2 + (int)(t % 2);
+        long up_n = in_n * s * s;
+        float *o = randv(up_n, 0, 0), *o2 = randv(up_n, 0, 0);
+        upsample_cpu(in, c[2], c[3], c[1], c[0], s, 1, 1.f, o);
+        up(in, c[2], c[3], c[1], c[0], s, 1, 1.f, o2);
+        snprintf(what, sizeof(what), "upsample_cpu forward case %zu", t);
+        same(what, o, o2, up_n);
+        float *g = randv(up_n, -1, 1), *i1 = randv(in_n, -1, 1), *i2 = dup_v(i1, in_n);
+        upsample_cpu(i1, c[2], c[3], c[1], c[0], s, 0, 0.5f, g);
+        up(i2, c[2], c[3], c[1], c[0], s, 0, 0.5f, g);
+        snprintf(what, sizeof(what), "upsample_cpu backward case %zu", t);
+        same(what, i1, i2, in_n);
+        free(in), free(dl), free(nd), free(nd2), free(o), free(o2), free(g), free(i1), free(i2);
+        free_layer(l);
+        free_layer(l2);
+    }
+}
+
+/* A network of cfg built with srand(seed), random input and three boxes per image. */
+static network *build(const char *cfg)
+{
+    srand(5);
+    network *net = parse_network_cfg((char *)cfg);
+    net->train = 1;
+    rng_seed(14);
+    for (long i = 0; i < (long)net->inputs * net->batch; i++) net->input[i] = rng_unit();
+    for (int b = 0; b < net->batch; b++)
+        for (int t = 0; t < 3; t++) {
+            float *tr = net->truth + b * net->truths + 5 * t;
+            tr[0] = 0.2f + 0.6f * rng_unit(), tr[1] = 0.2f + 0.6f * rng_unit();
+            tr[2] = 0.1f + 0.3f * rng_unit(), tr[3] = 0.1f + 0.3f * rng_unit();
+            tr[4] = (float)t;
+        }
+    return net;
+}
+
+/* Three training steps of a real cfg (our fashion detector, batch 8 for time) with
+ * our kernels and with libdarknet's: losses, outputs and every weight agree to float
+ * rounding (relative 1e-4 of each layer's largest value: sums in a different order
+ * compound over the steps). */
+static void test_training_steps(void **state)
+{
+    (void)state;
+    FILE *in = fopen("cfg/fashion.cfg", "r"), *out = fopen("tests/tmp/kernels-fashion.cfg", "w");
+    assert_non_null(in);
+    assert_non_null(out);
+    char line[1024];
+    while (fgets(line, sizeof(line), in)) fputs(strncmp(line, "batch=", 6) ? line : "batch=8\n", out);
+    fclose(in);
+    fclose(out);
+    network *ours = build("tests/tmp/kernels-fashion.cfg"), *theirs = build("tests/tmp/kernels-fashion.cfg");
+    for (int it = 0; it < 3; it++) {
+        assert_int_equal(ohem_kernels_select("plugin"), 0);
+        float a = train_network_datum(ours);
+        assert_int_equal(ohem_kernels_select("darknet"), 0);
+        float b = train_network_datum(theirs);
+        assert_int_equal(ohem_kernels_select("plugin"), 0);
+        if (!(fabsf(a - b) <= 1e-4f * fabsf(b))) {
+            print_error("step %d: loss ours %.7g, libdarknet's %.7g\n", it, a, b);
+            fail();
+        }
+    }
+    for (int i = 0; i < ours->n; i++) {
+        layer *l = &ours->layers[i], *m = &theirs->layers[i];
+        char what[64];
+        float big = 0;
+        for (int k = 0; k < l->outputs * l->batch; k++) big = fmaxf(big, fabsf(m->output[k]));
+        snprintf(what, sizeof(what), "layer %d output", i);
+        close_to(what, l->output, m->output, (long)l->outputs * l->batch, big, 1e-4);
+        if (l->nweights) {
+            big = 0;
+            for (int k = 0; k < l->nweights; k++) big = fmaxf(big, fabsf(m->weights[k]));
+            snprintf(what, sizeof(what), "layer %d weights", i);
+            close_to(what, l->weights, m->weights, l->nweights, big, 1e-4);
+            snprintf(what, sizeof(what), "layer %d biases", i);
+            close_to(what, l->biases, m->biases, l->n, 1, 1e-4);
+        }
+        if (l->batch_normalize) {
+            snprintf(what, sizeof(what), "layer %d scales", i);
+            close_to(what, l->scales, m->scales, l->n, 1, 1e-4);
+            snprintf(what, sizeof(what), "layer %d rolling_variance", i);
+            close_to(what, l->rolling_variance, m->rolling_variance, l->n, 1, 1e-4);
+        }
+    }
+    free_network(ours);
+    free_network(theirs);
+}
+
+int main(void)
+{
+    ohem_blas_init();
+    ohem_kernels_threads(2); /* the pool splits the large loops even on one core */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_elementwise),
+        cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_pool_upsample),
+        cmocka_unit_test(test_training_steps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

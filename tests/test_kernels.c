@@ -175,6 +175,79 @@ static void test_batchnorm(void **state)
     }
 }
 
+/* Copies the batch-norm state of a onto b (same shapes). */
+static void copy_bn_state(const layer *a, layer *b)
+{
+    long n = (long)a->outputs * a->batch;
+    memcpy(b->output, a->output, n * sizeof(float));
+    memcpy(b->delta, a->delta, n * sizeof(float));
+    memcpy(b->x, a->x, n * sizeof(float));
+    memcpy(b->x_norm, a->x_norm, n * sizeof(float));
+    size_t c = (size_t)a->out_c * sizeof(float);
+    memcpy(b->scales, a->scales, c), memcpy(b->biases, a->biases, c);
+    memcpy(b->mean, a->mean, c), memcpy(b->variance, a->variance, c);
+    memcpy(b->rolling_mean, a->rolling_mean, c), memcpy(b->rolling_variance, a->rolling_variance, c);
+    memcpy(b->bias_updates, a->bias_updates, c), memcpy(b->scale_updates, a->scale_updates, c);
+}
+
+/* The fused batch norm of a convolutional layer, forward then backward, against
+ * libdarknet's forward_batchnorm_layer and backward_batchnorm_layer. */
+static void test_batchnorm_layer(void **state)
+{
+    (void)state;
+    void (*fwd)(layer, network) = orig("forward_batchnorm_layer");
+    void (*bwd)(layer, network) = orig("backward_batchnorm_layer");
+    static const int cases[][4] = {{1, 1, 2, 1}, {1, 3, 5, 7}, {2, 5, 13, 13}, {3, 8, 9, 11}, {2, 16, 52, 52}};
+    rng_seed(15);
+    for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+        int b = cases[t][0], n = cases[t][1], w = cases[t][2], h = cases[t][3];
+        layer a = make_convolutional_layer(b, h, w, 3, n, 1, 3, 1, 1, LEAKY, 1, 0, 0, 0);
+        layer o = make_convolutional_layer(b, h, w, 3, n, 1, 3, 1, 1, LEAKY, 1, 0, 0, 0);
+        long cnt = (long)a.outputs * a.batch, per = (long)b * w * h;
+        for (long i = 0; i < cnt; i++) a.output[i] = -1 + 4 * rng_unit(), a.delta[i] = -1 + 2 * rng_unit();
+        for (int i = 0; i < n; i++) {
+            a.scales[i] = 0.5f + rng_unit(), a.biases[i] = rng_unit() - 0.5f;
+            a.rolling_mean[i] = rng_unit(), a.rolling_variance[i] = 0.5f + rng_unit();
+            a.bias_updates[i] = rng_unit(), a.scale_updates[i] = rng_unit();
+        }
+        copy_bn_state(&a, &o);
+        network net = {0};
+        net.train = 1;
+        forward_batchnorm_layer(a, net);
+        fwd(o, net);
+        double tol = 1e-6 * sqrt((double)per) + 1e-6;
+        char what[80];
+        snprintf(what, sizeof(what), "forward_batchnorm_layer case %zu mean", t);
+        close_to(what, a.mean, o.mean, n, 3, tol);
+        if (per > 1) {
+            snprintf(what, sizeof(what), "forward_batchnorm_layer case %zu variance", t);
+            close_to(what, a.variance, o.variance, n, 4, tol);
+            snprintf(what, sizeof(what), "forward_batchnorm_layer case %zu rolling_variance", t);
+            close_to(what, a.rolling_variance, o.rolling_variance, n, 4, tol);
+            snprintf(what, sizeof(what), "forward_batchnorm_layer case %zu output", t);
+            close_to(what, a.output, o.output, cnt, 4, 1e-5);
+            snprintf(what, sizeof(what), "forward_batchnorm_layer case %zu x_norm", t);
+            close_to(what, a.x_norm, o.x_norm, cnt, 4, 1e-5);
+        }
+        snprintf(what, sizeof(what), "forward_batchnorm_layer case %zu x", t);
+        same(what, a.x, o.x, cnt);
+        /* backward from the same state (libdarknet's statistics) */
+        copy_bn_state(&o, &a);
+        backward_batchnorm_layer(a, net);
+        bwd(o, net);
+        snprintf(what, sizeof(what), "backward_batchnorm_layer case %zu bias_updates", t);
+        close_to(what, a.bias_updates, o.bias_updates, n, per * 0.5 + 1, tol);
+        snprintf(what, sizeof(what), "backward_batchnorm_layer case %zu scale_updates", t);
+        close_to(what, a.scale_updates, o.scale_updates, n, per * 2.0 + 1, tol);
+        float big = 0;
+        for (long i = 0; i < cnt; i++) big = fmaxf(big, fabsf(o.delta[i]));
+        snprintf(what, sizeof(what), "backward_batchnorm_layer case %zu delta", t);
+        close_to(what, a.delta, o.delta, cnt, big, 1e-5);
+        free_layer(a);
+        free_layer(o);
+    }
+}
+
 /* Max pooling (sizes, strides, paddings as cfgs use them, and odd input sizes) and
  * upsampling, forward and backward. */
 static void test_pool_upsample(void **state)
@@ -315,6 +388,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_batchnorm_layer),
         cmocka_unit_test(test_pool_upsample),
         cmocka_unit_test(test_training_steps),
     };

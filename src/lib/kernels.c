@@ -40,6 +40,8 @@ static struct {
     void (*forward_maxpool_layer)(const layer, network);
     void (*backward_maxpool_layer)(const layer, network);
     void (*upsample_cpu)(float *, int, int, int, int, int, int, float, float *);
+    void (*forward_batchnorm_layer)(layer, network);
+    void (*backward_batchnorm_layer)(layer, network);
 } dn;
 static int use_darknet;
 
@@ -52,7 +54,8 @@ static int find_originals(void)
              FIND(axpy_cpu) && FIND(scal_cpu) && FIND(mean_cpu) && FIND(variance_cpu) && FIND(normalize_cpu) &&
              FIND(scale_bias) && FIND(add_bias) && FIND(backward_bias) && FIND(backward_scale_cpu) &&
              FIND(mean_delta_cpu) && FIND(variance_delta_cpu) && FIND(normalize_delta_cpu) &&
-             FIND(forward_maxpool_layer) && FIND(backward_maxpool_layer) && FIND(upsample_cpu);
+             FIND(forward_maxpool_layer) && FIND(backward_maxpool_layer) && FIND(upsample_cpu) &&
+             FIND(forward_batchnorm_layer) && FIND(backward_batchnorm_layer);
     return ok ? 0 : -1;
 }
 
@@ -508,6 +511,111 @@ void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_del
     chan_args p = {.x = x, .y = delta, .mean = mean, .variance = variance, .mean_delta = mean_delta,
                    .variance_delta = variance_delta, .batch = batch, .filters = filters, .spatial = spatial};
     ohem_pool_for((long)batch * filters, (GRAIN + spatial - 1) / spatial, normalize_delta_part, &p);
+}
+
+/* ---- batch normalisation of a convolutional layer, fused ------------------- */
+
+typedef struct {
+    const layer *l;
+} bn_args;
+
+/* Rows (batch * out_c): x = output, x_norm = (output - mean) / (sqrt(variance) +
+ * 1e-6), output = x_norm * scale + bias: what libdarknet does in four passes
+ * (copy, normalize, copy, scale_bias, add_bias), the same float steps in one. */
+static void bn_forward_part(void *ctx, long b, long e)
+{
+    const layer *l = ((bn_args *)ctx)->l;
+    int sp = l->out_h * l->out_w;
+    for (long r = b; r < e; r++) {
+        int f = (int)(r % l->out_c);
+        float m = l->mean[f], sc = l->scales[f], bi = l->biases[f];
+        double den = sqrt(l->variance[f]) + .000001f;
+        float *out = l->output + r * sp, *x = l->x + r * sp, *xn = l->x_norm + r * sp;
+        for (int k = 0; k < sp; k++) {
+            float v = out[k], n = (float)((v - m) / den);
+            x[k] = v;
+            xn[k] = n;
+            out[k] = n * sc + bi;
+        }
+    }
+}
+
+/* Training forward of the batch norm of a convolutional layer: statistics, the
+ * rolling averages (.99 and .01, as libdarknet's), then one fused pass. Other
+ * layer kinds and inference go to libdarknet's own. */
+void forward_batchnorm_layer(layer l, network net)
+{
+    if (use_darknet || l.type != CONVOLUTIONAL || !net.train) {
+        if (!dn.forward_batchnorm_layer) find_originals();
+        dn.forward_batchnorm_layer(l, net);
+        return;
+    }
+    int sp = l.out_h * l.out_w;
+    mean_cpu(l.output, l.batch, l.out_c, sp, l.mean);
+    variance_cpu(l.output, l.mean, l.batch, l.out_c, sp, l.variance);
+    scal_cpu(l.out_c, .99, l.rolling_mean, 1);
+    axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
+    scal_cpu(l.out_c, .99, l.rolling_variance, 1);
+    axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
+    bn_args p = {&l};
+    ohem_pool_for((long)l.batch * l.out_c, (GRAIN + sp - 1) / sp, bn_forward_part, &p);
+}
+
+/* Channels: one pass over delta, x_norm and x that takes the four sums of
+ * libdarknet's backward_bias, backward_scale_cpu, mean_delta_cpu and
+ * variance_delta_cpu and scales delta (its scale_bias) on the way. */
+static void bn_backward_part(void *ctx, long b, long e)
+{
+    const layer *l = ((bn_args *)ctx)->l;
+    int sp = l->out_h * l->out_w;
+    for (long f = b; f < e; f++) {
+        float m = l->mean[f], sc = l->scales[f];
+        double sb = 0, ss = 0, sm = 0, sv = 0;
+        for (int j = 0; j < l->batch; j++) {
+            long o = ((long)j * l->out_c + f) * sp;
+            float *d = l->delta + o;
+            const float *xn = l->x_norm + o, *x = l->x + o;
+            double ab[LANES] = {0}, as[LANES] = {0}, am[LANES] = {0}, av[LANES] = {0};
+            int k = 0;
+            for (; k + LANES <= sp; k += LANES)
+                for (int q = 0; q < LANES; q++) {
+                    float v = d[k + q], v2 = v * sc;
+                    ab[q] += v;
+                    as[q] += v * xn[k + q];
+                    d[k + q] = v2;
+                    am[q] += v2;
+                    av[q] += v2 * (x[k + q] - m);
+                }
+            for (; k < sp; k++) {
+                float v = d[k], v2 = v * sc;
+                sb += v;
+                ss += v * xn[k];
+                d[k] = v2;
+                sm += v2;
+                sv += v2 * (x[k] - m);
+            }
+            for (int q = 0; q < LANES; q++) sb += ab[q], ss += as[q], sm += am[q], sv += av[q];
+        }
+        l->bias_updates[f] += (float)sb;
+        l->scale_updates[f] += (float)ss;
+        l->mean_delta[f] = (float)((float)sm * (-1. / sqrt(l->variance[f] + .00001f)));
+        l->variance_delta[f] = (float)((float)sv * (-.5 * pow(l->variance[f] + .00001f, (float)(-3. / 2.))));
+    }
+}
+
+/* Training backward of the batch norm of a convolutional layer: the fused pass
+ * above, then normalize_delta_cpu. Others go to libdarknet's own. */
+void backward_batchnorm_layer(layer l, network net)
+{
+    if (use_darknet || l.type != CONVOLUTIONAL || !net.train) {
+        if (!dn.backward_batchnorm_layer) find_originals();
+        dn.backward_batchnorm_layer(l, net);
+        return;
+    }
+    int sp = l.out_h * l.out_w;
+    bn_args p = {&l};
+    ohem_pool_for(l.out_c, (GRAIN + (long)l.batch * sp - 1) / ((long)l.batch * sp), bn_backward_part, &p);
+    normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, sp, l.delta);
 }
 
 /* ---- max pooling ------------------------------------------------------------ */

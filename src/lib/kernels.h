@@ -25,7 +25,11 @@ void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_del
 void forward_maxpool_layer(const layer l, network net);
 void backward_maxpool_layer(const layer l, network net);
 void upsample_cpu(float *in, int w, int h, int c, int batch, int stride, int forward, float scale, float *out);
-/* for the tests: libdarknet's maxpool layer */
+void forward_batchnorm_layer(layer l, network net);
+void backward_batchnorm_layer(layer l, network net);
+/* for the tests: libdarknet's maxpool and convolutional layers */
+layer make_convolutional_layer(int batch, int h, int w, int c, int n, int groups, int size, int stride, int padding,
+                               ACTIVATION activation, int batch_normalize, int binary, int xnor, int adam);
 layer make_maxpool_layer(int batch, int h, int w, int c, int size, int stride, int padding);
 
 /* "plugin" (ours) or "darknet" (libdarknet's own, found with dlsym(RTLD_NEXT));

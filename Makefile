@@ -74,7 +74,9 @@ bench/bench: bench/bench.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench.c libohem.a $(LDLIBS)
 
 # Benchmarks: prints the table and writes it to bench/results.md.
+# (python3-torch, for the PyTorch anchor, is installed here only.)
 bench: all bench/bench
+	@scripts/install-deps.sh bench
 	bench/bench -o bench/results.md
 
 # The main job: data set, both variants side by side, the comparison (under 10 min

@@ -637,15 +637,30 @@ static void maxpool_part(void *ctx, long b, long e)
         const float *in = p->in + plane * w * h;
         float *out = l->output + plane * ow * oh;
         int *idx = l->indexes + plane * ow * oh;
+        long base = plane * w * h;
         for (int i = 0; i < oh; i++)
             for (int j = 0; j < ow; j++) {
+                int y0 = off + i * s, x0 = off + j * s;
+                if (size == 2 && y0 >= 0 && y0 + 1 < h && x0 >= 0 && x0 + 1 < w) {
+                    /* a 2x2 window inside the plane: four compares, in libdarknet's
+                     * order (row by row), the first of equal maxima kept */
+                    int k = y0 * w + x0, best = k;
+                    float max = in[k];
+                    if (!(max > -FLT_MAX)) max = -FLT_MAX, best = -1;
+                    if (in[k + 1] > max) max = in[k + 1], best = k + 1;
+                    if (in[k + w] > max) max = in[k + w], best = k + w;
+                    if (in[k + w + 1] > max) max = in[k + w + 1], best = k + w + 1;
+                    out[i * ow + j] = max;
+                    idx[i * ow + j] = best < 0 ? -1 : (int)(best + base);
+                    continue;
+                }
                 float max = -FLT_MAX;
                 int max_i = -1;
                 for (int n = 0; n < size; n++) {
-                    int y = off + i * s + n;
+                    int y = y0 + n;
                     if (y < 0 || y >= h) continue;
                     for (int m = 0; m < size; m++) {
-                        int x = off + j * s + m;
+                        int x = x0 + m;
                         if (x < 0 || x >= w) continue;
                         float v = in[y * w + x];
                         if (v > max) {
@@ -655,7 +670,7 @@ static void maxpool_part(void *ctx, long b, long e)
                     }
                 }
                 out[i * ow + j] = max;
-                idx[i * ow + j] = max_i < 0 ? -1 : (int)(max_i + plane * w * h);
+                idx[i * ow + j] = max_i < 0 ? -1 : (int)(max_i + base);
             }
     }
 }

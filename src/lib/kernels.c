@@ -242,6 +242,7 @@ typedef struct {
  * without -ffast-math), then the lanes in order. m is subtracted from x first where
  * given; y multiplies. */
 #define LANES 8
+#define BLOCK 128
 static double sum_row(const float *x, int n)
 {
     double a[LANES] = {0}, s = 0;
@@ -484,18 +485,20 @@ void variance_delta_cpu(float *x, float *delta, float *mean, float *variance, in
     ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), variance_delta_part, &p);
 }
 
+/* As libdarknet's formula, with its two divisions per element taken as products
+ * by reciprocals (in double: the float results agree to rounding). */
 static void normalize_delta_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
     double n = (double)p->spatial * p->batch;
     for (long r = b; r < e; r++) {
         int f = (int)(r % p->filters);
-        double den = sqrt(p->variance[f] + .00001f), vd = p->variance_delta[f] * 2.;
+        double inv = 1. / sqrt(p->variance[f] + .00001f), vd = p->variance_delta[f] * 2. / n;
         float md = p->mean_delta[f] / (float)(p->spatial * p->batch);
         float m = p->mean[f];
         const float *x = p->x + r * p->spatial;
         float *d = p->y + r * p->spatial;
-        for (int k = 0; k < p->spatial; k++) d[k] = (float)(d[k] * 1. / den + vd * (x[k] - m) / n + md);
+        for (int k = 0; k < p->spatial; k++) d[k] = (float)(d[k] * inv + vd * (x[k] - m) + md);
     }
 }
 
@@ -575,17 +578,22 @@ static void bn_backward_part(void *ctx, long b, long e)
             long o = ((long)j * l->out_c + f) * sp;
             float *d = l->delta + o;
             const float *xn = l->x_norm + o, *x = l->x + o;
-            double ab[LANES] = {0}, as[LANES] = {0}, am[LANES] = {0}, av[LANES] = {0};
             int k = 0;
-            for (; k + LANES <= sp; k += LANES)
-                for (int q = 0; q < LANES; q++) {
-                    float v = d[k + q], v2 = v * sc;
-                    ab[q] += v;
-                    as[q] += v * xn[k + q];
-                    d[k + q] = v2;
-                    am[q] += v2;
-                    av[q] += v2 * (x[k + q] - m);
-                }
+            /* blocks of BLOCK elements summed in float lanes (so that it vectorises),
+             * each block's lanes then added in double */
+            for (; k + BLOCK <= sp; k += BLOCK) {
+                float fb[LANES] = {0}, fs[LANES] = {0}, fm[LANES] = {0}, fv[LANES] = {0};
+                for (int t = k; t < k + BLOCK; t += LANES)
+                    for (int q = 0; q < LANES; q++) {
+                        float v = d[t + q], v2 = v * sc;
+                        fb[q] += v;
+                        fs[q] += v * xn[t + q];
+                        d[t + q] = v2;
+                        fm[q] += v2;
+                        fv[q] += v2 * (x[t + q] - m);
+                    }
+                for (int q = 0; q < LANES; q++) sb += fb[q], ss += fs[q], sm += fm[q], sv += fv[q];
+            }
             for (; k < sp; k++) {
                 float v = d[k], v2 = v * sc;
                 sb += v;
@@ -594,7 +602,6 @@ static void bn_backward_part(void *ctx, long b, long e)
                 sm += v2;
                 sv += v2 * (x[k] - m);
             }
-            for (int q = 0; q < LANES; q++) sb += ab[q], ss += as[q], sm += am[q], sv += av[q];
         }
         l->bias_updates[f] += (float)sb;
         l->scale_updates[f] += (float)ss;
@@ -626,6 +633,34 @@ typedef struct {
     float *in_delta;
 } pool_args;
 
+/* Output row i of a 2x2 stride-2 max pool with no offset: the windows whose two
+ * input columns are inside the plane, branch-free so that it vectorises; the same
+ * order of compares as libdarknet's (row by row, the first of equal maxima kept, a
+ * window of values not above -FLT_MAX gives -FLT_MAX and index -1). Returns the
+ * number of outputs done. */
+static int maxpool_row_2x2(const float *in, int w, int i, int ow, float *out, int *idx, long base)
+{
+    int n = w / 2 < ow ? w / 2 : ow;
+    const float *r0 = in + (long)(2 * i) * w, *r1 = r0 + w;
+    int k0 = 2 * i * w;
+    for (int j = 0; j < n; j++) {
+        float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+        int k = k0 + 2 * j;
+        int valid = a > -FLT_MAX;
+        float m = valid ? a : -FLT_MAX;
+        int bi = valid ? k : -1;
+        bi = b > m ? k + 1 : bi;
+        m = b > m ? b : m;
+        bi = c > m ? k + w : bi;
+        m = c > m ? c : m;
+        bi = d > m ? k + w + 1 : bi;
+        m = d > m ? d : m;
+        out[j] = m;
+        idx[j] = bi < 0 ? -1 : (int)(bi + base);
+    }
+    return n;
+}
+
 /* Planes (batch * c) of the input; each output cell the max of its window, its
  * input index in indexes (the first of equal maxima, as libdarknet's). */
 static void maxpool_part(void *ctx, long b, long e)
@@ -638,8 +673,10 @@ static void maxpool_part(void *ctx, long b, long e)
         float *out = l->output + plane * ow * oh;
         int *idx = l->indexes + plane * ow * oh;
         long base = plane * w * h;
-        for (int i = 0; i < oh; i++)
-            for (int j = 0; j < ow; j++) {
+        for (int i = 0; i < oh; i++) {
+            int j = 0;
+            if (size == 2 && s == 2 && off == 0 && 2 * i + 1 < h) j = maxpool_row_2x2(in, w, i, ow, out + i * ow, idx + i * ow, base);
+            for (; j < ow; j++) {
                 int y0 = off + i * s, x0 = off + j * s;
                 if (size == 2 && y0 >= 0 && y0 + 1 < h && x0 >= 0 && x0 + 1 < w) {
                     /* a 2x2 window inside the plane: four compares, in libdarknet's
@@ -672,6 +709,7 @@ static void maxpool_part(void *ctx, long b, long e)
                 out[i * ow + j] = max;
                 idx[i * ow + j] = max_i < 0 ? -1 : (int)(max_i + base);
             }
+        }
     }
 }
 

@@ -26,6 +26,7 @@
 
 #include "darknet.h"
 #include "ohem.h"
+#include "coretype.h"
 #include "kernels.h"
 #include "ohem_parser.h"
 
@@ -410,6 +411,12 @@ int main(int argc, char **argv)
     out("Machine: %s, %ld cores online, %s %s; OpenBLAS core %s, %d threads (OHEM_THREADS %s)\n\n", cpu,
         sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, openblas_get_corename(), openblas_get_num_threads(),
         getenv("OHEM_THREADS") ? getenv("OHEM_THREADS") : "unset: the cores");
+    ohem_cpu feats;
+    ohem_cpu_detect(&feats);
+    const char *better = ohem_core_upgrade(&feats, openblas_get_corename());
+    if (better)
+        out("Note: this CPU supports OpenBLAS's %s kernels; %s runs because OPENBLAS_CORETYPE=%s is set (`OHEM_OPENBLAS_CORE=best make bench` measures with %s).\n\n",
+            better, openblas_get_corename(), getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "?", better);
     out("| # | measurement | result |\n|---|---|---|\n");
     if (torch_only) {
         bench_torch(quick ? 3 : 9);

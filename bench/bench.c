@@ -131,14 +131,25 @@ static network *step_net(const char *cfg)
 }
 
 /* One forward, backward and update; libdarknet's per-layer prints go nowhere. */
+/* CPU seconds of the process (all threads). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double last_cpu; /* CPU seconds of the last step_seconds */
+
 static double step_seconds(network *net)
 {
     fflush(stdout);
     int saved = dup(1), null = open("/dev/null", 1);
     dup2(null, 1);
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     train_network_datum(net);
     double t = now() - t0;
+    last_cpu = cpu_now() - c0;
     fflush(stdout);
     dup2(saved, 1);
     close(null);
@@ -291,13 +302,15 @@ static int torch_start(torch_child *t, const char *cfg, int batch, int w, int h,
     return 0;
 }
 
-static double torch_step(torch_child *t)
+/* Wall-clock seconds of one PyTorch step; its CPU seconds in *cpu. */
+static double torch_step(torch_child *t, double *cpu)
 {
     char line[128];
+    double wall = -1;
     fputs("step\n", t->to);
     fflush(t->to);
-    if (!fgets(line, sizeof(line), t->from)) return -1;
-    return atof(line);
+    if (!fgets(line, sizeof(line), t->from) || sscanf(line, "%lf %lf", &wall, cpu) != 2) return -1;
+    return wall;
 }
 
 static void torch_stop(torch_child *t)
@@ -319,18 +332,20 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
         free_network(net);
         return;
     }
-    double o[64], d[64], p[64], q[64];
-    for (int r = 0; r < 2; r++) torch_step(&t), step_seconds(net); /* warm-up */
+    double o[64], d[64], p[64], q[64], oc[64], dc[64], pc[64];
+    for (int r = 0; r < 2; r++) torch_step(&t, pc), step_seconds(net); /* warm-up */
     /* Between steps, a pause: idle OpenBLAS threads keep spinning for a while after
      * a gemm (and OpenMP's after a PyTorch step), which would slow the other side. */
     for (int r = 0; r < reps; r++) {
         usleep(SETTLE_US);
-        p[r] = torch_step(&t);
+        p[r] = torch_step(&t, &pc[r]);
         usleep(SETTLE_US);
         o[r] = step_seconds(net);
+        oc[r] = last_cpu;
         ohem_kernels_select("darknet");
         usleep(SETTLE_US);
         d[r] = step_seconds(net);
+        dc[r] = last_cpu;
         ohem_kernels_select("plugin");
         ohem_kernels_threads(1);
         usleep(SETTLE_US);
@@ -346,6 +361,12 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
         md, md / mp, md / mo);
     out("| 5 | same, ours with the kernels' pool off (1 thread; OpenBLAS keeps %d) | %.3f s: %.2fx PyTorch's |\n", threads, mq,
         mq / mp);
+    /* With one thread, CPU time is the step's own work, whatever else the machine
+     * runs; with more, it counts idle threads spinning too. */
+    double mpc = median(pc, reps), moc = median(oc, reps), mdc = median(dc, reps);
+    if (threads == 1)
+        out("| 5 | same, CPU seconds (1 thread: the measure that other load on the machine does not skew) | PyTorch %.3f s, ours %.3f s: **%.2fx**; with libdarknet's loops %.3f s |\n",
+            mpc, moc, moc / mpc, mdc);
     free_network(net);
 }
 

@@ -248,6 +248,63 @@ static void test_batchnorm_layer(void **state)
     }
 }
 
+/* The convolutional forward (gemm into the output, the batch norm's last pass or the
+ * bias fused with the activation) against libdarknet's, in training and inference. */
+static void test_conv_forward(void **state)
+{
+    (void)state;
+    void (*fwd)(layer, network) = orig("forward_convolutional_layer");
+    static const int cases[][9] = {/* batch, c, w, h, n, size, stride, batch_normalize, activation */
+                                   {1, 1, 1, 1, 1, 1, 1, 0, LEAKY},   {1, 1, 2, 1, 1, 1, 1, 1, LEAKY},   {1, 3, 7, 5, 4, 3, 1, 1, LEAKY},
+                                   {2, 5, 13, 11, 7, 3, 2, 1, LINEAR}, {3, 4, 9, 9, 6, 1, 1, 0, LINEAR},
+                                   {2, 3, 16, 16, 8, 3, 1, 0, LOGISTIC}, {1, 2, 6, 7, 3, 3, 1, 1, RELU},
+                                   {2, 16, 52, 52, 16, 3, 1, 1, LEAKY}};
+    rng_seed(16);
+    for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+        const int *c = cases[t];
+        for (int train = 0; train < 2; train++) {
+            layer a = make_convolutional_layer(c[0], c[3], c[2], c[1], c[4], 1, c[5], c[6], c[5] / 2,
+                                               (ACTIVATION)c[8], c[7], 0, 0, 0);
+            layer o = make_convolutional_layer(c[0], c[3], c[2], c[1], c[4], 1, c[5], c[6], c[5] / 2,
+                                               (ACTIVATION)c[8], c[7], 0, 0, 0);
+            memcpy(o.weights, a.weights, a.nweights * sizeof(float));
+            for (int i = 0; i < a.n; i++) a.biases[i] = rng_unit() - 0.5f;
+            if (c[7])
+                for (int i = 0; i < a.n; i++) {
+                    a.scales[i] = 0.5f + rng_unit();
+                    a.rolling_mean[i] = rng_unit() - 0.5f, a.rolling_variance[i] = 0.5f + rng_unit();
+                }
+            if (c[7]) copy_bn_state(&a, &o);
+            else memcpy(o.biases, a.biases, a.n * sizeof(float));
+            long in_n = (long)c[0] * c[1] * c[2] * c[3], cnt = (long)a.outputs * a.batch;
+            float *in = randv(in_n, -1, 1);
+            float *ws = malloc(a.workspace_size > 0 ? a.workspace_size : 4);
+            network net = {0};
+            net.train = train;
+            net.input = in;
+            net.workspace = ws;
+            forward_convolutional_layer(a, net);
+            fwd(o, net);
+            float big = 0;
+            for (long i = 0; i < cnt; i++) big = fmaxf(big, fabsf(o.output[i]));
+            char what[80];
+            snprintf(what, sizeof(what), "forward_convolutional_layer case %zu train %d", t, train);
+            /* the product's sums and the statistics round differently: relative to the largest output */
+            close_to(what, a.output, o.output, cnt, big, 1e-5);
+            if (c[7] && train) {
+                snprintf(what, sizeof(what), "forward_convolutional_layer case %zu x", t);
+                close_to(what, a.x, o.x, cnt, big, 1e-5);
+                snprintf(what, sizeof(what), "forward_convolutional_layer case %zu rolling_mean", t);
+                close_to(what, a.rolling_mean, o.rolling_mean, a.n, 1, 1e-5);
+            }
+            free(in);
+            free(ws);
+            free_layer(a);
+            free_layer(o);
+        }
+    }
+}
+
 /* Max pooling (sizes, strides, paddings as cfgs use them, and odd input sizes) and
  * upsampling, forward and backward. */
 static void test_pool_upsample(void **state)
@@ -389,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_batchnorm_layer),
+        cmocka_unit_test(test_conv_forward),
         cmocka_unit_test(test_pool_upsample),
         cmocka_unit_test(test_training_steps),
     };

@@ -43,6 +43,12 @@ void gemm_cpu(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int ld
     else route_gemm(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
 }
 
+/* 1 when libdarknet's own gemm is in use (OHEM_GEMM=darknet). */
+int ohem_gemm_is_darknet(void)
+{
+    return use_darknet;
+}
+
 int ohem_gemm_select(const char *name)
 {
     if (!strcmp(name, "openblas")) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "darknet.h"
+#include "ohem_parser.h"
 #include "pool.h"
 
 /* Loops shorter than this run in the caller: waking a thread costs more. */
@@ -42,6 +43,7 @@ static struct {
     void (*upsample_cpu)(float *, int, int, int, int, int, int, float, float *);
     void (*forward_batchnorm_layer)(layer, network);
     void (*backward_batchnorm_layer)(layer, network);
+    void (*forward_convolutional_layer)(layer, network);
 } dn;
 static int use_darknet;
 
@@ -55,7 +57,7 @@ static int find_originals(void)
              FIND(scale_bias) && FIND(add_bias) && FIND(backward_bias) && FIND(backward_scale_cpu) &&
              FIND(mean_delta_cpu) && FIND(variance_delta_cpu) && FIND(normalize_delta_cpu) &&
              FIND(forward_maxpool_layer) && FIND(backward_maxpool_layer) && FIND(upsample_cpu) &&
-             FIND(forward_batchnorm_layer) && FIND(backward_batchnorm_layer);
+             FIND(forward_batchnorm_layer) && FIND(backward_batchnorm_layer) && FIND(forward_convolutional_layer);
     return ok ? 0 : -1;
 }
 
@@ -84,12 +86,11 @@ typedef struct {
     int act;
 } elem_args;
 
-/* x (n): x = activation(x), as libdarknet's activate() per element. */
-static void activate_part(void *ctx, long b, long e)
+/* x [b, e): x = activation(x), as libdarknet's activate() per element (leaky, relu,
+ * logistic; linear is nothing to do). */
+static void act_range(float *x, long b, long e, int act)
 {
-    elem_args *p = ctx;
-    float *x = p->x;
-    switch (p->act) {
+    switch (act) {
     case LEAKY:
         for (long i = b; i < e; i++) {
             float v = x[i], neg = (float)(.1 * v); /* both sides, then a select: it vectorises */
@@ -103,6 +104,12 @@ static void activate_part(void *ctx, long b, long e)
         for (long i = b; i < e; i++) x[i] = (float)(1. / (1. + exp(-x[i])));
         break;
     }
+}
+
+static void activate_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    act_range(p->x, b, e, p->act);
 }
 
 void activate_array(float *x, const int n, const ACTIVATION a)
@@ -520,6 +527,7 @@ void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_del
 
 typedef struct {
     const layer *l;
+    int act; /* -1: none; else the activation to apply to each row after (fused) */
 } bn_args;
 
 /* Rows (batch * out_c): x = output, x_norm = (output - mean) / (sqrt(variance) +
@@ -540,6 +548,7 @@ static void bn_forward_part(void *ctx, long b, long e)
             xn[k] = n;
             out[k] = n * sc + bi;
         }
+        if (((bn_args *)ctx)->act >= 0) act_range(out, 0, sp, ((bn_args *)ctx)->act);
     }
 }
 
@@ -560,7 +569,7 @@ void forward_batchnorm_layer(layer l, network net)
     axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
     scal_cpu(l.out_c, .99, l.rolling_variance, 1);
     axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
-    bn_args p = {&l};
+    bn_args p = {&l, -1};
     ohem_pool_for((long)l.batch * l.out_c, (GRAIN + sp - 1) / sp, bn_forward_part, &p);
 }
 
@@ -620,9 +629,76 @@ void backward_batchnorm_layer(layer l, network net)
         return;
     }
     int sp = l.out_h * l.out_w;
-    bn_args p = {&l};
+    bn_args p = {&l, -1};
     ohem_pool_for(l.out_c, (GRAIN + (long)l.batch * sp - 1) / ((long)l.batch * sp), bn_backward_part, &p);
     normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, sp, l.delta);
+}
+
+/* ---- the convolutional layer's forward ------------------------------------ */
+
+void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B, int ldb, float BETA, float *C,
+          int ldc);
+void im2col_cpu(float *data_im, int channels, int height, int width, int ksize, int stride, int pad, float *data_col);
+
+typedef struct {
+    const layer *l;
+} bias_args;
+
+/* Rows (batch * n): output += bias, then the activation, in one visit of the row. */
+static void bias_act_part(void *ctx, long b, long e)
+{
+    const layer *l = ((bias_args *)ctx)->l;
+    int sp = l->out_h * l->out_w;
+    for (long r = b; r < e; r++) {
+        float bi = l->biases[r % l->n], *out = l->output + r * sp;
+        for (int k = 0; k < sp; k++) out[k] += bi;
+        act_range(out, 0, sp, l->activation);
+    }
+}
+
+/* libdarknet's forward of a convolutional layer (output (batch, n, out_h, out_w) =
+ * activation(batch norm or bias of weights * im2col(input))), with the output
+ * written by gemm instead of cleared and accumulated into, and the batch norm's
+ * last pass, or the bias, fused with the activation. Binary and XNOR layers and
+ * other activations go to libdarknet's own. */
+void forward_convolutional_layer(layer l, network net)
+{
+    int act = l.activation;
+    if (use_darknet || l.xnor || l.binary || (act != LEAKY && act != RELU && act != LOGISTIC && act != LINEAR)) {
+        if (!dn.forward_convolutional_layer) find_originals();
+        dn.forward_convolutional_layer(l, net);
+        return;
+    }
+    int m = l.n / l.groups, k = l.size * l.size * l.c / l.groups, n = l.out_w * l.out_h;
+    /* libdarknet's own gemm reads C even with beta 0 (0 * C): clear it for that one */
+    int beta = 0;
+    if (ohem_gemm_is_darknet()) fill_cpu(l.outputs * l.batch, 0, l.output, 1), beta = 1;
+    for (int i = 0; i < l.batch; i++)
+        for (int j = 0; j < l.groups; j++) {
+            float *a = l.weights + j * l.nweights / l.groups, *b = net.workspace;
+            float *c = l.output + (long)(i * l.groups + j) * n * m;
+            float *im = net.input + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
+            if (l.size == 1) b = im;
+            else im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
+            gemm(0, 0, m, n, k, 1, a, k, b, n, beta, c, n);
+        }
+    if (l.batch_normalize && net.train) {
+        int sp = l.out_h * l.out_w;
+        mean_cpu(l.output, l.batch, l.out_c, sp, l.mean);
+        variance_cpu(l.output, l.mean, l.batch, l.out_c, sp, l.variance);
+        scal_cpu(l.out_c, .99, l.rolling_mean, 1);
+        axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
+        scal_cpu(l.out_c, .99, l.rolling_variance, 1);
+        axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
+        bn_args p = {&l, act == LINEAR ? -1 : act};
+        ohem_pool_for((long)l.batch * l.out_c, (GRAIN + sp - 1) / sp, bn_forward_part, &p);
+    } else if (l.batch_normalize) {
+        forward_batchnorm_layer(l, net);
+        activate_array(l.output, l.outputs * l.batch, l.activation);
+    } else {
+        bias_args p = {&l};
+        ohem_pool_for((long)l.batch * l.n, (GRAIN + n - 1) / n, bias_act_part, &p);
+    }
 }
 
 /* ---- max pooling ------------------------------------------------------------ */

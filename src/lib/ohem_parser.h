@@ -23,6 +23,9 @@ void ohem_blas_init(void);
 /* "openblas" or "darknet"; returns 0, or -1 for another name. */
 int ohem_gemm_select(const char *name);
 
+/* 1 when libdarknet's own gemm is selected. */
+int ohem_gemm_is_darknet(void);
+
 /* "plugin" (row-wise) or "darknet" (libdarknet's per-pixel im2col_cpu/col2im_cpu);
  * returns 0, or -1 for another name. OHEM_IM2COL sets it at start-up. */
 int ohem_im2col_select(const char *name);

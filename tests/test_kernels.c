@@ -249,11 +249,14 @@ static void test_batchnorm_layer(void **state)
 }
 
 /* The convolutional forward (gemm into the output, the batch norm's last pass or the
- * bias fused with the activation) against libdarknet's, in training and inference. */
+ * bias fused with the activation) against libdarknet's, in training and inference;
+ * and the backward (the activation's gradient fused into the batch norm's) from the
+ * same state. */
 static void test_conv_forward(void **state)
 {
     (void)state;
     void (*fwd)(layer, network) = orig("forward_convolutional_layer");
+    void (*bwd)(layer, network) = orig("backward_convolutional_layer");
     static const int cases[][9] = {/* batch, c, w, h, n, size, stride, batch_normalize, activation */
                                    {1, 1, 1, 1, 1, 1, 1, 0, LEAKY},   {1, 1, 2, 1, 1, 1, 1, 1, LEAKY},   {1, 3, 7, 5, 4, 3, 1, 1, LEAKY},
                                    {2, 5, 13, 11, 7, 3, 2, 1, LINEAR}, {3, 4, 9, 9, 6, 1, 1, 0, LINEAR},
@@ -296,6 +299,35 @@ static void test_conv_forward(void **state)
                 close_to(what, a.x, o.x, cnt, big, 1e-5);
                 snprintf(what, sizeof(what), "forward_convolutional_layer case %zu rolling_mean", t);
                 close_to(what, a.rolling_mean, o.rolling_mean, a.n, 1, 1e-5);
+            }
+            /* backward from libdarknet's forward state, with the input's delta */
+            if (train) {
+                if (c[7]) copy_bn_state(&o, &a);
+                else memcpy(a.output, o.output, cnt * sizeof(float));
+                for (long i = 0; i < cnt; i++) a.delta[i] = o.delta[i] = rng_unit() - 0.5f;
+                memset(a.weight_updates, 0, a.nweights * sizeof(float));
+                memset(o.weight_updates, 0, a.nweights * sizeof(float));
+                float *nd = randv(in_n, -1, 1), *nd2 = dup_v(nd, in_n);
+                net.delta = nd;
+                backward_convolutional_layer(a, net);
+                net.delta = nd2;
+                bwd(o, net);
+                big = 0;
+                for (long i = 0; i < cnt; i++) big = fmaxf(big, fabsf(o.delta[i]));
+                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu delta", t);
+                close_to(what, a.delta, o.delta, cnt, big, 1e-5);
+                big = 0;
+                for (int i = 0; i < a.nweights; i++) big = fmaxf(big, fabsf(o.weight_updates[i]));
+                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu weight_updates", t);
+                close_to(what, a.weight_updates, o.weight_updates, a.nweights, big, 1e-5);
+                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu bias_updates", t);
+                close_to(what, a.bias_updates, o.bias_updates, a.n, cnt / a.n + 1, 1e-5);
+                big = 0;
+                for (long i = 0; i < in_n; i++) big = fmaxf(big, fabsf(nd2[i]));
+                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu input delta", t);
+                close_to(what, nd, nd2, in_n, big, 1e-5);
+                free(nd);
+                free(nd2);
             }
             free(in);
             free(ws);

@@ -44,6 +44,7 @@ static struct {
     void (*forward_batchnorm_layer)(layer, network);
     void (*backward_batchnorm_layer)(layer, network);
     void (*forward_convolutional_layer)(layer, network);
+    void (*backward_convolutional_layer)(layer, network);
 } dn;
 static int use_darknet;
 
@@ -57,7 +58,8 @@ static int find_originals(void)
              FIND(scale_bias) && FIND(add_bias) && FIND(backward_bias) && FIND(backward_scale_cpu) &&
              FIND(mean_delta_cpu) && FIND(variance_delta_cpu) && FIND(normalize_delta_cpu) &&
              FIND(forward_maxpool_layer) && FIND(backward_maxpool_layer) && FIND(upsample_cpu) &&
-             FIND(forward_batchnorm_layer) && FIND(backward_batchnorm_layer) && FIND(forward_convolutional_layer);
+             FIND(forward_batchnorm_layer) && FIND(backward_batchnorm_layer) && FIND(forward_convolutional_layer) &&
+             FIND(backward_convolutional_layer);
     return ok ? 0 : -1;
 }
 
@@ -124,13 +126,11 @@ void activate_array(float *x, const int n, const ACTIVATION a)
     ohem_pool_for(n, a == LOGISTIC ? GRAIN / 8 : GRAIN, activate_part, &p);
 }
 
-/* x (n) the activated output, delta (n): delta *= activation'(x). */
-static void gradient_part(void *ctx, long b, long e)
+/* x [b, e) the activated output, d [b, e): d *= activation'(x), as libdarknet's
+ * gradient() per element (leaky, relu, logistic; linear is nothing to do). */
+static void grad_range(const float *x, float *d, long b, long e, int act)
 {
-    elem_args *p = ctx;
-    const float *x = p->cx;
-    float *d = p->y;
-    switch (p->act) {
+    switch (act) {
     case LEAKY:
         for (long i = b; i < e; i++) {
             float g = x[i] > 0 ? 1.f : .1f;
@@ -147,6 +147,12 @@ static void gradient_part(void *ctx, long b, long e)
         for (long i = b; i < e; i++) d[i] *= (1 - x[i]) * x[i];
         break;
     }
+}
+
+static void gradient_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    grad_range(p->cx, p->y, b, e, p->act);
 }
 
 void gradient_array(const float *x, const int n, const ACTIVATION a, float *delta)
@@ -587,6 +593,8 @@ static void bn_backward_part(void *ctx, long b, long e)
             long o = ((long)j * l->out_c + f) * sp;
             float *d = l->delta + o;
             const float *xn = l->x_norm + o, *x = l->x + o;
+            int act = ((bn_args *)ctx)->act;
+            if (act >= 0) grad_range(l->output + o, d, 0, sp, act); /* the activation's, fused */
             int k = 0;
             /* blocks of BLOCK elements summed in float lanes (so that it vectorises),
              * each block's lanes then added in double */
@@ -639,6 +647,7 @@ void backward_batchnorm_layer(layer l, network net)
 void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B, int ldb, float BETA, float *C,
           int ldc);
 void im2col_cpu(float *data_im, int channels, int height, int width, int ksize, int stride, int pad, float *data_col);
+void col2im_cpu(float *data_col, int channels, int height, int width, int ksize, int stride, int pad, float *data_im);
 
 typedef struct {
     const layer *l;
@@ -699,6 +708,41 @@ void forward_convolutional_layer(layer l, network net)
         bias_args p = {&l};
         ohem_pool_for((long)l.batch * l.n, (GRAIN + n - 1) / n, bias_act_part, &p);
     }
+}
+
+/* libdarknet's backward of a convolutional layer with the activation's gradient
+ * fused into the batch norm's backward pass; the rest (weight updates, the input's
+ * delta, col2im) as libdarknet's, call for call. */
+void backward_convolutional_layer(layer l, network net)
+{
+    int act = l.activation;
+    if (use_darknet || l.xnor || l.binary || !l.batch_normalize || !net.train ||
+        (act != LEAKY && act != RELU && act != LOGISTIC && act != LINEAR)) {
+        if (!dn.backward_convolutional_layer) find_originals();
+        dn.backward_convolutional_layer(l, net);
+        return;
+    }
+    int m = l.n / l.groups, n = l.size * l.size * l.c / l.groups, k = l.out_w * l.out_h;
+    bn_args p = {&l, act == LINEAR ? -1 : act};
+    ohem_pool_for(l.out_c, (GRAIN + (long)l.batch * k - 1) / ((long)l.batch * k), bn_backward_part, &p);
+    normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, k, l.delta);
+    for (int i = 0; i < l.batch; i++)
+        for (int j = 0; j < l.groups; j++) {
+            float *a = l.delta + (long)(i * l.groups + j) * m * k, *b = net.workspace;
+            float *c = l.weight_updates + j * l.nweights / l.groups;
+            float *im = net.input + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
+            float *imd = net.delta ? net.delta + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w : NULL;
+            if (l.size == 1) b = im;
+            else im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
+            gemm(0, 1, m, n, k, 1, a, k, b, k, 1, c, n);
+            if (net.delta) {
+                a = l.weights + j * l.nweights / l.groups;
+                b = l.delta + (long)(i * l.groups + j) * m * k;
+                c = l.size == 1 ? imd : net.workspace;
+                gemm(1, 0, n, k, m, 1, a, n, b, k, 0, c, k);
+                if (l.size != 1) col2im_cpu(net.workspace, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, imd);
+            }
+        }
 }
 
 /* ---- max pooling ------------------------------------------------------------ */

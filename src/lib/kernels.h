@@ -26,6 +26,7 @@ void forward_maxpool_layer(const layer l, network net);
 void backward_maxpool_layer(const layer l, network net);
 void upsample_cpu(float *in, int w, int h, int c, int batch, int stride, int forward, float scale, float *out);
 void forward_convolutional_layer(layer l, network net);
+void backward_convolutional_layer(layer l, network net);
 void forward_batchnorm_layer(layer l, network net);
 void backward_batchnorm_layer(layer l, network net);
 /* for the tests: libdarknet's maxpool and convolutional layers */

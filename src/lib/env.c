@@ -53,6 +53,7 @@ int ohem_env_read(ohem_env *env, ohem_err *e)
     if (cores < 1) cores = 1;
     if (cores > 64) cores = 64;
     if (ohem_env_long("OHEM_THREADS", 1, 64, cores, &env->threads, e) != 0) return -1;
+    if (ohem_env_long("OHEM_KERNEL_THREADS", 1, 64, env->threads, &env->kernel_threads, e) != 0) return -1;
     if (ohem_env_choice("OHEM_GEMM", gemm, 0, &env->gemm, e) != 0) return -1;
     if (ohem_env_choice("OHEM_IM2COL", plugin, 0, &env->im2col, e) != 0) return -1;
     if (ohem_env_choice("OHEM_KERNELS", plugin, 0, &env->kernels, e) != 0) return -1;

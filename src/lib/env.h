@@ -18,6 +18,7 @@ int ohem_env_long(const char *name, long lo, long hi, long dflt, long *out, ohem
 /* The settings read from the environment at start-up (ohem_env_read). */
 typedef struct {
     long threads;     /* OHEM_THREADS: 1..64, default the online cores (at most 64) */
+    long kernel_threads; /* OHEM_KERNEL_THREADS: 1..64, default threads */
     int gemm;         /* OHEM_GEMM: 0 openblas (default), 1 darknet */
     int im2col;       /* OHEM_IM2COL: 0 plugin (default), 1 darknet */
     int kernels;      /* OHEM_KERNELS: 0 plugin (default), 1 darknet */

@@ -1,40 +1,50 @@
-/* pool.c: a persistent pthread pool. One loop at a time: the caller publishes the
- * loop under the mutex and bumps a generation counter, each worker does its part and
- * counts itself done, the caller does part 0 and waits for the others. Workers spin
- * briefly on the generation before they sleep, since the kernels' loops come in
- * quick succession during a training step. */
+/* pool.c: a persistent pthread pool. One loop at a time, cut into chunks that the
+ * caller and the workers claim from a shared ticket (the loop's number of chunks in
+ * the high half, the next chunk in the low half), so that a worker the scheduler keeps waiting never holds
+ * the loop up: the caller then does the chunks itself and waits only for chunks
+ * already begun. Workers spin briefly for the next loop before they sleep, since the
+ * kernels' loops come in quick succession during a training step. */
 #define _GNU_SOURCE
 #include "pool.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
 
 #define MAX_THREADS 64
-#define SPIN 4000 /* about 0.1 ms of pause: kernels come in bursts, gemms follow */
+#define SPIN 4000        /* about 0.1 ms of pause: kernels come in bursts, gemms follow */
+#define CHUNKS_PER_THREAD 4
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static int want = 1, started = 1; /* threads wanted and running, the caller included */
-static atomic_long generation;
-static atomic_int pending;
-static ohem_pool_fn job_fn;
+static atomic_long generation;    /* bumped for each loop, to wake the workers */
+static _Atomic uint64_t ticket;   /* chunks of the loop << 32 | next chunk to claim */
+static atomic_long done;          /* chunks finished of the current loop */
+static ohem_pool_fn job_fn;       /* the current loop, written before its ticket */
 static void *job_ctx;
 static long job_n;
-static int job_parts;
 static __thread int inside;
 
-static void run_part(int part)
+/* Claims and runs chunks of the current loop until none is left. */
+static void run_chunks(void)
 {
-    long begin = job_n * part / job_parts, end = job_n * (part + 1) / job_parts;
-    if (begin < end) job_fn(job_ctx, begin, end);
+    for (;;) {
+        uint64_t t = atomic_fetch_add_explicit(&ticket, 1, memory_order_acq_rel);
+        long c = (long)(t & 0xffffffffu), chunks = (long)(t >> 32);
+        /* the bound comes with the ticket: a chunk below it keeps its loop (and the job fields)
+         * alive until it is counted done, so reading them after the claim is safe */
+        if (c >= chunks) return;
+        long begin = job_n * c / chunks, end = job_n * (c + 1) / chunks;
+        if (begin < end) job_fn(job_ctx, begin, end);
+        atomic_fetch_add_explicit(&done, 1, memory_order_acq_rel);
+    }
 }
 
 static void *worker(void *arg)
 {
-    int part = (int)(long)arg;
+    (void)arg;
     long seen = 0;
     inside = 1;
     for (;;) {
@@ -49,8 +59,7 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&mu);
         }
         seen = atomic_load(&generation);
-        if (part < job_parts) run_part(part);
-        atomic_fetch_sub_explicit(&pending, 1, memory_order_acq_rel);
+        run_chunks();
     }
     return NULL;
 }
@@ -60,12 +69,13 @@ void ohem_pool_set_threads(int threads)
     want = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
 }
 
-/* Starts the workers up to want (never stops any: fewer are used by job_parts). */
+/* Starts the workers up to want (never stops any; with fewer wanted, the loop is
+ * run in the caller). */
 static void start_workers(void)
 {
     while (started < want) {
         pthread_t t;
-        if (pthread_create(&t, NULL, worker, (void *)(long)started) != 0) {
+        if (pthread_create(&t, NULL, worker, NULL) != 0) {
             want = started;
             return;
         }
@@ -82,24 +92,21 @@ void ohem_pool_for(long n, long grain, ohem_pool_fn fn, void *ctx)
         return;
     }
     start_workers();
-    int parts = want < started ? want : started;
-    if (parts <= 1) {
-        fn(ctx, 0, n);
-        return;
-    }
-    pthread_mutex_lock(&mu);
+    long chunks = (long)want * CHUNKS_PER_THREAD;
+    if (chunks > n) chunks = n;
     job_fn = fn;
     job_ctx = ctx;
     job_n = n;
-    job_parts = parts;
-    atomic_store(&pending, started - 1);
+    atomic_store_explicit(&done, 0, memory_order_relaxed);
+    atomic_store_explicit(&ticket, (uint64_t)chunks << 32, memory_order_release);
+    pthread_mutex_lock(&mu);
     atomic_fetch_add_explicit(&generation, 1, memory_order_release);
     pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&mu);
     inside = 1;
-    run_part(0);
+    run_chunks();
     inside = 0;
-    for (int spins = 0; atomic_load_explicit(&pending, memory_order_acquire) > 0; spins++)
+    for (int spins = 0; atomic_load_explicit(&done, memory_order_acquire) < chunks; spins++)
         if (spins < 2000) __builtin_ia32_pause();
         else sched_yield();
 }

@@ -23,14 +23,15 @@ FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 # libohem.a: the layers and the plugin glue a user's program links (before or after -ldarknet).
 LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/rcnn.c layers/rpn_layer.c layers/roipool_layer.c \
 	layers/roi_loss_layer.c layers/roi_align.c src/lib/parse_twostage.c src/lib/twostage.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
-	src/lib/im2col.c src/lib/weights.c
+	src/lib/im2col.c src/lib/weights.c src/lib/env.c src/lib/coretype.c \
+	src/lib/kernels.c src/lib/pool.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
 	src/cli/dataset.c src/cli/dist.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
-TESTS = tests/test_twostage tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example \
-	tests/mpi_equiv
+TESTS = tests/test_env tests/test_kernels tests/test_twostage tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer tests/test_parser tests/test_darknet tests/test_map \
+	tests/test_dataset tests/example tests/mpi_equiv
 HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h)
 
 .PHONY: all deps cfgs test demo compare bench fuzz clean
@@ -69,6 +70,9 @@ src/cli/dist.o: CFLAGS += $(MPI_CFLAGS)
 
 # the mining core's NMS loop is written to vectorise
 layers/ohem.o: CFLAGS += -O3
+# so are the kernels' loops (no trapping math lets a select vectorise; the results
+# stay those of the source)
+src/lib/kernels.o: CFLAGS += -O3 -fno-trapping-math
 
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -105,8 +109,10 @@ bench/bench_roi: bench/bench_roi.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_roi.c libohem.a $(LDLIBS)
 
 # Benchmarks: prints the table and writes it to bench/results.md; the RoI table and
-# the two-stage step are appended to it.
+# the two-stage step are appended to it. (python3-torch, for the PyTorch anchor, is
+# installed here only.)
 bench: all bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench
+	@scripts/install-deps.sh bench
 	bench/bench -o bench/results.md
 	bench/bench_roi -a bench/results.md
 	bench/bench_twostage cfg/fashion.cfg cfg/fashion-frcnn.cfg | tee -a bench/results.md

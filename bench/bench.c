@@ -3,9 +3,13 @@
  *     libdarknet's own gemm and with the OpenBLAS routing;
  *  2. the same step with and without [ohem] (per_image 64, nms 0.7);
  *  3. ohem_select per image for yolov3-tiny/yolov3 candidate counts;
- *  4. peak memory of training with and without [ohem] (a child process each).
+ *  4. peak memory of training with and without [ohem] (a child process each);
+ *  5. the PyTorch anchor: the same network rebuilt in PyTorch (bench/torch_step.py)
+ *     and its training step, interleaved with ours (our kernels, and libdarknet's
+ *     loops) for Debian's yolov3-tiny 416 batch 2 and cfg/fashion.cfg.
  * Prints a table and writes it to the file given with -o.
- *   bench/bench [-quick | -select] [-o FILE] */
+ *   bench/bench [-quick] [-select | -torch] [-o FILE]
+ *   bench/bench -steps N     N training steps of yolov3-tiny only (for perf record) */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <math.h>
@@ -22,7 +26,12 @@
 
 #include "darknet.h"
 #include "ohem.h"
+#include "coretype.h"
+#include "kernels.h"
 #include "ohem_parser.h"
+
+char *openblas_get_corename(void);
+int openblas_get_num_threads(void);
 
 float train_network_datum(network *net);
 
@@ -122,14 +131,25 @@ static network *step_net(const char *cfg)
 }
 
 /* One forward, backward and update; libdarknet's per-layer prints go nowhere. */
+/* CPU seconds of the process (all threads). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double last_cpu; /* CPU seconds of the last step_seconds */
+
 static double step_seconds(network *net)
 {
     fflush(stdout);
     int saved = dup(1), null = open("/dev/null", 1);
     dup2(null, 1);
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     train_network_datum(net);
     double t = now() - t0;
+    last_cpu = cpu_now() - c0;
     fflush(stdout);
     dup2(saved, 1);
     close(null);
@@ -148,14 +168,16 @@ static void bench_gemm(int reps_darknet, int reps)
     step_seconds(net);
     for (int r = 0; r < reps_darknet; r++) d[r] = step_seconds(net);
     ohem_im2col_select("darknet");
+    ohem_kernels_select("darknet");
     for (int r = 0; r < reps_darknet; r++) s[r] = step_seconds(net);
+    ohem_kernels_select("plugin");
     ohem_im2col_select("plugin");
     ohem_gemm_select("openblas");
     double md = median(d, reps_darknet), mo = median(o, reps), ms = median(s, reps_darknet);
     out("| 1 | training step, yolov3-tiny 416x416, batch 2, 9 classes: libdarknet's gemm | %.3f s (median of %d) |\n", md, reps_darknet);
     out("| 1 | same step, OpenBLAS routing | %.3f s (median of %d) |\n", mo, reps);
     out("| 1 | speed-up of the gemm routing | **%.2fx** (target >= 3.5x) |\n", md / mo);
-    out("| 1 | libdarknet as shipped (its gemm and its per-pixel im2col) | %.3f s (median of %d): the plugin is %.2fx faster |\n", ms, reps_darknet, ms / mo);
+    out("| 1 | libdarknet as shipped (its gemm, its per-pixel im2col, its loops) | %.3f s (median of %d): the plugin is %.2fx faster |\n", ms, reps_darknet, ms / mo);
     free_network(net);
 }
 
@@ -244,6 +266,116 @@ static void bench_select(void)
     }
 }
 
+/* bench/torch_step.py as a child: commands on to_child, seconds back on from_child. */
+typedef struct {
+    pid_t pid;
+    FILE *to, *from;
+    char version[32];
+} torch_child;
+
+static int torch_start(torch_child *t, const char *cfg, int batch, int w, int h, int threads)
+{
+    int in[2], out[2];
+    if (pipe(in) || pipe(out)) return -1;
+    t->pid = fork();
+    if (t->pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[1]);
+        close(out[0]);
+        char b[16], ws[16], hs[16], th[16];
+        snprintf(b, sizeof(b), "%d", batch);
+        snprintf(ws, sizeof(ws), "%d", w);
+        snprintf(hs, sizeof(hs), "%d", h);
+        snprintf(th, sizeof(th), "%d", threads);
+        execl("/usr/bin/python3", "python3", "bench/torch_step.py", cfg, b, ws, hs, th, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    t->to = fdopen(in[1], "w");
+    t->from = fdopen(out[0], "r");
+    char line[128];
+    if (!fgets(line, sizeof(line), t->from) || strncmp(line, "ready", 5)) return -1;
+    long params;
+    if (sscanf(line, "ready %ld %31s", &params, t->version) != 2) snprintf(t->version, sizeof(t->version), "?");
+    return 0;
+}
+
+/* Wall-clock seconds of one PyTorch step; its CPU seconds in *cpu. */
+static double torch_step(torch_child *t, double *cpu)
+{
+    char line[128];
+    double wall = -1;
+    fputs("step\n", t->to);
+    fflush(t->to);
+    if (!fgets(line, sizeof(line), t->from) || sscanf(line, "%lf %lf", &wall, cpu) != 2) return -1;
+    return wall;
+}
+
+static void torch_stop(torch_child *t)
+{
+    fclose(t->to);
+    fclose(t->from);
+    waitpid(t->pid, NULL, 0);
+}
+
+/* Our step (our kernels, then libdarknet's loops) and PyTorch's on cfg, interleaved. */
+#define SETTLE_US 300000
+static void bench_torch_one(const char *what, const char *cfg, int reps)
+{
+    network *net = step_net(cfg);
+    torch_child t;
+    int threads = openblas_get_num_threads();
+    if (torch_start(&t, cfg, net->batch, net->w, net->h, threads) != 0) {
+        out("| 5 | %s: PyTorch | not measured: bench/torch_step.py did not start (python3-torch missing? `scripts/install-deps.sh bench`) |\n", what);
+        free_network(net);
+        return;
+    }
+    double o[64], d[64], p[64], q[64], oc[64], dc[64], pc[64];
+    for (int r = 0; r < 2; r++) torch_step(&t, pc), step_seconds(net); /* warm-up */
+    /* Between steps, a pause: idle OpenBLAS threads keep spinning for a while after
+     * a gemm (and OpenMP's after a PyTorch step), which would slow the other side. */
+    for (int r = 0; r < reps; r++) {
+        usleep(SETTLE_US);
+        p[r] = torch_step(&t, &pc[r]);
+        usleep(SETTLE_US);
+        o[r] = step_seconds(net);
+        oc[r] = last_cpu;
+        ohem_kernels_select("darknet");
+        usleep(SETTLE_US);
+        d[r] = step_seconds(net);
+        dc[r] = last_cpu;
+        ohem_kernels_select("plugin");
+        ohem_kernels_threads(1);
+        usleep(SETTLE_US);
+        q[r] = step_seconds(net);
+        ohem_kernels_threads(threads);
+    }
+    torch_stop(&t);
+    double mo = median(o, reps), md = median(d, reps), mp = median(p, reps), mq = median(q, reps);
+    out("| 5 | %s, batch %d, %d threads: PyTorch %s (forward, backward, SGD step) | %.3f s (median of %d, interleaved) |\n",
+        what, net->batch, threads, t.version, mp, reps);
+    out("| 5 | same, ours (OpenBLAS gemm, row-wise im2col, our kernels) | %.3f s: **%.2fx** PyTorch's (target <= 0.8x) |\n", mo, mo / mp);
+    out("| 5 | same, ours with libdarknet's loops (OHEM_KERNELS=darknet) | %.3f s: %.2fx PyTorch's; the kernels gain %.2fx |\n",
+        md, md / mp, md / mo);
+    out("| 5 | same, ours with the kernels' pool off (1 thread; OpenBLAS keeps %d) | %.3f s: %.2fx PyTorch's |\n", threads, mq,
+        mq / mp);
+    /* With one thread, CPU time is the step's own work, whatever else the machine
+     * runs; with more, it counts idle threads spinning too. */
+    double mpc = median(pc, reps), moc = median(oc, reps), mdc = median(dc, reps);
+    if (threads == 1)
+        out("| 5 | same, CPU seconds (1 thread: the measure that other load on the machine does not skew) | PyTorch %.3f s, ours %.3f s: **%.2fx**; with libdarknet's loops %.3f s |\n",
+            mpc, moc, moc / mpc, mdc);
+    free_network(net);
+}
+
+static void bench_torch(int reps)
+{
+    bench_torch_one("yolov3-tiny 416x416, 9 classes", tiny_cfg(416, 0), reps);
+    bench_torch_one("cfg/fashion.cfg 128x128", "cfg/fashion.cfg", reps);
+}
+
 /* Peak resident memory of a child that builds the network and trains 3 steps. */
 static long peak_kb(const char *cfg)
 {
@@ -261,14 +393,30 @@ static long peak_kb(const char *cfg)
 
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && !strcmp(argv[1], "-quick");
-    int select_only = argc > 1 && !strcmp(argv[1], "-select");
-    const char *file = argc > 2 && !strcmp(argv[argc - 2], "-o") ? argv[argc - 1] : NULL;
+    int quick = 0, select_only = 0, torch_only = 0, steps = 0;
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-quick")) quick = 1;
+        else if (!strcmp(argv[i], "-select")) select_only = 1;
+        else if (!strcmp(argv[i], "-torch")) torch_only = 1;
+        else if (!strcmp(argv[i], "-o") && i + 1 < argc) file = argv[++i];
+        else if (!strcmp(argv[i], "-steps") && i + 1 < argc && (steps = atoi(argv[++i])) > 0) continue;
+        else {
+            fprintf(stderr, "usage: bench/bench [-quick] [-select | -torch | -steps N] [-o FILE]\n");
+            return 2;
+        }
+    }
     if (file && !(report = fopen(file, "w"))) {
         fprintf(stderr, "bench: cannot write %s\n", file);
         return 1;
     }
     ohem_blas_init();
+    if (steps) { /* for a profiler: N training steps of yolov3-tiny 416 batch 2, nothing else */
+        network *net = step_net(tiny_cfg(416, 0));
+        for (int i = 0; i < steps; i++) step_seconds(net);
+        free_network(net);
+        return 0;
+    }
     struct utsname u;
     uname(&u);
     char cpu[256] = "?";
@@ -281,9 +429,21 @@ int main(int argc, char **argv)
             break;
         }
     if (ci) fclose(ci);
-    out("Machine: %s, %ld cores online, %s %s; OpenBLAS threads %s\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
-        u.sysname, u.release, getenv("OHEM_THREADS") ? getenv("OHEM_THREADS") : "= cores");
+    out("Machine: %s, %ld cores online, %s %s; OpenBLAS core %s, %d threads (OHEM_THREADS %s)\n\n", cpu,
+        sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, openblas_get_corename(), openblas_get_num_threads(),
+        getenv("OHEM_THREADS") ? getenv("OHEM_THREADS") : "unset: the cores");
+    ohem_cpu feats;
+    ohem_cpu_detect(&feats);
+    const char *better = ohem_core_upgrade(&feats, openblas_get_corename());
+    if (better)
+        out("Note: this CPU supports OpenBLAS's %s kernels; %s runs because OPENBLAS_CORETYPE=%s is set (`OHEM_OPENBLAS_CORE=best make bench` measures with %s).\n\n",
+            better, openblas_get_corename(), getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "?", better);
     out("| # | measurement | result |\n|---|---|---|\n");
+    if (torch_only) {
+        bench_torch(quick ? 3 : 9);
+        if (report) fclose(report);
+        return 0;
+    }
     bench_select();
     if (select_only) {
         if (report) fclose(report);
@@ -291,6 +451,7 @@ int main(int argc, char **argv)
     }
     bench_gemm(quick ? 1 : 3, quick ? 3 : 9);
     bench_ohem_overhead(quick ? 5 : 25);
+    bench_torch(quick ? 3 : 9);
     long a = peak_kb(tiny_cfg(416, 0)), b = peak_kb(tiny_cfg(416, 1));
     out("| 4 | peak memory, training yolov3-tiny 416 batch 2, without [ohem] | %.1f MiB |\n", a / 1024.0);
     out("| 4 | peak memory, with [ohem] | %.1f MiB (+%.2f MiB) |\n", b / 1024.0, (b - a) / 1024.0);

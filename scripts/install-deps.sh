@@ -1,8 +1,18 @@
 #!/bin/sh
 # Installs the Debian packages this project needs, by name, when any is missing:
 # as root with apt-get, otherwise with sudo; where neither works, prints the command.
+#   scripts/install-deps.sh          what make, make test and make demo need
+#   scripts/install-deps.sh bench    and python3-torch, for make bench's PyTorch anchor
 set -eu
 PACKAGES="darknet libopenblas-dev libcmocka-dev zlib1g-dev gnuplot-nox dataset-fashion-mnist libopenmpi-dev openmpi-bin"
+case "${1:-}" in
+"") ;;
+bench) PACKAGES="$PACKAGES python3-torch" ;;
+*)
+    echo "install-deps: unknown argument '$1' (expected nothing or bench)" >&2
+    exit 2
+    ;;
+esac
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

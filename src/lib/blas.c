@@ -2,6 +2,9 @@
  * single-threaded loop; its internal calls go through the PLT, so these replace it.
  * Semantics as Darknet's: C = ALPHA op(A) op(B) + BETA C, row-major. */
 #include "ohem_parser.h"
+#include "coretype.h"
+#include "env.h"
+#include "kernels.h"
 
 #define _GNU_SOURCE
 #include <cblas.h>
@@ -40,6 +43,12 @@ void gemm_cpu(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int ld
     else route_gemm(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
 }
 
+/* 1 when libdarknet's own gemm is in use (OHEM_GEMM=darknet). */
+int ohem_gemm_is_darknet(void)
+{
+    return use_darknet;
+}
+
 int ohem_gemm_select(const char *name)
 {
     if (!strcmp(name, "openblas")) {
@@ -54,19 +63,33 @@ int ohem_gemm_select(const char *name)
     return 0;
 }
 
+/* Start-up of every program that links libohem.a (glibc passes argc, argv and envp
+ * to constructors): checks every environment variable the project reads, puts
+ * OpenBLAS on the best kernels the CPU supports, sets the threads and the kernels
+ * chosen. A bad variable is an error before main runs. */
+__attribute__((constructor)) static void ohem_startup(int argc, char **argv, char **envp)
+{
+    (void)argc;
+    (void)envp;
+    ohem_env env;
+    ohem_err e;
+    if (ohem_env_read(&env, &e) != 0) {
+        fprintf(stderr, "error: %s\n", e.msg);
+        exit(1);
+    }
+    ohem_core_fix(env.openblas_core, argv);
+    openblas_set_num_threads((int)env.threads);
+    ohem_gemm_select(env.gemm ? "darknet" : "openblas");
+    ohem_im2col_select(env.im2col ? "darknet" : "plugin");
+    ohem_kernels_threads((int)env.kernel_threads);
+    if (ohem_kernels_select(env.kernels ? "darknet" : "plugin") != 0) {
+        fprintf(stderr, "error: OHEM_KERNELS=darknet: libdarknet's own kernels are not found (dlsym)\n");
+        exit(1);
+    }
+}
+
+/* Referenced by the parser, so that linking the parser links this file and its
+ * start-up; the work is done there. */
 void ohem_blas_init(void)
 {
-    static int done;
-    if (done) return;
-    done = 1;
-    const char *env = getenv("OHEM_THREADS");
-    long n = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1) n = 1;
-    openblas_set_num_threads((int)n);
-    const char *which = getenv("OHEM_GEMM");
-    if (which && ohem_gemm_select(which) != 0)
-        fprintf(stderr, "warning: OHEM_GEMM=%s: expected openblas or darknet; using openblas\n", which);
-    which = getenv("OHEM_IM2COL");
-    if (which && ohem_im2col_select(which) != 0)
-        fprintf(stderr, "warning: OHEM_IM2COL=%s: expected plugin or darknet; using plugin\n", which);
 }

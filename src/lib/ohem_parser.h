@@ -16,12 +16,15 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
                        ohem_options *o, ohem_err *e);
 
 /* Routes libdarknet's gemm to OpenBLAS; called by the parser, so that linking the
- * parser links this too. Threads: OHEM_THREADS, else the online cores.
+ * parser links this too; its start-up reads the environment (env.h).
  * OHEM_GEMM=darknet keeps libdarknet's own gemm (for comparisons). */
 void ohem_blas_init(void);
 
 /* "openblas" or "darknet"; returns 0, or -1 for another name. */
 int ohem_gemm_select(const char *name);
+
+/* 1 when libdarknet's own gemm is selected. */
+int ohem_gemm_is_darknet(void);
 
 /* "plugin" (row-wise) or "darknet" (libdarknet's per-pixel im2col_cpu/col2im_cpu);
  * returns 0, or -1 for another name. OHEM_IM2COL sets it at start-up. */

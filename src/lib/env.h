@@ -1,0 +1,32 @@
+/* env.h: the environment variables the project reads, each checked the same way.
+ * A value outside the allowed ones is an error naming the variable, the value and
+ * what is allowed; never a silent default. */
+#ifndef OHEM_ENV_H
+#define OHEM_ENV_H
+
+#include "cfg.h"
+
+/* Reads name; *out is the index in choices (a NULL-terminated list) of its value, or
+ * dflt when name is unset. Returns 0, or -1 with e set for any other value
+ * (including an empty one). */
+int ohem_env_choice(const char *name, const char *const *choices, int dflt, int *out, ohem_err *e);
+
+/* Reads name as a decimal integer in [lo, hi]; *out is dflt when name is unset.
+ * Returns 0, or -1 with e set (not a number, trailing characters, out of range). */
+int ohem_env_long(const char *name, long lo, long hi, long dflt, long *out, ohem_err *e);
+
+/* The settings read from the environment at start-up (ohem_env_read). */
+typedef struct {
+    long threads;     /* OHEM_THREADS: 1..64, default the online cores (at most 64) */
+    long kernel_threads; /* OHEM_KERNEL_THREADS: 1..64, default threads */
+    int gemm;         /* OHEM_GEMM: 0 openblas (default), 1 darknet */
+    int im2col;       /* OHEM_IM2COL: 0 plugin (default), 1 darknet */
+    int kernels;      /* OHEM_KERNELS: 0 plugin (default), 1 darknet */
+    int openblas_core; /* OHEM_OPENBLAS_CORE: 0 auto (default), 1 keep, 2 best */
+} ohem_env;
+
+/* Reads and checks every variable above into env. Returns 0, or -1 with e set for
+ * the first bad one. */
+int ohem_env_read(ohem_env *env, ohem_err *e);
+
+#endif

@@ -1,0 +1,903 @@
+/* kernels.c: libdarknet's hot non-gemm loops (see kernels.h). Each function keeps
+ * the name and arguments of libdarknet's, so that the library's own calls reach it
+ * through the PLT, and computes the same arithmetic (the same float and double
+ * steps), except that sums are taken in double in vector order: results agree with
+ * libdarknet's to float rounding (libdarknet is built with -Ofast, so its own
+ * rounding differs from its source's in the last bit here and there). With OHEM_KERNELS=darknet each forwards to the
+ * library's own. */
+#define _GNU_SOURCE
+#include "kernels.h"
+
+#include <dlfcn.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "darknet.h"
+#include "ohem_parser.h"
+#include "pool.h"
+
+/* Loops shorter than this run in the caller: waking a thread costs more. */
+#define GRAIN 32768
+
+/* libdarknet's own, for OHEM_KERNELS=darknet. */
+static struct {
+    void (*activate_array)(float *, const int, const ACTIVATION);
+    void (*gradient_array)(const float *, const int, const ACTIVATION, float *);
+    void (*fill_cpu)(int, float, float *, int);
+    void (*copy_cpu)(int, float *, int, float *, int);
+    void (*axpy_cpu)(int, float, float *, int, float *, int);
+    void (*scal_cpu)(int, float, float *, int);
+    void (*mean_cpu)(float *, int, int, int, float *);
+    void (*variance_cpu)(float *, float *, int, int, int, float *);
+    void (*normalize_cpu)(float *, float *, float *, int, int, int);
+    void (*scale_bias)(float *, float *, int, int, int);
+    void (*add_bias)(float *, float *, int, int, int);
+    void (*backward_bias)(float *, float *, int, int, int);
+    void (*backward_scale_cpu)(float *, float *, int, int, int, float *);
+    void (*mean_delta_cpu)(float *, float *, int, int, int, float *);
+    void (*variance_delta_cpu)(float *, float *, float *, float *, int, int, int, float *);
+    void (*normalize_delta_cpu)(float *, float *, float *, float *, float *, int, int, int, float *);
+    void (*forward_maxpool_layer)(const layer, network);
+    void (*backward_maxpool_layer)(const layer, network);
+    void (*upsample_cpu)(float *, int, int, int, int, int, int, float, float *);
+    void (*forward_batchnorm_layer)(layer, network);
+    void (*backward_batchnorm_layer)(layer, network);
+    void (*forward_convolutional_layer)(layer, network);
+    void (*backward_convolutional_layer)(layer, network);
+} dn;
+static int use_darknet;
+
+#define FIND(name) (*(void **)&dn.name = dlsym(RTLD_NEXT, #name)) != NULL
+
+/* Finds every original; 0 when all are there. */
+static int find_originals(void)
+{
+    int ok = FIND(activate_array) && FIND(gradient_array) && FIND(fill_cpu) && FIND(copy_cpu) &&
+             FIND(axpy_cpu) && FIND(scal_cpu) && FIND(mean_cpu) && FIND(variance_cpu) && FIND(normalize_cpu) &&
+             FIND(scale_bias) && FIND(add_bias) && FIND(backward_bias) && FIND(backward_scale_cpu) &&
+             FIND(mean_delta_cpu) && FIND(variance_delta_cpu) && FIND(normalize_delta_cpu) &&
+             FIND(forward_maxpool_layer) && FIND(backward_maxpool_layer) && FIND(upsample_cpu) &&
+             FIND(forward_batchnorm_layer) && FIND(backward_batchnorm_layer) && FIND(forward_convolutional_layer) &&
+             FIND(backward_convolutional_layer);
+    return ok ? 0 : -1;
+}
+
+int ohem_kernels_select(const char *name)
+{
+    if (!strcmp(name, "plugin")) {
+        use_darknet = 0;
+        return 0;
+    }
+    if (strcmp(name, "darknet") || find_originals() != 0) return -1;
+    use_darknet = 1;
+    return 0;
+}
+
+void ohem_kernels_threads(int threads)
+{
+    ohem_pool_set_threads(threads);
+}
+
+/* ---- element-wise loops ---------------------------------------------------- */
+
+typedef struct {
+    float *x, *y;
+    const float *cx;
+    float a;
+    int act;
+} elem_args;
+
+/* x [b, e): x = activation(x), as libdarknet's activate() per element (leaky, relu,
+ * logistic; linear is nothing to do). */
+static void act_range(float *x, long b, long e, int act)
+{
+    switch (act) {
+    case LEAKY:
+        for (long i = b; i < e; i++) {
+            float v = x[i], neg = (float)(.1 * v); /* both sides, then a select: it vectorises */
+            x[i] = v > 0 ? v : neg;
+        }
+        break;
+    case RELU:
+        for (long i = b; i < e; i++) x[i] = x[i] > 0 ? x[i] : 0.f;
+        break;
+    case LOGISTIC:
+        for (long i = b; i < e; i++) x[i] = (float)(1. / (1. + exp(-x[i])));
+        break;
+    }
+}
+
+static void activate_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    act_range(p->x, b, e, p->act);
+}
+
+void activate_array(float *x, const int n, const ACTIVATION a)
+{
+    if (use_darknet || (a != LEAKY && a != RELU && a != LOGISTIC && a != LINEAR)) {
+        if (!dn.activate_array) find_originals();
+        dn.activate_array(x, n, a);
+        return;
+    }
+    if (a == LINEAR) return;
+    elem_args p = {.x = x, .act = a};
+    ohem_pool_for(n, a == LOGISTIC ? GRAIN / 8 : GRAIN, activate_part, &p);
+}
+
+/* x [b, e) the activated output, d [b, e): d *= activation'(x), as libdarknet's
+ * gradient() per element (leaky, relu, logistic; linear is nothing to do). */
+static void grad_range(const float *x, float *d, long b, long e, int act)
+{
+    switch (act) {
+    case LEAKY:
+        for (long i = b; i < e; i++) {
+            float g = x[i] > 0 ? 1.f : .1f;
+            d[i] = d[i] * g;
+        }
+        break;
+    case RELU:
+        for (long i = b; i < e; i++) {
+            float g = x[i] > 0 ? 1.f : 0.f;
+            d[i] = d[i] * g;
+        }
+        break;
+    case LOGISTIC:
+        for (long i = b; i < e; i++) d[i] *= (1 - x[i]) * x[i];
+        break;
+    }
+}
+
+static void gradient_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    grad_range(p->cx, p->y, b, e, p->act);
+}
+
+void gradient_array(const float *x, const int n, const ACTIVATION a, float *delta)
+{
+    if (use_darknet || (a != LEAKY && a != RELU && a != LOGISTIC && a != LINEAR)) {
+        if (!dn.gradient_array) find_originals();
+        dn.gradient_array(x, n, a, delta);
+        return;
+    }
+    if (a == LINEAR) return;
+    elem_args p = {.cx = x, .y = delta, .act = a};
+    ohem_pool_for(n, GRAIN, gradient_part, &p);
+}
+
+static void fill_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    if (p->a == 0) memset(p->x + b, 0, (size_t)(e - b) * sizeof(float));
+    else
+        for (long i = b; i < e; i++) p->x[i] = p->a;
+}
+
+/* X (N, stride INCX) = ALPHA. */
+void fill_cpu(int N, float ALPHA, float *X, int INCX)
+{
+    if (use_darknet || INCX != 1) {
+        if (!dn.fill_cpu) find_originals();
+        dn.fill_cpu(N, ALPHA, X, INCX);
+        return;
+    }
+    elem_args p = {.x = X, .a = ALPHA};
+    ohem_pool_for(N, GRAIN * 4, fill_part, &p);
+}
+
+static void copy_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    memcpy(p->y + b, p->cx + b, (size_t)(e - b) * sizeof(float));
+}
+
+/* Y (N, INCY) = X (N, INCX). */
+void copy_cpu(int N, float *X, int INCX, float *Y, int INCY)
+{
+    if (use_darknet || INCX != 1 || INCY != 1 || X == Y) {
+        if (!dn.copy_cpu) find_originals();
+        dn.copy_cpu(N, X, INCX, Y, INCY);
+        return;
+    }
+    elem_args p = {.cx = X, .y = Y};
+    ohem_pool_for(N, GRAIN * 4, copy_part, &p);
+}
+
+static void axpy_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    const float *x = p->cx;
+    float *y = p->y, a = p->a;
+    for (long i = b; i < e; i++) y[i] += a * x[i];
+}
+
+/* Y (N, INCY) += ALPHA X (N, INCX). */
+void axpy_cpu(int N, float ALPHA, float *X, int INCX, float *Y, int INCY)
+{
+    if (use_darknet || INCX != 1 || INCY != 1) {
+        if (!dn.axpy_cpu) find_originals();
+        dn.axpy_cpu(N, ALPHA, X, INCX, Y, INCY);
+        return;
+    }
+    elem_args p = {.cx = X, .y = Y, .a = ALPHA};
+    ohem_pool_for(N, GRAIN, axpy_part, &p);
+}
+
+static void scal_part(void *ctx, long b, long e)
+{
+    elem_args *p = ctx;
+    float *x = p->x, a = p->a;
+    for (long i = b; i < e; i++) x[i] *= a;
+}
+
+/* X (N, INCX) *= ALPHA. */
+void scal_cpu(int N, float ALPHA, float *X, int INCX)
+{
+    if (use_darknet || INCX != 1) {
+        if (!dn.scal_cpu) find_originals();
+        dn.scal_cpu(N, ALPHA, X, INCX);
+        return;
+    }
+    elem_args p = {.x = X, .a = ALPHA};
+    ohem_pool_for(N, GRAIN, scal_part, &p);
+}
+
+/* ---- per-channel loops over (batch, filters, spatial) ----------------------- */
+
+typedef struct {
+    float *x, *y, *mean, *variance, *mean_delta, *variance_delta, *out;
+    int batch, filters, spatial;
+} chan_args;
+
+/* Sums over a row of n floats, in double, in 8 lanes (so that they vectorise
+ * without -ffast-math), then the lanes in order. m is subtracted from x first where
+ * given; y multiplies. */
+#define LANES 8
+#define BLOCK 128
+static double sum_row(const float *x, int n)
+{
+    double a[LANES] = {0}, s = 0;
+    int k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (int j = 0; j < LANES; j++) a[j] += x[k + j];
+    for (; k < n; k++) s += x[k];
+    for (int j = 0; j < LANES; j++) s += a[j];
+    return s;
+}
+
+/* sum of (x - m)^2 */
+static double sumsq_row(const float *x, float m, int n)
+{
+    double a[LANES] = {0}, s = 0;
+    int k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (int j = 0; j < LANES; j++) {
+            float d = x[k + j] - m;
+            a[j] += (double)d * d;
+        }
+    for (; k < n; k++) {
+        float d = x[k] - m;
+        s += (double)d * d;
+    }
+    for (int j = 0; j < LANES; j++) s += a[j];
+    return s;
+}
+
+/* sum of y * (x - m) (the product in float, as libdarknet's) */
+static double dot_row(const float *x, float m, const float *y, int n)
+{
+    double a[LANES] = {0}, s = 0;
+    int k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (int j = 0; j < LANES; j++) a[j] += y[k + j] * (x[k + j] - m);
+    for (; k < n; k++) s += y[k] * (x[k] - m);
+    for (int j = 0; j < LANES; j++) s += a[j];
+    return s;
+}
+
+/* mean (filters) of x (batch, filters, spatial) over batch and spatial. */
+static void mean_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    float scale = 1. / (p->batch * p->spatial);
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        for (int j = 0; j < p->batch; j++) s += sum_row(p->x + ((long)j * p->filters + f) * p->spatial, p->spatial);
+        p->out[f] = (float)s * scale;
+    }
+}
+
+void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
+{
+    if (use_darknet) {
+        dn.mean_cpu(x, batch, filters, spatial, mean);
+        return;
+    }
+    chan_args p = {.x = x, .batch = batch, .filters = filters, .spatial = spatial, .out = mean};
+    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), mean_part, &p);
+}
+
+/* variance (filters): sum of (x - mean)^2 over batch and spatial, / (n - 1). */
+static void variance_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    float scale = 1. / (p->batch * p->spatial - 1);
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        float m = p->mean[f];
+        for (int j = 0; j < p->batch; j++) s += sumsq_row(p->x + ((long)j * p->filters + f) * p->spatial, m, p->spatial);
+        p->out[f] = (float)s * scale;
+    }
+}
+
+void variance_cpu(float *x, float *mean, int batch, int filters, int spatial, float *variance)
+{
+    if (use_darknet) {
+        dn.variance_cpu(x, mean, batch, filters, spatial, variance);
+        return;
+    }
+    chan_args p = {.x = x, .mean = mean, .batch = batch, .filters = filters, .spatial = spatial, .out = variance};
+    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), variance_part, &p);
+}
+
+/* Row r of (batch*filters) rows of spatial: channel r % filters. */
+static void normalize_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long r = b; r < e; r++) {
+        int f = (int)(r % p->filters);
+        float m = p->mean[f];
+        double den = sqrt(p->variance[f]) + .000001f;
+        float *x = p->x + r * p->spatial;
+        for (int k = 0; k < p->spatial; k++) x[k] = (float)((x[k] - m) / den);
+    }
+}
+
+/* x (batch, filters, spatial) = (x - mean) / (sqrt(variance) + 1e-6), per filter. */
+void normalize_cpu(float *x, float *mean, float *variance, int batch, int filters, int spatial)
+{
+    if (use_darknet) {
+        dn.normalize_cpu(x, mean, variance, batch, filters, spatial);
+        return;
+    }
+    chan_args p = {.x = x, .mean = mean, .variance = variance, .batch = batch, .filters = filters, .spatial = spatial};
+    ohem_pool_for((long)batch * filters, (GRAIN + spatial - 1) / spatial, normalize_part, &p);
+}
+
+static void scale_bias_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long r = b; r < e; r++) {
+        float s = p->mean[r % p->filters];
+        float *x = p->x + r * p->spatial;
+        for (int k = 0; k < p->spatial; k++) x[k] *= s;
+    }
+}
+
+/* output (batch, n, size) *= scales (n). */
+void scale_bias(float *output, float *scales, int batch, int n, int size)
+{
+    if (use_darknet) {
+        dn.scale_bias(output, scales, batch, n, size);
+        return;
+    }
+    chan_args p = {.x = output, .mean = scales, .batch = batch, .filters = n, .spatial = size};
+    ohem_pool_for((long)batch * n, (GRAIN + size - 1) / size, scale_bias_part, &p);
+}
+
+static void add_bias_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long r = b; r < e; r++) {
+        float s = p->mean[r % p->filters];
+        float *x = p->x + r * p->spatial;
+        for (int k = 0; k < p->spatial; k++) x[k] += s;
+    }
+}
+
+/* output (batch, n, size) += biases (n). */
+void add_bias(float *output, float *biases, int batch, int n, int size)
+{
+    if (use_darknet) {
+        dn.add_bias(output, biases, batch, n, size);
+        return;
+    }
+    chan_args p = {.x = output, .mean = biases, .batch = batch, .filters = n, .spatial = size};
+    ohem_pool_for((long)batch * n, (GRAIN + size - 1) / size, add_bias_part, &p);
+}
+
+/* out[f] += sum over batch and spatial of x (and of x * y when y is given). */
+static void sum_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        for (int j = 0; j < p->batch; j++) {
+            long o = ((long)j * p->filters + f) * p->spatial;
+            const float *x = p->x + o;
+            if (p->y) {
+                s += dot_row(p->y + o, 0.f, x, p->spatial); /* x * (y - 0): the same float product */
+            } else {
+                s += sum_row(x, p->spatial);
+            }
+        }
+        p->out[f] += (float)s;
+    }
+}
+
+/* bias_updates (n) += the sums of delta (batch, n, size). */
+void backward_bias(float *bias_updates, float *delta, int batch, int n, int size)
+{
+    if (use_darknet) {
+        dn.backward_bias(bias_updates, delta, batch, n, size);
+        return;
+    }
+    chan_args p = {.x = delta, .batch = batch, .filters = n, .spatial = size, .out = bias_updates};
+    ohem_pool_for(n, (GRAIN + (long)batch * size - 1) / ((long)batch * size), sum_part, &p);
+}
+
+/* scale_updates (n) += the sums of delta * x_norm (batch, n, size). */
+void backward_scale_cpu(float *x_norm, float *delta, int batch, int n, int size, float *scale_updates)
+{
+    if (use_darknet) {
+        dn.backward_scale_cpu(x_norm, delta, batch, n, size, scale_updates);
+        return;
+    }
+    chan_args p = {.x = delta, .y = x_norm, .batch = batch, .filters = n, .spatial = size, .out = scale_updates};
+    ohem_pool_for(n, (GRAIN + (long)batch * size - 1) / ((long)batch * size), sum_part, &p);
+}
+
+static void mean_delta_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        for (int j = 0; j < p->batch; j++) s += sum_row(p->x + ((long)j * p->filters + f) * p->spatial, p->spatial);
+        p->out[f] = (float)((float)s * (-1. / sqrt(p->variance[f] + .00001f)));
+    }
+}
+
+/* mean_delta (filters) = -sum(delta) / sqrt(variance + 1e-5). */
+void mean_delta_cpu(float *delta, float *variance, int batch, int filters, int spatial, float *mean_delta)
+{
+    if (use_darknet) {
+        dn.mean_delta_cpu(delta, variance, batch, filters, spatial, mean_delta);
+        return;
+    }
+    chan_args p = {.x = delta, .variance = variance, .batch = batch, .filters = filters, .spatial = spatial,
+                   .out = mean_delta};
+    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), mean_delta_part, &p);
+}
+
+static void variance_delta_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        float m = p->mean[f];
+        for (int j = 0; j < p->batch; j++) {
+            long o = ((long)j * p->filters + f) * p->spatial;
+            s += dot_row(p->x + o, m, p->y + o, p->spatial);
+        }
+        p->out[f] = (float)((float)s * (-.5 * pow(p->variance[f] + .00001f, (float)(-3. / 2.))));
+    }
+}
+
+/* variance_delta (filters) = sum(delta * (x - mean)) * -0.5 (variance + 1e-5)^-1.5. */
+void variance_delta_cpu(float *x, float *delta, float *mean, float *variance, int batch, int filters, int spatial,
+                        float *variance_delta)
+{
+    if (use_darknet) {
+        dn.variance_delta_cpu(x, delta, mean, variance, batch, filters, spatial, variance_delta);
+        return;
+    }
+    chan_args p = {.x = x, .y = delta, .mean = mean, .variance = variance, .batch = batch, .filters = filters,
+                   .spatial = spatial, .out = variance_delta};
+    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), variance_delta_part, &p);
+}
+
+/* As libdarknet's formula, with its two divisions per element taken as products
+ * by reciprocals (in double: the float results agree to rounding). */
+static void normalize_delta_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    double n = (double)p->spatial * p->batch;
+    for (long r = b; r < e; r++) {
+        int f = (int)(r % p->filters);
+        double inv = 1. / sqrt(p->variance[f] + .00001f), vd = p->variance_delta[f] * 2. / n;
+        float md = p->mean_delta[f] / (float)(p->spatial * p->batch);
+        float m = p->mean[f];
+        const float *x = p->x + r * p->spatial;
+        float *d = p->y + r * p->spatial;
+        for (int k = 0; k < p->spatial; k++) d[k] = (float)(d[k] * inv + vd * (x[k] - m) + md);
+    }
+}
+
+/* delta (batch, filters, spatial): the batch-norm gradient through the
+ * normalisation, from x, mean, variance, mean_delta and variance_delta. */
+void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_delta, float *variance_delta, int batch,
+                         int filters, int spatial, float *delta)
+{
+    if (use_darknet) {
+        dn.normalize_delta_cpu(x, mean, variance, mean_delta, variance_delta, batch, filters, spatial, delta);
+        return;
+    }
+    chan_args p = {.x = x, .y = delta, .mean = mean, .variance = variance, .mean_delta = mean_delta,
+                   .variance_delta = variance_delta, .batch = batch, .filters = filters, .spatial = spatial};
+    ohem_pool_for((long)batch * filters, (GRAIN + spatial - 1) / spatial, normalize_delta_part, &p);
+}
+
+/* ---- batch normalisation of a convolutional layer, fused ------------------- */
+
+typedef struct {
+    const layer *l;
+    int act; /* -1: none; else the activation to apply to each row after (fused) */
+} bn_args;
+
+/* Rows (batch * out_c): x = output, x_norm = (output - mean) / (sqrt(variance) +
+ * 1e-6), output = x_norm * scale + bias: what libdarknet does in four passes
+ * (copy, normalize, copy, scale_bias, add_bias), the same float steps in one. */
+static void bn_forward_part(void *ctx, long b, long e)
+{
+    const layer *l = ((bn_args *)ctx)->l;
+    int sp = l->out_h * l->out_w;
+    for (long r = b; r < e; r++) {
+        int f = (int)(r % l->out_c);
+        float m = l->mean[f], sc = l->scales[f], bi = l->biases[f];
+        double den = sqrt(l->variance[f]) + .000001f;
+        float *out = l->output + r * sp, *x = l->x + r * sp, *xn = l->x_norm + r * sp;
+        for (int k = 0; k < sp; k++) {
+            float v = out[k], n = (float)((v - m) / den);
+            x[k] = v;
+            xn[k] = n;
+            out[k] = n * sc + bi;
+        }
+        if (((bn_args *)ctx)->act >= 0) act_range(out, 0, sp, ((bn_args *)ctx)->act);
+    }
+}
+
+/* Training forward of the batch norm of a convolutional layer: statistics, the
+ * rolling averages (.99 and .01, as libdarknet's), then one fused pass. Other
+ * layer kinds and inference go to libdarknet's own. */
+void forward_batchnorm_layer(layer l, network net)
+{
+    if (use_darknet || l.type != CONVOLUTIONAL || !net.train) {
+        if (!dn.forward_batchnorm_layer) find_originals();
+        dn.forward_batchnorm_layer(l, net);
+        return;
+    }
+    int sp = l.out_h * l.out_w;
+    mean_cpu(l.output, l.batch, l.out_c, sp, l.mean);
+    variance_cpu(l.output, l.mean, l.batch, l.out_c, sp, l.variance);
+    scal_cpu(l.out_c, .99, l.rolling_mean, 1);
+    axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
+    scal_cpu(l.out_c, .99, l.rolling_variance, 1);
+    axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
+    bn_args p = {&l, -1};
+    ohem_pool_for((long)l.batch * l.out_c, (GRAIN + sp - 1) / sp, bn_forward_part, &p);
+}
+
+/* Channels: one pass over delta, x_norm and x that takes the four sums of
+ * libdarknet's backward_bias, backward_scale_cpu, mean_delta_cpu and
+ * variance_delta_cpu and scales delta (its scale_bias) on the way. */
+static void bn_backward_part(void *ctx, long b, long e)
+{
+    const layer *l = ((bn_args *)ctx)->l;
+    int sp = l->out_h * l->out_w;
+    for (long f = b; f < e; f++) {
+        float m = l->mean[f], sc = l->scales[f];
+        double sb = 0, ss = 0, sm = 0, sv = 0;
+        for (int j = 0; j < l->batch; j++) {
+            long o = ((long)j * l->out_c + f) * sp;
+            float *d = l->delta + o;
+            const float *xn = l->x_norm + o, *x = l->x + o;
+            int act = ((bn_args *)ctx)->act;
+            if (act >= 0) grad_range(l->output + o, d, 0, sp, act); /* the activation's, fused */
+            int k = 0;
+            /* blocks of BLOCK elements summed in float lanes (so that it vectorises),
+             * each block's lanes then added in double */
+            for (; k + BLOCK <= sp; k += BLOCK) {
+                float fb[LANES] = {0}, fs[LANES] = {0}, fm[LANES] = {0}, fv[LANES] = {0};
+                for (int t = k; t < k + BLOCK; t += LANES)
+                    for (int q = 0; q < LANES; q++) {
+                        float v = d[t + q], v2 = v * sc;
+                        fb[q] += v;
+                        fs[q] += v * xn[t + q];
+                        d[t + q] = v2;
+                        fm[q] += v2;
+                        fv[q] += v2 * (x[t + q] - m);
+                    }
+                for (int q = 0; q < LANES; q++) sb += fb[q], ss += fs[q], sm += fm[q], sv += fv[q];
+            }
+            for (; k < sp; k++) {
+                float v = d[k], v2 = v * sc;
+                sb += v;
+                ss += v * xn[k];
+                d[k] = v2;
+                sm += v2;
+                sv += v2 * (x[k] - m);
+            }
+        }
+        l->bias_updates[f] += (float)sb;
+        l->scale_updates[f] += (float)ss;
+        l->mean_delta[f] = (float)((float)sm * (-1. / sqrt(l->variance[f] + .00001f)));
+        l->variance_delta[f] = (float)((float)sv * (-.5 * pow(l->variance[f] + .00001f, (float)(-3. / 2.))));
+    }
+}
+
+/* Training backward of the batch norm of a convolutional layer: the fused pass
+ * above, then normalize_delta_cpu. Others go to libdarknet's own. */
+void backward_batchnorm_layer(layer l, network net)
+{
+    if (use_darknet || l.type != CONVOLUTIONAL || !net.train) {
+        if (!dn.backward_batchnorm_layer) find_originals();
+        dn.backward_batchnorm_layer(l, net);
+        return;
+    }
+    int sp = l.out_h * l.out_w;
+    bn_args p = {&l, -1};
+    ohem_pool_for(l.out_c, (GRAIN + (long)l.batch * sp - 1) / ((long)l.batch * sp), bn_backward_part, &p);
+    normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, sp, l.delta);
+}
+
+/* ---- the convolutional layer's forward ------------------------------------ */
+
+void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B, int ldb, float BETA, float *C,
+          int ldc);
+void im2col_cpu(float *data_im, int channels, int height, int width, int ksize, int stride, int pad, float *data_col);
+void col2im_cpu(float *data_col, int channels, int height, int width, int ksize, int stride, int pad, float *data_im);
+
+typedef struct {
+    const layer *l;
+} bias_args;
+
+/* Rows (batch * n): output += bias, then the activation, in one visit of the row. */
+static void bias_act_part(void *ctx, long b, long e)
+{
+    const layer *l = ((bias_args *)ctx)->l;
+    int sp = l->out_h * l->out_w;
+    for (long r = b; r < e; r++) {
+        float bi = l->biases[r % l->n], *out = l->output + r * sp;
+        for (int k = 0; k < sp; k++) out[k] += bi;
+        act_range(out, 0, sp, l->activation);
+    }
+}
+
+/* libdarknet's forward of a convolutional layer (output (batch, n, out_h, out_w) =
+ * activation(batch norm or bias of weights * im2col(input))), with the output
+ * written by gemm instead of cleared and accumulated into, and the batch norm's
+ * last pass, or the bias, fused with the activation. Binary and XNOR layers and
+ * other activations go to libdarknet's own. */
+void forward_convolutional_layer(layer l, network net)
+{
+    int act = l.activation;
+    if (use_darknet || l.xnor || l.binary || (act != LEAKY && act != RELU && act != LOGISTIC && act != LINEAR)) {
+        if (!dn.forward_convolutional_layer) find_originals();
+        dn.forward_convolutional_layer(l, net);
+        return;
+    }
+    int m = l.n / l.groups, k = l.size * l.size * l.c / l.groups, n = l.out_w * l.out_h;
+    /* libdarknet's own gemm reads C even with beta 0 (0 * C): clear it for that one */
+    int beta = 0;
+    if (ohem_gemm_is_darknet()) fill_cpu(l.outputs * l.batch, 0, l.output, 1), beta = 1;
+    for (int i = 0; i < l.batch; i++)
+        for (int j = 0; j < l.groups; j++) {
+            float *a = l.weights + j * l.nweights / l.groups, *b = net.workspace;
+            float *c = l.output + (long)(i * l.groups + j) * n * m;
+            float *im = net.input + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
+            if (l.size == 1) b = im;
+            else im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
+            gemm(0, 0, m, n, k, 1, a, k, b, n, beta, c, n);
+        }
+    if (l.batch_normalize && net.train) {
+        int sp = l.out_h * l.out_w;
+        mean_cpu(l.output, l.batch, l.out_c, sp, l.mean);
+        variance_cpu(l.output, l.mean, l.batch, l.out_c, sp, l.variance);
+        scal_cpu(l.out_c, .99, l.rolling_mean, 1);
+        axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
+        scal_cpu(l.out_c, .99, l.rolling_variance, 1);
+        axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
+        bn_args p = {&l, act == LINEAR ? -1 : act};
+        ohem_pool_for((long)l.batch * l.out_c, (GRAIN + sp - 1) / sp, bn_forward_part, &p);
+    } else if (l.batch_normalize) {
+        forward_batchnorm_layer(l, net);
+        activate_array(l.output, l.outputs * l.batch, l.activation);
+    } else {
+        bias_args p = {&l};
+        ohem_pool_for((long)l.batch * l.n, (GRAIN + n - 1) / n, bias_act_part, &p);
+    }
+}
+
+/* libdarknet's backward of a convolutional layer with the activation's gradient
+ * fused into the batch norm's backward pass; the rest (weight updates, the input's
+ * delta, col2im) as libdarknet's, call for call. */
+void backward_convolutional_layer(layer l, network net)
+{
+    int act = l.activation;
+    if (use_darknet || l.xnor || l.binary || !l.batch_normalize || !net.train ||
+        (act != LEAKY && act != RELU && act != LOGISTIC && act != LINEAR)) {
+        if (!dn.backward_convolutional_layer) find_originals();
+        dn.backward_convolutional_layer(l, net);
+        return;
+    }
+    int m = l.n / l.groups, n = l.size * l.size * l.c / l.groups, k = l.out_w * l.out_h;
+    bn_args p = {&l, act == LINEAR ? -1 : act};
+    ohem_pool_for(l.out_c, (GRAIN + (long)l.batch * k - 1) / ((long)l.batch * k), bn_backward_part, &p);
+    normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, k, l.delta);
+    for (int i = 0; i < l.batch; i++)
+        for (int j = 0; j < l.groups; j++) {
+            float *a = l.delta + (long)(i * l.groups + j) * m * k, *b = net.workspace;
+            float *c = l.weight_updates + j * l.nweights / l.groups;
+            float *im = net.input + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
+            float *imd = net.delta ? net.delta + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w : NULL;
+            if (l.size == 1) b = im;
+            else im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
+            gemm(0, 1, m, n, k, 1, a, k, b, k, 1, c, n);
+            if (net.delta) {
+                a = l.weights + j * l.nweights / l.groups;
+                b = l.delta + (long)(i * l.groups + j) * m * k;
+                c = l.size == 1 ? imd : net.workspace;
+                gemm(1, 0, n, k, m, 1, a, n, b, k, 0, c, k);
+                if (l.size != 1) col2im_cpu(net.workspace, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, imd);
+            }
+        }
+}
+
+/* ---- max pooling ------------------------------------------------------------ */
+
+typedef struct {
+    const layer *l;
+    const float *in;
+    float *in_delta;
+} pool_args;
+
+/* Output row i of a 2x2 stride-2 max pool with no offset: the windows whose two
+ * input columns are inside the plane, branch-free so that it vectorises; the same
+ * order of compares as libdarknet's (row by row, the first of equal maxima kept, a
+ * window of values not above -FLT_MAX gives -FLT_MAX and index -1). Returns the
+ * number of outputs done. */
+static int maxpool_row_2x2(const float *in, int w, int i, int ow, float *out, int *idx, long base)
+{
+    int n = w / 2 < ow ? w / 2 : ow;
+    const float *r0 = in + (long)(2 * i) * w, *r1 = r0 + w;
+    int k0 = 2 * i * w;
+    for (int j = 0; j < n; j++) {
+        float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+        int k = k0 + 2 * j;
+        int valid = a > -FLT_MAX;
+        float m = valid ? a : -FLT_MAX;
+        int bi = valid ? k : -1;
+        bi = b > m ? k + 1 : bi;
+        m = b > m ? b : m;
+        bi = c > m ? k + w : bi;
+        m = c > m ? c : m;
+        bi = d > m ? k + w + 1 : bi;
+        m = d > m ? d : m;
+        out[j] = m;
+        idx[j] = bi < 0 ? -1 : (int)(bi + base);
+    }
+    return n;
+}
+
+/* Planes (batch * c) of the input; each output cell the max of its window, its
+ * input index in indexes (the first of equal maxima, as libdarknet's). */
+static void maxpool_part(void *ctx, long b, long e)
+{
+    const pool_args *p = ctx;
+    const layer *l = p->l;
+    int ow = l->out_w, oh = l->out_h, w = l->w, h = l->h, off = -l->pad / 2, size = l->size, s = l->stride;
+    for (long plane = b; plane < e; plane++) {
+        const float *in = p->in + plane * w * h;
+        float *out = l->output + plane * ow * oh;
+        int *idx = l->indexes + plane * ow * oh;
+        long base = plane * w * h;
+        for (int i = 0; i < oh; i++) {
+            int j = 0;
+            if (size == 2 && s == 2 && off == 0 && 2 * i + 1 < h) j = maxpool_row_2x2(in, w, i, ow, out + i * ow, idx + i * ow, base);
+            for (; j < ow; j++) {
+                int y0 = off + i * s, x0 = off + j * s;
+                if (size == 2 && y0 >= 0 && y0 + 1 < h && x0 >= 0 && x0 + 1 < w) {
+                    /* a 2x2 window inside the plane: four compares, in libdarknet's
+                     * order (row by row), the first of equal maxima kept */
+                    int k = y0 * w + x0, best = k;
+                    float max = in[k];
+                    if (!(max > -FLT_MAX)) max = -FLT_MAX, best = -1;
+                    if (in[k + 1] > max) max = in[k + 1], best = k + 1;
+                    if (in[k + w] > max) max = in[k + w], best = k + w;
+                    if (in[k + w + 1] > max) max = in[k + w + 1], best = k + w + 1;
+                    out[i * ow + j] = max;
+                    idx[i * ow + j] = best < 0 ? -1 : (int)(best + base);
+                    continue;
+                }
+                float max = -FLT_MAX;
+                int max_i = -1;
+                for (int n = 0; n < size; n++) {
+                    int y = y0 + n;
+                    if (y < 0 || y >= h) continue;
+                    for (int m = 0; m < size; m++) {
+                        int x = x0 + m;
+                        if (x < 0 || x >= w) continue;
+                        float v = in[y * w + x];
+                        if (v > max) {
+                            max = v;
+                            max_i = y * w + x;
+                        }
+                    }
+                }
+                out[i * ow + j] = max;
+                idx[i * ow + j] = max_i < 0 ? -1 : (int)(max_i + base);
+            }
+        }
+    }
+}
+
+void forward_maxpool_layer(const layer l, network net)
+{
+    if (use_darknet) {
+        dn.forward_maxpool_layer(l, net);
+        return;
+    }
+    pool_args p = {&l, net.input, NULL};
+    ohem_pool_for((long)l.batch * l.c, (GRAIN + l.out_w * l.out_h - 1) / (l.out_w * l.out_h), maxpool_part, &p);
+}
+
+static void maxpool_back_part(void *ctx, long b, long e)
+{
+    const pool_args *p = ctx;
+    const layer *l = p->l;
+    long n = (long)l->out_w * l->out_h;
+    for (long plane = b; plane < e; plane++)
+        for (long i = plane * n; i < (plane + 1) * n; i++) {
+            int index = l->indexes[i];
+            if (index >= 0) p->in_delta[index] += l->delta[i];
+        }
+}
+
+/* net.delta (the input's) += delta at each output's max; windows of a plane stay
+ * in their plane, so planes run in parallel. */
+void backward_maxpool_layer(const layer l, network net)
+{
+    if (use_darknet) {
+        dn.backward_maxpool_layer(l, net);
+        return;
+    }
+    pool_args p = {&l, NULL, net.delta};
+    ohem_pool_for((long)l.batch * l.c, (GRAIN + l.out_w * l.out_h - 1) / (l.out_w * l.out_h), maxpool_back_part, &p);
+}
+
+/* ---- upsampling ------------------------------------------------------------- */
+
+typedef struct {
+    float *in, *out, scale;
+    int w, h, stride, forward;
+} up_args;
+
+static void upsample_part(void *ctx, long b, long e)
+{
+    const up_args *p = ctx;
+    int w = p->w, h = p->h, s = p->stride, ow = w * s;
+    for (long plane = b; plane < e; plane++) {
+        float *in = p->in + plane * w * h, *out = p->out + plane * w * h * s * s;
+        for (int j = 0; j < h * s; j++) {
+            float *irow = in + (j / s) * w, *orow = out + (long)j * ow;
+            if (p->forward)
+                for (int i = 0; i < ow; i++) orow[i] = p->scale * irow[i / s];
+            else
+                for (int i = 0; i < ow; i++) irow[i / s] += p->scale * orow[i];
+        }
+    }
+}
+
+/* forward: out (batch, c, h*stride, w*stride) = scale * in (batch, c, h, w), each
+ * input pixel repeated; backward: in += scale * the sum of its copies in out. */
+void upsample_cpu(float *in, int w, int h, int c, int batch, int stride, int forward, float scale, float *out)
+{
+    if (use_darknet) {
+        dn.upsample_cpu(in, w, h, c, batch, stride, forward, scale, out);
+        return;
+    }
+    up_args p = {in, out, scale, w, h, stride, forward};
+    ohem_pool_for((long)batch * c, (GRAIN + w * h * stride * stride - 1) / (w * h * stride * stride), upsample_part, &p);
+}

@@ -1,0 +1,45 @@
+/* kernels.h: libdarknet's hot non-gemm loops, replaced through the PLT as gemm is
+ * (activations, batch normalisation, bias, max pooling, upsampling, the blas-like
+ * helpers): the same results to float rounding, in memory order that the compiler
+ * vectorises, split over a small thread pool where a loop is large. */
+#ifndef OHEM_KERNELS_H
+#define OHEM_KERNELS_H
+
+#include "darknet.h"
+
+/* The replaced functions that darknet.h does not declare (fill_cpu, copy_cpu,
+ * axpy_cpu, scal_cpu and normalize_cpu it does), as libdarknet defines them. */
+void activate_array(float *x, const int n, const ACTIVATION a);
+void gradient_array(const float *x, const int n, const ACTIVATION a, float *delta);
+void mean_cpu(float *x, int batch, int filters, int spatial, float *mean);
+void variance_cpu(float *x, float *mean, int batch, int filters, int spatial, float *variance);
+void scale_bias(float *output, float *scales, int batch, int n, int size);
+void add_bias(float *output, float *biases, int batch, int n, int size);
+void backward_bias(float *bias_updates, float *delta, int batch, int n, int size);
+void backward_scale_cpu(float *x_norm, float *delta, int batch, int n, int size, float *scale_updates);
+void mean_delta_cpu(float *delta, float *variance, int batch, int filters, int spatial, float *mean_delta);
+void variance_delta_cpu(float *x, float *delta, float *mean, float *variance, int batch, int filters, int spatial,
+                        float *variance_delta);
+void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_delta, float *variance_delta, int batch,
+                         int filters, int spatial, float *delta);
+void forward_maxpool_layer(const layer l, network net);
+void backward_maxpool_layer(const layer l, network net);
+void upsample_cpu(float *in, int w, int h, int c, int batch, int stride, int forward, float scale, float *out);
+void forward_convolutional_layer(layer l, network net);
+void backward_convolutional_layer(layer l, network net);
+void forward_batchnorm_layer(layer l, network net);
+void backward_batchnorm_layer(layer l, network net);
+/* for the tests: libdarknet's maxpool and convolutional layers */
+layer make_convolutional_layer(int batch, int h, int w, int c, int n, int groups, int size, int stride, int padding,
+                               ACTIVATION activation, int batch_normalize, int binary, int xnor, int adam);
+layer make_maxpool_layer(int batch, int h, int w, int c, int size, int stride, int padding);
+
+/* "plugin" (ours) or "darknet" (libdarknet's own, found with dlsym(RTLD_NEXT));
+ * returns 0, or -1 for another name or when the library's are not found.
+ * OHEM_KERNELS sets it at start-up. */
+int ohem_kernels_select(const char *name);
+
+/* Threads of the kernels' pool, the caller included. */
+void ohem_kernels_threads(int threads);
+
+#endif

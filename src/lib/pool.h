@@ -1,0 +1,17 @@
+/* pool.h: a small persistent pthread pool for the kernels' loops (no OpenMP). */
+#ifndef OHEM_POOL_H
+#define OHEM_POOL_H
+
+/* fn does items [begin, end) of a loop; ctx is its arguments. */
+typedef void (*ohem_pool_fn)(void *ctx, long begin, long end);
+
+/* Sets the threads, the caller included (1: everything runs in the caller). The
+ * workers start on first use and wait on a condition variable between loops. */
+void ohem_pool_set_threads(int threads);
+
+/* Runs fn over [0, n) in as many contiguous parts as threads, the caller doing the
+ * first; returns when all parts are done. Runs in the caller alone when n < grain,
+ * with one thread, or when called from inside a pool loop. */
+void ohem_pool_for(long n, long grain, ohem_pool_fn fn, void *ctx);
+
+#endif

@@ -4,6 +4,8 @@
 #include "ohem_layer.h"
 #include "dn_internal.h"
 #include "ohem.h"
+#include "roi_loss_layer.h"
+#include "roipool_layer.h"
 
 #include <assert.h>
 #include <float.h>
@@ -13,15 +15,20 @@
 
 #define OHEM_MAGIC 0x6f68656du
 
-/* How one kind of loss layer lays out its candidates. For image b, gather adds the
- * squared delta entries of each candidate into coord/obj/cls, decodes its box (when
- * boxes is not NULL) and flags the positives; mask zeroes every delta entry of the
- * candidates whose kept flag is 0. All arrays are (count). */
+/* How one kind of loss layer lays out its candidates. is tells whether L is of the
+ * kind; count gives its candidates per image. For image b, gather adds the squared
+ * delta entries of each candidate into coord/obj/cls (or, for [roi_loss], copies its
+ * loss parts), decodes its box (when boxes is not NULL) and flags the positives;
+ * labelled (NULL: every candidate is) flags the candidates that have a loss at all.
+ * mask zeroes every delta entry of the candidates whose kept flag is 0 (NULL:
+ * [roi_loss], whose delta forward_ohem_layer has [roi_loss] compute for the kept
+ * rows). All arrays are (count). */
 typedef struct {
-    LAYER_TYPE type;
-    int (*count)(const layer *L);
+    int (*is)(const layer *L);
+    int (*count)(const layer *L, const network *net);
     void (*gather)(const layer *L, const network *net, int b, float *coord, float *obj,
                    float *cls, box *boxes, unsigned char *pos);
+    void (*labelled)(const layer *L, const network *net, int b, unsigned char *ok);
     void (*mask)(layer *L, int b, const unsigned char *kept);
 } ohem_kind;
 
@@ -35,6 +42,8 @@ typedef struct {
     uint32_t magic;
     ohem_options opt;
     int batch;
+    int rows;                /* rows per image: 1, or the RoIs of a [roi_loss] source */
+    int images;              /* batch / rows */
     int n;                   /* candidates per image, all sources */
     int per_unit;            /* images per selection unit: 1, or batch for [softmax] */
     int unit_n;              /* candidates per unit */
@@ -45,7 +54,12 @@ typedef struct {
     box *boxes;                        /* (unit_n) */
     unsigned char *pos, *mark;         /* (unit_n) */
     int *keep;                         /* (unit_n) */
-    unsigned char *kept;               /* (batch, n) */
+    unsigned char *ok;                 /* (unit_n) labelled: has a loss, may be kept */
+    float *ckey;                       /* (unit_n) key of the labelled candidates, packed */
+    box *cboxes;                       /* (unit_n) their boxes */
+    unsigned char *cpos;               /* (unit_n) their positive flags */
+    int *cidx;                         /* (unit_n) their candidate indices */
+    unsigned char *kept;               /* (images, n) */
     ohem_scratch scratch;
     int mask_ready;
     int inspect;             /* ohem show: boxes always, no warmup, no stats line */
@@ -66,8 +80,9 @@ static int anchor_coords(const layer *L)
     return L->type == YOLO ? 4 : L->coords;
 }
 
-static int grid_count(const layer *L)
+static int grid_count(const layer *L, const network *net)
 {
+    (void)net;
     return L->n * L->w * L->h;
 }
 
@@ -108,7 +123,7 @@ static void yolo_gather(const layer *L, const network *net, int b, float *coord,
                                                  k / L->w, L->w, L->h, net->w, net->h, wh);
     /* A truth is matched, as forward_yolo_layer matches it, to the anchor of best
      * shape IoU at its cell; it is a candidate here when that anchor is masked in. */
-    memset(pos, 0, (size_t)grid_count(L));
+    memset(pos, 0, (size_t)grid_count(L, net));
     for (int t = 0; t < L->max_boxes && (t + 1) * 5 <= L->truths; t++) {
         box truth = float_to_box(net->truth + b * L->truths + t * 5, 1);
         if (!truth.x) break;
@@ -143,7 +158,7 @@ static void region_gather(const layer *L, const network *net, int b, float *coor
                                                    k / L->w, L->w, L->h, wh);
     /* forward_region_layer matches a truth to the anchor at its cell whose predicted
      * (or, with bias_match, prior) shape overlaps it most; it reads 30 truths. */
-    memset(pos, 0, (size_t)grid_count(L));
+    memset(pos, 0, (size_t)grid_count(L, net));
     int stride = L->coords + 1;
     for (int t = 0; t < 30 && (t + 1) * stride <= L->truths; t++) {
         box truth = float_to_box(net->truth + b * L->truths + t * stride, 1);
@@ -186,8 +201,9 @@ static void grid_mask(layer *L, int b, const unsigned char *kept)
 
 /* ---- [detection] (YOLOv1): classes per cell, then confidences, then boxes ------- */
 
-static int detection_count(const layer *L)
+static int detection_count(const layer *L, const network *net)
 {
+    (void)net;
     return L->side * L->side * L->n;
 }
 
@@ -246,9 +262,10 @@ static void detection_mask(layer *L, int b, const unsigned char *kept)
 
 /* ---- [softmax]: one candidate per sample, no boxes, no positives ----------------- */
 
-static int softmax_count(const layer *L)
+static int softmax_count(const layer *L, const network *net)
 {
     (void)L;
+    (void)net;
     return 1;
 }
 
@@ -270,18 +287,75 @@ static void softmax_mask(layer *L, int b, const unsigned char *kept)
     if (!kept[0]) memset(L->delta + b * L->inputs, 0, L->inputs * sizeof(float));
 }
 
+/* ---- [roi_loss]: the RoIs of an image (its rows), labelled or not -------------- */
+
+/* The [roipool] of a [roi_loss] L: the nearest above it. */
+static const layer *roi_pool(const layer *L, const network *net)
+{
+    for (int i = (int)(L - net->layers) - 1; i >= 0; i--)
+        if (is_roipool_layer(&net->layers[i])) return &net->layers[i];
+    assert(!"[roi_loss] without a [roipool] above it");
+    return NULL;
+}
+
+static int roi_count(const layer *L, const network *net)
+{
+    return roipool_layer_count(roi_pool(L, net));
+}
+
+/* A RoI's parts are [roi_loss]'s own (mining turns its delta off until the RoIs are
+ * chosen, so there is no delta to square): coord the box part, cls the
+ * classification part, obj 0; its box the RoI; positive when foreground. */
+static void roi_gather(const layer *L, const network *net, int b, float *coord, float *obj,
+                       float *cls, box *boxes, unsigned char *pos)
+{
+    int R = roi_count(L, net);
+    const float *c, *bx;
+    const int *label;
+    roi_loss_layer_parts(L, &c, &bx);
+    roi_loss_layer_rois(L, NULL, &label, NULL);
+    size_t o = (size_t)b * R;
+    for (int r = 0; r < R; r++) {
+        coord[r] = bx[o + r];
+        obj[r] = 0;
+        cls[r] = c[o + r];
+        pos[r] = label[o + r] >= 0 && label[o + r] < L->classes;
+    }
+    if (boxes) memcpy(boxes, roipool_layer_rois(roi_pool(L, net), NULL, NULL) + o, (size_t)R * sizeof(box));
+}
+
+/* The RoIs with a label: not [roipool]'s invalid repeats, not outside the bg band. */
+static void roi_labelled(const layer *L, const network *net, int b, unsigned char *ok)
+{
+    int R = roi_count(L, net);
+    const int *label;
+    roi_loss_layer_rois(L, NULL, &label, NULL);
+    for (int r = 0; r < R; r++) ok[r] = label[(size_t)b * R + r] >= 0;
+}
+
+static int is_yolo(const layer *L) { return L->type == YOLO; }
+static int is_region(const layer *L) { return L->type == REGION; }
+static int is_detection(const layer *L) { return L->type == DETECTION; }
+static int is_softmax(const layer *L) { return L->type == SOFTMAX; }
+
 static const ohem_kind ohem_kinds[] = {
-    {YOLO, grid_count, yolo_gather, grid_mask},
-    {REGION, grid_count, region_gather, grid_mask},
-    {DETECTION, detection_count, detection_gather, detection_mask},
-    {SOFTMAX, softmax_count, softmax_gather, softmax_mask},
+    {is_yolo, grid_count, yolo_gather, NULL, grid_mask},
+    {is_region, grid_count, region_gather, NULL, grid_mask},
+    {is_detection, detection_count, detection_gather, NULL, detection_mask},
+    {is_softmax, softmax_count, softmax_gather, NULL, softmax_mask},
+    {is_roi_loss_layer, roi_count, roi_gather, roi_labelled, NULL},
 };
 
-static const ohem_kind *kind_of(LAYER_TYPE t)
+static const ohem_kind *kind_of(const layer *L)
 {
     for (size_t i = 0; i < sizeof(ohem_kinds) / sizeof(ohem_kinds[0]); i++)
-        if (ohem_kinds[i].type == t) return &ohem_kinds[i];
+        if (ohem_kinds[i].is(L)) return &ohem_kinds[i];
     return NULL;
+}
+
+int ohem_layer_can_mine(const layer *l)
+{
+    return kind_of(l) != NULL;
 }
 
 /* ---- the state: one block behind l.cweights, which free_layer frees -------------- */
@@ -309,23 +383,30 @@ static ohem_state *state_build(const ohem_options *opt, network *net, int batch)
     head.batch = batch;
     head.nsrc = opt->nlayers;
     head.per_unit = 1;
+    head.rows = 1;
     for (int s = 0; s < opt->nlayers; s++) {
         const layer *L = &net->layers[opt->layers[s]];
         head.src[s].index = opt->layers[s];
-        head.src[s].kind = kind_of(L->type);
+        head.src[s].kind = kind_of(L);
         assert(head.src[s].kind);
         head.src[s].offset = head.n;
-        head.src[s].count = head.src[s].kind->count(L);
+        head.src[s].count = head.src[s].kind->count(L, net);
         head.n += head.src[s].count;
         if (L->type == SOFTMAX) head.per_unit = batch;
+        /* the parser mines a [roi_loss] alone: its rows are the layer's batch */
+        if (is_roi_loss_layer(L)) head.rows = head.src[s].count;
     }
+    assert(batch % head.rows == 0);
+    head.images = batch / head.rows;
     head.unit_n = head.per_unit * head.n;
     size_t un = (size_t)head.unit_n, off = align16(sizeof(ohem_state));
     size_t o_coord = off; off += align16(5 * un * sizeof(float));
     size_t o_boxes = off; off += align16(un * sizeof(box));
-    size_t o_pos = off; off += align16(2 * un);
-    size_t o_keep = off; off += align16(un * sizeof(int));
-    size_t o_kept = off; off += align16((size_t)batch * head.n);
+    size_t o_pos = off; off += align16(4 * un);
+    size_t o_keep = off; off += align16(2 * un * sizeof(int));
+    size_t o_ckey = off; off += align16(un * sizeof(float));
+    size_t o_cbox = off; off += align16(un * sizeof(box));
+    size_t o_kept = off; off += align16((size_t)head.images * head.n);
     size_t o_scr = off; off += ohem_scratch_bytes(head.unit_n);
     char *mem = calloc(1, off);
     if (!mem) return NULL;
@@ -339,7 +420,12 @@ static ohem_state *state_build(const ohem_options *opt, network *net, int batch)
     st->boxes = (box *)(mem + o_boxes);
     st->pos = (unsigned char *)(mem + o_pos);
     st->mark = st->pos + un;
+    st->ok = st->mark + un;
+    st->cpos = st->ok + un;
     st->keep = (int *)(mem + o_keep);
+    st->cidx = st->keep + un;
+    st->ckey = (float *)(mem + o_ckey);
+    st->cboxes = (box *)(mem + o_cbox);
     st->kept = (unsigned char *)(mem + o_kept);
     ohem_scratch_bind(&st->scratch, mem + o_scr, st->unit_n);
     return st;
@@ -388,6 +474,10 @@ int make_ohem_layer(layer *l, const ohem_options *opt, network *net, int index,
         *l = z;
         return -1;
     }
+    /* the paper's setting: no sampler, every RoI labelled from IoU 0 (unless bg_iou
+     * says otherwise); [ohem] chooses the RoIs that train */
+    for (int s = 0; s < opt->nlayers; s++)
+        if (is_roi_loss_layer(&net->layers[opt->layers[s]])) roi_loss_layer_set_mining(&net->layers[opt->layers[s]]);
     ohem_layer_summary(l, stderr);
     return 0;
 }
@@ -468,6 +558,8 @@ void ohem_layer_describe(const layer *l, const network *net, int c, char *out, s
         int i = k - src->offset;
         if (L->type == SOFTMAX) {
             snprintf(out, cap, "layer %d, sample %d", src->index, img);
+        } else if (is_roi_loss_layer(L)) {
+            snprintf(out, cap, "layer %d, RoI %d", src->index, i);
         } else if (L->type == DETECTION) {
             int cell = i / L->n;
             snprintf(out, cap, "layer %d, cell (%d,%d), box %d", src->index, cell % L->side, cell / L->side, i % L->n);
@@ -497,16 +589,20 @@ static float zero_part_key(float full)
     return -k;
 }
 
-/* Gathers the candidates of selection unit u into the unit arrays. */
+/* Gathers the candidates of selection unit u into the unit arrays, and flags in ok
+ * those that have a loss (all but [roi_loss]'s unlabelled RoIs). */
 static void unit_gather(ohem_state *st, const network *net, int u, int want_boxes)
 {
     for (int img = 0; img < st->per_unit; img++) {
         int b = u * st->per_unit + img;
         for (int s = 0; s < st->nsrc; s++) {
             const ohem_source *src = &st->src[s];
+            const layer *L = &net->layers[src->index];
             int o = img * st->n + src->offset;
-            src->kind->gather(&net->layers[src->index], net, b, st->coord + o, st->obj + o,
-                              st->cls + o, want_boxes ? st->boxes + o : NULL, st->pos + o);
+            src->kind->gather(L, net, b, st->coord + o, st->obj + o, st->cls + o,
+                              want_boxes ? st->boxes + o : NULL, st->pos + o);
+            if (src->kind->labelled) src->kind->labelled(L, net, b, st->ok + o);
+            else memset(st->ok + o, 1, (size_t)src->count);
         }
     }
     for (int i = 0; i < st->unit_n; i++) {
@@ -521,12 +617,13 @@ static void unit_gather(ohem_state *st, const network *net, int u, int want_boxe
     }
 }
 
-static int unit_budget(const ohem_state *st)
+/* The candidates the walk keeps of a unit of n labelled ones. */
+static int unit_budget(const ohem_state *st, int n)
 {
     if (st->opt.fraction > 0) {
         /* fraction is a float (0.1 is 0.1000000015): without the tolerance,
          * 0.1 x 960 would keep 97 */
-        double want = (double)st->opt.fraction * st->unit_n;
+        double want = (double)st->opt.fraction * n;
         want -= want * 1e-6;
         int k = (int)want;
         return k < want ? k + 1 : k;
@@ -541,10 +638,11 @@ void ohem_layer_summary(const layer *l, FILE *f)
     const char *unit = st->per_unit > 1 ? "batch" : "image";
     static const char *const ranks[] = {"all", "coord", "obj", "class"};
     if (o->fraction > 0)
-        fprintf(f, "ohem       fraction %g: %d of %d per %s", o->fraction, unit_budget(st), st->unit_n, unit);
+        fprintf(f, "ohem       fraction %g: %d of %d per %s", o->fraction, unit_budget(st, st->unit_n), st->unit_n, unit);
     else
         fprintf(f, "ohem       %d per %s", o->per_image, unit);
     fprintf(f, ", nms %.2f, %d candidates per image", o->nms, st->n);
+    if (st->rows > 1) fprintf(f, " (the labelled RoIs of [roi_loss], its sampler off)");
     if (o->rank != OHEM_RANK_ALL)
         fprintf(f, ", rank %s (candidates at 0 on it, such as negatives, by their full loss)", ranks[o->rank]);
     if (o->keep_positives) fprintf(f, ", positives kept");
@@ -554,10 +652,35 @@ void ohem_layer_summary(const layer *l, FILE *f)
     fprintf(f, "\n");
 }
 
+/* Selects among the labelled candidates of the unit gathered last (all of them but
+ * [roi_loss]'s unlabelled RoIs), packed so that an unlabelled one takes no part in
+ * the ranking, the NMS, the budget or the policy. Sets kept (unit_n); returns how
+ * many are kept, *nlab receives how many are labelled. */
+static int unit_select(ohem_state *st, const ohem_policy *p0, int nms_on, unsigned char *kept, int *nlab)
+{
+    int m = 0;
+    for (int i = 0; i < st->unit_n; i++) {
+        if (!st->ok[i]) continue;
+        st->cidx[m] = i;
+        st->ckey[m] = st->key[i];
+        st->cpos[m] = st->pos[i];
+        if (nms_on) st->cboxes[m] = st->boxes[i];
+        m++;
+    }
+    ohem_policy p = *p0;
+    p.budget = unit_budget(st, m);
+    int nk = ohem_select_policy(&st->scratch, &p, st->ckey, nms_on ? st->cboxes : NULL, st->cpos,
+                                st->mark, m, st->keep);
+    memset(kept, 0, (size_t)st->unit_n);
+    for (int k = 0; k < nk; k++) kept[st->cidx[st->keep[k]]] = 1;
+    *nlab = m;
+    return nk;
+}
+
 void forward_ohem_layer(const layer l, network net)
 {
     ohem_state *st = state_of(&l);
-    assert(l.batch <= st->batch);
+    assert(l.batch <= st->batch && l.batch % st->rows == 0);
     copy_cpu(l.outputs * l.batch, net.input, 1, l.output, 1);
     st->mask_ready = 0;
     if (!net.train) return;
@@ -575,23 +698,23 @@ void forward_ohem_layer(const layer l, network net)
     st->cur.active = active;
 
     int nms_on = st->opt.nms < 1;
-    ohem_policy p = {unit_budget(st), st->opt.nms, st->opt.keep_positives,
-                     st->opt.neg_pos_ratio, st->opt.min_negatives};
-    int units = l.batch / st->per_unit;
+    ohem_policy p = {0, st->opt.nms, st->opt.keep_positives, st->opt.neg_pos_ratio,
+                     st->opt.min_negatives};
+    int units = l.batch / st->rows / st->per_unit;
     for (int u = 0; u < units; u++) {
         unit_gather(st, &net, u, (active && nms_on) || st->inspect);
         unsigned char *kept = st->kept + (size_t)u * st->unit_n;
-        int nk;
+        int nk, nlab;
         if (active) {
-            nk = ohem_select_policy(&st->scratch, &p, st->key, nms_on ? st->boxes : NULL, st->pos,
-                                    st->mark, st->unit_n, st->keep);
-            memset(kept, 0, (size_t)st->unit_n);
-            for (int k = 0; k < nk; k++) kept[st->keep[k]] = 1;
-        } else {
-            nk = st->unit_n;
-            memset(kept, 1, (size_t)st->unit_n);
+            nk = unit_select(st, &p, nms_on, kept, &nlab);
+        } else { /* warmup: every labelled candidate trains */
+            memcpy(kept, st->ok, (size_t)st->unit_n);
+            nlab = 0;
+            for (int i = 0; i < st->unit_n; i++) nlab += st->ok[i];
+            nk = nlab;
         }
         for (int i = 0; i < st->unit_n; i++) {
+            if (!st->ok[i]) continue;
             double full = (double)st->coord[i] + st->obj[i] + st->cls[i];
             st->cur.loss_all += full;
             st->cur.positives += st->pos[i];
@@ -601,9 +724,15 @@ void forward_ohem_layer(const layer l, network net)
             }
         }
         st->cur.kept += nk;
-        st->cur.candidates += st->unit_n;
+        st->cur.candidates += nlab;
     }
-    st->mask_ready = active;
+    /* [roi_loss]: its delta, for exactly the kept RoIs, is computed now rather than
+     * in backward, so that its cost holds the RoI loss when libdarknet's
+     * forward_network sums the costs, right after this layer (the printed loss). */
+    for (int s = 0; s < st->nsrc; s++)
+        if (!st->src[s].kind->mask)
+            roi_loss_layer_train_rows(&net.layers[st->src[s].index], &net, st->kept);
+    st->mask_ready = active || st->rows > 1;
     if (st->opt.stats && last_subdivision && !st->inspect) {
         const ohem_stats *s = &st->cur;
         printf("ohem %ld: %s kept %ld/%ld (%.2f%%), positives %ld/%ld, mean loss kept %.4g vs all %.4g\n",
@@ -614,14 +743,16 @@ void forward_ohem_layer(const layer l, network net)
     }
 }
 
+/* Zeroes the delta of every candidate not kept ([roi_loss]'s was set in forward). */
 void backward_ohem_layer(const layer l, network net)
 {
     ohem_state *st = state_of(&l);
     if (st->mask_ready) {
         for (int s = 0; s < st->nsrc; s++) {
             const ohem_source *src = &st->src[s];
+            if (!src->kind->mask) continue;
             layer *L = &net.layers[src->index];
-            for (int b = 0; b < l.batch; b++)
+            for (int b = 0; b < l.batch / st->rows; b++)
                 src->kind->mask(L, b, st->kept + (size_t)b * st->n + src->offset);
         }
     }

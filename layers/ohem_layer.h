@@ -1,11 +1,18 @@
 /* ohem_layer.h: the [ohem] Darknet layer.
  *
- * Placed after the loss layers it mines ([yolo], [region], [detection], [softmax]).
+ * Placed after the loss layers it mines ([yolo], [region], [detection], [softmax]),
+ * or after the [roi_loss] of a two-stage network, which it then mines alone.
  * Forward (training only): per image, ranks every candidate of those layers by the
  * sum of the squares of its delta entries, keeps the hardest with greedy NMS
  * (ohem.h). Backward: runs before those layers' backward and sets every delta entry
  * of every candidate that was not kept to 0. Its own output is a copy of its input,
- * so inference is untouched. */
+ * so inference is untouched.
+ * [roi_loss]: the candidates of an image are its labelled RoIs (rows of the layer,
+ * whose batch is images x RoIs, as this layer's is), ranked by [roi_loss]'s own loss
+ * parts (box = coord, classification = class; no obj), their boxes the RoIs. Built
+ * over a [roi_loss], the layer turns its sampler off (roi_loss_layer_set_mining);
+ * forward then has [roi_loss] compute the delta of exactly the kept RoIs
+ * (roi_loss_layer_train_rows; during warmup, of every labelled one). */
 #ifndef OHEM_LAYER_H
 #define OHEM_LAYER_H
 
@@ -63,11 +70,15 @@ int resize_ohem_layer(layer *l, network *net, int index);
 
 int is_ohem_layer(const layer *l);
 
+/* 1 when [ohem] can mine l: [yolo], [region], [detection], [softmax], [roi_loss]. */
+int ohem_layer_can_mine(const layer *l);
+
 /* The figures of the last completed iteration. Returns 0, or -1 if l is no [ohem]
  * layer or has not trained yet. */
 int ohem_layer_stats(const layer *l, ohem_stats *out);
 
-/* The kept flags of the last training forward: (batch, candidates per image), or NULL.
+/* The kept flags of the last training forward: (images, candidates per image), or NULL
+ * (during warmup, NULL but for [roi_loss], whose flags are then its labelled RoIs).
  * *per_image receives the candidates per image. For tests and `ohem show`. */
 const unsigned char *ohem_layer_kept(const layer *l, int *per_image);
 

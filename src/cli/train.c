@@ -470,9 +470,9 @@ int detector_train(int argc, char **argv)
         /* two-stage: the loss is RPN + RoI, each a mean per image */
         char parts[96] = "";
         roi_loss_stats rs;
-        int two_stage = is_roi_loss_layer(&net->layers[net->n - 1]);
+        int two_stage = is_roi_loss_layer(det); /* the last layer, or the one before [ohem] */
         if (two_stage) {
-            roi_loss_layer_take_stats(&net->layers[net->n - 1], &rs);
+            roi_loss_layer_take_stats(&net->layers[det - net->layers], &rs);
             dist_roi_stats(&rs);
             snprintf(parts, sizeof(parts), " (rpn %.4f + roi %.4f)", rs.rpn / imgs, rs.roi / imgs);
         }

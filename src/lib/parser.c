@@ -340,9 +340,10 @@ static int get_float(const ohem_cfg *cfg, const ohem_cfg_section *s, const char 
     return 0;
 }
 
-static int is_loss_type(LAYER_TYPE t)
+/* A layer [ohem] can mine: [yolo], [region], [detection], [softmax], [roi_loss]. */
+static int is_loss_layer(const layer *l)
 {
-    return t == YOLO || t == REGION || t == DETECTION || t == SOFTMAX;
+    return ohem_layer_can_mine(l);
 }
 
 static int parse_layers(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net, int index,
@@ -352,13 +353,13 @@ static int parse_layers(const ohem_cfg *cfg, const ohem_cfg_section *s, network 
     o->nlayers = 0;
     if (!v) {
         for (int i = 0; i < index; i++)
-            if (is_loss_type(net->layers[i].type)) {
+            if (is_loss_layer(&net->layers[i])) {
                 if (o->nlayers == OHEM_MAX_SOURCES)
                     return bad_value(cfg, s, "layers", "(all)", "more than 16 loss layers above (hint: name them in layers=)", e);
                 o->layers[o->nlayers++] = i;
             }
         if (!o->nlayers) {
-            ohem_err_set(e, "%s:%d: [ohem] has no loss layer above it (hint: put it after a [yolo], [region], [detection] or [softmax])",
+            ohem_err_set(e, "%s:%d: [ohem] has no loss layer above it (hint: put it after a [yolo], [region], [detection], [softmax] or [roi_loss])",
                          cfg->path, s->line);
             return -1;
         }
@@ -378,8 +379,8 @@ static int parse_layers(const ohem_cfg *cfg, const ohem_cfg_section *s, network 
                      x, index, index - 1);
             return bad_value(cfg, s, "layers", v, what, e);
         }
-        if (!is_loss_type(net->layers[abs_i].type)) {
-            snprintf(what, sizeof(what), "layer %ld is [%s], not a loss layer ([yolo], [region], [detection] or [softmax])",
+        if (!is_loss_layer(&net->layers[abs_i])) {
+            snprintf(what, sizeof(what), "layer %ld is [%s], not a loss layer ([yolo], [region], [detection], [softmax] or [roi_loss])",
                      abs_i, ohem_layer_name(&net->layers[abs_i]));
             return bad_value(cfg, s, "layers", v, what, e);
         }
@@ -460,6 +461,13 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
                          "mixes [softmax] with detection layers; mine one kind at a time", e);
     if (nsoft && (o->rank == OHEM_RANK_COORD || o->rank == OHEM_RANK_OBJ))
         return bad_value(cfg, s, "rank", find_val(s, "rank"), "[softmax] has only a class loss (hint: rank=all or rank=class)", e);
+    int nroi = 0;
+    for (int i = 0; i < o->nlayers; i++) nroi += is_roi_loss_layer(&net->layers[o->layers[i]]);
+    if (nroi && nroi != o->nlayers)
+        return bad_value(cfg, s, "layers", find_val(s, "layers") ? find_val(s, "layers") : "(all)",
+                         "mixes [roi_loss] with other loss layers; [ohem] mines the RoIs of a two-stage network alone (hint: layers= naming the [roi_loss] only)", e);
+    if (nroi && o->rank == OHEM_RANK_OBJ)
+        return bad_value(cfg, s, "rank", find_val(s, "rank"), "a RoI of [roi_loss] has no objectness loss (hint: rank=all, rank=class or rank=coord)", e);
     return 0;
 }
 
@@ -467,7 +475,7 @@ static int p_ohem(parse_ctx *c, layer *l)
 {
     ohem_options o;
     if (c->params.index == 0) {
-        ohem_err_set(c->e, "%s:%d: [ohem] has no loss layer above it (hint: put it after a [yolo], [region], [detection] or [softmax])",
+        ohem_err_set(c->e, "%s:%d: [ohem] has no loss layer above it (hint: put it after a [yolo], [region], [detection], [softmax] or [roi_loss])",
                      c->cfg->path, c->s->line);
         return -1;
     }

@@ -4,6 +4,7 @@
  * other network they do what libdarknet's do. */
 #define _GNU_SOURCE
 #include "darknet.h"
+#include "ohem_layer.h"
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
 
@@ -27,11 +28,13 @@ typedef detection *(*boxes_fn)(network *, int, int, float, float, int *, int, in
 
 /* Detections of the last forward of image 0, as libdarknet's get_network_boxes
  * gives them; for a two-stage network, one per RoI and class above thresh, boxes
- * relative to a w x h image letterboxed into the input (pixels when relative is 0). */
+ * relative to a w x h image letterboxed into the input (pixels when relative is 0).
+ * The [roi_loss] is the last layer, or the one before an [ohem] that mines it. */
 detection *get_network_boxes(network *net, int w, int h, float thresh, float hier, int *map,
                              int relative, int *num)
 {
     const layer *last = &net->layers[net->n - 1];
+    if (net->n > 1 && is_ohem_layer(last) && is_roi_loss_layer(last - 1)) last--;
     if (!is_roi_loss_layer(last)) {
         static boxes_fn darknet_boxes;
         if (!darknet_boxes) darknet_boxes = (boxes_fn)dlsym(RTLD_NEXT, "get_network_boxes");

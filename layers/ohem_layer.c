@@ -438,6 +438,7 @@ void ohem_options_default(ohem_options *o)
     o->nms = 0.7f;
     o->rank = OHEM_RANK_ALL;
     o->stats = 1;
+    o->sparse = 1;
 }
 
 int make_ohem_layer(layer *l, const ohem_options *opt, network *net, int index,
@@ -730,8 +731,16 @@ void forward_ohem_layer(const layer l, network net)
      * in backward, so that its cost holds the RoI loss when libdarknet's
      * forward_network sums the costs, right after this layer (the printed loss). */
     for (int s = 0; s < st->nsrc; s++)
-        if (!st->src[s].kind->mask)
-            roi_loss_layer_train_rows(&net.layers[st->src[s].index], &net, st->kept);
+        if (!st->src[s].kind->mask) {
+            layer *L = &net.layers[st->src[s].index];
+            roi_loss_layer_train_rows(L, &net, st->kept);
+            /* the trainable pass over the kept RoIs only (a head that mixes rows
+             * keeps the dense backward) */
+            const unsigned char *trained;
+            roi_loss_layer_rois(L, NULL, NULL, &trained);
+            int pool = (int)(roi_pool(L, &net) - net.layers);
+            if (st->opt.sparse) roipool_layer_sparse(&net, pool, st->src[s].index, trained);
+        }
     st->mask_ready = active || st->rows > 1;
     if (st->opt.stats && last_subdivision && !st->inspect) {
         const ohem_stats *s = &st->cur;

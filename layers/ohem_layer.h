@@ -36,6 +36,7 @@ typedef struct {
     int min_negatives;
     int warmup;           /* iterations before mining starts */
     int stats;            /* print a summary line per iteration */
+    int sparse;           /* [roi_loss] sources: the head's backward over the kept RoIs only */
 } ohem_options;
 
 /* Figures of one training iteration (all its subdivisions). Losses are the full

@@ -19,6 +19,8 @@ typedef struct {
     box *rois;              /* (images, rois) */
     unsigned char *valid;   /* (images, rois) */
     int *argmax;            /* (images x rois, outputs) for mode max, else NULL */
+    int index;              /* this layer's index */
+    int *row_of;            /* (images x rois): the RoI of each row (the sparse pass gathers) */
 } roipool_state;
 
 static roipool_state *state_of(const layer *l)
@@ -44,6 +46,7 @@ static void state_free(roipool_state *st)
     free(st->rois);
     free(st->valid);
     free(st->argmax);
+    free(st->row_of);
     st->magic = 0;
 }
 
@@ -74,10 +77,12 @@ int make_roipool_layer(layer *l, const roipool_options *o, network *net, int ind
     st->opt = *o;
     st->images = images;
     st->rpn = index - 1;
+    st->index = index;
+    st->row_of = malloc(rows * sizeof(int));
     st->rois = calloc(rows, sizeof(box));
     st->valid = calloc(rows, 1);
     if (o->mode == ROIPOOL_MAX) st->argmax = malloc(rows * l->outputs * sizeof(int));
-    if (!st->rois || !st->valid || (o->mode == ROIPOOL_MAX && !st->argmax)) goto fail;
+    if (!st->rois || !st->valid || !st->row_of || (o->mode == ROIPOOL_MAX && !st->argmax)) goto fail;
     fprintf(stderr, "roipool    %d RoIs per image from layer %d (%dx%dx%d), %s %dx%d\n", o->rois,
             o->from, l->w, l->h, l->c, o->mode == ROIPOOL_MAX ? "max" : "align", o->size, o->size);
     return 0;
@@ -131,8 +136,13 @@ void forward_roipool_layer(const layer l, network net)
     roipool_state *st = state_of(&l);
     const roipool_options *o = &st->opt;
     const layer *src = &net.layers[o->from];
-    int R = o->rois, images = l.batch / R;
+    int R = o->rois, images = net.batch;
     assert(images <= st->images);
+    /* a sparse pass of the last step left this layer and those after it at K rows */
+    for (int i = st->index; i < net.n; i++) net.layers[i].batch = images * R;
+    /* forward_network cleared only the K rows of the delta that the batch said */
+    memset(l.delta, 0, (size_t)images * R * l.outputs * sizeof(float));
+    for (int r = 0; r < images * R; r++) st->row_of[r] = r;
     for (int b = 0; b < images; b++) {
         box *rois = st->rois + (size_t)b * R;
         image_rois(st, &net, b, rois, st->valid + (size_t)b * R);
@@ -162,22 +172,67 @@ void backward_roipool_layer(const layer l, network net)
     const roipool_options *o = &st->opt;
     layer *src = &net.layers[o->from];
     if (!src->delta) return;
-    int R = o->rois, images = l.batch / R;
-    for (int b = 0; b < images; b++) {
-        float *dmap = src->delta + (size_t)b * src->outputs;
-        for (int r = 0; r < R; r++) {
-            size_t row = (size_t)b * R + r;
-            const float *d = l.delta + row * l.outputs;
-            if (all_zero(d, l.outputs)) continue;
-            if (o->mode == ROIPOOL_MAX) {
-                roi_max_backward(d, st->argmax + row * l.outputs, l.c, o->size, dmap);
-            } else {
-                float c[4];
-                rcnn_corners(st->rois[row], l.w, l.h, c);
-                roi_align_backward(d, l.c, l.h, l.w, c, o->size, o->sampling, dmap);
-            }
+    int R = o->rois;
+    for (int row = 0; row < l.batch; row++) {
+        int roi = st->row_of[row];
+        float *dmap = src->delta + (size_t)(roi / R) * src->outputs;
+        const float *d = l.delta + (size_t)row * l.outputs;
+        if (all_zero(d, l.outputs)) continue;
+        if (o->mode == ROIPOOL_MAX) {
+            roi_max_backward(d, st->argmax + (size_t)row * l.outputs, l.c, o->size, dmap);
+        } else {
+            float c[4];
+            rcnn_corners(st->rois[roi], l.w, l.h, c);
+            roi_align_backward(d, l.c, l.h, l.w, c, o->size, o->sampling, dmap);
         }
     }
+}
+
+/* Head layers whose rows are computed independently of each other. */
+static int row_wise(const layer *l)
+{
+    if (l->batch_normalize) return 0;
+    return l->type == CONNECTED || l->type == CONVOLUTIONAL || l->type == ACTIVE ||
+           l->type == MAXPOOL || l->type == AVGPOOL;
+}
+
+int roipool_layer_sparse(network *net, int pool, int loss, const unsigned char *trained)
+{
+    layer *P = &net->layers[pool];
+    roipool_state *st = state_of(P);
+    for (int i = pool + 1; i < loss; i++)
+        if (!row_wise(&net->layers[i])) return -1;
+    int total = P->batch, K = 0;
+    for (int r = 0; r < total; r++)
+        if (trained[r]) st->row_of[K++] = r;
+    if (!K) { /* nothing trains: the dense rows are all zero anyway */
+        for (int r = 0; r < total; r++) st->row_of[r] = r;
+        return 0;
+    }
+    /* gather in place: row_of[k] >= k and grows, so no source is overwritten first */
+    layer *L = &net->layers[loss];
+    for (int k = 0; k < K; k++) {
+        int r = st->row_of[k];
+        if (r == k) continue;
+        memcpy(P->output + (size_t)k * P->outputs, P->output + (size_t)r * P->outputs, P->outputs * sizeof(float));
+        if (st->argmax)
+            memcpy(st->argmax + (size_t)k * P->outputs, st->argmax + (size_t)r * P->outputs, P->outputs * sizeof(int));
+        memcpy(L->delta + (size_t)k * L->inputs, L->delta + (size_t)r * L->inputs, L->inputs * sizeof(float));
+    }
+    for (int i = pool; i <= loss; i++) net->layers[i].batch = K;
+    memset(P->delta, 0, (size_t)K * P->outputs * sizeof(float));
+    /* the head's forward again over the K rows: its outputs are what its backward reads */
+    network n = *net;
+    n.train = 1;
+    n.input = P->output;
+    for (int i = pool + 1; i < loss; i++) {
+        layer l = net->layers[i];
+        n.index = i;
+        if (l.delta) fill_cpu(l.outputs * l.batch, 0, l.delta, 1);
+        l.forward(l, n);
+        n.input = l.output;
+    }
+    return K;
 }
 
 const box *roipool_layer_rois(const layer *l, const unsigned char **valid, int *rois)

@@ -36,6 +36,19 @@ void backward_roipool_layer(const layer l, network net);
 int is_roipool_layer(const layer *l);
 void free_roipool_layer(layer *l);
 
+/* The trainable pass over the kept RoIs only ([ohem] on RoIs, issue #10): gathers
+ * the rows with trained != 0 ((images x rois) flags) into the first K rows of
+ * [roipool]'s output, runs the forward of the head (the layers between [roipool] and
+ * the [roi_loss] at loss) again over those K rows, gathers [roi_loss]'s delta the
+ * same way, and sets the batch of [roipool], the head and [roi_loss] to K, so that
+ * the backward costs in proportion to K; [roipool]'s backward then adds each row to
+ * its own RoI. The next forward of [roipool] sets the batches back. The weight
+ * updates and the feature map's delta equal those of the dense backward with the
+ * other rows' delta zero, to float rounding. Returns K, or -1 (and changes nothing)
+ * when a head layer mixes rows (batch_normalize, [dropout], or a kind not known to
+ * work row by row). */
+int roipool_layer_sparse(network *net, int pool, int loss, const unsigned char *trained);
+
 /* The RoIs of the last forward: (images x rois) boxes, and their valid flags. */
 const box *roipool_layer_rois(const layer *l, const unsigned char **valid, int *rois);
 

@@ -142,7 +142,11 @@ typedef struct {
 
 static void run_case(const roi_case *c, int ci)
 {
-    network *net = build(c->loss_x, c->ohem_x);
+    /* the dense masked backward: the sparse pass gathers rows, so the delta of a
+     * RoI would not stay at its row (test_sparse_equals_dense holds the two equal) */
+    char ohem_x[512];
+    snprintf(ohem_x, sizeof(ohem_x), "%s\nsparse=0", c->ohem_x);
+    network *net = build(c->loss_x, ohem_x);
     assert_int_equal(net->n, 9);
     assert_true(is_ohem_layer(&net->layers[8]));
     assert_int_equal(net->layers[8].batch, 2 * R);
@@ -400,10 +404,81 @@ static void test_committed_cfg(void **state)
     free_network(net);
 }
 
+/* Largest difference between two arrays, relative to the larger magnitude + 1e-3. */
+static double max_rel_diff(const float *a, const float *b, int n, int *where)
+{
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (fabs(a[i]) > fabs(b[i]) ? fabs(a[i]) + 1e-3 : fabs(b[i]) + 1e-3);
+        if (d > worst) {
+            worst = d;
+            *where = i;
+        }
+    }
+    return worst;
+}
+
+/* One training step of the same network with the sparse trainable pass (the head's
+ * forward again and its backward over the kept RoIs only) and with the dense masked
+ * backward: the same weight and bias updates in every layer and the same delta of
+ * the feature map, to float rounding; the sparse head really ran at K rows, and the
+ * next forward sets the batches back. */
+static void test_sparse_equals_dense(void **state)
+{
+    (void)state;
+    network *net[2];
+    for (int v = 0; v < 2; v++) {
+        srand(21); /* the same initial weights and RPN/sampler draws */
+        net[v] = build("", v ? "per_image=4\nnms=0.7\nsparse=1" : "per_image=4\nnms=0.7\nsparse=0");
+        unsigned seed = 5;
+        for (int i = 0; i < net[v]->inputs * net[v]->batch; i++) net[v]->input[i] = (float)rand_r(&seed) / RAND_MAX * 2 - 1;
+        layer *head = &net[v]->layers[6];
+        for (int i = 0; i < head->outputs * head->inputs; i++) head->weights[i] = ((float)rand_r(&seed) / RAND_MAX - .5f);
+        set_truths(net[v]);
+        net[v]->train = 1;
+        forward_network(net[v]);
+        backward_network(net[v]);
+    }
+    int kept = 0, per;
+    const unsigned char *k = ohem_layer_kept(&net[1]->layers[8], &per);
+    for (int i = 0; i < 2 * R; i++) kept += k[i];
+    assert_true(kept > 0 && kept < 2 * R);
+    for (int i = 4; i <= 7; i++) assert_int_equal(net[1]->layers[i].batch, kept);
+    for (int i = 4; i <= 7; i++) assert_int_equal(net[0]->layers[i].batch, 2 * R);
+    assert_memory_equal(k, ohem_layer_kept(&net[0]->layers[8], &per), 2 * R);
+    for (int i = 0; i < net[0]->n; i++) {
+        layer *a = &net[0]->layers[i], *b = &net[1]->layers[i];
+        int nw = a->type == CONNECTED ? a->outputs * a->inputs : a->nweights;
+        int where = 0;
+        if (a->weight_updates && nw) {
+            double d = max_rel_diff(a->weight_updates, b->weight_updates, nw, &where);
+            if (d > 1e-4) fail_msg("layer %d: weight update %d: dense %g, sparse %g", i, where, a->weight_updates[where], b->weight_updates[where]);
+        }
+        if (a->bias_updates && a->type != BLANK) {
+            double d = max_rel_diff(a->bias_updates, b->bias_updates, a->outputs && a->type == CONNECTED ? a->outputs : a->n, &where);
+            if (d > 1e-4) fail_msg("layer %d: bias update %d: dense %g, sparse %g", i, where, a->bias_updates[where], b->bias_updates[where]);
+        }
+    }
+    int where = 0;
+    layer *m0 = &net[0]->layers[1], *m1 = &net[1]->layers[1];
+    double d = max_rel_diff(m0->delta, m1->delta, m0->outputs * m0->batch, &where);
+    if (d > 1e-4) fail_msg("feature map delta %d: dense %g, sparse %g", where, m0->delta[where], m1->delta[where]);
+    double any = 0;
+    for (int i = 0; i < m0->outputs * m0->batch; i++) any += fabs(m0->delta[i]);
+    assert_true(any > 0);
+    /* the next forward restores the rows (an inference forward: no mining after it) */
+    net[1]->train = 0;
+    forward_network(net[1]);
+    for (int i = 4; i <= 8; i++) assert_int_equal(net[1]->layers[i].batch, 2 * R);
+    free_network(net[0]);
+    free_network(net[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kept_and_delta),
+        cmocka_unit_test(test_sparse_equals_dense),
         cmocka_unit_test(test_one_image),
         cmocka_unit_test(test_cfg_errors),
         cmocka_unit_test(test_committed_cfg),

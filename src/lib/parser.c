@@ -293,7 +293,7 @@ static int p_detection(parse_ctx *c, layer *l)
 
 static const char *const ohem_keys[] = {"per_image", "fraction", "nms", "layers", "rank",
                                         "positives", "neg_pos_ratio", "min_negatives",
-                                        "warmup", "stats"};
+                                        "warmup", "stats", "sparse"};
 
 static int bad_value(const ohem_cfg *cfg, const ohem_cfg_section *s, const char *key,
                      const char *val, const char *what, ohem_err *e)
@@ -429,7 +429,7 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
         int known = 0;
         for (size_t k = 0; k < sizeof(ohem_keys) / sizeof(ohem_keys[0]); k++) known |= strcmp(s->keys[i], ohem_keys[k]) == 0;
         if (!known) {
-            ohem_err_set(e, "%s:%d: [ohem] unknown key '%s' (hint: the keys are per_image, fraction, nms, layers, rank, positives, neg_pos_ratio, min_negatives, warmup, stats)",
+            ohem_err_set(e, "%s:%d: [ohem] unknown key '%s' (hint: the keys are per_image, fraction, nms, layers, rank, positives, neg_pos_ratio, min_negatives, warmup, stats, sparse)",
                          cfg->path, s->lines[i], s->keys[i]);
             return -1;
         }
@@ -446,6 +446,7 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
         get_int(cfg, s, "min_negatives", 0, 1000000, &o->min_negatives, e) ||
         get_int(cfg, s, "warmup", 0, 1000000000, &o->warmup, e) ||
         get_int(cfg, s, "stats", 0, 1, &o->stats, e) ||
+        get_int(cfg, s, "sparse", 0, 1, &o->sparse, e) ||
         parse_layers(cfg, s, net, index, o, e))
         return -1;
     o->rank = (ohem_rank)rank;

@@ -116,6 +116,8 @@ bench: all bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench
 	bench/bench -o bench/results.md
 	bench/bench_roi -a bench/results.md
 	bench/bench_twostage cfg/fashion.cfg cfg/fashion-frcnn.cfg | tee -a bench/results.md
+	@scripts/bench-twostage-cfgs.sh
+	bench/bench_twostage bench/tmp-sampler-256.cfg bench/tmp-ohem-256.cfg bench/tmp-dense-256.cfg | tee -a bench/results.md
 	bench/dist_bench.sh bench/results-mpi.md
 
 # The main job: data set, both variants side by side, the comparison (under 10 min

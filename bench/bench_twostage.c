@@ -8,7 +8,8 @@
  * backward, update, as train_network runs them, layer by layer with a clock around
  * each). Prints images/s of the step and each part's share: the backbone (every
  * layer before [rpn] or before the first loss layer), [rpn], [roipool] forward and
- * backward, the per-RoI head, the loss layers, the update. The cfgs are timed in
+ * backward, the per-RoI head, the loss layers, [ohem] (its selection and, on RoIs,
+ * the sparse pass's second forward of the head over the kept rows), the update. The cfgs are timed in
  * turns, so that they share the machine's state. */
 #include <math.h>
 #include <stdio.h>
@@ -17,13 +18,14 @@
 #include <time.h>
 
 #include "darknet.h"
+#include "ohem_layer.h"
 #include "ohem_parser.h"
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
 #include "rpn_layer.h"
 
-enum { P_BACKBONE, P_RPN, P_ROIPOOL, P_HEAD, P_LOSS, P_UPDATE, P_N };
-static const char *const part_names[P_N] = {"backbone", "rpn", "roipool", "head", "loss", "update"};
+enum { P_BACKBONE, P_RPN, P_ROIPOOL, P_HEAD, P_LOSS, P_OHEM, P_UPDATE, P_N };
+static const char *const part_names[P_N] = {"backbone", "rpn", "roipool", "head", "loss", "ohem", "update"};
 
 static double now(void)
 {
@@ -44,6 +46,7 @@ static void classify(const network *net, int *part)
     for (int i = 0; i < net->n; i++) {
         const layer *l = &net->layers[i];
         if (is_rpn_layer(l)) part[i] = P_RPN;
+        else if (is_ohem_layer(l)) part[i] = P_OHEM;
         else if (is_roipool_layer(l)) {
             part[i] = P_ROIPOOL;
             stage = P_HEAD;

@@ -196,18 +196,55 @@ static double roi_cost(network *net)
     return st.roi;
 }
 
+static double rpn_cost(network *net)
+{
+    return rpn_layer_loss(&net->layers[3], NULL, NULL);
+}
+
+/* Weights of a layer: [connected] leaves nweights 0 in this libdarknet. */
+static int weight_count(const layer *l)
+{
+    return l->type == CONNECTED ? l->outputs * l->inputs : l->nweights;
+}
+
+/* Central finite differences of cost, the network run from layer `from` on, with
+ * respect to every stride-th entry of x (n): each must equal minus the analytic
+ * derivative (Darknet's delta and weight updates are negative gradients) within
+ * tol + tol |fd|. Returns how many of the checked entries had a nonzero delta. */
+static int fd_check(network *net, int from, double (*cost)(network *), float *x, const float *analytic,
+                    int n, int stride, double tol, const char *what)
+{
+    int nonzero = 0;
+    for (int j = 0; j < n; j += stride) {
+        float keep = x[j], h = 1e-2f;
+        x[j] = keep + h;
+        forward_from(net, from);
+        double up = cost(net);
+        x[j] = keep - h;
+        forward_from(net, from);
+        double down = cost(net);
+        x[j] = keep;
+        double fd = -(up - down) / (2 * h);
+        if (fabs(fd - analytic[j]) > tol + tol * fabs(fd))
+            fail_msg("%s[%d]: delta %g, finite difference %g", what, j, analytic[j], fd);
+        nonzero += analytic[j] != 0;
+    }
+    forward_from(net, from);
+    return nonzero;
+}
+
 /* Finite differences through the head and RoIAlign: the delta that reaches the
  * feature map (layer 1) and a head weight's update equal minus the derivative of
  * the RoI loss. Every labelled RoI trains (rois_per_image = rois, fg_fraction 1), so
  * the loss is a fixed function of the map. */
 static void check_gradient(const char *mode, double tol)
 {
-    char pool[64];
+    char pool[64], what[64];
     snprintf(pool, sizeof(pool), "mode=%s", mode);
     network *net = build(write_cfg(mode, "", "", pool, "linear", "rois_per_image=6\nfg_fraction=1", ""));
     unsigned seed = 11;
     random_fill(net->input, net->inputs * net->batch, &seed, 1);
-    for (int i = 5; i <= 6; i++) random_fill(net->layers[i].weights, net->layers[i].nweights, &seed, .5f);
+    for (int i = 5; i <= 6; i++) random_fill(net->layers[i].weights, weight_count(&net->layers[i]), &seed, .5f);
     memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
     set_truth(net, 0, 0, .4f, .45f, .35f, .3f, 1);
     set_truth(net, 1, 0, .55f, .5f, .3f, .45f, 0);
@@ -219,8 +256,8 @@ static void check_gradient(const char *mode, double tol)
     for (int j = 0; j < nmap; j++) map->output[j] = .05f * (float)((j * 7919) % nmap) / 8 - 1;
     forward_from(net, 4);
     for (int i = 0; i < net->n; i++) /* backward from the loss down to [roipool] only */
-        if (net->layers[i].weight_updates) memset(net->layers[i].weight_updates, 0, net->layers[i].nweights * sizeof(float));
-    memset(map->delta, 0, (size_t)map->outputs * map->batch * sizeof(float));
+        if (net->layers[i].weight_updates) memset(net->layers[i].weight_updates, 0, weight_count(&net->layers[i]) * sizeof(float));
+    memset(map->delta, 0, (size_t)nmap * sizeof(float));
     network n = *net;
     for (int i = net->n - 1; i >= 4; i--) {
         layer prev = net->layers[i - 1];
@@ -229,44 +266,11 @@ static void check_gradient(const char *mode, double tol)
         n.delta = prev.delta;
         net->layers[i].backward(net->layers[i], n);
     }
-    float *analytic = malloc((size_t)map->outputs * map->batch * sizeof(float));
-    memcpy(analytic, map->delta, (size_t)map->outputs * map->batch * sizeof(float));
-    int checked = 0;
-    double worst = 0;
-    for (int j = 0; j < map->outputs * map->batch; j += 7) {
-        float keep = map->output[j], h = 1e-2f;
-        map->output[j] = keep + h;
-        forward_from(net, 4);
-        double up = roi_cost(net);
-        map->output[j] = keep - h;
-        forward_from(net, 4);
-        double down = roi_cost(net);
-        map->output[j] = keep;
-        double fd = -(up - down) / (2 * h);
-        double err = fabs(fd - analytic[j]);
-        if (err > tol + tol * fabs(fd)) fail_msg("%s: map[%d]: delta %g, finite difference %g", mode, j, analytic[j], fd);
-        worst = err > worst ? err : worst;
-        checked += analytic[j] != 0;
-    }
-    assert_true(checked > 10);
-    /* a weight of the first [connected] */
-    layer *fc = &net->layers[5];
-    forward_from(net, 4);
-    for (int j = 0; j < fc->nweights; j += 13) {
-        float keep = fc->weights[j], h = 1e-2f;
-        fc->weights[j] = keep + h;
-        forward_from(net, 4);
-        double up = roi_cost(net);
-        fc->weights[j] = keep - h;
-        forward_from(net, 4);
-        double down = roi_cost(net);
-        fc->weights[j] = keep;
-        double fd = -(up - down) / (2 * h);
-        if (fabs(fd - fc->weight_updates[j]) > tol + tol * fabs(fd))
-            fail_msg("%s: weight %d: update %g, finite difference %g", mode, j, fc->weight_updates[j], fd);
-    }
-    printf("%s: worst map error %.2g over %d nonzero entries\n", mode, worst, checked);
-    free(analytic);
+    snprintf(what, sizeof(what), "%s: map", mode);
+    assert_true(fd_check(net, 4, roi_cost, map->output, map->delta, nmap, 7, tol, what) > 10);
+    layer *fc = &net->layers[5]; /* the weights of the first [connected] */
+    snprintf(what, sizeof(what), "%s: weight", mode);
+    assert_true(fd_check(net, 4, roi_cost, fc->weights, fc->weight_updates, weight_count(fc), 13, tol, what) > 5);
     free_network(net);
 }
 
@@ -302,21 +306,7 @@ static void test_rpn_gradient(void **state)
     n.input = in->output;
     n.delta = in->delta;
     net->layers[3].backward(net->layers[3], n);
-    int checked = 0;
-    for (int j = 0; j < in->outputs * in->batch; j += 3) {
-        float keep = in->output[j], h = 1e-2f;
-        in->output[j] = keep + h;
-        forward_from(net, 3);
-        double up = rpn_layer_loss(&net->layers[3], NULL, NULL);
-        in->output[j] = keep - h;
-        forward_from(net, 3);
-        double down = rpn_layer_loss(&net->layers[3], NULL, NULL);
-        in->output[j] = keep;
-        double fd = -(up - down) / (2 * h);
-        if (fabs(fd - in->delta[j]) > 2e-3 + 2e-3 * fabs(fd))
-            fail_msg("rpn input[%d] (channel %d): delta %g, finite difference %g", j, (j % in->outputs) / 64, in->delta[j], fd);
-        checked += in->delta[j] != 0;
-    }
+    int checked = fd_check(net, 3, rpn_cost, in->output, in->delta, in->outputs * in->batch, 3, 2e-3, "rpn input");
     assert_true(checked > 50);
     free_network(net);
 }

@@ -8,6 +8,7 @@
 #include "roipool_layer.h"
 
 #include <assert.h>
+#include <math.h>
 #include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,7 @@ typedef struct {
     unsigned char *cpos;               /* (unit_n) their positive flags */
     int *cidx;                         /* (unit_n) their candidate indices */
     unsigned char *kept;               /* (images, n) */
+    float *scale;                      /* (images) rescale factor of each unit's kept deltas */
     ohem_scratch scratch;
     int mask_ready;
     int inspect;             /* ohem show: boxes always, no warmup, no stats line */
@@ -407,6 +409,7 @@ static ohem_state *state_build(const ohem_options *opt, network *net, int batch)
     size_t o_ckey = off; off += align16(un * sizeof(float));
     size_t o_cbox = off; off += align16(un * sizeof(box));
     size_t o_kept = off; off += align16((size_t)head.images * head.n);
+    size_t o_scale = off; off += align16((size_t)head.images * sizeof(float));
     size_t o_scr = off; off += ohem_scratch_bytes(head.unit_n);
     char *mem = calloc(1, off);
     if (!mem) return NULL;
@@ -427,6 +430,7 @@ static ohem_state *state_build(const ohem_options *opt, network *net, int batch)
     st->ckey = (float *)(mem + o_ckey);
     st->cboxes = (box *)(mem + o_cbox);
     st->kept = (unsigned char *)(mem + o_kept);
+    st->scale = (float *)(mem + o_scale);
     ohem_scratch_bind(&st->scratch, mem + o_scr, st->unit_n);
     return st;
 }
@@ -714,6 +718,19 @@ void forward_ohem_layer(const layer l, network net)
             for (int i = 0; i < st->unit_n; i++) nlab += st->ok[i];
             nk = nlab;
         }
+        /* rescale: the one-stage loss sums over candidates, so keeping K of N also
+         * shrinks the gradient; the factor restores a scale (the full loss of a
+         * candidate is the sum of its squared delta entries) */
+        double sq_all = 0, sq_kept = 0;
+        for (int i = 0; i < st->unit_n; i++) {
+            if (!st->ok[i]) continue;
+            double f = (double)st->coord[i] + st->obj[i] + st->cls[i];
+            sq_all += f;
+            sq_kept += kept[i] ? f : 0;
+        }
+        st->scale[u] = !active || !nk ? 1.f
+                     : st->opt.rescale == 1 ? (float)nlab / nk
+                     : st->opt.rescale == 2 && sq_kept > 0 ? (float)sqrt(sq_all / sq_kept) : 1.f;
         for (int i = 0; i < st->unit_n; i++) {
             if (!st->ok[i]) continue;
             double full = (double)st->coord[i] + st->obj[i] + st->cls[i];
@@ -761,8 +778,11 @@ void backward_ohem_layer(const layer l, network net)
             const ohem_source *src = &st->src[s];
             if (!src->kind->mask) continue;
             layer *L = &net.layers[src->index];
-            for (int b = 0; b < l.batch / st->rows; b++)
+            for (int b = 0; b < l.batch / st->rows; b++) {
                 src->kind->mask(L, b, st->kept + (size_t)b * st->n + src->offset);
+                float f = st->scale[b / st->per_unit];
+                if (st->opt.rescale && f != 1.f) scal_cpu(L->outputs, f, L->delta + (size_t)b * L->outputs, 1);
+            }
         }
     }
     if (net.delta) axpy_cpu(l.outputs * l.batch, 1, l.delta, 1, net.delta, 1);

@@ -37,6 +37,8 @@ typedef struct {
     int warmup;           /* iterations before mining starts */
     int stats;            /* print a summary line per iteration */
     int sparse;           /* [roi_loss] sources: the head's backward over the kept RoIs only */
+    int rescale;          /* one-stage sources: kept deltas x 1 (0), candidates / kept (1),
+                           * or the unmined delta's norm / the kept one's (2), per image */
 } ohem_options;
 
 /* Figures of one training iteration (all its subdivisions). Losses are the full

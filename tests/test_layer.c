@@ -504,6 +504,70 @@ static void test_rank_ties(void **state)
 }
 
 /* [region] (YOLOv2 head) mined with the same oracle. */
+/* rescale=count and rescale=norm: the same candidates are kept as without, and each
+ * image's kept deltas are the plain run's times candidates / kept, or times the
+ * norm of the unmined delta over the kept one's (computed here from the deltas
+ * before the mask, over both [yolo] layers). */
+static void test_rescale(void **state)
+{
+    (void)state;
+    static const char *const modes[] = {"none", "count", "norm"};
+    float *after[3][2];
+    double factor[3][2];
+    for (int m = 0; m < 3; m++) {
+        char section[96];
+        snprintf(section, sizeof(section), "[ohem]\nper_image=16\nrescale=%s", modes[m]);
+        network *net = load_cfg(tiny_cfg("rescale", 96, 2, section));
+        fill_batch(net, 11, 5);
+        snapshot s;
+        train_step(net, &s, &DEFAULTS);
+        int per;
+        const unsigned char *kept = ohem_layer_kept(&net->layers[net->n - 1], &per);
+        assert_int_equal(per, 135);
+        for (int b = 0; b < 2; b++) {
+            double all = 0, kept_sq = 0;
+            int nk = 0, off = 0;
+            for (int k = 0; k < s.nsrc; k++) {
+                const layer *L = &net->layers[s.src[k]];
+                int wh = L->w * L->h, E = 4 + 1 + L->classes;
+                for (int a = 0; a < L->n; a++)
+                    for (int c = 0; c < wh; c++) {
+                        double sq = 0;
+                        for (int e = 0; e < E; e++) {
+                            double d = s.before[k][b * L->outputs + (a * E + e) * wh + c];
+                            sq += d * d;
+                        }
+                        int cand = off + a * wh + c;
+                        all += sq;
+                        if (kept[b * per + cand]) kept_sq += sq, nk++;
+                    }
+                off += L->n * wh;
+            }
+            factor[m][b] = m == 0 ? 1 : m == 1 ? (double)per / nk : sqrt(all / kept_sq);
+            after[m][b] = malloc(2 * 3 * 85 * 36 * sizeof(float) + 2 * 3 * 85 * 9 * sizeof(float));
+            int o = 0;
+            for (int k = 0; k < s.nsrc; k++) {
+                const layer *L = &net->layers[s.src[k]];
+                memcpy(after[m][b] + o, L->delta + b * L->outputs, L->outputs * sizeof(float));
+                o += L->outputs;
+            }
+        }
+        snapshot_free(&s);
+        free_network(net);
+    }
+    for (int m = 1; m < 3; m++)
+        for (int b = 0; b < 2; b++) {
+            assert_true(factor[m][b] > 1);
+            for (int i = 0; i < 3 * 85 * 45; i++) {
+                double want = after[0][b][i] * factor[m][b];
+                if (fabs(after[m][b][i] - want) > 1e-5 * (1 + fabs(want)))
+                    fail_msg("rescale=%s image %d entry %d: %g, plain %g x %g", modes[m], b, i, after[m][b][i], after[0][b][i], factor[m][b]);
+            }
+        }
+    printf("rescale factors: count %.2f %.2f, norm %.3f %.3f\n", factor[1][0], factor[1][1], factor[2][0], factor[2][1]);
+    for (int m = 0; m < 3; m++) free(after[m][0]), free(after[m][1]);
+}
+
 static void test_region(void **state)
 {
     (void)state;
@@ -623,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_multiscale),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_rank_ties),
+        cmocka_unit_test(test_rescale),
         cmocka_unit_test(test_region),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_detection),

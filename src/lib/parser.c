@@ -293,7 +293,7 @@ static int p_detection(parse_ctx *c, layer *l)
 
 static const char *const ohem_keys[] = {"per_image", "fraction", "nms", "layers", "rank",
                                         "positives", "neg_pos_ratio", "min_negatives",
-                                        "warmup", "stats", "sparse"};
+                                        "warmup", "stats", "sparse", "rescale"};
 
 static int bad_value(const ohem_cfg *cfg, const ohem_cfg_section *s, const char *key,
                      const char *val, const char *what, ohem_err *e)
@@ -429,13 +429,14 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
         int known = 0;
         for (size_t k = 0; k < sizeof(ohem_keys) / sizeof(ohem_keys[0]); k++) known |= strcmp(s->keys[i], ohem_keys[k]) == 0;
         if (!known) {
-            ohem_err_set(e, "%s:%d: [ohem] unknown key '%s' (hint: the keys are per_image, fraction, nms, layers, rank, positives, neg_pos_ratio, min_negatives, warmup, stats, sparse)",
+            ohem_err_set(e, "%s:%d: [ohem] unknown key '%s' (hint: the keys are per_image, fraction, nms, layers, rank, positives, neg_pos_ratio, min_negatives, warmup, stats, sparse, rescale)",
                          cfg->path, s->lines[i], s->keys[i]);
             return -1;
         }
     }
     static const char *const ranks[] = {"all", "coord", "obj", "class"};
     static const char *const positives[] = {"rank", "keep"};
+    static const char *const rescales[] = {"none", "count", "norm"};
     int rank = 0;
     if (get_int(cfg, s, "per_image", 1, 1000000, &o->per_image, e) ||
         get_float(cfg, s, "fraction", 0, 1, 1, &o->fraction, e) ||
@@ -447,6 +448,7 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
         get_int(cfg, s, "warmup", 0, 1000000000, &o->warmup, e) ||
         get_int(cfg, s, "stats", 0, 1, &o->stats, e) ||
         get_int(cfg, s, "sparse", 0, 1, &o->sparse, e) ||
+        get_word(cfg, s, "rescale", rescales, 3, &o->rescale, e) ||
         parse_layers(cfg, s, net, index, o, e))
         return -1;
     o->rank = (ohem_rank)rank;
@@ -467,6 +469,8 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
     if (nroi && nroi != o->nlayers)
         return bad_value(cfg, s, "layers", find_val(s, "layers") ? find_val(s, "layers") : "(all)",
                          "mixes [roi_loss] with other loss layers; [ohem] mines the RoIs of a two-stage network alone (hint: layers= naming the [roi_loss] only)", e);
+    if (nroi && o->rescale)
+        return bad_value(cfg, s, "rescale", find_val(s, "rescale"), "applies to one-stage loss layers: the kept RoIs' loss is already their mean (hint: leave it out)", e);
     if (nroi && o->rank == OHEM_RANK_OBJ)
         return bad_value(cfg, s, "rank", find_val(s, "rank"), "a RoI of [roi_loss] has no objectness loss (hint: rank=all, rank=class or rank=coord)", e);
     return 0;

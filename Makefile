@@ -34,7 +34,7 @@ TESTS = tests/test_env tests/test_kernels tests/test_twostage tests/test_ohem_ro
 	tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example tests/mpi_equiv
 HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h)
 
-.PHONY: all deps cfgs test demo compare bench fuzz clean
+.PHONY: all deps cfgs test demo compare compare-onestage bench fuzz clean
 all: deps libohem.a darknet cfgs tests/example
 
 # [ohem] versions of Debian's yolov3-tiny, yolov3 and yolov2-tiny cfgs, in cfg/.
@@ -120,13 +120,25 @@ bench: all bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench
 	bench/bench_twostage bench/tmp-sampler-256.cfg bench/tmp-ohem-256.cfg bench/tmp-dense-256.cfg | tee -a bench/results.md
 	bench/dist_bench.sh bench/results-mpi.md
 
-# The main job: data set, both variants side by side, the comparison (under 10 min
-# on 2 cores). `make compare`: 3 seeds, a longer schedule, and two tuned [ohem]
-# settings (one seed each); about 55 min on 2 cores.
+# The main job: the data set, then the two-stage detector trained with Fast R-CNN's
+# sampler and with [ohem] on its RoIs, side by side, one seed, and the comparison
+# (about 6 min on 2 cores). `make compare`: the same pair over 3 seeds, then the
+# one-stage rows (YOLO baseline, [ohem], the SSD-style setting, [ohem] rescaled to
+# the unmined delta's norm), 3 seeds each; about 90 min on 2 cores. `make
+# compare-onestage`: the earlier one-stage study (800 iterations, tuned settings).
+TWO_STAGE = "sampler:cfg=cfg/fashion-frcnn.cfg ohem:cfg=cfg/fashion-frcnn-ohem.cfg"
+ONE_STAGE = "baseline: ohem:per_image=64,nms=0.7 ssd:positives=keep,rank=obj,neg_pos_ratio=3,nms=1 rescaled:per_image=64,nms=0.7,rescale=norm"
 demo: all
-	scripts/compare.sh -seeds 1 -iters 500 -map 100 -out report-demo
+	REPORT_TITLE="[ohem] on RoIs against Fast R-CNN's sampler (two-stage) on the built-in fashion data set" \
+		scripts/compare.sh -seeds 1 -iters 500 -map 100 -out report-demo -main $(TWO_STAGE)
 
 compare: all
+	REPORT_TITLE="[ohem] on RoIs against Fast R-CNN's sampler (two-stage) on the built-in fashion data set" \
+		scripts/compare.sh -seeds "1 2 3" -iters 500 -map 100 -out report-twostage-ohem -main $(TWO_STAGE)
+	REPORT_TITLE="One-stage [ohem] settings against the baseline on the built-in fashion data set" \
+		scripts/compare.sh -seeds "1 2 3" -iters 500 -map 100 -out report-onestage -main $(ONE_STAGE)
+
+compare-onestage: all
 	scripts/compare.sh -seeds "1 2 3" -iters 800 -map 100 -out report \
 		-variant "p256-nonms:per_image=256,nms=1" -variant "warmup400:warmup=400" -variant-seeds 1
 

@@ -5,9 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 D=tests/tmp/faults
-rm -rf "$D"
-mkdir -p "$D"
-fail() { echo "FAIL: $*"; exit 1; }
+. tests/lib.sh
 ./darknet ohem dataset "$D/data" -train 16 -valid 4 -size 64 -seed 9 -quiet || fail "dataset"
 sed -e 's/^batch=.*/batch=2/' -e 's/^width=.*/width=64/' -e 's/^height=.*/height=64/' \
     -e 's/^burn_in=.*/burn_in=0/' cfg/fashion-ohem.cfg >"$D/net.cfg"

@@ -13,9 +13,8 @@ if ! command -v mpirun >/dev/null 2>&1 || ! ldd ./darknet | grep -q libmpi; then
     exit 0
 fi
 D=tests/tmp/e2e_mpi
-rm -rf "$D"
+. tests/lib.sh
 mkdir -p "$D/equiv"
-fail() { echo "FAIL: $*"; exit 1; }
 # Open MPI refuses root without these; --oversubscribe: 2 ranks may exceed the cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Open MPI's components stay loaded, so that LeakSanitizer (make test SANITIZE=1)
@@ -26,12 +25,6 @@ if [ "${SANITIZE:-}" = 1 ]; then
     export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0" LSAN_OPTIONS="${LSAN_OPTIONS:-}:fast_unwind_on_malloc=0"
 fi
 MPIRUN="timeout 120 mpirun -q --oversubscribe"
-expect_status() { # want cmd...: runs cmd, output in $D/out, checks the exit status
-    want=$1; shift
-    "$@" >"$D/out" 2>&1; got=$?
-    [ "$got" -eq "$want" ] || { tail -n 20 "$D/out"; fail "exit status $got, expected $want: $*"; }
-}
-expect_text() { grep -qF -- "$1" "$D/out" || { tail -n 20 "$D/out"; fail "output lacks '$1'"; }; }
 
 # 2 ranks x batch 2 = 1 rank x batch 4, to float rounding (and the sharding)
 expect_status 0 $MPIRUN -np 2 -x OHEM_MPI_ALL_OUTPUT=1 tests/mpi_equiv "$D/equiv"

@@ -8,15 +8,7 @@
 set -u
 cd "$(dirname "$0")/.."
 D=tests/tmp/e2e_ohem_roi
-rm -rf "$D"
-mkdir -p "$D"
-fail() { echo "FAIL: $*"; exit 1; }
-expect_status() { # want cmd...: runs cmd, output in $D/out, checks the exit status
-    want=$1; shift
-    "$@" >"$D/out" 2>&1; got=$?
-    [ "$got" -eq "$want" ] || { tail -n 20 "$D/out"; fail "exit status $got, expected $want: $*"; }
-}
-expect_text() { grep -qF -- "$1" "$D/out" || { tail -n 20 "$D/out"; fail "output lacks '$1'"; }; }
+. tests/lib.sh
 
 expect_status 0 ./darknet ohem dataset "$D/data" -train 64 -valid 16 -seed 4 -quiet
 DATA=$D/data/fashion.data

@@ -112,7 +112,7 @@ int make_roi_loss_layer(layer *l, const roi_loss_options *o, network *net, int i
     if (!st->loss || !st->cls || !st->bx || !st->label || !st->sampled || !st->matched || !st->idx || !st->best ||
         !st->trained || !st->tmp)
         goto fail;
-    st->rng = ((uint64_t)rand() << 32) ^ (uint64_t)rand();
+    st->rng = rcnn_seed();
     if (o->sampler)
         fprintf(stderr, "roi_loss   %d classes, sampler: %d RoIs per image, <= %.0f%% foreground\n",
                 o->classes, o->rois_per_image, 100 * o->fg_fraction);
@@ -155,6 +155,40 @@ static void rows_output(const layer *l, const float *in, int rows)
     }
 }
 
+/* The loss of one labelled RoI (label a class, or classes for background, matched
+ * its truth) and its delta times scale into d: Fast R-CNN's target, then
+ * rcnn_roi_loss. c and bx receive the two parts. */
+static float row_loss(const roi_loss_state *st, box roi, const box *truths, int label, int matched,
+                      const float *x, float scale, float *d, float *c, float *bx)
+{
+    float target[4] = {0};
+    if (label < st->opt.classes) rcnn_encode(roi, truths[matched], roi_std, target);
+    return rcnn_roi_loss(x, st->opt.classes, label, target, ROI_BETA, scale, d, c, bx);
+}
+
+/* Counts one trained RoI (its loss, parts and label) into s, at scale. */
+static void stats_add_roi(roi_loss_stats *s, float loss, float c, float bx, float scale, int fg)
+{
+    s->roi += loss * scale;
+    s->roi_cls += c * scale;
+    s->roi_box += bx * scale;
+    s->trained++;
+    s->foreground += fg;
+}
+
+/* dst += src, every figure. */
+static void stats_add(roi_loss_stats *dst, const roi_loss_stats *src)
+{
+    dst->roi += src->roi;
+    dst->roi_cls += src->roi_cls;
+    dst->roi_box += src->roi_box;
+    dst->rpn += src->rpn;
+    dst->rpn_obj += src->rpn_obj;
+    dst->rpn_box += src->rpn_box;
+    dst->trained += src->trained;
+    dst->foreground += src->foreground;
+}
+
 /* Labels, losses, sampling and delta of image b. */
 static void image_loss(roi_loss_state *st, const layer *l, const network *net, int b)
 {
@@ -187,19 +221,13 @@ static void image_loss(roi_loss_state *st, const layer *l, const network *net, i
         st->trained[row] = sampled[r] >= 0;
         st->loss[row] = st->cls[row] = st->bx[row] = 0;
         if (label[r] < 0) continue;
-        float target[4] = {0}, c, bx;
-        if (label[r] < C) rcnn_encode(rois[r], truths[matched[r]], roi_std, target);
-        const float *x = net->input + row * l->inputs;
+        float c, bx;
         float *d = st->trained[row] ? l->delta + row * l->inputs : st->tmp;
-        st->loss[row] = rcnn_roi_loss(x, C, label[r], target, ROI_BETA, scale, d, &c, &bx);
+        st->loss[row] = row_loss(st, rois[r], truths, label[r], matched[r], net->input + row * l->inputs,
+                                 scale, d, &c, &bx);
         st->cls[row] = c;
         st->bx[row] = bx;
-        if (!st->trained[row]) continue;
-        st->stats.roi += st->loss[row] * scale;
-        st->stats.roi_cls += c * scale;
-        st->stats.roi_box += bx * scale;
-        st->stats.trained++;
-        st->stats.foreground += label[r] < C;
+        if (st->trained[row]) stats_add_roi(&st->stats, st->loss[row], c, bx, scale, label[r] < C);
     }
 }
 
@@ -216,15 +244,7 @@ void forward_roi_loss_layer(const layer l, network net)
     for (int b = 0; b < images; b++) image_loss(st, &l, &net, b);
     st->stats.rpn = rpn_layer_loss(&net.layers[st->rpn], &st->stats.rpn_obj, &st->stats.rpn_box);
     *l.cost = st->stats.roi + st->stats.rpn;
-    roi_loss_stats *a = &st->acc, *s = &st->stats;
-    a->roi += s->roi;
-    a->roi_cls += s->roi_cls;
-    a->roi_box += s->roi_box;
-    a->rpn += s->rpn;
-    a->rpn_obj += s->rpn_obj;
-    a->rpn_box += s->rpn_box;
-    a->trained += s->trained;
-    a->foreground += s->foreground;
+    stats_add(&st->acc, &st->stats);
 }
 
 void backward_roi_loss_layer(const layer l, network net)
@@ -252,7 +272,7 @@ void roi_loss_layer_train_rows(layer *l, const network *net, const unsigned char
     const float *in = net->layers[st->index - 1].output;
     box truths[ROI_MAX_TRUTHS];
     int cls[ROI_MAX_TRUTHS];
-    roi_loss_stats *s = &st->stats, *a = &st->acc;
+    roi_loss_stats t = {0}; /* the kept RoIs' figures */
     memset(l->delta, 0, (size_t)l->batch * l->inputs * sizeof(float));
     for (int b = 0; b < images; b++) {
         rcnn_truths(net->truth + (size_t)b * net->truths, ROI_MAX_TRUTHS, truths, cls);
@@ -264,23 +284,15 @@ void roi_loss_layer_train_rows(layer *l, const network *net, const unsigned char
             int lab = st->label[row];
             st->trained[row] = kept[row] && lab >= 0;
             if (!st->trained[row]) continue;
-            float target[4] = {0}, c, bx;
-            if (lab < C) rcnn_encode(rois[row], truths[st->matched[row]], roi_std, target);
-            float loss = rcnn_roi_loss(in + row * l->inputs, C, lab, target, ROI_BETA, scale,
-                                       l->delta + row * l->inputs, &c, &bx);
-            s->roi += loss * scale;
-            s->roi_cls += c * scale;
-            s->roi_box += bx * scale;
-            s->trained++;
-            s->foreground += lab < C;
-            a->roi += loss * scale;
-            a->roi_cls += c * scale;
-            a->roi_box += bx * scale;
-            a->trained++;
-            a->foreground += lab < C;
-            *l->cost += loss * scale;
+            float c, bx;
+            float loss = row_loss(st, rois[row], truths, lab, st->matched[row], in + row * l->inputs, scale,
+                                  l->delta + row * l->inputs, &c, &bx);
+            stats_add_roi(&t, loss, c, bx, scale, lab < C);
         }
     }
+    stats_add(&st->stats, &t);
+    stats_add(&st->acc, &t);
+    *l->cost += t.roi;
 }
 
 void roi_loss_layer_parts(const layer *l, const float **cls, const float **box_part)

@@ -92,6 +92,23 @@ static void set_truth(network *net, int b, int t, float x, float y, float w, flo
     r[4] = (float)cls;
 }
 
+/* A truth of image b: centre box and class. */
+typedef struct {
+    int b;
+    float x, y, w, h;
+    int cls;
+} truth_row;
+
+/* Gives the network exactly these truths and runs a training forward. */
+static void train_forward(network *net, const truth_row *t, int n)
+{
+    memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
+    int row[2] = {0, 0};
+    for (int k = 0; k < n; k++) set_truth(net, t[k].b, row[t[k].b]++, t[k].x, t[k].y, t[k].w, t[k].h, t[k].cls);
+    net->train = 1;
+    forward_network(net);
+}
+
 static void test_shapes(void **state)
 {
     (void)state;
@@ -134,12 +151,8 @@ static void test_rois_labels_sampler(void **state)
     network *net = build(write_cfg("labels", "", "", "", "linear", "rois_per_image=4\nfg_fraction=0.25", ""));
     unsigned seed = 7;
     random_fill(net->input, net->inputs * net->batch, &seed, 1);
-    memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
-    set_truth(net, 0, 0, .3f, .4f, .2f, .3f, 1);
-    set_truth(net, 0, 1, .7f, .6f, .3f, .2f, 0);
-    set_truth(net, 1, 0, .5f, .5f, .4f, .4f, 1);
-    net->train = 1;
-    forward_network(net);
+    static const truth_row truths[] = {{0, .3f, .4f, .2f, .3f, 1}, {0, .7f, .6f, .3f, .2f, 0}, {1, .5f, .5f, .4f, .4f, 1}};
+    train_forward(net, truths, 3);
     const unsigned char *valid;
     int R;
     const box *rois = roipool_layer_rois(&net->layers[4], &valid, &R);
@@ -245,11 +258,8 @@ static void check_gradient(const char *mode, double tol)
     unsigned seed = 11;
     random_fill(net->input, net->inputs * net->batch, &seed, 1);
     for (int i = 5; i <= 6; i++) random_fill(net->layers[i].weights, weight_count(&net->layers[i]), &seed, .5f);
-    memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
-    set_truth(net, 0, 0, .4f, .45f, .35f, .3f, 1);
-    set_truth(net, 1, 0, .55f, .5f, .3f, .45f, 0);
-    net->train = 1;
-    forward_network(net);
+    static const truth_row truths[] = {{0, .4f, .45f, .35f, .3f, 1}, {1, .55f, .5f, .3f, .45f, 0}};
+    train_forward(net, truths, 2);
     /* values at least 0.05 apart, so that no step of the differences moves a maximum */
     layer *map = &net->layers[1];
     int nmap = map->outputs * map->batch;
@@ -294,12 +304,8 @@ static void test_rpn_gradient(void **state)
     network *net = build(write_cfg("rpn_grad", "", "samples=1000\nfg_fraction=1\nfg_iou=0.5\nbg_iou=0.2", "", "linear", "", ""));
     unsigned seed = 5;
     random_fill(net->input, net->inputs * net->batch, &seed, 1);
-    memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
-    set_truth(net, 0, 0, .3f, .4f, .3f, .35f, 1);
-    set_truth(net, 0, 1, .7f, .7f, .45f, .4f, 0);
-    set_truth(net, 1, 0, .5f, .45f, .5f, .3f, 1);
-    net->train = 1;
-    forward_network(net);
+    static const truth_row truths[] = {{0, .3f, .4f, .3f, .35f, 1}, {0, .7f, .7f, .45f, .4f, 0}, {1, .5f, .45f, .5f, .3f, 1}};
+    train_forward(net, truths, 3);
     layer *in = &net->layers[2];
     memset(in->delta, 0, (size_t)in->outputs * in->batch * sizeof(float));
     network n = *net;

@@ -32,7 +32,7 @@ CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
 	tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example tests/mpi_equiv
-HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h)
+HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h bench/*.h)
 
 .PHONY: all deps cfgs test demo compare compare-onestage bench fuzz clean
 all: deps libohem.a darknet cfgs tests/example

@@ -29,36 +29,13 @@
 #include "coretype.h"
 #include "kernels.h"
 #include "ohem_parser.h"
+#include "bench_util.h"
 
 char *openblas_get_corename(void);
 int openblas_get_num_threads(void);
 
 float train_network_datum(network *net);
 
-static FILE *report;
-
-/* Prints to stdout and the report file. */
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    fflush(stdout);
-    if (report) {
-        va_start(ap, fmt);
-        vfprintf(report, fmt, ap);
-        va_end(ap);
-    }
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -16,33 +16,10 @@
 #include <unistd.h>
 
 #include "roi_align.h"
+#include "bench_util.h"
 
 enum { C = 256, H = 26, W = 26, SIZE = 7, NROI = 256 };
 
-static FILE *report;
-
-/* Prints to stdout and the report file. */
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    fflush(stdout);
-    if (report) {
-        va_start(ap, fmt);
-        vfprintf(report, fmt, ap);
-        va_end(ap);
-    }
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static uint64_t rng = 88172645463325252ull;
 static float unit(void)

@@ -23,16 +23,11 @@
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
 #include "rpn_layer.h"
+#include "bench_util.h"
 
 enum { P_BACKBONE, P_RPN, P_ROIPOOL, P_HEAD, P_LOSS, P_OHEM, P_UPDATE, P_N };
 static const char *const part_names[P_N] = {"backbone", "rpn", "roipool", "head", "loss", "ohem", "update"};
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int is_loss(const layer *l)
 {

@@ -2,6 +2,7 @@
 #include "rcnn.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RCNN_DELTA_CLAMP 4.135166556742356f /* log(1000 / 16) */
@@ -57,6 +58,11 @@ uint64_t rcnn_rand(uint64_t *state)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+uint64_t rcnn_seed(void)
+{
+    return ((uint64_t)rand() << 32) ^ (uint64_t)rand();
 }
 
 void rcnn_anchors(int w, int h, const float *sizes, int A, int net_w, int net_h, box *out)

@@ -30,6 +30,9 @@ void rcnn_corners(box b, int w, int h, float out[4]);
  * from rand() when it is built, so that -seed governs its draws. */
 uint64_t rcnn_rand(uint64_t *state);
 
+/* A generator state drawn from rand() (so from -seed), for a layer being built. */
+uint64_t rcnn_seed(void);
+
 /* The anchors of a w x h grid: anchor i = a * (w h) + y w + x is centred on cell
  * (x, y), at ((x + 0.5) / w, (y + 0.5) / h), with size sizes[2a] / net_w by
  * sizes[2a + 1] / net_h (sizes in pixels of the network input). out is (A w h). */

@@ -115,7 +115,7 @@ int make_rpn_layer(layer *l, const rpn_options *o, int batch, int w, int h, int 
         !st->scores || !st->count || ohem_scratch_init(&st->scratch, n) != 0)
         goto fail;
     rcnn_anchors(w, h, o->anchors, o->nanchors, net_w, net_h, st->anchors);
-    st->rng = ((uint64_t)rand() << 32) ^ (uint64_t)rand();
+    st->rng = rcnn_seed();
     fprintf(stderr, "rpn        %d anchors x %dx%d, %d proposals per image, nms %.2f\n", o->nanchors,
             w, h, o->proposals, o->nms);
     return 0;

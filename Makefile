@@ -24,7 +24,7 @@ FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/rcnn.c layers/rpn_layer.c layers/roipool_layer.c \
 	layers/roi_loss_layer.c layers/roi_align.c src/lib/parse_twostage.c src/lib/twostage.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
 	src/lib/im2col.c src/lib/weights.c src/lib/env.c src/lib/coretype.c \
-	src/lib/kernels.c src/lib/pool.c
+	src/lib/kernels.c src/lib/pool.c src/lib/pipeline.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
@@ -104,6 +104,9 @@ bench/bench: bench/bench.c libohem.a $(HEADERS)
 bench/bench_twostage: bench/bench_twostage.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_twostage.c libohem.a $(LDLIBS)
 
+bench/bench_pipeline: bench/bench_pipeline.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_pipeline.c libohem.a $(LDLIBS)
+
 # RoIAlign and RoI max pooling per RoI (its own table).
 bench/bench_roi: bench/bench_roi.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_roi.c libohem.a $(LDLIBS)
@@ -162,7 +165,7 @@ test: all $(TESTS) $(FUZZ_BUILD)
 	@SANITIZE=$(SANITIZE) tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/bench_roi bench/bench_twostage \
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/bench_roi bench/bench_twostage bench/bench_pipeline \
 		bench/dist_bench bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
 	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg cfg/yolov3-tiny-frcnn.cfg
 	rm -rf tests/tmp

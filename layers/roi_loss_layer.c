@@ -189,25 +189,44 @@ static void stats_add(roi_loss_stats *dst, const roi_loss_stats *src)
     dst->foreground += src->foreground;
 }
 
+/* The truths of image b (a class past the layer's made empty: it trains as nothing)
+ * into truths and cls; returns their count. */
+static int image_truths(const roi_loss_state *st, const network *net, int b, box *truths, int *cls)
+{
+    int nt = rcnn_truths(net->truth + (size_t)b * net->truths, ROI_MAX_TRUTHS, truths, cls);
+    for (int t = 0; t < nt; t++)
+        if (cls[t] < 0 || cls[t] >= st->opt.classes) truths[t].w = truths[t].h = 0;
+    return nt;
+}
+
+/* Labels the RoIs of image b (-1 for [roipool]'s invalid repeats); returns its RoIs. */
+static const box *image_labels(roi_loss_state *st, const network *net, int b, const box *truths,
+                               const int *cls, int nt)
+{
+    const roi_loss_options *o = &st->opt;
+    int R = st->rois;
+    const unsigned char *valid;
+    const box *rois = roipool_layer_rois(&net->layers[st->roipool], &valid, NULL) + (size_t)b * R;
+    valid += (size_t)b * R;
+    int *label = st->label + (size_t)b * R, *matched = st->matched + (size_t)b * R;
+    rcnn_roi_label(rois, R, truths, cls, nt, o->fg_iou, o->bg_lo, o->bg_hi, o->classes, label, matched,
+                   st->best);
+    for (int r = 0; r < R; r++)
+        if (!valid[r]) label[r] = -1;
+    return rois;
+}
+
 /* Labels, losses, sampling and delta of image b. */
 static void image_loss(roi_loss_state *st, const layer *l, const network *net, int b)
 {
     const roi_loss_options *o = &st->opt;
     int R = st->rois, C = o->classes;
-    const unsigned char *valid;
-    const box *rois = roipool_layer_rois(&net->layers[st->roipool], &valid, NULL) + (size_t)b * R;
-    valid += (size_t)b * R;
     box truths[ROI_MAX_TRUTHS];
     int cls[ROI_MAX_TRUTHS];
-    int nt = rcnn_truths(net->truth + (size_t)b * net->truths, ROI_MAX_TRUTHS, truths, cls);
-    for (int t = 0; t < nt; t++) /* a class past the layer's trains as nothing */
-        if (cls[t] < 0 || cls[t] >= C) truths[t].w = truths[t].h = 0;
+    int nt = image_truths(st, net, b, truths, cls);
+    const box *rois = image_labels(st, net, b, truths, cls, nt);
     int *label = st->label + (size_t)b * R, *sampled = st->sampled + (size_t)b * R;
     int *matched = st->matched + (size_t)b * R;
-    rcnn_roi_label(rois, R, truths, cls, nt, o->fg_iou, o->bg_lo, o->bg_hi, C, label, matched,
-                   st->best);
-    for (int r = 0; r < R; r++)
-        if (!valid[r]) label[r] = -1;
     memcpy(sampled, label, (size_t)R * sizeof(int));
     int n = 0;
     if (o->sampler)
@@ -231,6 +250,42 @@ static void image_loss(roi_loss_state *st, const layer *l, const network *net, i
     }
 }
 
+/* The trainable pass of pipeline=1: [roipool] cut only the K kept RoIs (row_of),
+ * packed; each gets its loss and delta at its packed row, an image's kept RoIs
+ * sharing its loss as the mean over them. */
+static void packed_loss(roi_loss_state *st, const layer *l, const network *net, const int *row_of, int K)
+{
+    int R = st->rois, C = st->opt.classes, images = net->batch;
+    size_t n = (size_t)images * R;
+    memset(st->trained, 0, n);
+    memset(st->loss, 0, n * sizeof(float));
+    memset(st->cls, 0, n * sizeof(float));
+    memset(st->bx, 0, n * sizeof(float));
+    int k = 0;
+    for (int b = 0; b < images; b++) {
+        box truths[ROI_MAX_TRUTHS];
+        int cls[ROI_MAX_TRUTHS];
+        int nt = image_truths(st, net, b, truths, cls);
+        const box *rois = image_labels(st, net, b, truths, cls, nt);
+        const int *label = st->label + (size_t)b * R, *matched = st->matched + (size_t)b * R;
+        int first = k, m = 0;
+        for (int j = k; j < K && row_of[j] / R == b; j++) m += label[row_of[j] % R] >= 0;
+        float scale = m ? 1.f / m : 0;
+        for (k = first; k < K && row_of[k] / R == b; k++) {
+            int r = row_of[k] % R;
+            size_t row = (size_t)b * R + r;
+            if (label[r] < 0) continue;
+            float c, bx;
+            st->trained[row] = 1;
+            st->loss[row] = row_loss(st, rois[r], truths, label[r], matched[r], net->input + (size_t)k * l->inputs,
+                                     scale, l->delta + (size_t)k * l->inputs, &c, &bx);
+            st->cls[row] = c;
+            st->bx[row] = bx;
+            stats_add_roi(&st->stats, st->loss[row], c, bx, scale, label[r] < C);
+        }
+    }
+}
+
 void forward_roi_loss_layer(const layer l, network net)
 {
     roi_loss_state *st = state_of(&l);
@@ -240,8 +295,14 @@ void forward_roi_loss_layer(const layer l, network net)
     *l.cost = 0;
     if (!(net.train && net.truth)) return;
     memset(l.delta, 0, (size_t)l.batch * l.inputs * sizeof(float));
-    int images = l.batch / st->rois;
-    for (int b = 0; b < images; b++) image_loss(st, &l, &net, b);
+    const int *row_of;
+    int K = roipool_layer_packed(&net.layers[st->roipool], &row_of);
+    if (K >= 0) {
+        packed_loss(st, &l, &net, row_of, K);
+    } else {
+        int images = l.batch / st->rois;
+        for (int b = 0; b < images; b++) image_loss(st, &l, &net, b);
+    }
     st->stats.rpn = rpn_layer_loss(&net.layers[st->rpn], &st->stats.rpn_obj, &st->stats.rpn_box);
     *l.cost = st->stats.roi + st->stats.rpn;
     stats_add(&st->acc, &st->stats);
@@ -275,7 +336,7 @@ void roi_loss_layer_train_rows(layer *l, const network *net, const unsigned char
     roi_loss_stats t = {0}; /* the kept RoIs' figures */
     memset(l->delta, 0, (size_t)l->batch * l->inputs * sizeof(float));
     for (int b = 0; b < images; b++) {
-        rcnn_truths(net->truth + (size_t)b * net->truths, ROI_MAX_TRUTHS, truths, cls);
+        image_truths(st, net, b, truths, cls);
         int n = 0;
         for (int r = 0; r < R; r++) n += kept[(size_t)b * R + r] && st->label[(size_t)b * R + r] >= 0;
         float scale = n ? 1.f / n : 0;

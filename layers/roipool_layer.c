@@ -1,6 +1,7 @@
 /* roipool_layer.c: the [roipool] Darknet layer (roipool_layer.h) over roi_align.c. */
 #include "roipool_layer.h"
 #include "rcnn.h"
+#include "roi_loss_layer.h"
 #include "roi_align.h"
 #include "rpn_layer.h"
 
@@ -21,6 +22,10 @@ typedef struct {
     int *argmax;            /* (images x rois, outputs) for mode max, else NULL */
     int index;              /* this layer's index */
     int *row_of;            /* (images x rois): the RoI of each row (the sparse pass gathers) */
+    int fed;                /* roipool_layer_feed gave the next training forward its RoIs */
+    int packed;             /* rows of the last forward, packed (a fed one), or -1 */
+    box *fed_rois;          /* (images x rois): the read-only pass's RoIs */
+    unsigned char *fed_valid, *fed_trained; /* (images x rois) */
 } roipool_state;
 
 static roipool_state *state_of(const layer *l)
@@ -47,6 +52,9 @@ static void state_free(roipool_state *st)
     free(st->valid);
     free(st->argmax);
     free(st->row_of);
+    free(st->fed_rois);
+    free(st->fed_valid);
+    free(st->fed_trained);
     st->magic = 0;
 }
 
@@ -78,6 +86,7 @@ int make_roipool_layer(layer *l, const roipool_options *o, network *net, int ind
     st->images = images;
     st->rpn = index - 1;
     st->index = index;
+    st->packed = -1;
     st->row_of = malloc(rows * sizeof(int));
     st->rois = calloc(rows, sizeof(box));
     st->valid = calloc(rows, 1);
@@ -131,6 +140,46 @@ static void image_rois(roipool_state *st, const network *net, int b, box *rois,
     for (int i = n; i < R; i++) rois[i] = rois[i % n];
 }
 
+/* The feature of RoI roi (of image roi / R) into output row row. */
+static void cut_row(roipool_state *st, const layer *l, const layer *src, int roi, int row)
+{
+    const roipool_options *o = &st->opt;
+    const float *map = src->output + (size_t)(roi / o->rois) * src->outputs;
+    float c[4];
+    rcnn_corners(st->rois[roi], l->w, l->h, c);
+    float *out = l->output + (size_t)row * l->outputs;
+    if (o->mode == ROIPOOL_MAX) roi_max_forward(map, l->c, l->h, l->w, c, o->size, out, st->argmax + (size_t)row * l->outputs);
+    else roi_align_forward(map, l->c, l->h, l->w, c, o->size, o->sampling, out);
+}
+
+/* The index of the [roi_loss] that the layers after [roipool] at pool lead to. */
+static int loss_after(const network *net, int pool)
+{
+    int i = pool + 1;
+    while (i < net->n - 1 && !is_roi_loss_layer(&net->layers[i])) i++;
+    return i;
+}
+
+/* A fed forward (pipeline=1): the read-only pass's RoIs, and only the rows it kept,
+ * packed; the batch from here to the [roi_loss] is their count (1 when none is kept:
+ * a row no loss trains). */
+static void forward_fed(roipool_state *st, const layer *l, network *net, int images)
+{
+    int R = st->opt.rois, K = 0;
+    size_t n = (size_t)images * R;
+    memcpy(st->rois, st->fed_rois, n * sizeof(box));
+    memcpy(st->valid, st->fed_valid, n);
+    for (size_t r = 0; r < n; r++)
+        if (st->fed_trained[r]) st->row_of[K++] = (int)r;
+    st->packed = K;
+    if (!K) st->row_of[0] = 0;
+    int rows = K ? K : 1, loss = loss_after(net, st->index);
+    for (int i = st->index; i <= loss; i++) net->layers[i].batch = rows;
+    memset(l->delta, 0, (size_t)rows * l->outputs * sizeof(float));
+    const layer *src = &net->layers[st->opt.from];
+    for (int k = 0; k < rows; k++) cut_row(st, l, src, st->row_of[k], k);
+}
+
 void forward_roipool_layer(const layer l, network net)
 {
     roipool_state *st = state_of(&l);
@@ -138,23 +187,21 @@ void forward_roipool_layer(const layer l, network net)
     const layer *src = &net.layers[o->from];
     int R = o->rois, images = net.batch;
     assert(images <= st->images);
-    /* a sparse pass of the last step left this layer and those after it at K rows */
+    int fed = st->fed && net.train;
+    st->fed = 0;
+    st->packed = -1;
+    /* a sparse or fed pass of the last step left this layer and those after it at K rows */
     for (int i = st->index; i < net.n; i++) net.layers[i].batch = images * R;
+    if (fed) {
+        forward_fed(st, &l, &net, images);
+        return;
+    }
     /* forward_network cleared only the K rows of the delta that the batch said */
     memset(l.delta, 0, (size_t)images * R * l.outputs * sizeof(float));
     for (int r = 0; r < images * R; r++) st->row_of[r] = r;
     for (int b = 0; b < images; b++) {
-        box *rois = st->rois + (size_t)b * R;
-        image_rois(st, &net, b, rois, st->valid + (size_t)b * R);
-        const float *map = src->output + (size_t)b * src->outputs;
-        for (int r = 0; r < R; r++) {
-            float c[4];
-            rcnn_corners(rois[r], l.w, l.h, c);
-            size_t row = (size_t)b * R + r;
-            float *out = l.output + row * l.outputs;
-            if (o->mode == ROIPOOL_MAX) roi_max_forward(map, l.c, l.h, l.w, c, o->size, out, st->argmax + row * l.outputs);
-            else roi_align_forward(map, l.c, l.h, l.w, c, o->size, o->sampling, out);
-        }
+        image_rois(st, &net, b, st->rois + (size_t)b * R, st->valid + (size_t)b * R);
+        for (int r = 0; r < R; r++) cut_row(st, &l, src, b * R + r, b * R + r);
     }
 }
 
@@ -196,12 +243,18 @@ static int row_wise(const layer *l)
            l->type == MAXPOOL || l->type == AVGPOOL;
 }
 
+int roipool_layer_head_row_wise(const network *net, int pool, int loss)
+{
+    for (int i = pool + 1; i < loss; i++)
+        if (!row_wise(&net->layers[i])) return i;
+    return -1;
+}
+
 int roipool_layer_sparse(network *net, int pool, int loss, const unsigned char *trained)
 {
     layer *P = &net->layers[pool];
     roipool_state *st = state_of(P);
-    for (int i = pool + 1; i < loss; i++)
-        if (!row_wise(&net->layers[i])) return -1;
+    if (roipool_layer_head_row_wise(net, pool, loss) >= 0) return -1;
     int total = P->batch, K = 0;
     for (int r = 0; r < total; r++)
         if (trained[r]) st->row_of[K++] = r;
@@ -251,4 +304,35 @@ int roipool_layer_count(const layer *l)
 const roipool_options *roipool_layer_options(const layer *l)
 {
     return &state_of(l)->opt;
+}
+
+int roipool_layer_feed(layer *l, const box *rois, const unsigned char *valid, const unsigned char *trained)
+{
+    roipool_state *st = state_of(l);
+    size_t n = (size_t)st->images * st->opt.rois;
+    if (!st->fed_rois) {
+        st->fed_rois = malloc(n * sizeof(box));
+        st->fed_valid = malloc(n);
+        st->fed_trained = malloc(n);
+        if (!st->fed_rois || !st->fed_valid || !st->fed_trained) {
+            free(st->fed_rois);
+            free(st->fed_valid);
+            free(st->fed_trained);
+            st->fed_rois = NULL;
+            st->fed_valid = st->fed_trained = NULL;
+            return -1;
+        }
+    }
+    memcpy(st->fed_rois, rois, n * sizeof(box));
+    memcpy(st->fed_valid, valid, n);
+    memcpy(st->fed_trained, trained, n);
+    st->fed = 1;
+    return 0;
+}
+
+int roipool_layer_packed(const layer *l, const int **row_of)
+{
+    roipool_state *st = state_of(l);
+    if (row_of) *row_of = st->row_of;
+    return st->packed;
 }

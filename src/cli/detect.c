@@ -227,31 +227,6 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
     return m;
 }
 
-/* Copies n scales, rolling means and rolling variances of a batch-normalised layer. */
-static void copy_norms(layer *d, const layer *s, int n)
-{
-    memcpy(d->scales, s->scales, n * sizeof(float));
-    memcpy(d->rolling_mean, s->rolling_mean, n * sizeof(float));
-    memcpy(d->rolling_variance, s->rolling_variance, n * sizeof(float));
-}
-
-void copy_parameters(network *dst, const network *src)
-{
-    for (int i = 0; i < src->n && i < dst->n; i++) {
-        const layer *s = &src->layers[i];
-        layer *d = &dst->layers[i];
-        int units = s->type == CONNECTED ? s->outputs : s->type == BATCHNORM ? s->c : s->n;
-        if (s->type == CONVOLUTIONAL || s->type == DECONVOLUTIONAL || s->type == CONNECTED) {
-            size_t nw = s->type == CONNECTED ? (size_t)s->inputs * s->outputs : (size_t)s->nweights;
-            memcpy(d->weights, s->weights, nw * sizeof(float));
-            memcpy(d->biases, s->biases, units * sizeof(float));
-            if (s->batch_normalize) copy_norms(d, s, units);
-        } else if (s->type == BATCHNORM) {
-            copy_norms(d, s, units);
-        }
-    }
-}
-
 void print_map_table(FILE *f, const map_class *m, int classes, char **names, float iou, double map)
 {
     fprintf(f, "%-16s %7s %7s %8s %9s %7s %6s %6s\n", "class", "truths", "dets", "AP", "precision", "recall", "TP", "FP");

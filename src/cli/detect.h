@@ -18,10 +18,6 @@ typedef struct {
 double detector_evaluate(network *net, char **paths, int n, int classes, const map_options *o,
                          map_class *out);
 
-/* Copies the trained parameters of src into dst, a network of the same cfg (any
- * batch), for evaluation during training. */
-void copy_parameters(network *dst, const network *src);
-
 /* Prints the per-class table and, last, "mAP@0.50 = 0.xxxx". */
 void print_map_table(FILE *f, const map_class *m, int classes, char **names, float iou, double map);
 

@@ -33,6 +33,10 @@ int ohem_im2col_select(const char *name);
 /* Bytes save_weights writes for net, or -1 when it has layer kinds not counted. */
 long ohem_weights_bytes(const network *net);
 
+/* Copies the trained parameters (weights, biases, batch-norm scales and rolling
+ * statistics) of src into dst, a network of the same cfg (any batch). */
+void ohem_copy_parameters(network *dst, const network *src);
+
 /* Checks that the weights file at path fits net: a Darknet header, and a size that
  * ends at a layer boundary (all layers, or the first ones, as darknet53.conv.74
  * does). Returns 0, or -1 with e set. */

@@ -114,13 +114,19 @@ bench/bench_roi: bench/bench_roi.c libohem.a $(HEADERS)
 # Benchmarks: prints the table and writes it to bench/results.md; the RoI table and
 # the two-stage step are appended to it. (python3-torch, for the PyTorch anchor, is
 # installed here only.)
-bench: all bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench
+bench: all bench/bench bench/bench_roi bench/bench_twostage bench/bench_pipeline bench/dist_bench
 	@scripts/install-deps.sh bench
 	bench/bench -o bench/results.md
 	bench/bench_roi -a bench/results.md
-	bench/bench_twostage cfg/fashion.cfg cfg/fashion-frcnn.cfg | tee -a bench/results.md
+	bench/bench_twostage cfg/fashion.cfg cfg/fashion-frcnn.cfg >bench/tmp-out.md
+	@cat bench/tmp-out.md && cat bench/tmp-out.md >>bench/results.md
 	@scripts/bench-twostage-cfgs.sh
-	bench/bench_twostage bench/tmp-sampler-256.cfg bench/tmp-ohem-256.cfg bench/tmp-dense-256.cfg | tee -a bench/results.md
+	bench/bench_twostage bench/tmp-sampler-256.cfg bench/tmp-ohem-256.cfg bench/tmp-dense-256.cfg >bench/tmp-out.md
+	@cat bench/tmp-out.md && cat bench/tmp-out.md >>bench/results.md
+	bench/bench_pipeline bench/tmp-pipeline-128.cfg >bench/tmp-out.md
+	@cat bench/tmp-out.md && cat bench/tmp-out.md >>bench/results.md
+	bench/bench_pipeline bench/tmp-pipeline-256.cfg >bench/tmp-out.md
+	@cat bench/tmp-out.md && cat bench/tmp-out.md >>bench/results.md
 	bench/dist_bench.sh bench/results-mpi.md
 
 # The main job: the data set, then the two-stage detector trained with Fast R-CNN's

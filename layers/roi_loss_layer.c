@@ -250,8 +250,28 @@ static void image_loss(roi_loss_state *st, const layer *l, const network *net, i
     }
 }
 
-/* The trainable pass of pipeline=1: [roipool] cut only the K kept RoIs (row_of),
- * packed; each gets its loss and delta at its packed row, an image's kept RoIs
+int roi_loss_layer_sample(layer *l, const network *net, unsigned char *picked)
+{
+    roi_loss_state *st = state_of(l);
+    const roi_loss_options *o = &st->opt;
+    if (!o->sampler) return 0;
+    int R = st->rois, C = o->classes;
+    for (int b = 0; b < net->batch; b++) {
+        box truths[ROI_MAX_TRUTHS];
+        int cls[ROI_MAX_TRUTHS];
+        int nt = image_truths(st, net, b, truths, cls);
+        image_labels(st, net, b, truths, cls, nt);
+        int *sampled = st->sampled + (size_t)b * R;
+        memcpy(sampled, st->label + (size_t)b * R, (size_t)R * sizeof(int));
+        rcnn_subsample(sampled, R, C, o->rois_per_image, (int)(o->fg_fraction * o->rois_per_image), &st->rng,
+                       st->idx);
+        for (int r = 0; r < R; r++) picked[(size_t)b * R + r] = sampled[r] >= 0;
+    }
+    return 1;
+}
+
+/* A packed forward ([roipool] cut only K RoIs, row_of: the sampler's, or those
+ * that pipeline=1's read-only pass kept); each gets its loss and delta at its packed row, an image's kept RoIs
  * sharing its loss as the mean over them. */
 static void packed_loss(roi_loss_state *st, const layer *l, const network *net, const int *row_of, int K)
 {

@@ -58,6 +58,14 @@ void roi_loss_layer_take_stats(layer *l, roi_loss_stats *s);
 void roi_loss_layer_rois(const layer *l, const float **loss, const int **label,
                          const unsigned char **trained);
 
+/* Fast R-CNN's sampler, run by [roipool] before the head in training (so that the
+ * head forwards the sampled RoIs only, as Fast R-CNN's does): labels the RoIs of
+ * each image of net's batch that [roipool] holds and sets picked ((images x rois)
+ * flags) to the sampled ones. [roipool] then hands on those rows alone, packed, and
+ * forward computes the loss and delta of each at its packed row. Returns 0 (and sets
+ * nothing) when the sampler is off. */
+int roi_loss_layer_sample(layer *l, const network *net, unsigned char *picked);
+
 /* Hands the choice of the RoIs that train to [ohem] (the paper's setting): the
  * sampler is off, and every RoI is labelled with bg_lo = 0 unless bg_iou was set.
  * Forward then computes every labelled RoI's loss and no delta; [ohem] calls

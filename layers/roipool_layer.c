@@ -25,6 +25,7 @@ typedef struct {
     int fed;                /* roipool_layer_feed gave the next training forward its RoIs */
     int packed;             /* rows of the last forward, packed (a fed one), or -1 */
     box *fed_rois;          /* (images x rois): the read-only pass's RoIs */
+    unsigned char *picked;  /* (images x rois): the RoIs the sampler picked */
     unsigned char *fed_valid, *fed_trained; /* (images x rois) */
 } roipool_state;
 
@@ -53,6 +54,7 @@ static void state_free(roipool_state *st)
     free(st->argmax);
     free(st->row_of);
     free(st->fed_rois);
+    free(st->picked);
     free(st->fed_valid);
     free(st->fed_trained);
     st->magic = 0;
@@ -90,8 +92,9 @@ int make_roipool_layer(layer *l, const roipool_options *o, network *net, int ind
     st->row_of = malloc(rows * sizeof(int));
     st->rois = calloc(rows, sizeof(box));
     st->valid = calloc(rows, 1);
+    st->picked = calloc(rows, 1);
     if (o->mode == ROIPOOL_MAX) st->argmax = malloc(rows * l->outputs * sizeof(int));
-    if (!st->rois || !st->valid || !st->row_of || (o->mode == ROIPOOL_MAX && !st->argmax)) goto fail;
+    if (!st->rois || !st->valid || !st->row_of || !st->picked || (o->mode == ROIPOOL_MAX && !st->argmax)) goto fail;
     fprintf(stderr, "roipool    %d RoIs per image from layer %d (%dx%dx%d), %s %dx%d\n", o->rois,
             o->from, l->w, l->h, l->c, o->mode == ROIPOOL_MAX ? "max" : "align", o->size, o->size);
     return 0;
@@ -160,20 +163,19 @@ static int loss_after(const network *net, int pool)
     return i;
 }
 
-/* A fed forward (pipeline=1): the read-only pass's RoIs, and only the rows it kept,
- * packed; the batch from here to the [roi_loss] is their count (1 when none is kept:
- * a row no loss trains). */
-static void forward_fed(roipool_state *st, const layer *l, network *net, int images)
+/* Packs the rows with flags[r] != 0 into the first K rows, cuts their features and
+ * sets the batch from here to the [roi_loss] at loss to K (to 1 when K is 0: a row
+ * that no loss trains). */
+static void pack_rows(roipool_state *st, const layer *l, network *net, int images, int loss,
+                      const unsigned char *flags)
 {
     int R = st->opt.rois, K = 0;
     size_t n = (size_t)images * R;
-    memcpy(st->rois, st->fed_rois, n * sizeof(box));
-    memcpy(st->valid, st->fed_valid, n);
     for (size_t r = 0; r < n; r++)
-        if (st->fed_trained[r]) st->row_of[K++] = (int)r;
+        if (flags[r]) st->row_of[K++] = (int)r;
     st->packed = K;
     if (!K) st->row_of[0] = 0;
-    int rows = K ? K : 1, loss = loss_after(net, st->index);
+    int rows = K ? K : 1;
     for (int i = st->index; i <= loss; i++) net->layers[i].batch = rows;
     memset(l->delta, 0, (size_t)rows * l->outputs * sizeof(float));
     const layer *src = &net->layers[st->opt.from];
@@ -192,17 +194,26 @@ void forward_roipool_layer(const layer l, network net)
     st->packed = -1;
     /* a sparse or fed pass of the last step left this layer and those after it at K rows */
     for (int i = st->index; i < net.n; i++) net.layers[i].batch = images * R;
-    if (fed) {
-        forward_fed(st, &l, &net, images);
+    int loss = loss_after(&net, st->index);
+    if (fed) { /* pipeline=1: the read-only pass's RoIs, the rows it kept */
+        size_t n = (size_t)images * R;
+        memcpy(st->rois, st->fed_rois, n * sizeof(box));
+        memcpy(st->valid, st->fed_valid, n);
+        pack_rows(st, &l, &net, images, loss, st->fed_trained);
+        return;
+    }
+    for (int b = 0; b < images; b++) image_rois(st, &net, b, st->rois + (size_t)b * R, st->valid + (size_t)b * R);
+    /* training with Fast R-CNN's sampler: only the sampled RoIs go through the head */
+    layer *L = &net.layers[loss];
+    if (net.train && net.truth && is_roi_loss_layer(L) && roipool_layer_head_row_wise(&net, st->index, loss) < 0 &&
+        roi_loss_layer_sample(L, &net, st->picked)) {
+        pack_rows(st, &l, &net, images, loss, st->picked);
         return;
     }
     /* forward_network cleared only the K rows of the delta that the batch said */
     memset(l.delta, 0, (size_t)images * R * l.outputs * sizeof(float));
     for (int r = 0; r < images * R; r++) st->row_of[r] = r;
-    for (int b = 0; b < images; b++) {
-        image_rois(st, &net, b, st->rois + (size_t)b * R, st->valid + (size_t)b * R);
-        for (int r = 0; r < R; r++) cut_row(st, &l, src, b * R + r, b * R + r);
-    }
+    for (int r = 0; r < images * R; r++) cut_row(st, &l, src, r, r);
 }
 
 /* 1 when the n floats at d are all zero (the rows the loss did not train). */
@@ -316,6 +327,7 @@ int roipool_layer_feed(layer *l, const box *rois, const unsigned char *valid, co
         st->fed_trained = malloc(n);
         if (!st->fed_rois || !st->fed_valid || !st->fed_trained) {
             free(st->fed_rois);
+    free(st->picked);
             free(st->fed_valid);
             free(st->fed_trained);
             st->fed_rois = NULL;

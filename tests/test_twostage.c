@@ -143,7 +143,8 @@ static void test_shapes(void **state)
 }
 
 /* Training forward: the truths come first among the RoIs, labelled with their class;
- * the sampler's counts hold; untrained rows have zero delta; the delta is scaled by
+ * the sampler's counts hold; only the sampled RoIs go through the head, packed in
+ * their order (the head's batch is their count); the delta is scaled by
  * 1 / (RoIs trained in the image). */
 static void test_rois_labels_sampler(void **state)
 {
@@ -168,7 +169,18 @@ static void test_rois_labels_sampler(void **state)
     assert_int_equal(label[0], 1);
     assert_int_equal(label[1], 0);
     assert_int_equal(label[6], 1);
-    for (int b = 0; b < 2; b++) {
+    const int *row_of;
+    int K = roipool_layer_packed(&net->layers[4], &row_of), k = 0;
+    assert_true(K > 0 && K <= 8);
+    for (int i = 4; i <= 7; i++) assert_int_equal(net->layers[i].batch, K);
+    for (int row = 0; row < 2 * R; row++)
+        if (trained[row]) {
+            assert_true(k < K);
+            assert_int_equal(row_of[k], row);
+            k++;
+        }
+    assert_int_equal(k, K);
+    for (int b = 0, k0 = 0; b < 2; b++) {
         int n = 0, fg = 0;
         for (int r = 0; r < R; r++) {
             int row = b * R + r;
@@ -176,25 +188,25 @@ static void test_rois_labels_sampler(void **state)
             fg += trained[row] && label[row] < 2;
             if (!valid[row]) assert_int_equal(label[row], -1);
             if (trained[row]) assert_true(label[row] >= 0);
-            double s = 0, sum_scores = 0;
-            for (int k = 0; k < rl->inputs; k++) s += fabs(rl->delta[(size_t)row * rl->inputs + k]);
-            for (int k = 0; k < 3; k++) sum_scores += rl->delta[(size_t)row * rl->inputs + k];
-            if (!trained[row]) assert_true(s == 0);
-            assert_true(fabs(sum_scores) < 1e-6); /* softmax delta sums to 0 */
         }
         assert_true(n <= 4);
         assert_true(fg <= 1);
         assert_true(fg >= 1); /* the truths themselves are foreground */
-        /* the scale: delta of a trained row's true class = (1 - p) / n */
-        for (int r = 0; r < R; r++) {
-            int row = b * R + r;
-            if (!trained[row]) continue;
-            float p = rl->output[(size_t)row * rl->inputs + label[row]];
-            assert_float_equal(rl->delta[(size_t)row * rl->inputs + label[row]], (1 - p) / n, 1e-6);
+        /* the scale: delta of a trained row's true class = (1 - p) / n, at its packed row */
+        for (int j = k0; j < k0 + n; j++) {
+            int row = row_of[j];
+            const float *d = rl->delta + (size_t)j * rl->inputs;
+            double sum_scores = 0;
+            for (int c = 0; c < 3; c++) sum_scores += d[c];
+            assert_true(fabs(sum_scores) < 1e-6); /* softmax delta sums to 0 */
+            float p = rl->output[(size_t)j * rl->inputs + label[row]];
+            assert_float_equal(d[label[row]], (1 - p) / n, 1e-6);
         }
+        k0 += n;
     }
     roi_loss_stats st;
     roi_loss_layer_stats(rl, &st);
+    assert_int_equal(st.trained, K);
     assert_true(st.trained > 0 && st.roi > 0 && st.rpn > 0);
     assert_float_equal(*rl->cost, st.roi + st.rpn, 1e-5);
     free_network(net);

@@ -143,7 +143,8 @@ demo: all
 
 compare: all
 	REPORT_TITLE="[ohem] on RoIs against Fast R-CNN's sampler (two-stage) on the built-in fashion data set" \
-		scripts/compare.sh -seeds "1 2 3" -iters 500 -map 100 -out report-twostage-ohem -main $(TWO_STAGE)
+		scripts/compare.sh -seeds "1 2 3" -iters 500 -map 100 -out report-twostage-ohem \
+		-main $(TWO_STAGE) -variant "pipelined:cfg=cfg/fashion-frcnn-ohem.cfg,pipeline=1"
 	REPORT_TITLE="One-stage [ohem] settings against the baseline on the built-in fashion data set" \
 		scripts/compare.sh -seeds "1 2 3" -iters 500 -map 100 -out report-onestage -main $(ONE_STAGE)
 

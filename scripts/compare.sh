@@ -12,7 +12,9 @@
 # -variant adds runs of cfg/fashion.cfg with an [ohem] section of those keys (for
 # tuning), e.g. -variant "p128:per_image=128,nms=0.5", with the seeds of
 # -variant-seeds (default: those of -seeds). A first key cfg=FILE trains FILE
-# instead of cfg/fashion.cfg (e.g. -variant "frcnn:cfg=cfg/fashion-frcnn.cfg").
+# instead of cfg/fashion.cfg (e.g. -variant "frcnn:cfg=cfg/fashion-frcnn.cfg"); when
+# FILE ends in an [ohem] section, the other keys go into it (e.g.
+# "pipelined:cfg=cfg/fashion-frcnn-ohem.cfg,pipeline=1").
 # -main "LABEL:keys ..." replaces the two main variants (baseline and ohem). The learning-rate steps are
 # put at 80% and 93% of -iters for every run.
 set -eu
@@ -81,7 +83,13 @@ for v in $VARIANTS; do
     esac
     sed -e "s/^max_batches=.*/max_batches=$ITERS/" -e "s/^steps=.*/steps=$S1,$S2/" "$base" >"$cfg"
     if [ -n "$keys" ]; then
-        printf '\n[ohem]\n%s\n' "$(echo "$keys" | tr ',' '\n')" >>"$cfg"
+        # a cfg that ends in [ohem] takes the keys into that section
+        last=$(grep -E '^\[' "$base" | tail -n 1)
+        if [ "$last" = "[ohem]" ]; then
+            printf '%s\n' "$(echo "$keys" | tr ',' '\n')" >>"$cfg"
+        else
+            printf '\n[ohem]\n%s\n' "$(echo "$keys" | tr ',' '\n')" >>"$cfg"
+        fi
     fi
 done
 # every (variant, seed) pair, the main variants first

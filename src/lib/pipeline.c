@@ -25,6 +25,8 @@ struct ohem_pipeline {
     unsigned char *kept;    /* those that train, */
     ohem_stats part;        /* and [ohem]'s figures of the read-only pass */
     int pending;            /* a selection waits for the first batch of the next call */
+    int threads;            /* OpenBLAS's threads before: the trainable pass's once alone */
+    int lend;               /* the read-only pass, done, hands its core on */
 };
 
 int ohem_pipeline_layer(const network *net)
@@ -38,6 +40,7 @@ void ohem_pipeline_free(ohem_pipeline *p)
 {
     if (!p) return;
     free_network(p->ro); /* the plugin's, which frees the plugin layers too */
+    if (p->threads) ohem_blas_threads(p->threads);
     free(p->rois);
     free(p->valid);
     free(p->kept);
@@ -91,18 +94,26 @@ ohem_pipeline *ohem_pipeline_make(network *net, const char *path, ohem_err *e)
     }
     ohem_layer_set_readonly(&p->ro->layers[p->ohem]);
     ohem_copy_parameters(p->ro, net);
-    /* the two passes are the parallelism: one core each */
-    openblas_set_num_threads(1);
-    ohem_kernels_threads(1);
-    fprintf(stderr, "pipeline   the read-only pass of the next batch on a second thread (a copy of the network; OpenBLAS and the kernels on one thread each)\n");
+    /* the two passes are the parallelism: one core each, and the trainable pass all
+     * of them once the read-only one is done */
+    p->threads = openblas_get_num_threads();
+    p->lend = 1;
+    ohem_blas_threads(1);
+    fprintf(stderr, "pipeline   the read-only pass of the next batch on a second thread (a copy of the network), each pass on one core while both run\n");
     return p;
+}
+
+void ohem_pipeline_lend(ohem_pipeline *p, int on)
+{
+    p->lend = on;
 }
 
 static void *read_only_pass(void *arg)
 {
-    network *ro = arg;
-    ro->train = 1;
-    forward_network(ro);
+    ohem_pipeline *p = arg;
+    p->ro->train = 1;
+    forward_network(p->ro);
+    if (p->lend) ohem_blas_threads_offer(p->threads);
     return NULL;
 }
 
@@ -134,11 +145,12 @@ float ohem_pipeline_train(ohem_pipeline *p, network *net, data d, const data *ne
                           int (*before_update)(network *net))
 {
     int batch = net->batch, n = d.X.rows / batch;
-    network *ro = p->ro;
     if (!p->pending) { /* the first call: the first batch's selection, now */
-        ohem_copy_parameters(ro, net);
+        ohem_copy_parameters(p->ro, net);
         load_ro(p, d, 0, *net->seen + batch);
-        read_only_pass(ro);
+        ohem_blas_threads(p->threads);
+        read_only_pass(p);
+        ohem_blas_threads(1);
         take(p);
     }
     float sum = 0;
@@ -157,20 +169,21 @@ float ohem_pipeline_train(ohem_pipeline *p, network *net, data d, const data *ne
         int threaded = 0;
         if (jd) {
             load_ro(p, *jd, i + 1 < n ? i + 1 : 0, *net->seen + batch);
-            threaded = pthread_create(&t, NULL, read_only_pass, ro) == 0;
+            threaded = pthread_create(&t, NULL, read_only_pass, p) == 0;
         }
         net->train = 1;
         forward_network(net);
         backward_network(net);
         if (jd) {
             if (threaded) pthread_join(t, NULL);
-            else read_only_pass(ro);
+            else read_only_pass(p);
+            ohem_blas_threads(1);
         }
         sum += *net->cost;
         if ((*net->seen / batch) % net->subdivisions == 0) {
             if (before_update && before_update(net) != 0) return NAN;
             update_network(net);
-            ohem_copy_parameters(ro, net);
+            ohem_copy_parameters(p->ro, net);
         }
         if (jd) take(p);
     }

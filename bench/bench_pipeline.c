@@ -4,9 +4,9 @@
  *
  * CFG has an [ohem] with pipeline=1 over a [roi_loss]. Four networks are built from
  * it with the same seed. Two train through ohem_pipeline_train (the read-only pass
- * of the next iteration's batch on a second thread): as it runs by default (when the
- * read-only pass is done, the trainable pass takes every core), and with each pass
- * on one core to the end. Two train through train_network, which ignores pipeline=
+ * of the next iteration's batch on a second thread during the trainable forward,
+ * each on one core): as it runs by default (the trainable backward on every core
+ * once the read-only pass is done), and with each pass on one core to the end. Two train through train_network, which ignores pipeline=
  * (the sequential step: the read-only forward of every RoI, the selection, the
  * sparse trainable pass), with OpenBLAS and the kernels on every core, and on one.
  * An iteration is [net] batch images of seeded random pixels, five seeded truth
@@ -53,7 +53,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 enum { PIPELINED, STRICT, SEQ_ALL, SEQ_ONE, RUNS };
-static const char *const names[RUNS] = {"pipeline=1 (one core each while both run)",
+static const char *const names[RUNS] = {"pipeline=1 (the backward on every core)",
                                         "pipeline=1, one core each to the end",
                                         "pipeline=0, OpenBLAS and kernels on every core",
                                         "pipeline=0, one thread"};

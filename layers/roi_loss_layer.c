@@ -117,7 +117,7 @@ int make_roi_loss_layer(layer *l, const roi_loss_options *o, network *net, int i
         fprintf(stderr, "roi_loss   %d classes, sampler: %d RoIs per image, <= %.0f%% foreground\n",
                 o->classes, o->rois_per_image, 100 * o->fg_fraction);
     else
-        fprintf(stderr, "roi_loss   %d classes, every labelled RoI\n", o->classes);
+        fprintf(stderr, "roi_loss   %d classes, the sampler off: [ohem] chooses the RoIs that train\n", o->classes);
     return 0;
 fail:
     state_free(st);

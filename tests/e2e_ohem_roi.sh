@@ -19,6 +19,7 @@ sed -e 's/^batch=.*/batch=8/' -e 's/^subdivisions=.*/subdivisions=1/' -e 's/^bur
 grep -q '^\[ohem\]' "$D/frcnn-ohem.cfg" || fail "the cfg has no [ohem]"
 expect_status 0 ./darknet detector train "$DATA" "$D/frcnn-ohem.cfg" -seed 2 -max_batches 30 -log "$D/train.csv"
 expect_text "ohem 30: mining, kept"
+expect_text "roi_loss   3 classes, the sampler off: [ohem] chooses the RoIs that train"
 expect_text "done: 30 iterations"
 [ "$(wc -l <"$D/train.csv")" -eq 31 ] || fail "train.csv has not 30 rows"
 # columns: 2 loss, 7 ohem_kept, 8 ohem_candidates, 11/12 mean loss kept/all,

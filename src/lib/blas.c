@@ -20,22 +20,10 @@ typedef void (*gemm_fn)(int, int, int, int, int, float, float *, int, float *, i
 static gemm_fn darknet_gemm, darknet_gemm_cpu;
 static int use_darknet;
 
-/* The threads of OpenBLAS and the kernels now, and those a gemm's caller is to take
- * (ohem_blas_threads_offer). */
-static int threads_now;
-static _Atomic int threads_offered;
-
 void ohem_blas_threads(int threads)
 {
     openblas_set_num_threads(threads);
     ohem_kernels_threads(threads);
-    threads_now = threads;
-    threads_offered = threads;
-}
-
-void ohem_blas_threads_offer(int threads)
-{
-    threads_offered = threads;
 }
 
 /* A is (M, K) or (K, M) when TA; B is (K, N) or (N, K) when TB; C is (M, N). */
@@ -43,12 +31,6 @@ static void route_gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *
                        float *B, int ldb, float BETA, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
-    int offered = threads_offered;
-    if (offered != threads_now) { /* the only caller now: take what was offered */
-        openblas_set_num_threads(offered);
-        ohem_kernels_threads(offered);
-        threads_now = offered;
-    }
     cblas_sgemm(CblasRowMajor, TA ? CblasTrans : CblasNoTrans, TB ? CblasTrans : CblasNoTrans, M,
                 N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
 }
@@ -103,7 +85,6 @@ __attribute__((constructor)) static void ohem_startup(int argc, char **argv, cha
     }
     ohem_core_fix(env.openblas_core, argv);
     openblas_set_num_threads((int)env.threads);
-    threads_now = threads_offered = (int)env.threads;
     ohem_gemm_select(env.gemm ? "darknet" : "openblas");
     ohem_im2col_select(env.im2col ? "darknet" : "plugin");
     ohem_kernels_threads((int)env.kernel_threads);

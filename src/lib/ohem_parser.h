@@ -20,13 +20,9 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
  * OHEM_GEMM=darknet keeps libdarknet's own gemm (for comparisons). */
 void ohem_blas_init(void);
 
-/* Sets the threads of OpenBLAS and of the kernels' pool (no gemm may be running). */
+/* Sets the threads of OpenBLAS and of the kernels' pool (no gemm or kernel may be
+ * running). */
 void ohem_blas_threads(int threads);
-
-/* pipeline=1: offers threads to the next gemm's caller, which sets them before its
- * gemm; for a thread that has stopped calling gemm while one other thread goes on
- * (the read-only pass, done, hands its core to the trainable pass). */
-void ohem_blas_threads_offer(int threads);
 
 /* "openblas" or "darknet"; returns 0, or -1 for another name. */
 int ohem_gemm_select(const char *name);

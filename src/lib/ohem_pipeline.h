@@ -10,10 +10,12 @@
  * parameters of one update before (the read-only pass ran during the previous
  * iteration's last step); within an iteration the parameters do not change. The
  * gradients are always those of the current parameters on the kept RoIs.
- * While both passes run, each runs its gemms and loops on one core (OpenBLAS and
- * the kernels' pool are set to one thread): the two passes are the parallelism; when
- * the read-only pass is done first, the trainable pass takes OpenBLAS's threads of
- * before for its gemms from then on (ohem_blas_threads_offer). */
+ * The read-only pass runs during the trainable forward, each on one core (OpenBLAS
+ * and the kernels' pool set to one thread): the two passes are the parallelism; the
+ * trainable backward then runs on every core (the threads OpenBLAS had before), once
+ * the read-only pass is done. That point is fixed, so that two runs with the same
+ * seed give the same weights (the kernels' sums are cut by their thread count, and
+ * OpenBLAS's results differ with its threads in the last bits). */
 #ifndef OHEM_PIPELINE_H
 #define OHEM_PIPELINE_H
 
@@ -38,7 +40,8 @@ ohem_pipeline *ohem_pipeline_make(network *net, const char *path, ohem_err *e);
 float ohem_pipeline_train(ohem_pipeline *p, network *net, data d, const data *next,
                           int (*before_update)(network *net));
 
-/* on 0: each pass keeps one core to the end (for the benchmark); 1 by default. */
+/* on 0: the read-only pass may run on to the end of the trainable backward, each on
+ * one core (for the benchmark); 1 by default. */
 void ohem_pipeline_lend(ohem_pipeline *p, int on);
 
 /* Frees the copy and sets OpenBLAS's threads back. */

@@ -296,6 +296,7 @@ int ohem_parse_roi_loss(const ohem_cfg *cfg, const ohem_cfg_section *s, network 
     int ohem_next = p->index == net->n - 2 && s + 1 < cfg->sections + cfg->n && !strcmp(s[1].type, "[ohem]");
     if (p->index != net->n - 1 && !ohem_next)
         return fail(&k, NULL, "must be the last section of the cfg, or be followed by an [ohem] only");
+    if (ohem_next) o.sampler = 0; /* [ohem] chooses (roi_loss_layer_set_mining) */
     if (make_roi_loss_layer(l, &o, net, p->index, rp, p->batch, p->inputs) != 0)
         return fail(&k, NULL, "out of memory");
     layer *prev = &net->layers[p->index - 1];

@@ -25,8 +25,8 @@ struct ohem_pipeline {
     unsigned char *kept;    /* those that train, */
     ohem_stats part;        /* and [ohem]'s figures of the read-only pass */
     int pending;            /* a selection waits for the first batch of the next call */
-    int threads;            /* OpenBLAS's threads before: the trainable pass's once alone */
-    int lend;               /* the read-only pass, done, hands its core on */
+    int threads;            /* OpenBLAS's threads before: the trainable backward's */
+    int lend;               /* 0: one core each to the end (the benchmark's) */
 };
 
 int ohem_pipeline_layer(const network *net)
@@ -94,12 +94,12 @@ ohem_pipeline *ohem_pipeline_make(network *net, const char *path, ohem_err *e)
     }
     ohem_layer_set_readonly(&p->ro->layers[p->ohem]);
     ohem_copy_parameters(p->ro, net);
-    /* the two passes are the parallelism: one core each, and the trainable pass all
-     * of them once the read-only one is done */
+    /* the two passes are the parallelism: one core each; the trainable backward,
+     * after the read-only pass, every core */
     p->threads = openblas_get_num_threads();
     p->lend = 1;
     ohem_blas_threads(1);
-    fprintf(stderr, "pipeline   the read-only pass of the next batch on a second thread (a copy of the network), each pass on one core while both run\n");
+    fprintf(stderr, "pipeline   the read-only pass of the next batch on a second thread (a copy of the network) during the trainable forward, one core each\n");
     return p;
 }
 
@@ -113,7 +113,6 @@ static void *read_only_pass(void *arg)
     ohem_pipeline *p = arg;
     p->ro->train = 1;
     forward_network(p->ro);
-    if (p->lend) ohem_blas_threads_offer(p->threads);
     return NULL;
 }
 
@@ -173,18 +172,23 @@ float ohem_pipeline_train(ohem_pipeline *p, network *net, data d, const data *ne
         }
         net->train = 1;
         forward_network(net);
-        backward_network(net);
-        if (jd) {
-            if (threaded) pthread_join(t, NULL);
-            else read_only_pass(p);
-            ohem_blas_threads(1);
+        /* the backward on every core once the read-only pass is done: always at this
+         * point, so that the results do not depend on which pass ends first (the
+         * kernels' sums are cut by their thread count) */
+        if (p->lend) {
+            if (jd && threaded) pthread_join(t, NULL);
+            ohem_blas_threads(p->threads);
         }
+        backward_network(net);
+        if (jd && threaded && !p->lend) pthread_join(t, NULL);
+        if (jd && !threaded) read_only_pass(p);
         sum += *net->cost;
         if ((*net->seen / batch) % net->subdivisions == 0) {
             if (before_update && before_update(net) != 0) return NAN;
             update_network(net);
             ohem_copy_parameters(p->ro, net);
         }
+        ohem_blas_threads(1);
         if (jd) take(p);
     }
     return sum / (n * batch);

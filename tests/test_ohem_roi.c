@@ -549,6 +549,45 @@ static double weights_diff(const network *a, const network *b)
 
 #define PIPE_KEYS "per_image=4\nnms=0.7\npipeline=1"
 
+/* A head with batch_normalize mixes the RoIs of a batch (its statistics): the
+ * sparse pass must not run it over the kept rows alone, and [ohem] keeps the dense
+ * masked backward, so sparse=1 gives exactly what sparse=0 does. */
+static void test_bn_head_stays_dense(void **state)
+{
+    (void)state;
+    const char *head = strstr(roi_cfg, "[connected]\noutput=8\n");
+    int hl = (int)strlen("[connected]\noutput=8\n");
+    char bn[4096], text[4096];
+    snprintf(bn, sizeof(bn), "%.*sbatch_normalize=1\n%s", (int)(head - roi_cfg) + hl, roi_cfg, head + hl);
+    network *net[2];
+    for (int v = 0; v < 2; v++) {
+        snprintf(text, sizeof(text), bn, "", v ? "per_image=4\nsparse=1" : "per_image=4\nsparse=0");
+        ohem_err e;
+        srand(21);
+        if (ohem_parse_network(write_text("bn_head", text), &net[v], &e) != 0) fail_msg("%s", e.msg);
+        assert_true(net[v]->layers[5].batch_normalize);
+        unsigned seed = 5;
+        for (int i = 0; i < net[v]->inputs * net[v]->batch; i++) net[v]->input[i] = (float)rand_r(&seed) / RAND_MAX * 2 - 1;
+        set_truths(net[v]);
+        net[v]->train = 1;
+        forward_network(net[v]);
+        backward_network(net[v]);
+        for (int i = 4; i <= 8; i++) assert_int_equal(net[v]->layers[i].batch, 2 * R);
+    }
+    int per;
+    assert_memory_equal(ohem_layer_kept(&net[0]->layers[8], &per), ohem_layer_kept(&net[1]->layers[8], &per), 2 * R);
+    for (int i = 0; i < net[0]->n; i++) {
+        const layer *a = &net[0]->layers[i], *b = &net[1]->layers[i];
+        int nw = a->type == CONNECTED ? a->outputs * a->inputs : a->nweights;
+        if (a->weight_updates && nw) assert_memory_equal(a->weight_updates, b->weight_updates, nw * sizeof(float));
+    }
+    double any = 0;
+    for (int i = 0; i < net[1]->layers[5].outputs * 8; i++) any += fabs(net[1]->layers[5].weight_updates[i]);
+    assert_true(any > 0 && isfinite(any));
+    free_network(net[0]);
+    free_network(net[1]);
+}
+
 /* pipeline=1: the first iteration's selection is made before any update, so the
  * pipelined iteration equals the sequential one (train_network: the read-only
  * forward, the selection, the sparse trainable pass) to float rounding: the same
@@ -681,6 +720,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kept_and_delta),
         cmocka_unit_test(test_sparse_equals_dense),
+        cmocka_unit_test(test_bn_head_stays_dense),
         cmocka_unit_test(test_pipeline_first_step_and_lag),
         cmocka_unit_test(test_pipeline_deterministic),
         cmocka_unit_test(test_one_image),

@@ -45,6 +45,7 @@ static struct {
     void (*backward_batchnorm_layer)(layer, network);
     void (*forward_convolutional_layer)(layer, network);
     void (*backward_convolutional_layer)(layer, network);
+    void (*update_convolutional_layer)(layer, update_args);
 } dn;
 static int use_darknet;
 
@@ -59,7 +60,7 @@ static int find_originals(void)
              FIND(mean_delta_cpu) && FIND(variance_delta_cpu) && FIND(normalize_delta_cpu) &&
              FIND(forward_maxpool_layer) && FIND(backward_maxpool_layer) && FIND(upsample_cpu) &&
              FIND(forward_batchnorm_layer) && FIND(backward_batchnorm_layer) && FIND(forward_convolutional_layer) &&
-             FIND(backward_convolutional_layer);
+             FIND(backward_convolutional_layer) && FIND(update_convolutional_layer);
     return ok ? 0 : -1;
 }
 
@@ -297,16 +298,29 @@ static double dot_row(const float *x, float m, const float *y, int n)
     return s;
 }
 
+/* The mean of channel f of x (batch, filters, spatial) over batch and spatial. */
+static float chan_mean(const float *x, int batch, int filters, int spatial, long f)
+{
+    float scale = 1. / (batch * spatial);
+    double s = 0;
+    for (int j = 0; j < batch; j++) s += sum_row(x + ((long)j * filters + f) * spatial, spatial);
+    return (float)s * scale;
+}
+
+/* The variance of channel f: the sum of (x - m)^2 over batch and spatial, / (n - 1). */
+static float chan_variance(const float *x, float m, int batch, int filters, int spatial, long f)
+{
+    float scale = 1. / (batch * spatial - 1);
+    double s = 0;
+    for (int j = 0; j < batch; j++) s += sumsq_row(x + ((long)j * filters + f) * spatial, m, spatial);
+    return (float)s * scale;
+}
+
 /* mean (filters) of x (batch, filters, spatial) over batch and spatial. */
 static void mean_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
-    float scale = 1. / (p->batch * p->spatial);
-    for (long f = b; f < e; f++) {
-        double s = 0;
-        for (int j = 0; j < p->batch; j++) s += sum_row(p->x + ((long)j * p->filters + f) * p->spatial, p->spatial);
-        p->out[f] = (float)s * scale;
-    }
+    for (long f = b; f < e; f++) p->out[f] = chan_mean(p->x, p->batch, p->filters, p->spatial, f);
 }
 
 void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
@@ -323,13 +337,7 @@ void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
 static void variance_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
-    float scale = 1. / (p->batch * p->spatial - 1);
-    for (long f = b; f < e; f++) {
-        double s = 0;
-        float m = p->mean[f];
-        for (int j = 0; j < p->batch; j++) s += sumsq_row(p->x + ((long)j * p->filters + f) * p->spatial, m, p->spatial);
-        p->out[f] = (float)s * scale;
-    }
+    for (long f = b; f < e; f++) p->out[f] = chan_variance(p->x, p->mean[f], p->batch, p->filters, p->spatial, f);
 }
 
 void variance_cpu(float *x, float *mean, int batch, int filters, int spatial, float *variance)
@@ -500,18 +508,22 @@ void variance_delta_cpu(float *x, float *delta, float *mean, float *variance, in
 
 /* As libdarknet's formula, with its two divisions per element taken as products
  * by reciprocals (in double: the float results agree to rounding). */
+static void normalize_delta_row(const float *x, float *d, int spatial, int batch, float m, float variance,
+                                float mean_delta, float variance_delta)
+{
+    double n = (double)spatial * batch;
+    double inv = 1. / sqrt(variance + .00001f), vd = variance_delta * 2. / n;
+    float md = mean_delta / (float)(spatial * batch);
+    for (int k = 0; k < spatial; k++) d[k] = (float)(d[k] * inv + vd * (x[k] - m) + md);
+}
+
 static void normalize_delta_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
-    double n = (double)p->spatial * p->batch;
     for (long r = b; r < e; r++) {
         int f = (int)(r % p->filters);
-        double inv = 1. / sqrt(p->variance[f] + .00001f), vd = p->variance_delta[f] * 2. / n;
-        float md = p->mean_delta[f] / (float)(p->spatial * p->batch);
-        float m = p->mean[f];
-        const float *x = p->x + r * p->spatial;
-        float *d = p->y + r * p->spatial;
-        for (int k = 0; k < p->spatial; k++) d[k] = (float)(d[k] * inv + vd * (x[k] - m) + md);
+        normalize_delta_row(p->x + r * p->spatial, p->y + r * p->spatial, p->spatial, p->batch, p->mean[f],
+                            p->variance[f], p->mean_delta[f], p->variance_delta[f]);
     }
 }
 
@@ -536,26 +548,56 @@ typedef struct {
     int act; /* -1: none; else the activation to apply to each row after (fused) */
 } bn_args;
 
-/* Rows (batch * out_c): x = output, x_norm = (output - mean) / (sqrt(variance) +
- * 1e-6), output = x_norm * scale + bias: what libdarknet does in four passes
- * (copy, normalize, copy, scale_bias, add_bias), the same float steps in one. */
+/* Row r of (batch * out_c): x = output, x_norm = (output - mean) / (sqrt(variance)
+ * + 1e-6), output = x_norm * scale + bias: what libdarknet does in four passes
+ * (copy, normalize, copy, scale_bias, add_bias), the same float steps in one; then
+ * the activation act (-1: none). */
+static void bn_forward_row(const layer *l, long r, int act)
+{
+    int sp = l->out_h * l->out_w;
+    int f = (int)(r % l->out_c);
+    float m = l->mean[f], sc = l->scales[f], bi = l->biases[f];
+    double den = sqrt(l->variance[f]) + .000001f;
+    float *out = l->output + r * sp, *x = l->x + r * sp, *xn = l->x_norm + r * sp;
+    for (int k = 0; k < sp; k++) {
+        float v = out[k], n = (float)((v - m) / den);
+        x[k] = v;
+        xn[k] = n;
+        out[k] = n * sc + bi;
+    }
+    if (act >= 0) act_range(out, 0, sp, act);
+}
+
+/* Channels of a training forward: the channel's mean, variance and rolling
+ * averages (.99 and .01, as libdarknet's scal_cpu and axpy_cpu), then its rows
+ * through bn_forward_row while the channel is still in cache: the same float steps
+ * as mean_cpu, variance_cpu, scal_cpu, axpy_cpu and the rows, each over the whole
+ * output in turn. */
 static void bn_forward_part(void *ctx, long b, long e)
 {
     const layer *l = ((bn_args *)ctx)->l;
     int sp = l->out_h * l->out_w;
-    for (long r = b; r < e; r++) {
-        int f = (int)(r % l->out_c);
-        float m = l->mean[f], sc = l->scales[f], bi = l->biases[f];
-        double den = sqrt(l->variance[f]) + .000001f;
-        float *out = l->output + r * sp, *x = l->x + r * sp, *xn = l->x_norm + r * sp;
-        for (int k = 0; k < sp; k++) {
-            float v = out[k], n = (float)((v - m) / den);
-            x[k] = v;
-            xn[k] = n;
-            out[k] = n * sc + bi;
-        }
-        if (((bn_args *)ctx)->act >= 0) act_range(out, 0, sp, ((bn_args *)ctx)->act);
+    for (long f = b; f < e; f++) {
+        float m = chan_mean(l->output, l->batch, l->out_c, sp, f);
+        float v = chan_variance(l->output, m, l->batch, l->out_c, sp, f);
+        l->mean[f] = m;
+        l->variance[f] = v;
+        l->rolling_mean[f] *= (float).99;
+        l->rolling_mean[f] += (float).01 * m;
+        l->rolling_variance[f] *= (float).99;
+        l->rolling_variance[f] += (float).01 * v;
+        for (int j = 0; j < l->batch; j++) bn_forward_row(l, (long)j * l->out_c + f, ((bn_args *)ctx)->act);
     }
+}
+
+/* The training forward of the batch norm of a convolutional layer over its output
+ * (batch, out_c, out_h * out_w), the activation act fused (-1: none); channels
+ * split over the pool. */
+static void bn_forward(const layer *l, int act)
+{
+    long per = (long)l->batch * l->out_h * l->out_w;
+    bn_args p = {l, act};
+    ohem_pool_for(l->out_c, (GRAIN + per - 1) / per, bn_forward_part, &p);
 }
 
 /* Training forward of the batch norm of a convolutional layer: statistics, the
@@ -568,20 +610,13 @@ void forward_batchnorm_layer(layer l, network net)
         dn.forward_batchnorm_layer(l, net);
         return;
     }
-    int sp = l.out_h * l.out_w;
-    mean_cpu(l.output, l.batch, l.out_c, sp, l.mean);
-    variance_cpu(l.output, l.mean, l.batch, l.out_c, sp, l.variance);
-    scal_cpu(l.out_c, .99, l.rolling_mean, 1);
-    axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
-    scal_cpu(l.out_c, .99, l.rolling_variance, 1);
-    axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
-    bn_args p = {&l, -1};
-    ohem_pool_for((long)l.batch * l.out_c, (GRAIN + sp - 1) / sp, bn_forward_part, &p);
+    bn_forward(&l, -1);
 }
 
 /* Channels: one pass over delta, x_norm and x that takes the four sums of
  * libdarknet's backward_bias, backward_scale_cpu, mean_delta_cpu and
- * variance_delta_cpu and scales delta (its scale_bias) on the way. */
+ * variance_delta_cpu and scales delta (its scale_bias) on the way; then the
+ * channel's rows of normalize_delta_cpu. */
 static void bn_backward_part(void *ctx, long b, long e)
 {
     const layer *l = ((bn_args *)ctx)->l;
@@ -624,11 +659,17 @@ static void bn_backward_part(void *ctx, long b, long e)
         l->scale_updates[f] += (float)ss;
         l->mean_delta[f] = (float)((float)sm * (-1. / sqrt(l->variance[f] + .00001f)));
         l->variance_delta[f] = (float)((float)sv * (-.5 * pow(l->variance[f] + .00001f, (float)(-3. / 2.))));
+        /* normalize_delta_cpu's rows of the channel, while it is still in cache */
+        for (int j = 0; j < l->batch; j++) {
+            long o = ((long)j * l->out_c + f) * sp;
+            normalize_delta_row(l->x + o, l->delta + o, sp, l->batch, m, l->variance[f], l->mean_delta[f],
+                                l->variance_delta[f]);
+        }
     }
 }
 
 /* Training backward of the batch norm of a convolutional layer: the fused pass
- * above, then normalize_delta_cpu. Others go to libdarknet's own. */
+ * above, normalize_delta_cpu's rows included. Others go to libdarknet's own. */
 void backward_batchnorm_layer(layer l, network net)
 {
     if (use_darknet || l.type != CONVOLUTIONAL || !net.train) {
@@ -639,7 +680,6 @@ void backward_batchnorm_layer(layer l, network net)
     int sp = l.out_h * l.out_w;
     bn_args p = {&l, -1};
     ohem_pool_for(l.out_c, (GRAIN + (long)l.batch * sp - 1) / ((long)l.batch * sp), bn_backward_part, &p);
-    normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, sp, l.delta);
 }
 
 /* ---- the convolutional layer's forward ------------------------------------ */
@@ -692,15 +732,7 @@ void forward_convolutional_layer(layer l, network net)
             gemm(0, 0, m, n, k, 1, a, k, b, n, beta, c, n);
         }
     if (l.batch_normalize && net.train) {
-        int sp = l.out_h * l.out_w;
-        mean_cpu(l.output, l.batch, l.out_c, sp, l.mean);
-        variance_cpu(l.output, l.mean, l.batch, l.out_c, sp, l.variance);
-        scal_cpu(l.out_c, .99, l.rolling_mean, 1);
-        axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
-        scal_cpu(l.out_c, .99, l.rolling_variance, 1);
-        axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
-        bn_args p = {&l, act == LINEAR ? -1 : act};
-        ohem_pool_for((long)l.batch * l.out_c, (GRAIN + sp - 1) / sp, bn_forward_part, &p);
+        bn_forward(&l, act == LINEAR ? -1 : act);
     } else if (l.batch_normalize) {
         forward_batchnorm_layer(l, net);
         activate_array(l.output, l.outputs * l.batch, l.activation);
@@ -725,7 +757,6 @@ void backward_convolutional_layer(layer l, network net)
     int m = l.n / l.groups, n = l.size * l.size * l.c / l.groups, k = l.out_w * l.out_h;
     bn_args p = {&l, act == LINEAR ? -1 : act};
     ohem_pool_for(l.out_c, (GRAIN + (long)l.batch * k - 1) / ((long)l.batch * k), bn_backward_part, &p);
-    normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, k, l.delta);
     for (int i = 0; i < l.batch; i++)
         for (int j = 0; j < l.groups; j++) {
             float *a = l.delta + (long)(i * l.groups + j) * m * k, *b = net.workspace;
@@ -743,6 +774,49 @@ void backward_convolutional_layer(layer l, network net)
                 if (l.size != 1) col2im_cpu(net.workspace, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, imd);
             }
         }
+}
+
+/* ---- the convolutional layer's update ------------------------------------- */
+
+typedef struct {
+    float *w, *wu;
+    float decay, rate, momentum;
+} update_part_args;
+
+/* weight_updates += decay * weights; weights += rate * weight_updates;
+ * weight_updates *= momentum: libdarknet's three passes (axpy, axpy, scal), the
+ * same float steps per element in one. */
+static void update_part(void *ctx, long b, long e)
+{
+    const update_part_args *p = ctx;
+    float *w = p->w, *wu = p->wu, decay = p->decay, rate = p->rate, momentum = p->momentum;
+    for (long i = b; i < e; i++) {
+        float u = wu[i] + decay * w[i];
+        w[i] += rate * u;
+        wu[i] = u * momentum;
+    }
+}
+
+/* libdarknet's SGD update of a convolutional layer (biases and scales by their
+ * summed updates times learning_rate / batch, then the updates times momentum; the
+ * weights with decay as well), the weights' three passes fused into one. Adam goes
+ * to libdarknet's own. */
+void update_convolutional_layer(layer l, update_args a)
+{
+    if (use_darknet || a.adam) {
+        if (!dn.update_convolutional_layer) find_originals();
+        dn.update_convolutional_layer(l, a);
+        return;
+    }
+    float rate = a.learning_rate * l.learning_rate_scale / a.batch;
+    axpy_cpu(l.n, rate, l.bias_updates, 1, l.biases, 1);
+    scal_cpu(l.n, a.momentum, l.bias_updates, 1);
+    if (l.scales) {
+        axpy_cpu(l.n, rate, l.scale_updates, 1, l.scales, 1);
+        scal_cpu(l.n, a.momentum, l.scale_updates, 1);
+    }
+    update_part_args p = {l.weights, l.weight_updates, -a.decay * a.batch, rate, a.momentum};
+    ohem_pool_for(l.nweights, GRAIN, update_part, &p);
 }
 
 /* ---- max pooling ------------------------------------------------------------ */

@@ -298,29 +298,16 @@ static double dot_row(const float *x, float m, const float *y, int n)
     return s;
 }
 
-/* The mean of channel f of x (batch, filters, spatial) over batch and spatial. */
-static float chan_mean(const float *x, int batch, int filters, int spatial, long f)
-{
-    float scale = 1. / (batch * spatial);
-    double s = 0;
-    for (int j = 0; j < batch; j++) s += sum_row(x + ((long)j * filters + f) * spatial, spatial);
-    return (float)s * scale;
-}
-
-/* The variance of channel f: the sum of (x - m)^2 over batch and spatial, / (n - 1). */
-static float chan_variance(const float *x, float m, int batch, int filters, int spatial, long f)
-{
-    float scale = 1. / (batch * spatial - 1);
-    double s = 0;
-    for (int j = 0; j < batch; j++) s += sumsq_row(x + ((long)j * filters + f) * spatial, m, spatial);
-    return (float)s * scale;
-}
-
 /* mean (filters) of x (batch, filters, spatial) over batch and spatial. */
 static void mean_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
-    for (long f = b; f < e; f++) p->out[f] = chan_mean(p->x, p->batch, p->filters, p->spatial, f);
+    float scale = 1. / (p->batch * p->spatial);
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        for (int j = 0; j < p->batch; j++) s += sum_row(p->x + ((long)j * p->filters + f) * p->spatial, p->spatial);
+        p->out[f] = (float)s * scale;
+    }
 }
 
 void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
@@ -337,7 +324,13 @@ void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
 static void variance_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
-    for (long f = b; f < e; f++) p->out[f] = chan_variance(p->x, p->mean[f], p->batch, p->filters, p->spatial, f);
+    float scale = 1. / (p->batch * p->spatial - 1);
+    for (long f = b; f < e; f++) {
+        double s = 0;
+        float m = p->mean[f];
+        for (int j = 0; j < p->batch; j++) s += sumsq_row(p->x + ((long)j * p->filters + f) * p->spatial, m, p->spatial);
+        p->out[f] = (float)s * scale;
+    }
 }
 
 void variance_cpu(float *x, float *mean, int batch, int filters, int spatial, float *variance)
@@ -508,22 +501,18 @@ void variance_delta_cpu(float *x, float *delta, float *mean, float *variance, in
 
 /* As libdarknet's formula, with its two divisions per element taken as products
  * by reciprocals (in double: the float results agree to rounding). */
-static void normalize_delta_row(const float *x, float *d, int spatial, int batch, float m, float variance,
-                                float mean_delta, float variance_delta)
-{
-    double n = (double)spatial * batch;
-    double inv = 1. / sqrt(variance + .00001f), vd = variance_delta * 2. / n;
-    float md = mean_delta / (float)(spatial * batch);
-    for (int k = 0; k < spatial; k++) d[k] = (float)(d[k] * inv + vd * (x[k] - m) + md);
-}
-
 static void normalize_delta_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
+    double n = (double)p->spatial * p->batch;
     for (long r = b; r < e; r++) {
         int f = (int)(r % p->filters);
-        normalize_delta_row(p->x + r * p->spatial, p->y + r * p->spatial, p->spatial, p->batch, p->mean[f],
-                            p->variance[f], p->mean_delta[f], p->variance_delta[f]);
+        double inv = 1. / sqrt(p->variance[f] + .00001f), vd = p->variance_delta[f] * 2. / n;
+        float md = p->mean_delta[f] / (float)(p->spatial * p->batch);
+        float m = p->mean[f];
+        const float *x = p->x + r * p->spatial;
+        float *d = p->y + r * p->spatial;
+        for (int k = 0; k < p->spatial; k++) d[k] = (float)(d[k] * inv + vd * (x[k] - m) + md);
     }
 }
 
@@ -548,56 +537,26 @@ typedef struct {
     int act; /* -1: none; else the activation to apply to each row after (fused) */
 } bn_args;
 
-/* Row r of (batch * out_c): x = output, x_norm = (output - mean) / (sqrt(variance)
- * + 1e-6), output = x_norm * scale + bias: what libdarknet does in four passes
- * (copy, normalize, copy, scale_bias, add_bias), the same float steps in one; then
- * the activation act (-1: none). */
-static void bn_forward_row(const layer *l, long r, int act)
-{
-    int sp = l->out_h * l->out_w;
-    int f = (int)(r % l->out_c);
-    float m = l->mean[f], sc = l->scales[f], bi = l->biases[f];
-    double den = sqrt(l->variance[f]) + .000001f;
-    float *out = l->output + r * sp, *x = l->x + r * sp, *xn = l->x_norm + r * sp;
-    for (int k = 0; k < sp; k++) {
-        float v = out[k], n = (float)((v - m) / den);
-        x[k] = v;
-        xn[k] = n;
-        out[k] = n * sc + bi;
-    }
-    if (act >= 0) act_range(out, 0, sp, act);
-}
-
-/* Channels of a training forward: the channel's mean, variance and rolling
- * averages (.99 and .01, as libdarknet's scal_cpu and axpy_cpu), then its rows
- * through bn_forward_row while the channel is still in cache: the same float steps
- * as mean_cpu, variance_cpu, scal_cpu, axpy_cpu and the rows, each over the whole
- * output in turn. */
+/* Rows (batch * out_c): x = output, x_norm = (output - mean) / (sqrt(variance) +
+ * 1e-6), output = x_norm * scale + bias: what libdarknet does in four passes
+ * (copy, normalize, copy, scale_bias, add_bias), the same float steps in one. */
 static void bn_forward_part(void *ctx, long b, long e)
 {
     const layer *l = ((bn_args *)ctx)->l;
     int sp = l->out_h * l->out_w;
-    for (long f = b; f < e; f++) {
-        float m = chan_mean(l->output, l->batch, l->out_c, sp, f);
-        float v = chan_variance(l->output, m, l->batch, l->out_c, sp, f);
-        l->mean[f] = m;
-        l->variance[f] = v;
-        l->rolling_mean[f] *= (float).99;
-        l->rolling_mean[f] += (float).01 * m;
-        l->rolling_variance[f] *= (float).99;
-        l->rolling_variance[f] += (float).01 * v;
-        for (int j = 0; j < l->batch; j++) bn_forward_row(l, (long)j * l->out_c + f, ((bn_args *)ctx)->act);
+    for (long r = b; r < e; r++) {
+        int f = (int)(r % l->out_c);
+        float m = l->mean[f], sc = l->scales[f], bi = l->biases[f];
+        double den = sqrt(l->variance[f]) + .000001f;
+        float *out = l->output + r * sp, *x = l->x + r * sp, *xn = l->x_norm + r * sp;
+        for (int k = 0; k < sp; k++) {
+            float v = out[k], n = (float)((v - m) / den);
+            x[k] = v;
+            xn[k] = n;
+            out[k] = n * sc + bi;
+        }
+        if (((bn_args *)ctx)->act >= 0) act_range(out, 0, sp, ((bn_args *)ctx)->act);
     }
-}
-
-/* The training forward of the batch norm of a convolutional layer over its output
- * (batch, out_c, out_h * out_w), the activation act fused (-1: none); channels
- * split over the pool. */
-static void bn_forward(const layer *l, int act)
-{
-    long per = (long)l->batch * l->out_h * l->out_w;
-    bn_args p = {l, act};
-    ohem_pool_for(l->out_c, (GRAIN + per - 1) / per, bn_forward_part, &p);
 }
 
 /* Training forward of the batch norm of a convolutional layer: statistics, the
@@ -610,13 +569,20 @@ void forward_batchnorm_layer(layer l, network net)
         dn.forward_batchnorm_layer(l, net);
         return;
     }
-    bn_forward(&l, -1);
+    int sp = l.out_h * l.out_w;
+    mean_cpu(l.output, l.batch, l.out_c, sp, l.mean);
+    variance_cpu(l.output, l.mean, l.batch, l.out_c, sp, l.variance);
+    scal_cpu(l.out_c, .99, l.rolling_mean, 1);
+    axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
+    scal_cpu(l.out_c, .99, l.rolling_variance, 1);
+    axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
+    bn_args p = {&l, -1};
+    ohem_pool_for((long)l.batch * l.out_c, (GRAIN + sp - 1) / sp, bn_forward_part, &p);
 }
 
 /* Channels: one pass over delta, x_norm and x that takes the four sums of
  * libdarknet's backward_bias, backward_scale_cpu, mean_delta_cpu and
- * variance_delta_cpu and scales delta (its scale_bias) on the way; then the
- * channel's rows of normalize_delta_cpu. */
+ * variance_delta_cpu and scales delta (its scale_bias) on the way. */
 static void bn_backward_part(void *ctx, long b, long e)
 {
     const layer *l = ((bn_args *)ctx)->l;
@@ -659,12 +625,6 @@ static void bn_backward_part(void *ctx, long b, long e)
         l->scale_updates[f] += (float)ss;
         l->mean_delta[f] = (float)((float)sm * (-1. / sqrt(l->variance[f] + .00001f)));
         l->variance_delta[f] = (float)((float)sv * (-.5 * pow(l->variance[f] + .00001f, (float)(-3. / 2.))));
-        /* normalize_delta_cpu's rows of the channel, while it is still in cache */
-        for (int j = 0; j < l->batch; j++) {
-            long o = ((long)j * l->out_c + f) * sp;
-            normalize_delta_row(l->x + o, l->delta + o, sp, l->batch, m, l->variance[f], l->mean_delta[f],
-                                l->variance_delta[f]);
-        }
     }
 }
 
@@ -680,6 +640,7 @@ void backward_batchnorm_layer(layer l, network net)
     int sp = l.out_h * l.out_w;
     bn_args p = {&l, -1};
     ohem_pool_for(l.out_c, (GRAIN + (long)l.batch * sp - 1) / ((long)l.batch * sp), bn_backward_part, &p);
+    normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, sp, l.delta);
 }
 
 /* ---- the convolutional layer's forward ------------------------------------ */
@@ -732,7 +693,15 @@ void forward_convolutional_layer(layer l, network net)
             gemm(0, 0, m, n, k, 1, a, k, b, n, beta, c, n);
         }
     if (l.batch_normalize && net.train) {
-        bn_forward(&l, act == LINEAR ? -1 : act);
+        int sp = l.out_h * l.out_w;
+        mean_cpu(l.output, l.batch, l.out_c, sp, l.mean);
+        variance_cpu(l.output, l.mean, l.batch, l.out_c, sp, l.variance);
+        scal_cpu(l.out_c, .99, l.rolling_mean, 1);
+        axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
+        scal_cpu(l.out_c, .99, l.rolling_variance, 1);
+        axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
+        bn_args p = {&l, act == LINEAR ? -1 : act};
+        ohem_pool_for((long)l.batch * l.out_c, (GRAIN + sp - 1) / sp, bn_forward_part, &p);
     } else if (l.batch_normalize) {
         forward_batchnorm_layer(l, net);
         activate_array(l.output, l.outputs * l.batch, l.activation);
@@ -757,6 +726,7 @@ void backward_convolutional_layer(layer l, network net)
     int m = l.n / l.groups, n = l.size * l.size * l.c / l.groups, k = l.out_w * l.out_h;
     bn_args p = {&l, act == LINEAR ? -1 : act};
     ohem_pool_for(l.out_c, (GRAIN + (long)l.batch * k - 1) / ((long)l.batch * k), bn_backward_part, &p);
+    normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, k, l.delta);
     for (int i = 0; i < l.batch; i++)
         for (int j = 0; j < l.groups; j++) {
             float *a = l.delta + (long)(i * l.groups + j) * m * k, *b = net.workspace;

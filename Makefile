@@ -73,6 +73,8 @@ layers/ohem.o: CFLAGS += -O3
 # so are the kernels' loops (no trapping math lets a select vectorise; the results
 # stay those of the source)
 src/lib/kernels.o: CFLAGS += -O3 -fno-trapping-math
+# col2im's stride-1 rows are additions that vectorise
+src/lib/im2col.o: CFLAGS += -O3
 
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c -o $@ $<

@@ -337,6 +337,61 @@ static void test_conv_forward(void **state)
     }
 }
 
+/* The convolutional layer's SGD update (the weights' three passes fused into one)
+ * against libdarknet's update_convolutional_layer, with and without batch norm
+ * (scales), batch 1 and odd sizes, and weights past the pool's grain: every weight,
+ * bias, scale and update equal to the bit. */
+static void test_conv_update(void **state)
+{
+    (void)state;
+    void (*upd)(layer, update_args) = orig("update_convolutional_layer");
+    static const int cases[][6] = {/* batch, c, n, size, batch_normalize, learning_rate_scale x 4 */
+                                   {1, 1, 1, 1, 0, 4}, {1, 3, 5, 3, 1, 4}, {2, 7, 13, 3, 1, 2}, {3, 5, 9, 1, 0, 4},
+                                   {2, 135, 33, 3, 1, 4}, {1, 64, 129, 3, 0, 1}};
+    rng_seed(23);
+    for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+        const int *c = cases[t];
+        layer a = make_convolutional_layer(c[0], 5, 5, c[1], c[2], 1, c[3], 1, c[3] / 2, LEAKY, c[4], 0, 0, 0);
+        layer o = make_convolutional_layer(c[0], 5, 5, c[1], c[2], 1, c[3], 1, c[3] / 2, LEAKY, c[4], 0, 0, 0);
+        a.learning_rate_scale = o.learning_rate_scale = c[5] / 4.f;
+        for (int i = 0; i < a.nweights; i++) {
+            o.weights[i] = a.weights[i] = rng_unit() - 0.5f;
+            o.weight_updates[i] = a.weight_updates[i] = 10 * (rng_unit() - 0.5f);
+        }
+        for (int i = 0; i < a.n; i++) {
+            o.biases[i] = a.biases[i] = rng_unit() - 0.5f;
+            o.bias_updates[i] = a.bias_updates[i] = rng_unit() - 0.5f;
+            if (c[4]) {
+                o.scales[i] = a.scales[i] = 0.5f + rng_unit();
+                o.scale_updates[i] = a.scale_updates[i] = rng_unit() - 0.5f;
+            }
+        }
+        update_args args = {.batch = 64 * c[0], .learning_rate = 0.001f + 0.01f * rng_unit(),
+                            .momentum = 0.9f, .decay = 0.0005f};
+        for (int step = 0; step < 2; step++) {
+            update_convolutional_layer(a, args);
+            upd(o, args);
+        }
+        char what[80];
+        snprintf(what, sizeof(what), "update_convolutional_layer case %zu weights", t);
+        same(what, a.weights, o.weights, a.nweights);
+        snprintf(what, sizeof(what), "update_convolutional_layer case %zu weight_updates", t);
+        same(what, a.weight_updates, o.weight_updates, a.nweights);
+        snprintf(what, sizeof(what), "update_convolutional_layer case %zu biases", t);
+        same(what, a.biases, o.biases, a.n);
+        snprintf(what, sizeof(what), "update_convolutional_layer case %zu bias_updates", t);
+        same(what, a.bias_updates, o.bias_updates, a.n);
+        if (c[4]) {
+            snprintf(what, sizeof(what), "update_convolutional_layer case %zu scales", t);
+            same(what, a.scales, o.scales, a.n);
+            snprintf(what, sizeof(what), "update_convolutional_layer case %zu scale_updates", t);
+            same(what, a.scale_updates, o.scale_updates, a.n);
+        }
+        free_layer(a);
+        free_layer(o);
+    }
+}
+
 /* Max pooling (sizes, strides, paddings as cfgs use them, and odd input sizes) and
  * upsampling, forward and backward. */
 static void test_pool_upsample(void **state)
@@ -479,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_batchnorm_layer),
         cmocka_unit_test(test_conv_forward),
+        cmocka_unit_test(test_conv_update),
         cmocka_unit_test(test_pool_upsample),
         cmocka_unit_test(test_training_steps),
     };

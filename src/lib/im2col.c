@@ -66,6 +66,13 @@ void im2col_cpu(float *im, int channels, int height, int width, int ksize, int s
     }
 }
 
+/* dst (n) += src (n): one addition per element, so vectorising it keeps the
+ * results (and col2im's order of additions into each pixel). */
+static void add_row(float *restrict dst, const float *restrict src, int n)
+{
+    for (int w = 0; w < n; w++) dst[w] += src[w];
+}
+
 /* col is (channels*ksize*ksize, hc*wc); adds into im, (channels, height, width). */
 void col2im_cpu(float *col, int channels, int height, int width, int ksize, int stride, int pad, float *im)
 {
@@ -85,7 +92,9 @@ void col2im_cpu(float *col, int channels, int height, int width, int ksize, int 
             const float *src = col + ((size_t)c * hc + h) * wc;
             float *dst = plane + (size_t)row * width;
             int x0 = kx - pad;
-            for (int w = w0; w < w1; w++) dst[x0 + w * stride] += src[w];
+            if (stride == 1) add_row(dst + x0 + w0, src + w0, w1 - w0);
+            else
+                for (int w = w0; w < w1; w++) dst[x0 + w * stride] += src[w];
         }
     }
 }

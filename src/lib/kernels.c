@@ -45,6 +45,7 @@ static struct {
     void (*backward_batchnorm_layer)(layer, network);
     void (*forward_convolutional_layer)(layer, network);
     void (*backward_convolutional_layer)(layer, network);
+    void (*update_convolutional_layer)(layer, update_args);
 } dn;
 static int use_darknet;
 
@@ -59,7 +60,7 @@ static int find_originals(void)
              FIND(mean_delta_cpu) && FIND(variance_delta_cpu) && FIND(normalize_delta_cpu) &&
              FIND(forward_maxpool_layer) && FIND(backward_maxpool_layer) && FIND(upsample_cpu) &&
              FIND(forward_batchnorm_layer) && FIND(backward_batchnorm_layer) && FIND(forward_convolutional_layer) &&
-             FIND(backward_convolutional_layer);
+             FIND(backward_convolutional_layer) && FIND(update_convolutional_layer);
     return ok ? 0 : -1;
 }
 
@@ -628,7 +629,7 @@ static void bn_backward_part(void *ctx, long b, long e)
 }
 
 /* Training backward of the batch norm of a convolutional layer: the fused pass
- * above, then normalize_delta_cpu. Others go to libdarknet's own. */
+ * above, normalize_delta_cpu's rows included. Others go to libdarknet's own. */
 void backward_batchnorm_layer(layer l, network net)
 {
     if (use_darknet || l.type != CONVOLUTIONAL || !net.train) {
@@ -743,6 +744,49 @@ void backward_convolutional_layer(layer l, network net)
                 if (l.size != 1) col2im_cpu(net.workspace, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, imd);
             }
         }
+}
+
+/* ---- the convolutional layer's update ------------------------------------- */
+
+typedef struct {
+    float *w, *wu;
+    float decay, rate, momentum;
+} update_part_args;
+
+/* weight_updates += decay * weights; weights += rate * weight_updates;
+ * weight_updates *= momentum: libdarknet's three passes (axpy, axpy, scal), the
+ * same float steps per element in one. */
+static void update_part(void *ctx, long b, long e)
+{
+    const update_part_args *p = ctx;
+    float *w = p->w, *wu = p->wu, decay = p->decay, rate = p->rate, momentum = p->momentum;
+    for (long i = b; i < e; i++) {
+        float u = wu[i] + decay * w[i];
+        w[i] += rate * u;
+        wu[i] = u * momentum;
+    }
+}
+
+/* libdarknet's SGD update of a convolutional layer (biases and scales by their
+ * summed updates times learning_rate / batch, then the updates times momentum; the
+ * weights with decay as well), the weights' three passes fused into one. Adam goes
+ * to libdarknet's own. */
+void update_convolutional_layer(layer l, update_args a)
+{
+    if (use_darknet || a.adam) {
+        if (!dn.update_convolutional_layer) find_originals();
+        dn.update_convolutional_layer(l, a);
+        return;
+    }
+    float rate = a.learning_rate * l.learning_rate_scale / a.batch;
+    axpy_cpu(l.n, rate, l.bias_updates, 1, l.biases, 1);
+    scal_cpu(l.n, a.momentum, l.bias_updates, 1);
+    if (l.scales) {
+        axpy_cpu(l.n, rate, l.scale_updates, 1, l.scales, 1);
+        scal_cpu(l.n, a.momentum, l.scale_updates, 1);
+    }
+    update_part_args p = {l.weights, l.weight_updates, -a.decay * a.batch, rate, a.momentum};
+    ohem_pool_for(l.nweights, GRAIN, update_part, &p);
 }
 
 /* ---- max pooling ------------------------------------------------------------ */

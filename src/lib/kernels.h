@@ -1,6 +1,6 @@
 /* kernels.h: libdarknet's hot non-gemm loops, replaced through the PLT as gemm is
- * (activations, batch normalisation, bias, max pooling, upsampling, the blas-like
- * helpers): the same results to float rounding, in memory order that the compiler
+ * (activations, batch normalisation, bias, max pooling, upsampling, the
+ * convolutional layer's update, the blas-like helpers): the same results to float rounding, in memory order that the compiler
  * vectorises, split over a small thread pool where a loop is large. */
 #ifndef OHEM_KERNELS_H
 #define OHEM_KERNELS_H
@@ -29,6 +29,7 @@ void forward_convolutional_layer(layer l, network net);
 void backward_convolutional_layer(layer l, network net);
 void forward_batchnorm_layer(layer l, network net);
 void backward_batchnorm_layer(layer l, network net);
+void update_convolutional_layer(layer l, update_args a);
 /* for the tests: libdarknet's maxpool and convolutional layers */
 layer make_convolutional_layer(int batch, int h, int w, int c, int n, int groups, int size, int stride, int padding,
                                ACTIVATION activation, int batch_normalize, int binary, int xnor, int adam);

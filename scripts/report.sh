@@ -107,8 +107,14 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
     cat "$TABLE"
     echo
     echo "mAP@0.5 is measured by \`./darknet detector map\` on the valid set with the final"
-    echo "weights, as mean ± sample standard deviation over the seeds. The loss is the full"
-    echo "loss (all candidates) for every variant. s / iteration is the median training step."
+    echo "weights, as mean ± sample standard deviation over the seeds. s / iteration is the"
+    echo "median training step."
+    if cat "$OUT"/runs/fashion-*.cfg 2>/dev/null | grep -q '^\[roi_loss\]'; then
+        echo "The loss of a two-stage run is the RPN's plus the mean over the RoIs that train"
+        echo "(the sampler's, or those that [ohem] keeps, whose mean is higher by construction)."
+    else
+        echo "The loss is the full loss (all candidates) for every variant."
+    fi
     echo
     echo "## AP per class (mean over seeds)"
     echo

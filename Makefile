@@ -24,7 +24,7 @@ FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/rcnn.c layers/rpn_layer.c layers/roipool_layer.c \
 	layers/roi_loss_layer.c layers/roi_align.c src/lib/parse_twostage.c src/lib/twostage.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
 	src/lib/im2col.c src/lib/weights.c src/lib/env.c src/lib/coretype.c \
-	src/lib/kernels.c src/lib/pool.c src/lib/pipeline.c
+	src/lib/kernels.c src/lib/pool.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
@@ -106,9 +106,6 @@ bench/bench: bench/bench.c libohem.a $(HEADERS)
 bench/bench_twostage: bench/bench_twostage.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_twostage.c libohem.a $(LDLIBS)
 
-bench/bench_pipeline: bench/bench_pipeline.c libohem.a $(HEADERS)
-	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_pipeline.c libohem.a $(LDLIBS)
-
 # RoIAlign and RoI max pooling per RoI (its own table).
 bench/bench_roi: bench/bench_roi.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_roi.c libohem.a $(LDLIBS)
@@ -116,7 +113,7 @@ bench/bench_roi: bench/bench_roi.c libohem.a $(HEADERS)
 # Benchmarks: prints the table and writes it to bench/results.md; the RoI table and
 # the two-stage step are appended to it. (python3-torch, for the PyTorch anchor, is
 # installed here only.)
-bench: all bench/bench bench/bench_roi bench/bench_twostage bench/bench_pipeline bench/dist_bench
+bench: all bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench
 	@scripts/install-deps.sh bench
 	bench/bench -o bench/results.md
 	bench/bench_roi -a bench/results.md
@@ -124,10 +121,6 @@ bench: all bench/bench bench/bench_roi bench/bench_twostage bench/bench_pipeline
 	@cat bench/tmp-out.md && cat bench/tmp-out.md >>bench/results.md
 	@scripts/bench-twostage-cfgs.sh
 	bench/bench_twostage bench/tmp-sampler-256.cfg bench/tmp-ohem-256.cfg bench/tmp-dense-256.cfg >bench/tmp-out.md
-	@cat bench/tmp-out.md && cat bench/tmp-out.md >>bench/results.md
-	bench/bench_pipeline bench/tmp-pipeline-128.cfg >bench/tmp-out.md
-	@cat bench/tmp-out.md && cat bench/tmp-out.md >>bench/results.md
-	bench/bench_pipeline bench/tmp-pipeline-256.cfg >bench/tmp-out.md
 	@cat bench/tmp-out.md && cat bench/tmp-out.md >>bench/results.md
 	bench/dist_bench.sh bench/results-mpi.md
 
@@ -145,8 +138,7 @@ demo: all
 
 compare: all
 	REPORT_TITLE="[ohem] on RoIs against Fast R-CNN's sampler (two-stage) on the built-in fashion data set" \
-		scripts/compare.sh -seeds "1 2 3" -iters 500 -map 100 -out report-twostage-ohem \
-		-main $(TWO_STAGE) -variant "pipelined:cfg=cfg/fashion-frcnn-ohem.cfg,pipeline=1"
+		scripts/compare.sh -seeds "1 2 3" -iters 500 -map 100 -out report-twostage-ohem -main $(TWO_STAGE)
 	REPORT_TITLE="One-stage [ohem] settings against the baseline on the built-in fashion data set" \
 		scripts/compare.sh -seeds "1 2 3" -iters 500 -map 100 -out report-onestage -main $(ONE_STAGE)
 
@@ -174,7 +166,7 @@ test: all $(TESTS) $(FUZZ_BUILD)
 	@SANITIZE=$(SANITIZE) tests/run.sh
 
 clean:
-	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/bench_roi bench/bench_twostage bench/bench_pipeline \
+	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/bench_roi bench/bench_twostage \
 		bench/dist_bench bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
 	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg cfg/yolov3-tiny-frcnn.cfg
 	rm -rf tests/tmp

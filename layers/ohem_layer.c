@@ -67,9 +67,6 @@ typedef struct {
     int inspect;             /* ohem show: boxes always, no warmup, no stats line */
     int started;
     ohem_stats cur;
-    int readonly;            /* pipeline=1's read-only copy: select only */
-    int fed;                 /* ohem_layer_feed gave the next forward its selection */
-    ohem_stats fed_part;     /* its figures */
 } ohem_state;
 
 /* ---- [yolo] and [region]: (anchor, entry, cell) per image ------------------------ */
@@ -657,7 +654,6 @@ void ohem_layer_summary(const layer *l, FILE *f)
     if (o->neg_pos_ratio > 0) fprintf(f, ", neg_pos_ratio %g", o->neg_pos_ratio);
     if (o->min_negatives > 0) fprintf(f, ", min_negatives %d", o->min_negatives);
     if (o->warmup > 0) fprintf(f, ", warmup %d iterations", o->warmup);
-    if (o->pipeline) fprintf(f, ", pipelined");
     fprintf(f, "\n");
 }
 
@@ -696,45 +692,22 @@ static void print_stats(const ohem_stats *s)
            s->candidates ? s->loss_all / s->candidates : 0.0);
 }
 
-/* The layer that the read-only pass fed: its [roipool] cut the kept RoIs alone and
- * [roi_loss] trained them; the selection's figures count into the iteration's. */
-static void forward_fed(ohem_state *st, long iteration, int last_subdivision)
-{
-    const ohem_stats *p = &st->fed_part;
-    st->cur.active = p->active;
-    st->cur.kept += p->kept;
-    st->cur.candidates += p->candidates;
-    st->cur.positives_kept += p->positives_kept;
-    st->cur.positives += p->positives;
-    st->cur.loss_kept += p->loss_kept;
-    st->cur.loss_all += p->loss_all;
-    st->cur.iteration = iteration;
-    if (st->opt.stats && last_subdivision) print_stats(&st->cur);
-}
-
 void forward_ohem_layer(const layer l, network net)
 {
     ohem_state *st = state_of(&l);
     assert(l.batch <= st->batch && l.batch % st->rows == 0);
     copy_cpu(l.outputs * l.batch, net.input, 1, l.output, 1);
     st->mask_ready = 0;
-    int fed = st->fed;
-    st->fed = 0;
     if (!net.train) return;
 
     size_t per_iter = (size_t)net.batch * (net.subdivisions > 0 ? net.subdivisions : 1);
     size_t seen = net.seen ? *net.seen : 0;
     long iteration = seen ? (long)((seen - 1) / per_iter) + 1 : 0;
     int last_subdivision = seen == 0 || (seen / net.batch) % (per_iter / net.batch) == 0;
-    if (!st->started || st->cur.iteration != iteration || st->readonly) {
+    if (!st->started || st->cur.iteration != iteration) {
         memset(&st->cur, 0, sizeof(st->cur));
         st->cur.iteration = iteration;
         st->started = 1;
-    }
-    if (fed && st->rows > 1 && roipool_layer_packed(roi_pool(&net.layers[st->src[0].index], &net), NULL) >= 0) {
-        forward_fed(st, iteration, last_subdivision);
-        st->mask_ready = 1; /* the kept flags, for ohem_layer_kept; [roi_loss] has no mask */
-        return;
     }
     int active = iteration > st->opt.warmup || (iteration == 0 && st->opt.warmup == 0) || st->inspect;
     st->cur.active = active;
@@ -784,7 +757,7 @@ void forward_ohem_layer(const layer l, network net)
     /* [roi_loss]: its delta, for exactly the kept RoIs, is computed now rather than
      * in backward, so that its cost holds the RoI loss when libdarknet's
      * forward_network sums the costs, right after this layer (the printed loss). */
-    for (int s = 0; s < st->nsrc && !st->readonly; s++)
+    for (int s = 0; s < st->nsrc; s++)
         if (!st->src[s].kind->mask) {
             layer *L = &net.layers[st->src[s].index];
             roi_loss_layer_train_rows(L, &net, st->kept);
@@ -796,7 +769,7 @@ void forward_ohem_layer(const layer l, network net)
             if (st->opt.sparse) roipool_layer_sparse(&net, pool, st->src[s].index, trained);
         }
     st->mask_ready = active || st->rows > 1;
-    if (st->opt.stats && last_subdivision && !st->inspect && !st->readonly) print_stats(&st->cur);
+    if (st->opt.stats && last_subdivision && !st->inspect) print_stats(&st->cur);
 }
 
 /* Zeroes the delta of every candidate not kept ([roi_loss]'s was set in forward). */
@@ -821,28 +794,4 @@ void backward_ohem_layer(const layer l, network net)
 void ohem_backward_region_layer(const layer l, network net)
 {
     if (net.delta) axpy_cpu(l.batch * l.inputs, 1, l.delta, 1, net.delta, 1);
-}
-
-void ohem_layer_set_readonly(layer *l)
-{
-    state_of(l)->readonly = 1;
-}
-
-int ohem_layer_feed(layer *l, const unsigned char *kept, const ohem_stats *part)
-{
-    ohem_state *st = state_of(l);
-    memcpy(st->kept, kept, (size_t)st->images * st->n);
-    st->fed_part = *part;
-    st->fed = 1;
-    return 0;
-}
-
-void ohem_layer_last(const layer *l, ohem_stats *out)
-{
-    *out = state_of(l)->cur;
-}
-
-int ohem_layer_pipeline(const layer *l)
-{
-    return is_ohem_layer(l) && state_of(l)->opt.pipeline;
 }

@@ -39,8 +39,6 @@ typedef struct {
     int sparse;           /* [roi_loss] sources: the head's backward over the kept RoIs only */
     int rescale;          /* one-stage sources: kept deltas x 1 (0), candidates / kept (1),
                            * or the unmined delta's norm / the kept one's (2), per image */
-    int pipeline;         /* [roi_loss] sources: the read-only pass of the next batch on a
-                           * second thread (ohem_pipeline.h) */
 } ohem_options;
 
 /* Figures of one training iteration (all its subdivisions). Losses are the full
@@ -100,24 +98,6 @@ void ohem_layer_inspect(layer *l, int on);
 
 /* Writes where candidate c of an image lies: "layer 16, anchor 2, cell (3,5)". */
 void ohem_layer_describe(const layer *l, const network *net, int c, char *out, size_t cap);
-
-/* pipeline=1 (ohem_pipeline.h). The read-only copy's layer: forward selects (as
- * ever, its stats those of this forward alone, no line printed) and stops there: no
- * delta, no trainable pass. */
-void ohem_layer_set_readonly(layer *l);
-
-/* The selection the read-only pass made for the batch that the next training forward
- * of the trainable network gets: the kept flags (images, candidates per image) and
- * the figures of that pass (ohem_layer_stats of the read-only layer). That forward
- * (whose [roipool] is fed the same RoIs) adds the figures and keeps the flags.
- * Returns 0, or -1 when memory runs out. */
-int ohem_layer_feed(layer *l, const unsigned char *kept, const ohem_stats *part);
-
-/* The figures of the last forward alone of a read-only layer. */
-void ohem_layer_last(const layer *l, ohem_stats *out);
-
-/* 1 when l is an [ohem] with pipeline=1. */
-int ohem_layer_pipeline(const layer *l);
 
 /* [region]'s backward, which libdarknet's build leaves empty: the delta (already
  * the gradient with respect to the layer's input) is added to net.delta. */

@@ -270,9 +270,9 @@ int roi_loss_layer_sample(layer *l, const network *net, unsigned char *picked)
     return 1;
 }
 
-/* A packed forward ([roipool] cut only K RoIs, row_of: the sampler's, or those
- * that pipeline=1's read-only pass kept); each gets its loss and delta at its packed row, an image's kept RoIs
- * sharing its loss as the mean over them. */
+/* A packed forward ([roipool] cut only the K RoIs the sampler picked, row_of): each
+ * gets its loss and delta at its packed row, an image's sampled RoIs sharing its
+ * loss as the mean over them. */
 static void packed_loss(roi_loss_state *st, const layer *l, const network *net, const int *row_of, int K)
 {
     int R = st->rois, C = st->opt.classes, images = net->batch;

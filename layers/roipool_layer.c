@@ -22,11 +22,8 @@ typedef struct {
     int *argmax;            /* (images x rois, outputs) for mode max, else NULL */
     int index;              /* this layer's index */
     int *row_of;            /* (images x rois): the RoI of each row (the sparse pass gathers) */
-    int fed;                /* roipool_layer_feed gave the next training forward its RoIs */
-    int packed;             /* rows of the last forward, packed (a fed one), or -1 */
-    box *fed_rois;          /* (images x rois): the read-only pass's RoIs */
+    int packed;             /* rows of the last forward, packed (the sampler's), or -1 */
     unsigned char *picked;  /* (images x rois): the RoIs the sampler picked */
-    unsigned char *fed_valid, *fed_trained; /* (images x rois) */
 } roipool_state;
 
 static roipool_state *state_of(const layer *l)
@@ -53,10 +50,7 @@ static void state_free(roipool_state *st)
     free(st->valid);
     free(st->argmax);
     free(st->row_of);
-    free(st->fed_rois);
     free(st->picked);
-    free(st->fed_valid);
-    free(st->fed_trained);
     st->magic = 0;
 }
 
@@ -189,19 +183,10 @@ void forward_roipool_layer(const layer l, network net)
     const layer *src = &net.layers[o->from];
     int R = o->rois, images = net.batch;
     assert(images <= st->images);
-    int fed = st->fed && net.train;
-    st->fed = 0;
     st->packed = -1;
-    /* a sparse or fed pass of the last step left this layer and those after it at K rows */
+    /* a sparse or packed pass of the last step left this layer and those after it at K rows */
     for (int i = st->index; i < net.n; i++) net.layers[i].batch = images * R;
     int loss = loss_after(&net, st->index);
-    if (fed) { /* pipeline=1: the read-only pass's RoIs, the rows it kept */
-        size_t n = (size_t)images * R;
-        memcpy(st->rois, st->fed_rois, n * sizeof(box));
-        memcpy(st->valid, st->fed_valid, n);
-        pack_rows(st, &l, &net, images, loss, st->fed_trained);
-        return;
-    }
     for (int b = 0; b < images; b++) image_rois(st, &net, b, st->rois + (size_t)b * R, st->valid + (size_t)b * R);
     /* training with Fast R-CNN's sampler: only the sampled RoIs go through the head */
     layer *L = &net.layers[loss];
@@ -315,31 +300,6 @@ int roipool_layer_count(const layer *l)
 const roipool_options *roipool_layer_options(const layer *l)
 {
     return &state_of(l)->opt;
-}
-
-int roipool_layer_feed(layer *l, const box *rois, const unsigned char *valid, const unsigned char *trained)
-{
-    roipool_state *st = state_of(l);
-    size_t n = (size_t)st->images * st->opt.rois;
-    if (!st->fed_rois) {
-        st->fed_rois = malloc(n * sizeof(box));
-        st->fed_valid = malloc(n);
-        st->fed_trained = malloc(n);
-        if (!st->fed_rois || !st->fed_valid || !st->fed_trained) {
-            free(st->fed_rois);
-    free(st->picked);
-            free(st->fed_valid);
-            free(st->fed_trained);
-            st->fed_rois = NULL;
-            st->fed_valid = st->fed_trained = NULL;
-            return -1;
-        }
-    }
-    memcpy(st->fed_rois, rois, n * sizeof(box));
-    memcpy(st->fed_valid, valid, n);
-    memcpy(st->fed_trained, trained, n);
-    st->fed = 1;
-    return 0;
 }
 
 int roipool_layer_packed(const layer *l, const int **row_of)

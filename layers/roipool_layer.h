@@ -54,17 +54,9 @@ int roipool_layer_sparse(network *net, int pool, int loss, const unsigned char *
  * or -1 when every one computes each row on its own. */
 int roipool_layer_head_row_wise(const network *net, int pool, int loss);
 
-/* The trainable pass of [ohem] pipeline=1: the next training forward takes the RoIs
- * of the read-only pass ((images x rois) boxes and valid flags, as
- * roipool_layer_rois gives them) instead of the truths and the [rpn]'s proposals,
- * and cuts only the rows with trained != 0, packed into the first K rows; it sets the
- * batch of this layer, the head and the [roi_loss] to K (to 1 when K is 0: a row that
- * no loss trains). The forward after that is a normal one again. Returns 0, or -1
- * when memory runs out. */
-int roipool_layer_feed(layer *l, const box *rois, const unsigned char *valid, const unsigned char *trained);
-
-/* After a fed forward: K, and row_of (K) the RoI (image x rois + index) of each
- * packed row; -1 after any other forward. */
+/* After a training forward with Fast R-CNN's sampler (roi_loss_layer_sample), which
+ * hands on the sampled RoIs alone: K, and row_of (K) the RoI (image x rois + index)
+ * of each packed row; -1 after any other forward. */
 int roipool_layer_packed(const layer *l, const int **row_of);
 
 /* The RoIs of the last forward: (images x rois) boxes, and their valid flags. */

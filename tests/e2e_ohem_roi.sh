@@ -49,21 +49,6 @@ awk -F, 'NR > 1 && NR <= 5 && !($7 == $8 && $8 > 0 && $8 <= 8 * 32 && $20 == $7)
 awk -F, 'NR > 5 && !($7 > 0 && $7 <= 2 * 8 && $7 < $8 && $20 == $7) { print; exit 1 }' "$D/warmup.csv" ||
     fail "after warmup: kept not in (0, 16] or not below the candidates"
 
-# pipeline=1: trains (the RoIs trained are the kept ones); with the same seed two
-# runs give the same weights, byte for byte; the first iteration is that of pipeline=0
-{ cat "$D/frcnn-ohem.cfg"; echo "pipeline=1"; } >"$D/pipe.cfg"
-for run in 1 2; do
-    expect_status 0 ./darknet detector train "$DATA" "$D/pipe.cfg" -seed 2 -max_batches 6 -log "$D/pipe$run.csv"
-    expect_text "pipeline   the read-only pass of the next batch on a second thread"
-    expect_text "done: 6 iterations"
-    mv "$D/data/backup/pipe_final.weights" "$D/pipe$run.weights"
-done
-cmp -s "$D/pipe1.weights" "$D/pipe2.weights" || fail "pipeline=1: two runs with -seed 2 give different weights"
-awk -F, 'NR > 1 && !($7 > 0 && $7 <= 8 * 8 && $8 == 8 * 32 && $20 == $7) { print; exit 1 }' "$D/pipe1.csv" ||
-    fail "pipeline=1: kept not in (0, 64], candidates != images x RoIs, or roi_trained != ohem_kept"
-[ "$(sed -n 2p "$D/pipe1.csv" | cut -d, -f2,7,8)" = "$(sed -n 2p "$D/train.csv" | cut -d, -f2,7,8)" ] ||
-    fail "pipeline=1: the first iteration's loss and selection differ from pipeline=0's"
-
 # rank=obj: an error naming file, line, section and key
 sed 's/^per_image=8$/rank=obj/' "$D/frcnn-ohem.cfg" >"$D/bad.cfg"
 expect_status 1 ./darknet detector train "$DATA" "$D/bad.cfg" -max_batches 1 -quiet

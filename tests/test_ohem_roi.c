@@ -19,7 +19,6 @@
 #include "darknet.h"
 #include "ohem_layer.h"
 #include "ohem_parser.h"
-#include "ohem_pipeline.h"
 #include "oracle.h"
 #include "rcnn.h"
 #include "roi_loss_layer.h"
@@ -370,19 +369,14 @@ static void test_cfg_errors(void **state)
     expect_error("mixed", text, "[ohem]", "[ohem] layers=(all): mixes [roi_loss] with other loss layers");
     snprintf(text, sizeof(text), mixed, "layers=3,9");
     expect_error("mixed_layers", text, "layers=3,9", "[ohem] layers=3,9: mixes [roi_loss] with other loss layers");
-    snprintf(text, sizeof(text), mixed, "layers=3\npipeline=1");
-    expect_error("pipeline_yolo", text, "pipeline=1", "[ohem] pipeline=1: applies to the RoIs of a two-stage network");
-    snprintf(text, sizeof(text), roi_cfg, "", "per_image=4\nsparse=0\npipeline=1");
-    expect_error("pipeline_dense", text, "pipeline=1", "[ohem] pipeline=1: runs the trainable pass over the kept RoIs only, which sparse=0 turns off");
-    snprintf(text, sizeof(text), roi_cfg, "", "per_image=4\npipeline=2");
-    expect_error("pipeline_2", text, "pipeline=2", "[ohem] pipeline=2:");
-    /* a head with batch_normalize: its statistics would be over the kept RoIs */
-    char bn[4096];
-    const char *head = strstr(roi_cfg, "[connected]\noutput=8\n");
-    int hl = (int)strlen("[connected]\noutput=8\n");
-    snprintf(bn, sizeof(bn), "%.*sbatch_normalize=1\n%s", (int)(head - roi_cfg) + hl, roi_cfg, head + hl);
-    snprintf(text, sizeof(text), bn, "", "per_image=4\npipeline=1");
-    expect_error("pipeline_bn", text, "pipeline=1", "[ohem] pipeline=1: the head layer 5 (connected) mixes the RoIs");
+    /* pipeline=1 was measured slower and removed: an error that says so */
+    snprintf(text, sizeof(text), roi_cfg, "", "per_image=4\npipeline=1");
+    expect_error("pipeline", text, "pipeline=1", "[ohem] pipeline=1: the read-only pass on a second thread was built and measured slower");
+    snprintf(text, sizeof(text), roi_cfg, "", "per_image=4\npipeline=0");
+    network *p0;
+    ohem_err e0;
+    if (ohem_parse_network(write_text("pipeline0", text), &p0, &e0) != 0) fail_msg("%s", e0.msg);
+    free_network(p0);
     /* the [roi_loss] alone, named: builds */
     snprintf(text, sizeof(text), mixed, "layers=-1");
     network *net;
@@ -497,58 +491,6 @@ static void test_sparse_equals_dense(void **state)
 }
 
 
-/* A network of the test cfg with [ohem] keys ohem_x, built after srand(21), seeded
- * input noise in the head's weights. */
-static network *build_seeded(const char *ohem_x)
-{
-    srand(21);
-    network *net = build("", ohem_x);
-    unsigned seed = 5;
-    layer *head = &net->layers[6];
-    for (int i = 0; i < head->outputs * head->inputs; i++) head->weights[i] = ((float)rand_r(&seed) / RAND_MAX - .5f);
-    return net;
-}
-
-/* One iteration's data (2 images): seeded pixels, the test's truths. */
-static data batch_data(const network *net, unsigned seed)
-{
-    data d = {0};
-    d.X = make_matrix(2, net->inputs);
-    d.y = make_matrix(2, net->truths);
-    for (int b = 0; b < 2; b++) {
-        for (int i = 0; i < net->inputs; i++) d.X.vals[b][i] = (float)rand_r(&seed) / RAND_MAX * 2 - 1;
-        for (int t = 0; t < truth_n[b]; t++) {
-            float *r = d.y.vals[b] + 5 * t;
-            r[0] = truth_box[b][t].x;
-            r[1] = truth_box[b][t].y;
-            r[2] = truth_box[b][t].w;
-            r[3] = truth_box[b][t].h;
-            r[4] = (float)truth_cls[b][t];
-        }
-    }
-    return d;
-}
-
-/* The largest relative difference between the weights and biases of a and b. */
-static double weights_diff(const network *a, const network *b)
-{
-    double worst = 0;
-    int where;
-    for (int i = 0; i < a->n; i++) {
-        const layer *x = &a->layers[i], *y = &b->layers[i];
-        if (x->type != CONVOLUTIONAL && x->type != CONNECTED) continue;
-        int nw = x->type == CONNECTED ? x->outputs * x->inputs : x->nweights;
-        int nb = x->type == CONNECTED ? x->outputs : x->n;
-        double d = max_rel_diff(x->weights, y->weights, nw, &where);
-        worst = d > worst ? d : worst;
-        d = max_rel_diff(x->biases, y->biases, nb, &where);
-        worst = d > worst ? d : worst;
-    }
-    return worst;
-}
-
-#define PIPE_KEYS "per_image=4\nnms=0.7\npipeline=1"
-
 /* A head with batch_normalize mixes the RoIs of a batch (its statistics): the
  * sparse pass must not run it over the kept rows alone, and [ohem] keeps the dense
  * masked backward, so sparse=1 gives exactly what sparse=0 does. */
@@ -588,141 +530,12 @@ static void test_bn_head_stays_dense(void **state)
     free_network(net[1]);
 }
 
-/* pipeline=1: the first iteration's selection is made before any update, so the
- * pipelined iteration equals the sequential one (train_network: the read-only
- * forward, the selection, the sparse trainable pass) to float rounding: the same
- * kept RoIs, the same weights after the update. The second iteration's selection is
- * the one that a network still at the initial weights makes on the second batch
- * (one update old), and its RoIs are that network's; the RoIs that trained are the
- * kept ones, and the head ran at their count. The third iteration's selection is
- * that of the weights after the first update. */
-static void test_pipeline_first_step_and_lag(void **state)
-{
-    (void)state;
-    network *seq = build_seeded(PIPE_KEYS), *pip = build_seeded(PIPE_KEYS), *old = build_seeded(PIPE_KEYS);
-    ohem_err e;
-    ohem_pipeline *p = ohem_pipeline_make(pip, path_buf, &e);
-    if (!p) fail_msg("%s", e.msg);
-    assert_int_equal(ohem_pipeline_layer(pip), 8);
-    data d1 = batch_data(seq, 7), d2 = batch_data(seq, 8);
-    assert_true(weights_diff(seq, pip) == 0);
-
-    float ls = train_network(seq, d1);
-    float lp = ohem_pipeline_train(p, pip, d1, &d2, NULL);
-    assert_true(isfinite(ls) && isfinite(lp));
-    int per;
-    const unsigned char *ks = ohem_layer_kept(&seq->layers[8], &per), *kp = ohem_layer_kept(&pip->layers[8], &per);
-    assert_non_null(ks);
-    assert_non_null(kp);
-    assert_memory_equal(ks, kp, 2 * R);
-    int kept = 0;
-    for (int i = 0; i < 2 * R; i++) kept += kp[i];
-    assert_true(kept > 0 && kept < 2 * R);
-    assert_int_equal(pip->layers[5].batch, kept); /* the head ran over the kept rows only */
-    if (fabsf(ls - lp) > 1e-5f * fabsf(ls)) fail_msg("loss: sequential %g, pipelined %g", ls, lp);
-    double d = weights_diff(seq, pip);
-    if (d > 1e-5) fail_msg("weights after the first iteration differ by %g", d);
-    assert_true(weights_diff(seq, old) > 0); /* the update moved them */
-
-    /* the oracle of the second selection: the initial weights on the second batch */
-    get_next_batch(d2, 2, 0, old->input, old->truth);
-    *old->seen = 4;
-    old->train = 1;
-    forward_network(old);
-    const unsigned char *ko = ohem_layer_kept(&old->layers[8], &per);
-    assert_non_null(ko);
-    const unsigned char *vo, *vp;
-    const box *ro = roipool_layer_rois(&old->layers[4], &vo, NULL);
-    data d3 = batch_data(seq, 9);
-    ohem_pipeline_train(p, pip, d2, &d3, NULL);
-    kp = ohem_layer_kept(&pip->layers[8], &per);
-    assert_memory_equal(ko, kp, 2 * R);
-    const box *rp = roipool_layer_rois(&pip->layers[4], &vp, NULL);
-    assert_memory_equal(ro, rp, 2 * R * sizeof(box));
-    assert_memory_equal(vo, vp, 2 * R);
-    const unsigned char *trained;
-    roi_loss_layer_rois(&pip->layers[7], NULL, NULL, &trained);
-    assert_memory_equal(trained, kp, 2 * R);
-    kept = 0;
-    for (int i = 0; i < 2 * R; i++) kept += kp[i];
-    assert_int_equal(pip->layers[6].batch, kept);
-    roi_loss_stats st;
-    roi_loss_layer_stats(&pip->layers[7], &st);
-    assert_int_equal(st.trained, kept);
-
-    /* the third selection: the weights after the first update (seq's, which trained
-     * once) on the third batch */
-    get_next_batch(d3, 2, 0, seq->input, seq->truth);
-    *seq->seen = 6;
-    seq->train = 1;
-    forward_network(seq);
-    ohem_pipeline_train(p, pip, d3, NULL, NULL);
-    assert_memory_equal(ohem_layer_kept(&seq->layers[8], &per), ohem_layer_kept(&pip->layers[8], &per), 2 * R);
-    assert_memory_equal(roipool_layer_rois(&seq->layers[4], NULL, NULL), roipool_layer_rois(&pip->layers[4], NULL, NULL),
-                        2 * R * sizeof(box));
-    ohem_pipeline_free(p);
-    free_data(d1);
-    free_data(d2);
-    free_data(d3);
-    free_network(seq);
-    free_network(pip);
-    free_network(old);
-}
-
-/* pipeline=1 with a fixed seed: two runs of three iterations (two batches each:
- * subdivisions 2) give the same weights to the bit, and the weights moved. */
-static void test_pipeline_deterministic(void **state)
-{
-    (void)state;
-    network *net[2];
-    ohem_pipeline *p[2];
-    data d[4];
-    for (int v = 0; v < 2; v++) {
-        net[v] = build_seeded(PIPE_KEYS);
-        net[v]->subdivisions = 2;
-        ohem_err e;
-        if (!(p[v] = ohem_pipeline_make(net[v], path_buf, &e))) fail_msg("%s", e.msg);
-    }
-    network *start = build_seeded(PIPE_KEYS);
-    for (int i = 0; i < 4; i++) {
-        d[i] = batch_data(net[0], 30 + i);
-        /* two batches of 2 images an iteration */
-        data two = {0};
-        two.X = make_matrix(4, net[0]->inputs);
-        two.y = make_matrix(4, net[0]->truths);
-        for (int r = 0; r < 4; r++) {
-            memcpy(two.X.vals[r], d[i].X.vals[r % 2], net[0]->inputs * sizeof(float));
-            memcpy(two.y.vals[r], d[i].y.vals[r % 2], net[0]->truths * sizeof(float));
-            if (r >= 2)
-                for (int k = 0; k < net[0]->inputs; k++) two.X.vals[r][k] *= -1;
-        }
-        free_data(d[i]);
-        d[i] = two;
-    }
-    for (int v = 0; v < 2; v++)
-        for (int it = 0; it < 3; it++) {
-            float loss = ohem_pipeline_train(p[v], net[v], d[it], &d[it + 1], NULL);
-            assert_true(isfinite(loss));
-        }
-    assert_int_equal(*net[0]->seen, 12);
-    assert_true(weights_diff(net[0], net[1]) == 0);
-    assert_true(weights_diff(net[0], start) > 0);
-    for (int v = 0; v < 2; v++) {
-        ohem_pipeline_free(p[v]);
-        free_network(net[v]);
-    }
-    free_network(start);
-    for (int i = 0; i < 4; i++) free_data(d[i]);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kept_and_delta),
         cmocka_unit_test(test_sparse_equals_dense),
         cmocka_unit_test(test_bn_head_stays_dense),
-        cmocka_unit_test(test_pipeline_first_step_and_lag),
-        cmocka_unit_test(test_pipeline_deterministic),
         cmocka_unit_test(test_one_image),
         cmocka_unit_test(test_cfg_errors),
         cmocka_unit_test(test_committed_cfg),

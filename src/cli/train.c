@@ -6,7 +6,6 @@
 #include "dist.h"
 #include "ohem_parser.h"
 #include "ohem_layer.h"
-#include "ohem_pipeline.h"
 #include "roi_loss_layer.h"
 
 #include <dirent.h>
@@ -298,7 +297,6 @@ int detector_train(int argc, char **argv)
     }
     int status = CLI_BAD_INPUT, nvalid = -1;
     network *net = NULL, *eval = NULL;
-    ohem_pipeline *pipe = NULL;
     FILE *log = NULL;
     char **vpaths = NULL;
     map_class *mc = NULL;
@@ -327,14 +325,6 @@ int detector_train(int argc, char **argv)
     if (map_every) {
         eval = parse_network_cfg((char *)pos[1]);
         set_batch_network(eval, 1);
-    }
-    if (ohem_pipeline_layer(net) >= 0) { /* before the seeding below: it draws from rand() */
-        ohem_err e;
-        if (!(pipe = ohem_pipeline_make(net, pos[1], &e))) {
-            capture_end(0);
-            fprintf(stderr, "error: %s\n", e.msg);
-            goto done;
-        }
     }
     capture_end(0);
     /* libdarknet's make_yolo_layer and make_region_layer call srand(0): seed again,
@@ -414,8 +404,7 @@ int detector_train(int argc, char **argv)
     args.hue = net->hue;
     args.threads = 1; /* one loader thread: the order of rand() calls, so -seed, holds */
     args.type = det->type == DETECTION ? REGION_DATA : DETECTION_DATA;
-    data train, buffer, cur;
-    int have_cur = 0;
+    data train, buffer;
     args.d = &buffer;
     pthread_t loader = load_data(args);
     const layer *ohem_l = ohem_layer_of(net);
@@ -445,22 +434,8 @@ int detector_train(int argc, char **argv)
         pthread_join(loader, NULL);
         train = buffer;
         loader = load_data(args);
-        float loss;
-        if (pipe) { /* the read-only pass needs the next iteration's data during this one */
-            if (!have_cur) {
-                cur = train;
-                have_cur = 1;
-                pthread_join(loader, NULL);
-                train = buffer;
-                loader = load_data(args);
-            }
-            loss = ohem_pipeline_train(pipe, net, cur, &train, dist_sync_updates);
-            free_data(cur);
-            cur = train;
-        } else {
-            loss = dist_train_step(net, train);
-            free_data(train);
-        }
+        float loss = dist_train_step(net, train);
+        free_data(train);
         if (dist_left()) {
             status = CLI_BAD_INPUT; /* another rank stopped on an error */
             break;
@@ -570,7 +545,6 @@ int detector_train(int argc, char **argv)
     dist_leave();
     pthread_join(loader, NULL);
     free_data(buffer);
-    if (have_cur) free_data(cur);
     if (status == 0) {
         snprintf(path, sizeof(path), "%s/%s_final.weights", d.backup, base);
         if (save_weights_atomic(net, path) != 0) status = CLI_BAD_INPUT;
@@ -588,7 +562,6 @@ done:
         fprintf(stderr, "error: %s: the log could not be written in full (disk full?)\n", log_path);
         status = CLI_BAD_INPUT;
     }
-    ohem_pipeline_free(pipe);
     if (net) free_network(net);
     if (eval) free_network(eval);
     free(mc);

@@ -20,12 +20,6 @@ typedef void (*gemm_fn)(int, int, int, int, int, float, float *, int, float *, i
 static gemm_fn darknet_gemm, darknet_gemm_cpu;
 static int use_darknet;
 
-void ohem_blas_threads(int threads)
-{
-    openblas_set_num_threads(threads);
-    ohem_kernels_threads(threads);
-}
-
 /* A is (M, K) or (K, M) when TA; B is (K, N) or (N, K) when TB; C is (M, N). */
 static void route_gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda,
                        float *B, int ldb, float BETA, float *C, int ldc)

@@ -20,10 +20,6 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
  * OHEM_GEMM=darknet keeps libdarknet's own gemm (for comparisons). */
 void ohem_blas_init(void);
 
-/* Sets the threads of OpenBLAS and of the kernels' pool (no gemm or kernel may be
- * running). */
-void ohem_blas_threads(int threads);
-
 /* "openblas" or "darknet"; returns 0, or -1 for another name. */
 int ohem_gemm_select(const char *name);
 

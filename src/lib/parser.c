@@ -429,7 +429,7 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
         int known = 0;
         for (size_t k = 0; k < sizeof(ohem_keys) / sizeof(ohem_keys[0]); k++) known |= strcmp(s->keys[i], ohem_keys[k]) == 0;
         if (!known) {
-            ohem_err_set(e, "%s:%d: [ohem] unknown key '%s' (hint: the keys are per_image, fraction, nms, layers, rank, positives, neg_pos_ratio, min_negatives, warmup, stats, sparse, rescale, pipeline)",
+            ohem_err_set(e, "%s:%d: [ohem] unknown key '%s' (hint: the keys are per_image, fraction, nms, layers, rank, positives, neg_pos_ratio, min_negatives, warmup, stats, sparse, rescale)",
                          cfg->path, s->lines[i], s->keys[i]);
             return -1;
         }
@@ -448,7 +448,6 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
         get_int(cfg, s, "warmup", 0, 1000000000, &o->warmup, e) ||
         get_int(cfg, s, "stats", 0, 1, &o->stats, e) ||
         get_int(cfg, s, "sparse", 0, 1, &o->sparse, e) ||
-        get_int(cfg, s, "pipeline", 0, 1, &o->pipeline, e) ||
         get_word(cfg, s, "rescale", rescales, 3, &o->rescale, e) ||
         parse_layers(cfg, s, net, index, o, e))
         return -1;
@@ -474,21 +473,10 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
         return bad_value(cfg, s, "rescale", find_val(s, "rescale"), "applies to one-stage loss layers: the kept RoIs' loss is already their mean (hint: leave it out)", e);
     if (nroi && o->rank == OHEM_RANK_OBJ)
         return bad_value(cfg, s, "rank", find_val(s, "rank"), "a RoI of [roi_loss] has no objectness loss (hint: rank=all, rank=class or rank=coord)", e);
-    if (o->pipeline && !nroi)
-        return bad_value(cfg, s, "pipeline", find_val(s, "pipeline"), "applies to the RoIs of a two-stage network: a one-stage step has no read-only pass to overlap (hint: leave it out, or mine a [roi_loss])", e);
-    if (o->pipeline && !o->sparse)
-        return bad_value(cfg, s, "pipeline", find_val(s, "pipeline"), "runs the trainable pass over the kept RoIs only, which sparse=0 turns off (hint: leave sparse out)", e);
-    if (o->pipeline) {
-        int pool = o->layers[0] - 1;
-        while (pool > 0 && !is_roipool_layer(&net->layers[pool])) pool--;
-        int bad = roipool_layer_head_row_wise(net, pool, o->layers[0]);
-        if (bad >= 0) {
-            ohem_err_set(e, "%s:%d: [ohem] pipeline=%s: the head layer %d (%s) mixes the RoIs of a batch (batch_normalize, or a kind not known to work row by row), and the trainable pass runs it over the kept RoIs only (hint: pipeline=0)",
-                         cfg->path, ohem_cfg_line(s, "pipeline"), find_val(s, "pipeline"), bad,
-                         ohem_layer_name(&net->layers[bad]));
-            return -1;
-        }
-    }
+    int pipeline = 0;
+    if (get_int(cfg, s, "pipeline", 0, 1, &pipeline, e)) return -1;
+    if (pipeline)
+        return bad_value(cfg, s, "pipeline", find_val(s, "pipeline"), "the read-only pass on a second thread was built and measured slower than the sequential step on 2 cores, and removed (README: \"pipeline=1: built, measured, removed\") (hint: pipeline=0, or leave it out)", e);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "roipool_layer.h"
 #include "rcnn.h"
 #include "roi_loss_layer.h"
+#include "pool.h"
 #include "roi_align.h"
 #include "rpn_layer.h"
 
@@ -24,6 +25,13 @@ typedef struct {
     int *row_of;            /* (images x rois): the RoI of each row (the sparse pass gathers) */
     int packed;             /* rows of the last forward, packed (the sampler's), or -1 */
     unsigned char *picked;  /* (images x rois): the RoIs the sampler picked */
+    /* the layer right after from= when its backward writes the map's delta rather than
+     * adding to it (a 1x1 [convolutional], [activation]): its own backward, and what
+     * the map's delta held before it ran (keep_map_delta) */
+    void (*next_backward)(struct layer, struct network);
+    const float *next_delta; /* that layer's delta: it finds this state */
+    float *saved;
+    size_t saved_n;
 } roipool_state;
 
 static roipool_state *state_of(const layer *l)
@@ -51,7 +59,48 @@ static void state_free(roipool_state *st)
     free(st->argmax);
     free(st->row_of);
     free(st->picked);
+    free(st->saved);
     st->magic = 0;
+}
+
+/* 1 when l's backward writes its input's delta instead of adding to it: libdarknet's
+ * 1x1 [convolutional] has its gemm write there (beta 0), [activation] copies. */
+static int overwrites_input_delta(const layer *l)
+{
+    return (l->type == CONVOLUTIONAL && l->size == 1) || l->type == ACTIVE;
+}
+
+static void keep_map_delta(layer l, network net);
+
+/* The state of the [roipool] whose from= layer feeds l (its next_delta is l's). */
+static roipool_state *keeper_of(const layer *l, const network *net)
+{
+    for (int i = 0; i < net->n; i++) {
+        const layer *p = &net->layers[i];
+        if (!is_roipool_layer(p) || !state_of(p)->next_backward) continue;
+        if (state_of(p)->next_delta == l->delta || state_of(p)->opt.from + 1 == net->index) return state_of(p);
+    }
+    return NULL;
+}
+
+/* The backward of the layer right after from= (which runs after [roipool]'s, whose
+ * gradient is already in the map's delta): with its own writing the map's delta, the
+ * RoIs' gradient would be lost; so the delta is set aside, the layer's backward runs
+ * on a cleared one, and the two are added. */
+static void keep_map_delta(layer l, network net)
+{
+    roipool_state *st = keeper_of(&l, &net);
+    assert(st);
+    size_t n = (size_t)l.inputs * l.batch;
+    if (!net.delta || n > st->saved_n) { /* no delta to keep, or a batch past the built one */
+        assert(!net.delta);
+        st->next_backward(l, net);
+        return;
+    }
+    memcpy(st->saved, net.delta, n * sizeof(float));
+    memset(net.delta, 0, n * sizeof(float));
+    st->next_backward(l, net);
+    for (size_t i = 0; i < n; i++) net.delta[i] += st->saved[i];
 }
 
 int make_roipool_layer(layer *l, const roipool_options *o, network *net, int index, int images)
@@ -89,6 +138,14 @@ int make_roipool_layer(layer *l, const roipool_options *o, network *net, int ind
     st->picked = calloc(rows, 1);
     if (o->mode == ROIPOOL_MAX) st->argmax = malloc(rows * l->outputs * sizeof(int));
     if (!st->rois || !st->valid || !st->row_of || !st->picked || (o->mode == ROIPOOL_MAX && !st->argmax)) goto fail;
+    layer *next = &net->layers[o->from + 1];
+    if (o->from + 1 < index && overwrites_input_delta(next) && next->backward != keep_map_delta) {
+        st->saved_n = (size_t)images * src->outputs;
+        if (!(st->saved = malloc(st->saved_n * sizeof(float)))) goto fail;
+        st->next_backward = next->backward;
+        st->next_delta = next->delta;
+        next->backward = keep_map_delta;
+    }
     fprintf(stderr, "roipool    %d RoIs per image from layer %d (%dx%dx%d), %s %dx%d\n", o->rois,
             o->from, l->w, l->h, l->c, o->mode == ROIPOOL_MAX ? "max" : "align", o->size, o->size);
     return 0;
@@ -149,6 +206,25 @@ static void cut_row(roipool_state *st, const layer *l, const layer *src, int roi
     else roi_align_forward(map, l->c, l->h, l->w, c, o->size, o->sampling, out);
 }
 
+/* Rows [begin, end) of a forward: each RoI row_of[k] into row k (rows are
+ * independent: the kernels' pool splits them). */
+typedef struct {
+    roipool_state *st;
+    const layer *l, *src;
+} cut_job;
+
+static void cut_part(void *ctx, long begin, long end)
+{
+    cut_job *j = ctx;
+    for (long k = begin; k < end; k++) cut_row(j->st, j->l, j->src, j->st->row_of[k], (int)k);
+}
+
+static void cut_rows(roipool_state *st, const layer *l, const layer *src, int rows)
+{
+    cut_job j = {st, l, src};
+    ohem_pool_for(rows, 32, cut_part, &j);
+}
+
 /* The index of the [roi_loss] that the layers after [roipool] at pool lead to. */
 static int loss_after(const network *net, int pool)
 {
@@ -172,8 +248,7 @@ static void pack_rows(roipool_state *st, const layer *l, network *net, int image
     int rows = K ? K : 1;
     for (int i = st->index; i <= loss; i++) net->layers[i].batch = rows;
     memset(l->delta, 0, (size_t)rows * l->outputs * sizeof(float));
-    const layer *src = &net->layers[st->opt.from];
-    for (int k = 0; k < rows; k++) cut_row(st, l, src, st->row_of[k], k);
+    cut_rows(st, l, &net->layers[st->opt.from], rows);
 }
 
 void forward_roipool_layer(const layer l, network net)
@@ -198,7 +273,7 @@ void forward_roipool_layer(const layer l, network net)
     /* forward_network cleared only the K rows of the delta that the batch said */
     memset(l.delta, 0, (size_t)images * R * l.outputs * sizeof(float));
     for (int r = 0; r < images * R; r++) st->row_of[r] = r;
-    for (int r = 0; r < images * R; r++) cut_row(st, &l, src, r, r);
+    cut_rows(st, &l, src, images * R);
 }
 
 /* 1 when the n floats at d are all zero (the rows the loss did not train). */
@@ -209,26 +284,44 @@ static int all_zero(const float *d, int n)
     return 1;
 }
 
+/* The backward of the rows of images [begin, end): each image's map takes its rows
+ * in row order, whatever the split (the kernels' pool splits images). */
+typedef struct {
+    roipool_state *st;
+    const layer *l;
+    layer *src;
+} back_job;
+
+static void back_part(void *ctx, long begin, long end)
+{
+    back_job *j = ctx;
+    roipool_state *st = j->st;
+    const layer *l = j->l;
+    const roipool_options *o = &st->opt;
+    int R = o->rois;
+    for (int row = 0; row < l->batch; row++) {
+        int roi = st->row_of[row];
+        if (roi / R < begin || roi / R >= end) continue;
+        float *dmap = j->src->delta + (size_t)(roi / R) * j->src->outputs;
+        const float *d = l->delta + (size_t)row * l->outputs;
+        if (all_zero(d, l->outputs)) continue;
+        if (o->mode == ROIPOOL_MAX) {
+            roi_max_backward(d, st->argmax + (size_t)row * l->outputs, l->c, o->size, dmap);
+        } else {
+            float c[4];
+            rcnn_corners(st->rois[roi], l->w, l->h, c);
+            roi_align_backward(d, l->c, l->h, l->w, c, o->size, o->sampling, dmap);
+        }
+    }
+}
+
 void backward_roipool_layer(const layer l, network net)
 {
     roipool_state *st = state_of(&l);
-    const roipool_options *o = &st->opt;
-    layer *src = &net.layers[o->from];
+    layer *src = &net.layers[st->opt.from];
     if (!src->delta) return;
-    int R = o->rois;
-    for (int row = 0; row < l.batch; row++) {
-        int roi = st->row_of[row];
-        float *dmap = src->delta + (size_t)(roi / R) * src->outputs;
-        const float *d = l.delta + (size_t)row * l.outputs;
-        if (all_zero(d, l.outputs)) continue;
-        if (o->mode == ROIPOOL_MAX) {
-            roi_max_backward(d, st->argmax + (size_t)row * l.outputs, l.c, o->size, dmap);
-        } else {
-            float c[4];
-            rcnn_corners(st->rois[roi], l.w, l.h, c);
-            roi_align_backward(d, l.c, l.h, l.w, c, o->size, o->sampling, dmap);
-        }
-    }
+    back_job j = {st, &l, src};
+    ohem_pool_for(net.batch, 2, back_part, &j);
 }
 
 /* Head layers whose rows are computed independently of each other. */
@@ -237,6 +330,14 @@ static int row_wise(const layer *l)
     if (l->batch_normalize) return 0;
     return l->type == CONNECTED || l->type == CONVOLUTIONAL || l->type == ACTIVE ||
            l->type == MAXPOOL || l->type == AVGPOOL;
+}
+
+/* Head layers whose backward reads nothing of their forward but the output (and
+ * the input): no batch-norm statistics, no max-pooling indexes. */
+static int output_only(const layer *l)
+{
+    return !l->batch_normalize && (l->type == CONNECTED || l->type == CONVOLUTIONAL || l->type == ACTIVE ||
+                                   l->type == AVGPOOL);
 }
 
 int roipool_layer_head_row_wise(const network *net, int pool, int loss)
@@ -270,7 +371,24 @@ int roipool_layer_sparse(network *net, int pool, int loss, const unsigned char *
     }
     for (int i = pool; i <= loss; i++) net->layers[i].batch = K;
     memset(P->delta, 0, (size_t)K * P->outputs * sizeof(float));
-    /* the head's forward again over the K rows: its outputs are what its backward reads */
+    /* what the head's backward reads of its forward is each layer's output (and its
+     * input, the layer before's): the read-only forward computed them for every row,
+     * so the kept rows are gathered, unless a layer keeps more (max pooling's
+     * indexes point into the whole batch) */
+    int gather = 1;
+    for (int i = pool + 1; i < loss; i++) gather &= output_only(&net->layers[i]);
+    if (gather) {
+        for (int i = pool + 1; i < loss; i++) {
+            layer *h = &net->layers[i];
+            for (int k = 0; k < K; k++) {
+                int r = st->row_of[k];
+                if (r != k) memcpy(h->output + (size_t)k * h->outputs, h->output + (size_t)r * h->outputs, h->outputs * sizeof(float));
+            }
+            if (h->delta) fill_cpu(h->outputs * K, 0, h->delta, 1);
+        }
+        return K;
+    }
+    /* else the head's forward again over the K rows */
     network n = *net;
     n.train = 1;
     n.input = P->output;

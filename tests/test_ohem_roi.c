@@ -435,20 +435,29 @@ static double max_rel_diff(const float *a, const float *b, int n, int *where)
 }
 
 /* One training step of the same network with the sparse trainable pass (the head's
- * forward again and its backward over the kept RoIs only) and with the dense masked
- * backward: the same weight and bias updates in every layer and the same delta of
- * the feature map, to float rounding; the sparse head really ran at K rows, and the
- * next forward sets the batches back. */
-static void test_sparse_equals_dense(void **state)
+ * backward over the kept RoIs only) and with the dense masked backward: the same
+ * weight and bias updates in every layer and the same delta of the feature map, to
+ * float rounding; the sparse head really ran at K rows, and the next forward sets
+ * the batches back. extra goes into the head right after [roipool]: with a
+ * [maxpool] there (whose indexes point into the whole batch), the sparse pass runs
+ * the head's forward again over the kept rows; without, it gathers the rows of the
+ * read-only forward. */
+static void sparse_vs_dense(const char *extra)
 {
-    (void)state;
+    char text[4096], cfg[4096];
+    const char *after = strstr(roi_cfg, "rois=12\n") + strlen("rois=12\n");
+    snprintf(cfg, sizeof(cfg), "%.*s%s%s", (int)(after - roi_cfg), roi_cfg, extra, after);
+    int shift = *extra ? 1 : 0, pool = 4, loss = 7 + shift, oh = 8 + shift;
     network *net[2];
     for (int v = 0; v < 2; v++) {
         srand(21); /* the same initial weights and RPN/sampler draws */
-        net[v] = build("", v ? "per_image=4\nnms=0.7\nsparse=1" : "per_image=4\nnms=0.7\nsparse=0");
+        snprintf(text, sizeof(text), cfg, "", v ? "per_image=4\nnms=0.7\nsparse=1" : "per_image=4\nnms=0.7\nsparse=0");
+        ohem_err e;
+        if (ohem_parse_network(write_text("sparse", text), &net[v], &e) != 0) fail_msg("%s", e.msg);
+        assert_true(is_ohem_layer(&net[v]->layers[oh]));
         unsigned seed = 5;
         for (int i = 0; i < net[v]->inputs * net[v]->batch; i++) net[v]->input[i] = (float)rand_r(&seed) / RAND_MAX * 2 - 1;
-        layer *head = &net[v]->layers[6];
+        layer *head = &net[v]->layers[loss - 1];
         for (int i = 0; i < head->outputs * head->inputs; i++) head->weights[i] = ((float)rand_r(&seed) / RAND_MAX - .5f);
         set_truths(net[v]);
         net[v]->train = 1;
@@ -456,12 +465,12 @@ static void test_sparse_equals_dense(void **state)
         backward_network(net[v]);
     }
     int kept = 0, per;
-    const unsigned char *k = ohem_layer_kept(&net[1]->layers[8], &per);
+    const unsigned char *k = ohem_layer_kept(&net[1]->layers[oh], &per);
     for (int i = 0; i < 2 * R; i++) kept += k[i];
     assert_true(kept > 0 && kept < 2 * R);
-    for (int i = 4; i <= 7; i++) assert_int_equal(net[1]->layers[i].batch, kept);
-    for (int i = 4; i <= 7; i++) assert_int_equal(net[0]->layers[i].batch, 2 * R);
-    assert_memory_equal(k, ohem_layer_kept(&net[0]->layers[8], &per), 2 * R);
+    for (int i = pool; i <= loss; i++) assert_int_equal(net[1]->layers[i].batch, kept);
+    for (int i = pool; i <= loss; i++) assert_int_equal(net[0]->layers[i].batch, 2 * R);
+    assert_memory_equal(k, ohem_layer_kept(&net[0]->layers[oh], &per), 2 * R);
     for (int i = 0; i < net[0]->n; i++) {
         layer *a = &net[0]->layers[i], *b = &net[1]->layers[i];
         int nw = a->type == CONNECTED ? a->outputs * a->inputs : a->nweights;
@@ -485,11 +494,22 @@ static void test_sparse_equals_dense(void **state)
     /* the next forward restores the rows (an inference forward: no mining after it) */
     net[1]->train = 0;
     forward_network(net[1]);
-    for (int i = 4; i <= 8; i++) assert_int_equal(net[1]->layers[i].batch, 2 * R);
+    for (int i = pool; i <= oh; i++) assert_int_equal(net[1]->layers[i].batch, 2 * R);
     free_network(net[0]);
     free_network(net[1]);
 }
 
+static void test_sparse_equals_dense(void **state)
+{
+    (void)state;
+    sparse_vs_dense("");
+}
+
+static void test_sparse_equals_dense_maxpool_head(void **state)
+{
+    (void)state;
+    sparse_vs_dense("[maxpool]\nsize=2\nstride=1\n");
+}
 
 /* A head with batch_normalize mixes the RoIs of a batch (its statistics): the
  * sparse pass must not run it over the kept rows alone, and [ohem] keeps the dense
@@ -535,6 +555,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kept_and_delta),
         cmocka_unit_test(test_sparse_equals_dense),
+        cmocka_unit_test(test_sparse_equals_dense_maxpool_head),
         cmocka_unit_test(test_bn_head_stays_dense),
         cmocka_unit_test(test_one_image),
         cmocka_unit_test(test_cfg_errors),

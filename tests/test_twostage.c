@@ -296,6 +296,74 @@ static void check_gradient(const char *mode, double tol)
     free_network(net);
 }
 
+/* backward_network's steps from the last layer down to layer stop. */
+static void backward_down_to(network *net, int stop)
+{
+    network n = *net;
+    for (int i = net->n - 1; i >= stop; i--) {
+        n.index = i;
+        n.input = net->layers[i - 1].output;
+        n.delta = net->layers[i - 1].delta;
+        net->layers[i].backward(net->layers[i], n);
+    }
+}
+
+static void clear_delta(layer *l)
+{
+    memset(l->delta, 0, (size_t)l->outputs * l->batch * sizeof(float));
+}
+
+/* The RoIs' gradient reaches the map although the layer right after it (the RPN's
+ * 1x1 [convolutional]) runs its backward later and has libdarknet's gemm write the
+ * map's delta (beta 0): the map's delta when its own backward is next is the RPN's
+ * part (the same backward with [roi_loss]'s delta cleared) plus [roipool]'s (the
+ * backward from the loss down to [roipool] alone), to float rounding. */
+static void test_roi_gradient_kept_in_map(void **state)
+{
+    (void)state;
+    network *net = build(write_cfg("keep_map", "", "", "", "linear", "", ""));
+    assert_true(net->layers[2].type == CONVOLUTIONAL && net->layers[2].size == 1);
+    unsigned seed = 13;
+    random_fill(net->input, net->inputs * net->batch, &seed, 1);
+    for (int i = 5; i <= 6; i++) random_fill(net->layers[i].weights, weight_count(&net->layers[i]), &seed, .5f);
+    static const truth_row truths[] = {{0, .4f, .45f, .35f, .3f, 1}, {1, .55f, .5f, .3f, .45f, 0}};
+    train_forward(net, truths, 2);
+    layer *map = &net->layers[1], *loss = &net->layers[7];
+    int nmap = map->outputs * map->batch, nloss = loss->outputs * loss->batch;
+    float *loss_delta = malloc(nloss * sizeof(float)), *full = malloc(nmap * sizeof(float));
+    float *rpn_part = malloc(nmap * sizeof(float)), *roi_part = malloc(nmap * sizeof(float));
+    memcpy(loss_delta, loss->delta, nloss * sizeof(float));
+    backward_down_to(net, 2); /* everything but the map's own backward and below */
+    memcpy(full, map->delta, nmap * sizeof(float));
+    /* the RPN's part: [roi_loss]'s delta cleared */
+    for (int i = 1; i <= 6; i++)
+        if (i != 3) clear_delta(&net->layers[i]);
+    clear_delta(loss);
+    backward_down_to(net, 2);
+    memcpy(rpn_part, map->delta, nmap * sizeof(float));
+    /* [roipool]'s part */
+    for (int i = 1; i <= 6; i++)
+        if (i != 3) clear_delta(&net->layers[i]);
+    memcpy(loss->delta, loss_delta, nloss * sizeof(float));
+    backward_down_to(net, 4);
+    memcpy(roi_part, map->delta, nmap * sizeof(float));
+    double worst = 0, roi_size = 0, rpn_size = 0, big = 0;
+    for (int i = 0; i < nmap; i++) {
+        double want = (double)rpn_part[i] + roi_part[i];
+        worst = fmax(worst, fabs(full[i] - want));
+        roi_size += fabs(roi_part[i]);
+        rpn_size += fabs(rpn_part[i]);
+        big = fmax(big, fabs(want));
+    }
+    assert_true(roi_size > 0 && rpn_size > 0); /* both send a gradient */
+    if (worst > 1e-5 * big) fail_msg("map delta: whole backward against RPN + RoI parts: off by %g (largest %g)", worst, big);
+    free(loss_delta);
+    free(full);
+    free(rpn_part);
+    free(roi_part);
+    free_network(net);
+}
+
 static void test_gradient_align(void **state)
 {
     (void)state;
@@ -532,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_rois_labels_sampler),
         cmocka_unit_test(test_gradient_align),
+        cmocka_unit_test(test_roi_gradient_kept_in_map),
         cmocka_unit_test(test_gradient_max),
         cmocka_unit_test(test_rpn_gradient),
         cmocka_unit_test(test_detections_decode),

@@ -58,6 +58,8 @@ typedef struct {
     double t[P_N];
     double total;
     int steps;
+    int loss;      /* the [roi_loss], or -1 */
+    long trained;  /* RoIs trained, summed over the timed steps */
 } bench_run;
 
 static void step(bench_run *r)
@@ -104,6 +106,11 @@ static void step(bench_run *r)
     r->t[P_UPDATE] += now() - a;
     r->total += now() - t0;
     r->steps++;
+    if (r->loss >= 0) {
+        roi_loss_stats st;
+        roi_loss_layer_stats(&net->layers[r->loss], &st);
+        r->trained += st.trained;
+    }
 }
 
 int main(int argc, char **argv)
@@ -130,6 +137,9 @@ int main(int argc, char **argv)
         network *net = runs[k].net;
         if (net->n > 1024) return 1;
         classify(net, runs[k].part);
+        runs[k].loss = -1;
+        for (int i = 0; i < net->n; i++)
+            if (is_roi_loss_layer(&net->layers[i])) runs[k].loss = i;
         unsigned seed = 1;
         for (int i = 0; i < net->inputs * net->batch; i++) net->input[i] = (float)rand_r(&seed) / RAND_MAX;
         memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
@@ -146,18 +156,21 @@ int main(int argc, char **argv)
         memset(runs[k].t, 0, sizeof(runs[k].t));
         runs[k].total = 0;
         runs[k].steps = 0;
+        runs[k].trained = 0;
     }
     for (int rep = 0; rep < reps; rep++)
         for (int k = 0; k < nr; k++) step(&runs[k]);
-    printf("| cfg | images/step | s/step | images/s |");
+    printf("| cfg | images/step | RoIs trained/image | s/step | images/s |");
     for (int p = 0; p < P_N; p++) printf(" %s |", part_names[p]);
-    printf("\n|---|---|---|---|");
+    printf("\n|---|---|---|---|---|");
     for (int p = 0; p < P_N; p++) printf("---|");
     printf("\n");
     for (int k = 0; k < nr; k++) {
         bench_run *r = &runs[k];
         double s = r->total / r->steps;
-        printf("| %s | %d | %.3f | %.1f |", r->cfg, r->net->batch, s, r->net->batch / s);
+        char trained[32] = "";
+        if (r->loss >= 0) snprintf(trained, sizeof(trained), "%.1f", (double)r->trained / r->steps / r->net->batch);
+        printf("| %s | %d | %s | %.3f | %.1f |", r->cfg, r->net->batch, trained, s, r->net->batch / s);
         for (int p = 0; p < P_N; p++) printf(" %.0f%% |", 100 * r->t[p] / r->total);
         printf("\n");
         free_network(r->net);

@@ -126,7 +126,7 @@ bench: all bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench
 
 # The main job: the data set, then the two-stage detector trained with Fast R-CNN's
 # sampler and with [ohem] on its RoIs, side by side, one seed, and the comparison
-# (about 6 min on 2 cores). `make compare`: the same pair over 3 seeds, then the
+# (about 5 min on 2 cores). `make compare`: the same pair over 3 seeds, then the
 # one-stage rows (YOLO baseline, [ohem], the SSD-style setting, [ohem] rescaled to
 # the unmined delta's norm), 3 seeds each; about 90 min on 2 cores. `make
 # compare-onestage`: the earlier one-stage study (800 iterations, tuned settings).

@@ -337,6 +337,41 @@ static void test_conv_forward(void **state)
     }
 }
 
+/* The [connected] layer's forward (gemm writing the output, the bias fused with the
+ * activation) against libdarknet's forward_connected_layer: batch 1, odd sizes, the
+ * rows of a two-stage head (4096 x 1600 -> 256, past the pool's grain), every
+ * supported activation: the output equal to the bit. */
+static void test_connected_forward(void **state)
+{
+    (void)state;
+    void (*fwd)(layer, network) = orig("forward_connected_layer");
+    static const int cases[][4] = {/* batch, inputs, outputs, activation */
+                                   {1, 1, 1, LEAKY}, {1, 7, 3, LINEAR}, {3, 13, 11, LOGISTIC}, {5, 33, 17, RELU},
+                                   {4096, 1600, 256, LEAKY}, {4096, 256, 16, LINEAR}};
+    rng_seed(23);
+    for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+        const int *c = cases[t];
+        layer a = make_connected_layer(c[0], c[1], c[2], (ACTIVATION)c[3], 0, 0);
+        layer o = make_connected_layer(c[0], c[1], c[2], (ACTIVATION)c[3], 0, 0);
+        memcpy(o.weights, a.weights, (size_t)c[1] * c[2] * sizeof(float));
+        for (int i = 0; i < c[2]; i++) a.biases[i] = o.biases[i] = rng_unit() - 0.5f;
+        float *in = randv((long)c[0] * c[1], -1, 1);
+        /* stale outputs: ours must not read them */
+        for (long i = 0; i < (long)c[0] * c[2]; i++) a.output[i] = o.output[i] = rng_unit();
+        network net = {0};
+        net.train = 1;
+        net.input = in;
+        forward_connected_layer(a, net);
+        fwd(o, net);
+        char what[80];
+        snprintf(what, sizeof(what), "forward_connected_layer case %zu", t);
+        same(what, a.output, o.output, (long)c[0] * c[2]);
+        free(in);
+        free_layer(a);
+        free_layer(o);
+    }
+}
+
 /* The convolutional layer's SGD update (the weights' three passes fused into one)
  * against libdarknet's update_convolutional_layer, with and without batch norm
  * (scales), batch 1 and odd sizes, and weights past the pool's grain: every weight,
@@ -534,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_batchnorm_layer),
         cmocka_unit_test(test_conv_forward),
+        cmocka_unit_test(test_connected_forward),
         cmocka_unit_test(test_conv_update),
         cmocka_unit_test(test_pool_upsample),
         cmocka_unit_test(test_training_steps),

@@ -46,6 +46,7 @@ static struct {
     void (*forward_convolutional_layer)(layer, network);
     void (*backward_convolutional_layer)(layer, network);
     void (*update_convolutional_layer)(layer, update_args);
+    void (*forward_connected_layer)(layer, network);
 } dn;
 static int use_darknet;
 
@@ -60,7 +61,8 @@ static int find_originals(void)
              FIND(mean_delta_cpu) && FIND(variance_delta_cpu) && FIND(normalize_delta_cpu) &&
              FIND(forward_maxpool_layer) && FIND(backward_maxpool_layer) && FIND(upsample_cpu) &&
              FIND(forward_batchnorm_layer) && FIND(backward_batchnorm_layer) && FIND(forward_convolutional_layer) &&
-             FIND(backward_convolutional_layer) && FIND(update_convolutional_layer);
+             FIND(backward_convolutional_layer) && FIND(update_convolutional_layer) &&
+             FIND(forward_connected_layer);
     return ok ? 0 : -1;
 }
 
@@ -709,6 +711,38 @@ void forward_convolutional_layer(layer l, network net)
         bias_args p = {&l};
         ohem_pool_for((long)l.batch * l.n, (GRAIN + n - 1) / n, bias_act_part, &p);
     }
+}
+
+/* Rows [b, e) of a [connected] layer's output: + bias, then the activation. */
+static void conn_bias_act_part(void *ctx, long b, long e)
+{
+    const layer *l = ((bias_args *)ctx)->l;
+    for (long r = b; r < e; r++) {
+        float *out = l->output + r * l->outputs;
+        for (int k = 0; k < l->outputs; k++) out[k] += l->biases[k];
+        act_range(out, 0, l->outputs, l->activation);
+    }
+}
+
+/* libdarknet's forward of a [connected] layer without batch norm (output (batch,
+ * outputs) = activation(input * weights' + bias)), with the output written by gemm
+ * instead of cleared and accumulated into (0 + x is x: the same bits), and the bias
+ * fused with the activation in one pass over rows. A two-stage head runs it over
+ * every RoI of a batch. Batch-normalised layers and other activations go to
+ * libdarknet's own. */
+void forward_connected_layer(layer l, network net)
+{
+    int act = l.activation;
+    if (use_darknet || l.batch_normalize || (act != LEAKY && act != RELU && act != LOGISTIC && act != LINEAR)) {
+        if (!dn.forward_connected_layer) find_originals();
+        dn.forward_connected_layer(l, net);
+        return;
+    }
+    int beta = 0;
+    if (ohem_gemm_is_darknet()) fill_cpu(l.outputs * l.batch, 0, l.output, 1), beta = 1;
+    gemm(0, 1, l.batch, l.outputs, l.inputs, 1, net.input, l.inputs, l.weights, l.inputs, beta, l.output, l.outputs);
+    bias_args p = {&l};
+    ohem_pool_for(l.batch, (GRAIN + l.outputs - 1) / l.outputs, conn_bias_act_part, &p);
 }
 
 /* libdarknet's backward of a convolutional layer with the activation's gradient

@@ -30,10 +30,12 @@ void backward_convolutional_layer(layer l, network net);
 void forward_batchnorm_layer(layer l, network net);
 void backward_batchnorm_layer(layer l, network net);
 void update_convolutional_layer(layer l, update_args a);
-/* for the tests: libdarknet's maxpool and convolutional layers */
+void forward_connected_layer(layer l, network net);
+/* for the tests: libdarknet's maxpool, convolutional and connected layers */
 layer make_convolutional_layer(int batch, int h, int w, int c, int n, int groups, int size, int stride, int padding,
                                ACTIVATION activation, int batch_normalize, int binary, int xnor, int adam);
 layer make_maxpool_layer(int batch, int h, int w, int c, int size, int stride, int padding);
+layer make_connected_layer(int batch, int inputs, int outputs, ACTIVATION activation, int batch_normalize, int adam);
 
 /* "plugin" (ours) or "darknet" (libdarknet's own, found with dlsym(RTLD_NEXT));
  * returns 0, or -1 for another name or when the library's are not found.

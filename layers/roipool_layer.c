@@ -25,13 +25,6 @@ typedef struct {
     int *row_of;            /* (images x rois): the RoI of each row (the sparse pass gathers) */
     int packed;             /* rows of the last forward, packed (the sampler's), or -1 */
     unsigned char *picked;  /* (images x rois): the RoIs the sampler picked */
-    /* the layer right after from= when its backward writes the map's delta rather than
-     * adding to it (a 1x1 [convolutional], [activation]): its own backward, and what
-     * the map's delta held before it ran (keep_map_delta) */
-    void (*next_backward)(struct layer, struct network);
-    const float *next_delta; /* that layer's delta: it finds this state */
-    float *saved;
-    size_t saved_n;
 } roipool_state;
 
 static roipool_state *state_of(const layer *l)
@@ -59,48 +52,7 @@ static void state_free(roipool_state *st)
     free(st->argmax);
     free(st->row_of);
     free(st->picked);
-    free(st->saved);
     st->magic = 0;
-}
-
-/* 1 when l's backward writes its input's delta instead of adding to it: libdarknet's
- * 1x1 [convolutional] has its gemm write there (beta 0), [activation] copies. */
-static int overwrites_input_delta(const layer *l)
-{
-    return (l->type == CONVOLUTIONAL && l->size == 1) || l->type == ACTIVE;
-}
-
-static void keep_map_delta(layer l, network net);
-
-/* The state of the [roipool] whose from= layer feeds l (its next_delta is l's). */
-static roipool_state *keeper_of(const layer *l, const network *net)
-{
-    for (int i = 0; i < net->n; i++) {
-        const layer *p = &net->layers[i];
-        if (!is_roipool_layer(p) || !state_of(p)->next_backward) continue;
-        if (state_of(p)->next_delta == l->delta || state_of(p)->opt.from + 1 == net->index) return state_of(p);
-    }
-    return NULL;
-}
-
-/* The backward of the layer right after from= (which runs after [roipool]'s, whose
- * gradient is already in the map's delta): with its own writing the map's delta, the
- * RoIs' gradient would be lost; so the delta is set aside, the layer's backward runs
- * on a cleared one, and the two are added. */
-static void keep_map_delta(layer l, network net)
-{
-    roipool_state *st = keeper_of(&l, &net);
-    assert(st);
-    size_t n = (size_t)l.inputs * l.batch;
-    if (!net.delta || n > st->saved_n) { /* no delta to keep, or a batch past the built one */
-        assert(!net.delta);
-        st->next_backward(l, net);
-        return;
-    }
-    memcpy(st->saved, net.delta, n * sizeof(float));
-    memset(net.delta, 0, n * sizeof(float));
-    st->next_backward(l, net);
-    for (size_t i = 0; i < n; i++) net.delta[i] += st->saved[i];
 }
 
 int make_roipool_layer(layer *l, const roipool_options *o, network *net, int index, int images)
@@ -138,14 +90,6 @@ int make_roipool_layer(layer *l, const roipool_options *o, network *net, int ind
     st->picked = calloc(rows, 1);
     if (o->mode == ROIPOOL_MAX) st->argmax = malloc(rows * l->outputs * sizeof(int));
     if (!st->rois || !st->valid || !st->row_of || !st->picked || (o->mode == ROIPOOL_MAX && !st->argmax)) goto fail;
-    layer *next = &net->layers[o->from + 1];
-    if (o->from + 1 < index && overwrites_input_delta(next) && next->backward != keep_map_delta) {
-        st->saved_n = (size_t)images * src->outputs;
-        if (!(st->saved = malloc(st->saved_n * sizeof(float)))) goto fail;
-        st->next_backward = next->backward;
-        st->next_delta = next->delta;
-        next->backward = keep_map_delta;
-    }
     fprintf(stderr, "roipool    %d RoIs per image from layer %d (%dx%dx%d), %s %dx%d\n", o->rois,
             o->from, l->w, l->h, l->c, o->mode == ROIPOOL_MAX ? "max" : "align", o->size, o->size);
     return 0;

@@ -3,6 +3,7 @@
  * every bad cfg gives an error naming file, line, section, key and value. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <math.h>
 #include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -61,7 +62,9 @@ static void describe(FILE *out, network *net)
                 l->stride, l->truths, l->workspace_size);
         Dl_info info;
         const char *fw = l->forward && dladdr((void *)l->forward, &info) && info.dli_sname ? info.dli_sname : "?";
-        const char *bw = l->backward && dladdr((void *)l->backward, &info) && info.dli_sname ? info.dli_sname : "?";
+        /* ours wraps some backwards (keep_delta.c): the one inside is compared */
+        void (*bf)(struct layer, struct network) = ohem_backward_of(net, i);
+        const char *bw = bf && dladdr((void *)bf, &info) && info.dli_sname ? info.dli_sname : "?";
         if (l->type == REGION) bw = "(region)";
         fprintf(out, "layer %d functions %s %s update %d\n", i, fw, bw, l->update != NULL);
         fprintf(out, "layer %d buffers output %d delta %d cost %d\n", i, l->output != NULL, l->delta != NULL, l->cost != NULL);
@@ -522,6 +525,85 @@ static void test_route_sizes(void **state)
         fail_msg("%s", e.msg);
 }
 
+/* backward_network's steps from the last layer down to layer stop. */
+static void backward_down_to(network *net, int stop)
+{
+    network b = *net;
+    for (int i = net->n - 1; i >= stop; i--) {
+        b.index = i;
+        b.input = net->layers[i - 1].output;
+        b.delta = net->layers[i - 1].delta;
+        net->layers[i].backward(net->layers[i], b);
+    }
+}
+
+/* A [shortcut] or a [route] (layer 3) reads layer 0, whose next layer is a 1x1
+ * [convolutional] or an [activation]: libdarknet's backward of those writes layer
+ * 0's delta after the reader added to it. After the backward down to layer 1, layer
+ * 0's delta must be the reader's part (the backward down to the reader alone) plus
+ * layer 1's (its own backward on a cleared delta), to float rounding; also with
+ * layer 1's weights 0, when it passes nothing and libdarknet leaves 0. */
+static void test_residual_gradient_kept(void **state)
+{
+    (void)state;
+    static const char *const head = "[net]\nbatch=2\nwidth=8\nheight=8\nchannels=2\n"
+                                    "[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\nactivation=linear\n";
+    static const char *const mid[] = {"[convolutional]\nfilters=4\nsize=1\nstride=1\npad=1\nactivation=leaky\n",
+                                      "[activation]\nactivation=leaky\n"};
+    static const char *const tail[] = {"[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\nactivation=linear\n"
+                                       "[shortcut]\nfrom=-3\nactivation=linear\n[cost]\ntype=sse\n",
+                                       "[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\nactivation=linear\n"
+                                       "[route]\nlayers=-1,-3\n"
+                                       "[convolutional]\nfilters=4\nsize=1\nstride=1\npad=1\nactivation=linear\n"
+                                       "[cost]\ntype=sse\n"};
+    for (int m = 0; m < 2; m++)
+        for (int t = 0; t < 2; t++)
+            for (int zero = 0; zero <= (m == 0); zero++) {
+                char text[2048], what[64];
+                snprintf(text, sizeof(text), "%s%s%s", head, mid[m], tail[t]);
+                snprintf(what, sizeof(what), "%s, %s%s", m ? "activation" : "1x1 conv", t ? "route" : "shortcut",
+                         zero ? ", weights 0" : "");
+                network *net;
+                ohem_err e;
+                if (ohem_parse_network(write_tmp("residual.cfg", text), &net, &e) != 0) fail_msg("%s", e.msg);
+                layer *l0 = &net->layers[0], *l1 = &net->layers[1];
+                if (zero) memset(l1->weights, 0, l1->nweights * sizeof(float));
+                unsigned seed = 3;
+                for (int i = 0; i < net->inputs * net->batch; i++) net->input[i] = (float)rand_r(&seed) / RAND_MAX - .5f;
+                memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
+                net->train = 1;
+                int n0 = l0->outputs * l0->batch;
+                float *full = malloc(n0 * sizeof(float)), *reader = malloc(n0 * sizeof(float));
+                float *own = calloc(n0, sizeof(float));
+                forward_network(net);
+                backward_down_to(net, 1);
+                memcpy(full, l0->delta, n0 * sizeof(float));
+                forward_network(net); /* clears every delta */
+                backward_down_to(net, 3);
+                memcpy(reader, l0->delta, n0 * sizeof(float));
+                forward_network(net);
+                backward_down_to(net, 2);
+                network b = *net;
+                b.index = 1;
+                b.input = l0->output;
+                b.delta = own;
+                ohem_backward_of(net, 1)(*l1, b);
+                double worst = 0, big = 0, added = 0;
+                for (int i = 0; i < n0; i++) {
+                    double want = (double)reader[i] + own[i];
+                    worst = fmax(worst, fabs(full[i] - want));
+                    big = fmax(big, fabs(want));
+                    added += fabs(reader[i]);
+                }
+                if (!(added > 0)) fail_msg("%s: the reader adds nothing to layer 0's delta", what);
+                if (worst > 1e-5 * big) fail_msg("%s: layer 0's delta off the reader's part + layer 1's by %g (largest %g)", what, worst, big);
+                free(full);
+                free(reader);
+                free(own);
+                free_network(net);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_comments_as_libdarknet),
         cmocka_unit_test(test_ohem_comments),
         cmocka_unit_test(test_route_sizes),
+        cmocka_unit_test(test_residual_gradient_kept),
         cmocka_unit_test(test_stock_cfgs_identical),
     };
     return cmocka_run_group_tests_name("parser", tests, NULL, NULL);

@@ -20,6 +20,20 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
  * OHEM_GEMM=darknet keeps libdarknet's own gemm (for comparisons). */
 void ohem_blas_init(void);
 
+/* libdarknet's backward of a 1x1 [convolutional] writes its input's delta (and
+ * [activation]'s copies into it), so the gradient that a later [route], [shortcut]
+ * or [roipool] added to that delta first is lost (every residual block of darknet53
+ * and yolov3). Wraps the backward of each such layer that follows a layer read
+ * later: it runs on a cleared delta and is added to the real one (keep_delta.c).
+ * The parser calls it; returns 0, or -1 when memory runs out. */
+int ohem_keep_input_deltas(network *net);
+
+/* Forgets net's wrapped layers (free_network calls it). */
+void ohem_keep_input_deltas_release(const network *net);
+
+/* The backward of layer i of net: its own, also when it is wrapped. */
+void (*ohem_backward_of(const network *net, int i))(struct layer, struct network);
+
 /* "openblas" or "darknet"; returns 0, or -1 for another name. */
 int ohem_gemm_select(const char *name);
 

@@ -940,6 +940,11 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         free_network(net);
         return -1;
     }
+    if (ohem_keep_input_deltas(net) != 0) {
+        ohem_err_set(e, "%s: out of memory building the network", path);
+        free_network(net);
+        return -1;
+    }
     *out = net;
     return 0;
 }
@@ -967,6 +972,7 @@ network *parse_network_cfg(char *filename)
 void free_network(network *net)
 {
     if (!net) return;
+    ohem_keep_input_deltas_release(net);
     for (int i = 0; i < net->n; i++) {
         ohem_free_plugin_layer(&net->layers[i]);
         free_layer(net->layers[i]);

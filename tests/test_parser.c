@@ -20,6 +20,7 @@
 #include "darknet.h"
 #include "ohem_layer.h"
 #include "ohem_parser.h"
+#include "net_steps.h"
 
 #define TMP "tests/tmp"
 #define CFG_DIR "/usr/share/darknet/cfg"
@@ -523,18 +524,6 @@ static void test_route_sizes(void **state)
     if (!strstr(e.msg, want) || !strstr(e.msg, "layer 19 is 8x8x128, layer 8 is 7x7x256") ||
         !strstr(e.msg, "multiples of 32") || !strstr(e.msg, "100x100"))
         fail_msg("%s", e.msg);
-}
-
-/* backward_network's steps from the last layer down to layer stop. */
-static void backward_down_to(network *net, int stop)
-{
-    network b = *net;
-    for (int i = net->n - 1; i >= stop; i--) {
-        b.index = i;
-        b.input = net->layers[i - 1].output;
-        b.delta = net->layers[i - 1].delta;
-        net->layers[i].backward(net->layers[i], b);
-    }
 }
 
 /* A [shortcut] or a [route] (layer 3) reads layer 0, whose next layer is a 1x1

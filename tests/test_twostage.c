@@ -16,6 +16,7 @@
 
 #include "darknet.h"
 #include "ohem_parser.h"
+#include "net_steps.h"
 #include "rcnn.h"
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
@@ -294,18 +295,6 @@ static void check_gradient(const char *mode, double tol)
     snprintf(what, sizeof(what), "%s: weight", mode);
     assert_true(fd_check(net, 4, roi_cost, fc->weights, fc->weight_updates, weight_count(fc), 13, tol, what) > 5);
     free_network(net);
-}
-
-/* backward_network's steps from the last layer down to layer stop. */
-static void backward_down_to(network *net, int stop)
-{
-    network n = *net;
-    for (int i = net->n - 1; i >= stop; i--) {
-        n.index = i;
-        n.input = net->layers[i - 1].output;
-        n.delta = net->layers[i - 1].delta;
-        net->layers[i].backward(net->layers[i], n);
-    }
 }
 
 static void clear_delta(layer *l)

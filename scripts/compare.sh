@@ -14,7 +14,9 @@
 # -variant-seeds (default: those of -seeds). A first key cfg=FILE trains FILE
 # instead of cfg/fashion.cfg (e.g. -variant "frcnn:cfg=cfg/fashion-frcnn.cfg"); when
 # FILE ends in an [ohem] section, the other keys go into it (e.g.
-# "pipelined:cfg=cfg/fashion-frcnn-ohem.cfg,pipeline=1").
+# "pipelined:cfg=cfg/fashion-frcnn-ohem.cfg,pipeline=1"). A first key env=NAME=VALUE
+# (before cfg=) runs the variant with that environment variable (e.g.
+# "darknet:env=OHEM_BACKWARD=darknet,cfg=cfg/fashion-res.cfg").
 # -main "LABEL:keys ..." replaces the two main variants (baseline and ohem). The learning-rate steps are
 # put at 80% and 93% of -iters for every run.
 set -eu
@@ -60,7 +62,7 @@ COMMANDS="$OUT/commands.txt"
 # run LABEL SEED CFG: one training and its final mAP, output in the run's folder
 run() {
     local label=$1 s=$2 cfg=$3 dir=$OUT/runs/$1-s$2
-    OHEM_THREADS=${OHEM_THREADS:-1} ./darknet detector train "$dir/fashion.data" "$cfg" -seed "$s" \
+    env ${ENV_OF[$label]:-} OHEM_THREADS=${OHEM_THREADS:-1} ./darknet detector train "$dir/fashion.data" "$cfg" -seed "$s" \
         -max_batches "$ITERS" -map "$MAPN" -log "$dir/train.csv" -quiet >"$dir/train.out" 2>&1 || {
         echo "compare: $label seed $s failed; see $dir/train.out" >&2
         return 1
@@ -68,9 +70,18 @@ run() {
     ./darknet detector map "$dir/fashion.data" "$cfg" "$dir/fashion-${label}_final.weights" >"$dir/map.txt" 2>/dev/null
     echo "$label, seed $s: $(tail -n 1 "$dir/map.txt"), $(grep '^done:' "$dir/train.out")"
 }
+declare -A ENV_OF
 for v in $VARIANTS; do
     label=${v%%:*}
     keys=${v#*:}
+    # a first key env=NAME=VALUE runs the variant with that environment variable
+    case "$keys" in
+    env=*)
+        ENV_OF[$label]=${keys%%,*}
+        ENV_OF[$label]=${ENV_OF[$label]#env=}
+        case "$keys" in *,*) keys=${keys#*,} ;; *) keys="" ;; esac
+        ;;
+    esac
     cfg=$OUT/runs/fashion-$label.cfg
     base=cfg/fashion.cfg
     case "$keys" in
@@ -105,7 +116,7 @@ for pair in $PAIRS; do
         dir=$OUT/runs/$label-s$s
         mkdir -p "$dir"
         sed "s#^backup=.*#backup=$dir#" "$DATA/fashion.data" >"$dir/fashion.data"
-        echo "OHEM_THREADS=${OHEM_THREADS:-1} ./darknet detector train $dir/fashion.data $cfg -seed $s -max_batches $ITERS -map $MAPN -log $dir/train.csv -quiet" >>"$COMMANDS"
+        echo "${ENV_OF[$label]:+${ENV_OF[$label]} }OHEM_THREADS=${OHEM_THREADS:-1} ./darknet detector train $dir/fashion.data $cfg -seed $s -max_batches $ITERS -map $MAPN -log $dir/train.csv -quiet" >>"$COMMANDS"
         echo "./darknet detector map $dir/fashion.data $cfg $dir/fashion-${label}_final.weights" >>"$COMMANDS"
         while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
         run "$label" "$s" "$cfg" &

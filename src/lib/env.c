@@ -58,5 +58,6 @@ int ohem_env_read(ohem_env *env, ohem_err *e)
     if (ohem_env_choice("OHEM_IM2COL", plugin, 0, &env->im2col, e) != 0) return -1;
     if (ohem_env_choice("OHEM_KERNELS", plugin, 0, &env->kernels, e) != 0) return -1;
     if (ohem_env_choice("OHEM_OPENBLAS_CORE", core, 0, &env->openblas_core, e) != 0) return -1;
+    if (ohem_env_choice("OHEM_BACKWARD", plugin, 0, &env->backward, e) != 0) return -1;
     return 0;
 }

@@ -23,6 +23,7 @@ typedef struct {
     int im2col;       /* OHEM_IM2COL: 0 plugin (default), 1 darknet */
     int kernels;      /* OHEM_KERNELS: 0 plugin (default), 1 darknet */
     int openblas_core; /* OHEM_OPENBLAS_CORE: 0 auto (default), 1 keep, 2 best */
+    int backward;     /* OHEM_BACKWARD: 0 plugin (default: gradients kept), 1 darknet */
 } ohem_env;
 
 /* Reads and checks every variable above into env. Returns 0, or -1 with e set for

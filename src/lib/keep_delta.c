@@ -29,6 +29,7 @@ typedef struct {
     size_t n;
 } scratch;
 
+static int keep_on = 1;
 static kept *wrapped;
 static int nwrapped, capwrapped;
 static scratch *scratches;
@@ -122,8 +123,14 @@ static int keep_source(network *net, int s, int reader)
     return wrap(net, s + 1);
 }
 
+void ohem_keep_input_deltas_select(int on)
+{
+    keep_on = on;
+}
+
 int ohem_keep_input_deltas(network *net)
 {
+    if (!keep_on) return 0;
     for (int i = 0; i < net->n; i++) {
         const layer *l = &net->layers[i];
         int rc = 0;

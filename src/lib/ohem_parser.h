@@ -28,6 +28,10 @@ void ohem_blas_init(void);
  * The parser calls it; returns 0, or -1 when memory runs out. */
 int ohem_keep_input_deltas(network *net);
 
+/* on 0 (OHEM_BACKWARD=darknet): networks built from then on keep libdarknet's
+ * backward, which loses those gradients (for comparison); 1 by default. */
+void ohem_keep_input_deltas_select(int on);
+
 /* Forgets net's wrapped layers (free_network calls it). */
 void ohem_keep_input_deltas_release(const network *net);
 

@@ -20,6 +20,12 @@
 /* Loops shorter than this run in the caller: waking a thread costs more. */
 #define GRAIN 32768
 
+/* The items of a loop that make a grain, each item `each` elements. */
+static long grain_of(long each)
+{
+    return (GRAIN + each - 1) / each;
+}
+
 /* libdarknet's own, for OHEM_KERNELS=darknet. */
 static struct {
     void (*activate_array)(float *, const int, const ACTIVATION);
@@ -319,7 +325,7 @@ void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
         return;
     }
     chan_args p = {.x = x, .batch = batch, .filters = filters, .spatial = spatial, .out = mean};
-    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), mean_part, &p);
+    ohem_pool_for(filters, grain_of((long)batch * spatial), mean_part, &p);
 }
 
 /* variance (filters): sum of (x - mean)^2 over batch and spatial, / (n - 1). */
@@ -342,7 +348,7 @@ void variance_cpu(float *x, float *mean, int batch, int filters, int spatial, fl
         return;
     }
     chan_args p = {.x = x, .mean = mean, .batch = batch, .filters = filters, .spatial = spatial, .out = variance};
-    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), variance_part, &p);
+    ohem_pool_for(filters, grain_of((long)batch * spatial), variance_part, &p);
 }
 
 /* Row r of (batch*filters) rows of spatial: channel r % filters. */
@@ -366,7 +372,7 @@ void normalize_cpu(float *x, float *mean, float *variance, int batch, int filter
         return;
     }
     chan_args p = {.x = x, .mean = mean, .variance = variance, .batch = batch, .filters = filters, .spatial = spatial};
-    ohem_pool_for((long)batch * filters, (GRAIN + spatial - 1) / spatial, normalize_part, &p);
+    ohem_pool_for((long)batch * filters, grain_of(spatial), normalize_part, &p);
 }
 
 static void scale_bias_part(void *ctx, long b, long e)
@@ -387,7 +393,7 @@ void scale_bias(float *output, float *scales, int batch, int n, int size)
         return;
     }
     chan_args p = {.x = output, .mean = scales, .batch = batch, .filters = n, .spatial = size};
-    ohem_pool_for((long)batch * n, (GRAIN + size - 1) / size, scale_bias_part, &p);
+    ohem_pool_for((long)batch * n, grain_of(size), scale_bias_part, &p);
 }
 
 static void add_bias_part(void *ctx, long b, long e)
@@ -408,7 +414,7 @@ void add_bias(float *output, float *biases, int batch, int n, int size)
         return;
     }
     chan_args p = {.x = output, .mean = biases, .batch = batch, .filters = n, .spatial = size};
-    ohem_pool_for((long)batch * n, (GRAIN + size - 1) / size, add_bias_part, &p);
+    ohem_pool_for((long)batch * n, grain_of(size), add_bias_part, &p);
 }
 
 /* out[f] += sum over batch and spatial of x (and of x * y when y is given). */
@@ -438,7 +444,7 @@ void backward_bias(float *bias_updates, float *delta, int batch, int n, int size
         return;
     }
     chan_args p = {.x = delta, .batch = batch, .filters = n, .spatial = size, .out = bias_updates};
-    ohem_pool_for(n, (GRAIN + (long)batch * size - 1) / ((long)batch * size), sum_part, &p);
+    ohem_pool_for(n, grain_of((long)batch * size), sum_part, &p);
 }
 
 /* scale_updates (n) += the sums of delta * x_norm (batch, n, size). */
@@ -449,7 +455,7 @@ void backward_scale_cpu(float *x_norm, float *delta, int batch, int n, int size,
         return;
     }
     chan_args p = {.x = delta, .y = x_norm, .batch = batch, .filters = n, .spatial = size, .out = scale_updates};
-    ohem_pool_for(n, (GRAIN + (long)batch * size - 1) / ((long)batch * size), sum_part, &p);
+    ohem_pool_for(n, grain_of((long)batch * size), sum_part, &p);
 }
 
 static void mean_delta_part(void *ctx, long b, long e)
@@ -471,7 +477,7 @@ void mean_delta_cpu(float *delta, float *variance, int batch, int filters, int s
     }
     chan_args p = {.x = delta, .variance = variance, .batch = batch, .filters = filters, .spatial = spatial,
                    .out = mean_delta};
-    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), mean_delta_part, &p);
+    ohem_pool_for(filters, grain_of((long)batch * spatial), mean_delta_part, &p);
 }
 
 static void variance_delta_part(void *ctx, long b, long e)
@@ -498,7 +504,7 @@ void variance_delta_cpu(float *x, float *delta, float *mean, float *variance, in
     }
     chan_args p = {.x = x, .y = delta, .mean = mean, .variance = variance, .batch = batch, .filters = filters,
                    .spatial = spatial, .out = variance_delta};
-    ohem_pool_for(filters, (GRAIN + (long)batch * spatial - 1) / ((long)batch * spatial), variance_delta_part, &p);
+    ohem_pool_for(filters, grain_of((long)batch * spatial), variance_delta_part, &p);
 }
 
 /* As libdarknet's formula, with its two divisions per element taken as products
@@ -529,7 +535,7 @@ void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_del
     }
     chan_args p = {.x = x, .y = delta, .mean = mean, .variance = variance, .mean_delta = mean_delta,
                    .variance_delta = variance_delta, .batch = batch, .filters = filters, .spatial = spatial};
-    ohem_pool_for((long)batch * filters, (GRAIN + spatial - 1) / spatial, normalize_delta_part, &p);
+    ohem_pool_for((long)batch * filters, grain_of(spatial), normalize_delta_part, &p);
 }
 
 /* ---- batch normalisation of a convolutional layer, fused ------------------- */
@@ -579,7 +585,7 @@ void forward_batchnorm_layer(layer l, network net)
     scal_cpu(l.out_c, .99, l.rolling_variance, 1);
     axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
     bn_args p = {&l, -1};
-    ohem_pool_for((long)l.batch * l.out_c, (GRAIN + sp - 1) / sp, bn_forward_part, &p);
+    ohem_pool_for((long)l.batch * l.out_c, grain_of(sp), bn_forward_part, &p);
 }
 
 /* Channels: one pass over delta, x_norm and x that takes the four sums of
@@ -641,7 +647,7 @@ void backward_batchnorm_layer(layer l, network net)
     }
     int sp = l.out_h * l.out_w;
     bn_args p = {&l, -1};
-    ohem_pool_for(l.out_c, (GRAIN + (long)l.batch * sp - 1) / ((long)l.batch * sp), bn_backward_part, &p);
+    ohem_pool_for(l.out_c, grain_of((long)l.batch * sp), bn_backward_part, &p);
     normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, sp, l.delta);
 }
 
@@ -703,13 +709,13 @@ void forward_convolutional_layer(layer l, network net)
         scal_cpu(l.out_c, .99, l.rolling_variance, 1);
         axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
         bn_args p = {&l, act == LINEAR ? -1 : act};
-        ohem_pool_for((long)l.batch * l.out_c, (GRAIN + sp - 1) / sp, bn_forward_part, &p);
+        ohem_pool_for((long)l.batch * l.out_c, grain_of(sp), bn_forward_part, &p);
     } else if (l.batch_normalize) {
         forward_batchnorm_layer(l, net);
         activate_array(l.output, l.outputs * l.batch, l.activation);
     } else {
         bias_args p = {&l};
-        ohem_pool_for((long)l.batch * l.n, (GRAIN + n - 1) / n, bias_act_part, &p);
+        ohem_pool_for((long)l.batch * l.n, grain_of(n), bias_act_part, &p);
     }
 }
 
@@ -742,7 +748,7 @@ void forward_connected_layer(layer l, network net)
     if (ohem_gemm_is_darknet()) fill_cpu(l.outputs * l.batch, 0, l.output, 1), beta = 1;
     gemm(0, 1, l.batch, l.outputs, l.inputs, 1, net.input, l.inputs, l.weights, l.inputs, beta, l.output, l.outputs);
     bias_args p = {&l};
-    ohem_pool_for(l.batch, (GRAIN + l.outputs - 1) / l.outputs, conn_bias_act_part, &p);
+    ohem_pool_for(l.batch, grain_of(l.outputs), conn_bias_act_part, &p);
 }
 
 /* libdarknet's backward of a convolutional layer with the activation's gradient
@@ -759,7 +765,7 @@ void backward_convolutional_layer(layer l, network net)
     }
     int m = l.n / l.groups, n = l.size * l.size * l.c / l.groups, k = l.out_w * l.out_h;
     bn_args p = {&l, act == LINEAR ? -1 : act};
-    ohem_pool_for(l.out_c, (GRAIN + (long)l.batch * k - 1) / ((long)l.batch * k), bn_backward_part, &p);
+    ohem_pool_for(l.out_c, grain_of((long)l.batch * k), bn_backward_part, &p);
     normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, k, l.delta);
     for (int i = 0; i < l.batch; i++)
         for (int j = 0; j < l.groups; j++) {
@@ -918,7 +924,7 @@ void forward_maxpool_layer(const layer l, network net)
         return;
     }
     pool_args p = {&l, net.input, NULL};
-    ohem_pool_for((long)l.batch * l.c, (GRAIN + l.out_w * l.out_h - 1) / (l.out_w * l.out_h), maxpool_part, &p);
+    ohem_pool_for((long)l.batch * l.c, grain_of((long)l.out_w * l.out_h), maxpool_part, &p);
 }
 
 static void maxpool_back_part(void *ctx, long b, long e)
@@ -942,7 +948,7 @@ void backward_maxpool_layer(const layer l, network net)
         return;
     }
     pool_args p = {&l, NULL, net.delta};
-    ohem_pool_for((long)l.batch * l.c, (GRAIN + l.out_w * l.out_h - 1) / (l.out_w * l.out_h), maxpool_back_part, &p);
+    ohem_pool_for((long)l.batch * l.c, grain_of((long)l.out_w * l.out_h), maxpool_back_part, &p);
 }
 
 /* ---- upsampling ------------------------------------------------------------- */
@@ -977,5 +983,5 @@ void upsample_cpu(float *in, int w, int h, int c, int batch, int stride, int for
         return;
     }
     up_args p = {in, out, scale, w, h, stride, forward};
-    ohem_pool_for((long)batch * c, (GRAIN + w * h * stride * stride - 1) / (w * h * stride * stride), upsample_part, &p);
+    ohem_pool_for((long)batch * c, grain_of((long)w * h * stride * stride), upsample_part, &p);
 }

@@ -270,38 +270,36 @@ int roi_loss_layer_sample(layer *l, const network *net, unsigned char *picked)
     return 1;
 }
 
-/* A packed forward ([roipool] cut only the K RoIs the sampler picked, row_of): each
- * gets its loss and delta at its packed row, an image's sampled RoIs sharing its
- * loss as the mean over them. */
+/* A packed forward ([roipool] cut only the K RoIs the sampler picked, row_of, in
+ * image order): each gets its loss and delta at its packed row, an image's sampled
+ * RoIs sharing its loss as the mean over them. Their labels are those that
+ * roi_loss_layer_sample gave them in this forward. */
 static void packed_loss(roi_loss_state *st, const layer *l, const network *net, const int *row_of, int K)
 {
-    int R = st->rois, C = st->opt.classes, images = net->batch;
-    size_t n = (size_t)images * R;
+    int R = st->rois, C = st->opt.classes;
+    size_t n = (size_t)net->batch * R;
     memset(st->trained, 0, n);
     memset(st->loss, 0, n * sizeof(float));
     memset(st->cls, 0, n * sizeof(float));
     memset(st->bx, 0, n * sizeof(float));
-    int k = 0;
-    for (int b = 0; b < images; b++) {
+    const box *rois = roipool_layer_rois(&net->layers[st->roipool], NULL, NULL);
+    for (int k = 0; k < K;) {
+        int b = row_of[k] / R, first = k;
+        while (k < K && row_of[k] / R == b) k++;
         box truths[ROI_MAX_TRUTHS];
         int cls[ROI_MAX_TRUTHS];
-        int nt = image_truths(st, net, b, truths, cls);
-        const box *rois = image_labels(st, net, b, truths, cls, nt);
-        const int *label = st->label + (size_t)b * R, *matched = st->matched + (size_t)b * R;
-        int first = k, m = 0;
-        for (int j = k; j < K && row_of[j] / R == b; j++) m += label[row_of[j] % R] >= 0;
-        float scale = m ? 1.f / m : 0;
-        for (k = first; k < K && row_of[k] / R == b; k++) {
-            int r = row_of[k] % R;
-            size_t row = (size_t)b * R + r;
-            if (label[r] < 0) continue;
+        image_truths(st, net, b, truths, cls);
+        float scale = 1.f / (k - first);
+        for (int j = first; j < k; j++) {
+            size_t row = (size_t)row_of[j];
+            assert(st->label[row] >= 0);
             float c, bx;
             st->trained[row] = 1;
-            st->loss[row] = row_loss(st, rois[r], truths, label[r], matched[r], net->input + (size_t)k * l->inputs,
-                                     scale, l->delta + (size_t)k * l->inputs, &c, &bx);
+            st->loss[row] = row_loss(st, rois[row], truths, st->label[row], st->matched[row],
+                                     net->input + (size_t)j * l->inputs, scale, l->delta + (size_t)j * l->inputs, &c, &bx);
             st->cls[row] = c;
             st->bx[row] = bx;
-            stats_add_roi(&st->stats, st->loss[row], c, bx, scale, label[r] < C);
+            stats_add_roi(&st->stats, st->loss[row], c, bx, scale, st->label[row] < C);
         }
     }
 }

@@ -397,15 +397,7 @@ int main(int argc, char **argv)
     struct utsname u;
     uname(&u);
     char cpu[256] = "?";
-    FILE *ci = fopen("/proc/cpuinfo", "r");
-    char line[512];
-    while (ci && fgets(line, sizeof(line), ci))
-        if (!strncmp(line, "model name", 10)) {
-            snprintf(cpu, sizeof(cpu), "%s", strchr(line, ':') + 2);
-            cpu[strcspn(cpu, "\n")] = 0;
-            break;
-        }
-    if (ci) fclose(ci);
+    cpu_model(cpu, sizeof(cpu));
     out("Machine: %s, %ld cores online, %s %s; OpenBLAS core %s, %d threads (OHEM_THREADS %s)\n\n", cpu,
         sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, openblas_get_corename(), openblas_get_num_threads(),
         getenv("OHEM_THREADS") ? getenv("OHEM_THREADS") : "unset: the cores");

@@ -152,15 +152,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    char cpu[256] = "?", line[512];
-    FILE *ci = fopen("/proc/cpuinfo", "r");
-    while (ci && fgets(line, sizeof(line), ci))
-        if (!strncmp(line, "model name", 10)) {
-            snprintf(cpu, sizeof(cpu), "%s", strchr(line, ':') + 2);
-            cpu[strcspn(cpu, "\n")] = 0;
-            break;
-        }
-    if (ci) fclose(ci);
+    char cpu[256] = "?";
+    cpu_model(cpu, sizeof(cpu));
     size_t nout = (size_t)NROI * C * SIZE * SIZE;
     float *map = malloc(sizeof(float) * C * H * W), *dmap = calloc(C * H * W, sizeof(float));
     float *feat = malloc(sizeof(float) * nout), *ref = malloc(sizeof(float) * nout);

@@ -8,6 +8,7 @@
  * 100 Gb/s networks, from these measurements (a ring allreduce sends and receives
  * 2 (N-1)/N of the parameters per machine). */
 #include "dist.h"
+#include "bench_util.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -54,20 +55,6 @@ static data random_batch(const network *net, int classes, uint64_t *s)
         t[4] = (float)(int)(uniform(s) * classes);
     }
     return d;
-}
-
-static void cpu_model(char *out, size_t cap)
-{
-    snprintf(out, cap, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[512];
-    while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
-            snprintf(out, cap, "%s", strchr(line, ':') + 2);
-            out[strcspn(out, "\n")] = 0;
-            break;
-        }
-    if (f) fclose(f);
 }
 
 static int parse_int(const char *flag, const char *v, int lo, int *out)
@@ -141,7 +128,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (out >= 0) dup2(out, 1);
     if (rank == 0) {
-        char cpu[256], load[64] = "?";
+        char cpu[256] = "unknown CPU", load[64] = "?";
         FILE *la = fopen("/proc/loadavg", "r");
         if (la && fgets(load, sizeof(load), la)) load[strcspn(load, " ")] = 0;
         if (la) fclose(la);

@@ -150,6 +150,11 @@ static void cut_row(roipool_state *st, const layer *l, const layer *src, int roi
     else roi_align_forward(map, l->c, l->h, l->w, c, o->size, o->sampling, out);
 }
 
+/* The index of the first layer between [roipool] at pool and the [roi_loss] at loss
+ * that mixes rows (batch_normalize, [dropout], a kind not known to work row by row),
+ * or -1 when every one computes each row on its own. */
+static int mixing_layer(const network *net, int pool, int loss);
+
 /* Rows [begin, end) of a forward: each RoI row_of[k] into row k (rows are
  * independent: the kernels' pool splits them). */
 typedef struct {
@@ -209,7 +214,7 @@ void forward_roipool_layer(const layer l, network net)
     for (int b = 0; b < images; b++) image_rois(st, &net, b, st->rois + (size_t)b * R, st->valid + (size_t)b * R);
     /* training with Fast R-CNN's sampler: only the sampled RoIs go through the head */
     layer *L = &net.layers[loss];
-    if (net.train && net.truth && is_roi_loss_layer(L) && roipool_layer_head_row_wise(&net, st->index, loss) < 0 &&
+    if (net.train && net.truth && is_roi_loss_layer(L) && mixing_layer(&net, st->index, loss) < 0 &&
         roi_loss_layer_sample(L, &net, st->picked)) {
         pack_rows(st, &l, &net, images, loss, st->picked);
         return;
@@ -284,7 +289,7 @@ static int output_only(const layer *l)
                                    l->type == AVGPOOL);
 }
 
-int roipool_layer_head_row_wise(const network *net, int pool, int loss)
+static int mixing_layer(const network *net, int pool, int loss)
 {
     for (int i = pool + 1; i < loss; i++)
         if (!row_wise(&net->layers[i])) return i;
@@ -295,7 +300,7 @@ int roipool_layer_sparse(network *net, int pool, int loss, const unsigned char *
 {
     layer *P = &net->layers[pool];
     roipool_state *st = state_of(P);
-    if (roipool_layer_head_row_wise(net, pool, loss) >= 0) return -1;
+    if (mixing_layer(net, pool, loss) >= 0) return -1;
     int total = P->batch, K = 0;
     for (int r = 0; r < total; r++)
         if (trained[r]) st->row_of[K++] = r;

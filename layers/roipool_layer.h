@@ -49,11 +49,6 @@ void free_roipool_layer(layer *l);
  * work row by row). */
 int roipool_layer_sparse(network *net, int pool, int loss, const unsigned char *trained);
 
-/* The index of the first layer between [roipool] at pool and the [roi_loss] at loss
- * that mixes rows (batch_normalize, [dropout], a kind not known to work row by row),
- * or -1 when every one computes each row on its own. */
-int roipool_layer_head_row_wise(const network *net, int pool, int loss);
-
 /* After a training forward with Fast R-CNN's sampler (roi_loss_layer_sample), which
  * hands on the sampled RoIs alone: K, and row_of (K) the RoI (image x rois + index)
  * of each packed row; -1 after any other forward. */

@@ -321,7 +321,6 @@ int detector_train(int argc, char **argv)
     if (quiet) capture_begin();
     net = load_network((char *)pos[1], (char *)pos[2], clear);
     if (max_batches >= 0) net->max_batches = max_batches;
-
     if (map_every) {
         eval = parse_network_cfg((char *)pos[1]);
         set_batch_network(eval, 1);

@@ -138,7 +138,7 @@ static void bench_gemm(int reps_darknet, int reps)
 {
     network *net = step_net(tiny_cfg(416, 0));
     double d[64], o[64], s[64];
-    ohem_gemm_select("openblas");
+    ohem_gemm_select("auto");
     step_seconds(net);
     for (int r = 0; r < reps; r++) o[r] = step_seconds(net);
     ohem_gemm_select("darknet");
@@ -149,7 +149,7 @@ static void bench_gemm(int reps_darknet, int reps)
     for (int r = 0; r < reps_darknet; r++) s[r] = step_seconds(net);
     ohem_kernels_select("plugin");
     ohem_im2col_select("plugin");
-    ohem_gemm_select("openblas");
+    ohem_gemm_select("auto");
     double md = median(d, reps_darknet), mo = median(o, reps), ms = median(s, reps_darknet);
     out("| 1 | training step, yolov3-tiny 416x416, batch 2, 9 classes: libdarknet's gemm | %.3f s (median of %d) |\n", md, reps_darknet);
     out("| 1 | same step, OpenBLAS routing | %.3f s (median of %d) |\n", mo, reps);

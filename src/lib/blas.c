@@ -1,10 +1,12 @@
-/* blas.c: libdarknet's gemm, routed to OpenBLAS. The library's own is a naive
- * single-threaded loop; its internal calls go through the PLT, so these replace it.
- * Semantics as Darknet's: C = ALPHA op(A) op(B) + BETA C, row-major. */
+/* blas.c: libdarknet's gemm, routed to our own AVX-512 gemm (sgemm.c) where the CPU
+ * has AVX-512, else to OpenBLAS. The library's own is a naive single-threaded loop;
+ * its internal calls go through the PLT, so these replace it. Semantics as
+ * Darknet's: C = ALPHA op(A) op(B) + BETA C, row-major. */
 #include "ohem_parser.h"
 #include "coretype.h"
 #include "env.h"
 #include "kernels.h"
+#include "sgemm.h"
 
 #define _GNU_SOURCE
 #include <cblas.h>
@@ -18,13 +20,17 @@ typedef void (*gemm_fn)(int, int, int, int, int, float, float *, int, float *, i
 
 /* libdarknet's own kernels, for OHEM_GEMM=darknet (benchmarks and comparisons). */
 static gemm_fn darknet_gemm, darknet_gemm_cpu;
-static int use_darknet;
+static int use_darknet, use_ours;
 
 /* A is (M, K) or (K, M) when TA; B is (K, N) or (N, K) when TB; C is (M, N). */
 static void route_gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda,
                        float *B, int ldb, float BETA, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
+    if (use_ours) {
+        ohem_sgemm(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, TA ? CblasTrans : CblasNoTrans, TB ? CblasTrans : CblasNoTrans, M,
                 N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
 }
@@ -49,10 +55,20 @@ int ohem_gemm_is_darknet(void)
     return use_darknet;
 }
 
+/* 1 when our own gemm is in use. */
+int ohem_gemm_is_ours(void)
+{
+    return use_ours && !use_darknet;
+}
+
 int ohem_gemm_select(const char *name)
 {
-    if (!strcmp(name, "openblas")) {
+    int auto_pick = !strcmp(name, "auto");
+    if (auto_pick || !strcmp(name, "plugin") || !strcmp(name, "openblas")) {
+        int ours = auto_pick ? ohem_sgemm_supported() : !strcmp(name, "plugin");
+        if (ours && !ohem_sgemm_supported()) return -1;
         use_darknet = 0;
+        use_ours = ours;
         return 0;
     }
     if (strcmp(name, "darknet")) return -1;
@@ -79,7 +95,13 @@ __attribute__((constructor)) static void ohem_startup(int argc, char **argv, cha
     }
     ohem_core_fix(env.openblas_core, argv);
     openblas_set_num_threads((int)env.threads);
-    ohem_gemm_select(env.gemm ? "darknet" : "openblas");
+    static const char *const gemms[] = {"auto", "plugin", "openblas", "darknet"};
+    if (ohem_gemm_select(gemms[env.gemm]) != 0) {
+        fprintf(stderr, "error: OHEM_GEMM=%s: %s\n", gemms[env.gemm],
+                env.gemm == 1 ? "our gemm needs a CPU with AVX-512 (F, CD, BW, DQ, VL); this one has not"
+                              : "libdarknet's own gemm is not found (dlsym)");
+        exit(1);
+    }
     ohem_im2col_select(env.im2col ? "darknet" : "plugin");
     ohem_keep_input_deltas_select(!env.backward);
     ohem_kernels_threads((int)env.kernel_threads);

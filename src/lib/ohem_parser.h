@@ -15,9 +15,10 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e);
 int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net, int index,
                        ohem_options *o, ohem_err *e);
 
-/* Routes libdarknet's gemm to OpenBLAS; called by the parser, so that linking the
- * parser links this too; its start-up reads the environment (env.h).
- * OHEM_GEMM=darknet keeps libdarknet's own gemm (for comparisons). */
+/* Routes libdarknet's gemm to ours (sgemm.h) on AVX-512 CPUs, else to OpenBLAS;
+ * called by the parser, so that linking the parser links this too; its start-up
+ * reads the environment (env.h). OHEM_GEMM=openblas or darknet choose those (for
+ * comparisons). */
 void ohem_blas_init(void);
 
 /* libdarknet's backward of a 1x1 [convolutional] writes its input's delta (and
@@ -38,11 +39,16 @@ void ohem_keep_input_deltas_release(const network *net);
 /* The backward of layer i of net: its own, also when it is wrapped. */
 void (*ohem_backward_of(const network *net, int i))(struct layer, struct network);
 
-/* "openblas" or "darknet"; returns 0, or -1 for another name. */
+/* "auto" (ours where the CPU has AVX-512, else OpenBLAS), "plugin" (ours),
+ * "openblas" or "darknet"; returns 0, or -1 for another name, or for "plugin" on a
+ * CPU without AVX-512. */
 int ohem_gemm_select(const char *name);
 
 /* 1 when libdarknet's own gemm is selected. */
 int ohem_gemm_is_darknet(void);
+
+/* 1 when our own gemm is selected. */
+int ohem_gemm_is_ours(void);
 
 /* "plugin" (row-wise) or "darknet" (libdarknet's per-pixel im2col_cpu/col2im_cpu);
  * returns 0, or -1 for another name. OHEM_IM2COL sets it at start-up. */

@@ -1,0 +1,291 @@
+/* sgemm.c: a single-precision gemm of our own for CPUs with AVX-512: C = alpha
+ * op(A) op(B) + beta C, row-major, Darknet's arguments.
+ *
+ * Blocked as in Goto and van de Geijn's "Anatomy of high-performance matrix
+ * multiplication": op(B) is copied in blocks of KC x NC into panels NR columns wide,
+ * op(A) in blocks of MC x KC into panels MR rows high, and a register-blocked kernel
+ * multiplies one A panel by one B panel into an MR x NR tile of C held in 24 zmm
+ * registers. A B panel (KC x NR floats, 32 KB) stays in L1 while the kernel walks the
+ * A block (in L2). The work is split over the kernels' pool by columns (or by rows
+ * when C is tall and narrow), each thread packing into its own buffers.
+ *
+ * Every element of C is one sum over k in order, in float, with fused multiply-adds
+ * (so not the bits of OpenBLAS's or libdarknet's gemm: float rounding). beta 0 never
+ * reads C, as in BLAS. */
+#include "sgemm.h"
+#include "coretype.h"
+#include "pool.h"
+
+#include <immintrin.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef MR
+#define MR 12
+#endif
+#define NR 32
+#ifndef KC
+#define KC 256
+#endif
+#ifndef MC
+#define MC 192 /* multiple of MR */
+#endif
+#define NC 3072 /* multiple of NR */
+
+/* the packed blocks of one thread, allocated on its first gemm and kept */
+static __thread float *a_pack, *b_pack;
+
+static int packs_ready(void)
+{
+    if (b_pack) return 1;
+    a_pack = aligned_alloc(64, sizeof(float) * MR * KC);
+    b_pack = aligned_alloc(64, sizeof(float) * KC * NC);
+    if (!a_pack || !b_pack) {
+        fprintf(stderr, "error: gemm: out of memory for its packing buffers (%zu bytes)\n",
+                sizeof(float) * (MR * KC + KC * NC));
+        exit(1);
+    }
+    return 1;
+}
+
+typedef struct {
+    int ta, tb, m, n, k;
+    float alpha, beta;
+    const float *a, *b;
+    int lda, ldb;
+    float *c;
+    int ldc;
+    int by_rows; /* the pool's items are MR-row strips, else NR-column strips */
+} gemm_args;
+
+/* 16 rows of 16 floats, r[t] = src + t * lds, into 16 columns: dst[c * ldd + t] =
+ * r[t][c]. Unpacks within 128-bit lanes, then lane shuffles. */
+__attribute__((target("avx512f"))) static void transpose16(const float *src, long lds, float *dst, long ldd)
+{
+    __m512 r[16], t[16], u[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    /* u[4g + q]: within each lane L, column 4L + q of rows 4g .. 4g+3 */
+    for (int g = 0; g < 4; g++) {
+        __m512d t0 = _mm512_castps_pd(t[4 * g]), t1 = _mm512_castps_pd(t[4 * g + 1]);
+        __m512d t2 = _mm512_castps_pd(t[4 * g + 2]), t3 = _mm512_castps_pd(t[4 * g + 3]);
+        u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    for (int q = 0; q < 4; q++) {
+        __m512 v = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x44), w = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xee);
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x44);
+        __m512 w2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xee);
+        _mm512_storeu_ps(dst + (0 + q) * ldd, _mm512_shuffle_f32x4(v, v2, 0x88));
+        _mm512_storeu_ps(dst + (4 + q) * ldd, _mm512_shuffle_f32x4(v, v2, 0xdd));
+        _mm512_storeu_ps(dst + (8 + q) * ldd, _mm512_shuffle_f32x4(w, w2, 0x88));
+        _mm512_storeu_ps(dst + (12 + q) * ldd, _mm512_shuffle_f32x4(w, w2, 0xdd));
+    }
+}
+
+/* op(B)[k0 .. k0+kc) x [j0 .. j0+nc) into panels of NR columns, each kc rows of NR
+ * floats, the last panel padded with zeros. */
+static void pack_b(const gemm_args *g, int k0, int kc, int j0, int nc, float *dst)
+{
+    for (int p = 0; p < nc; p += NR, dst += (long)kc * NR) {
+        int w = nc - p < NR ? nc - p : NR;
+        if (!g->tb) {
+            const float *src = g->b + (long)k0 * g->ldb + j0 + p;
+            for (int k = 0; k < kc; k++) {
+                float *d = dst + k * NR;
+                const float *s = src + (long)k * g->ldb;
+                for (int j = 0; j < w; j++) d[j] = s[j];
+                for (int j = w; j < NR; j++) d[j] = 0;
+            }
+            continue;
+        }
+        /* op(B)[k][j] = B[j][k]: each row of B is a column of the panel; whole
+         * blocks of 16 x 16 are transposed in registers */
+        int j = 0;
+        for (; j + 16 <= w; j += 16) {
+            const float *s = g->b + (long)(j0 + p + j) * g->ldb + k0;
+            int k = 0;
+            for (; k + 16 <= kc; k += 16) transpose16(s + k, g->ldb, dst + k * NR + j, NR);
+            for (; k < kc; k++)
+                for (int t = 0; t < 16; t++) dst[k * NR + j + t] = s[t * (long)g->ldb + k];
+        }
+        for (; j < w; j++) {
+            const float *s = g->b + (long)(j0 + p + j) * g->ldb + k0;
+            for (int k = 0; k < kc; k++) dst[k * NR + j] = s[k];
+        }
+        for (; j < NR; j++)
+            for (int k = 0; k < kc; k++) dst[k * NR + j] = 0;
+    }
+}
+
+/* op(A)[i0 .. i0+mc) x [k0 .. k0+kc), mc < MR, into one panel of MR rows, kc
+ * columns of MR floats, padded with zeros; for ta, where op(A)[i][k] = A[k][i] and
+ * a row of A gives consecutive floats. (Full panels the kernels read in place.) */
+static void pack_a(const gemm_args *g, int i0, int mc, int k0, int kc, float *dst)
+{
+    for (int p = 0; p < mc; p += MR, dst += (long)kc * MR) {
+        int h = mc - p < MR ? mc - p : MR;
+        for (int k = 0; k < kc; k++) {
+            const float *s = g->a + (long)(k0 + k) * g->lda + i0 + p;
+            float *d = dst + k * MR;
+            for (int i = 0; i < h; i++) d[i] = s[i];
+            for (int i = h; i < MR; i++) d[i] = 0;
+        }
+    }
+}
+
+/* Stores an MR x NR tile of accumulators into C (mr x nr of it): C = v, or C += v
+ * when add; v scaled by alpha first unless alpha is 1. */
+#define STORE_TILE()                                                                                          \
+    do {                                                                                                      \
+        __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);                                     \
+        __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;              \
+        __m512 al = _mm512_set1_ps(alpha);                                                                    \
+        _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)                                                 \
+        {                                                                                                     \
+            if (i >= mr) break;                                                                               \
+            float *r = c + i * ldc;                                                                           \
+            __m512 v0 = acc[i][0], v1 = acc[i][1];                                                            \
+            if (alpha != 1) v0 = _mm512_mul_ps(v0, al), v1 = _mm512_mul_ps(v1, al);                          \
+            if (add) {                                                                                        \
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));                                         \
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));                                    \
+            }                                                                                                 \
+            _mm512_mask_storeu_ps(r, m0, v0);                                                                 \
+            _mm512_mask_storeu_ps(r + 16, m1, v1);                                                            \
+        }                                                                                                     \
+    } while (0)
+
+/* C tile (mr x nr of it) = (or +=, when add) alpha times the product of an A panel
+ * and a B panel over kc. The A panel is k-major: MR consecutive floats a step, the
+ * steps astep apart (MR when packed; lda for op(A) = A' read in place). */
+__attribute__((target("avx512f"))) static void kernel_cols(int kc, const float *a, long astep, const float *b,
+                                                          float *c, long ldc, int mr, int nr, int add, float alpha)
+{
+    __m512 acc[MR][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++, a += astep, b += NR) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    STORE_TILE();
+}
+
+/* The same with the A panel read in place: MR rows of op(A) lda apart, each kc
+ * consecutive floats (rows past mr repeat row 0; their results are not stored). */
+__attribute__((target("avx512f"))) static void kernel_rows(int kc, const float *a, long lda, const float *b,
+                                                          float *c, long ldc, int mr, int nr, int add, float alpha)
+{
+    __m512 acc[MR][2];
+    const float *ar[MR];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+        ar[i] = a + (i < mr ? i : 0) * lda;
+    }
+    for (int k = 0; k < kc; k++, b += NR) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            __m512 ai = _mm512_set1_ps(ar[i][k]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    STORE_TILE();
+}
+
+/* C[i0 .. i1) x [j0 .. j1) of g, on this thread's buffers. */
+static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
+{
+    packs_ready();
+    if (g->beta != 0 && g->beta != 1)
+        for (int i = i0; i < i1; i++)
+            for (int j = j0; j < j1; j++) g->c[(long)i * g->ldc + j] *= g->beta;
+    if (g->k == 0) {
+        if (g->beta == 0)
+            for (int i = i0; i < i1; i++) memset(g->c + (long)i * g->ldc + j0, 0, sizeof(float) * (j1 - j0));
+        return;
+    }
+    for (int jc = j0; jc < j1; jc += NC) {
+        int nc = j1 - jc < NC ? j1 - jc : NC;
+        for (int pc = 0; pc < g->k; pc += KC) {
+            int kc = g->k - pc < KC ? g->k - pc : KC;
+            int add = pc > 0 || g->beta != 0;
+            pack_b(g, pc, kc, jc, nc, b_pack);
+            for (int ic = i0; ic < i1; ic += MC) {
+                int mc = i1 - ic < MC ? i1 - ic : MC;
+                /* with ta, a panel of MR rows is read in place; a last, shorter
+                 * one is packed with zeros (reading MR would pass the matrix) */
+                int mfull = mc / MR * MR;
+                if (g->ta && mfull < mc) pack_a(g, ic + mfull, mc - mfull, pc, kc, a_pack);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = nc - jr < NR ? nc - jr : NR;
+                    const float *bp = b_pack + (long)jr * kc;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = mc - ir < MR ? mc - ir : MR;
+                        float *ct = g->c + (long)(ic + ir) * g->ldc + jc + jr;
+                        if (g->ta && ir < mfull)
+                            kernel_cols(kc, g->a + (long)pc * g->lda + ic + ir, g->lda, bp, ct, g->ldc, mr, nr,
+                                        add, g->alpha);
+                        else if (g->ta)
+                            kernel_cols(kc, a_pack, MR, bp, ct, g->ldc, mr, nr, add, g->alpha);
+                        else
+                            kernel_rows(kc, g->a + (long)(ic + ir) * g->lda + pc, g->lda, bp, ct, g->ldc, mr, nr,
+                                        add, g->alpha);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void gemm_part(void *ctx, long b, long e)
+{
+    const gemm_args *g = ctx;
+    if (g->by_rows) {
+        int i1 = (int)(e * MR < g->m ? e * MR : g->m);
+        gemm_block(g, (int)(b * MR), i1, 0, g->n);
+    } else {
+        int j1 = (int)(e * NR < g->n ? e * NR : g->n);
+        gemm_block(g, 0, g->m, (int)(b * NR), j1);
+    }
+}
+
+int ohem_sgemm_supported(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        ohem_cpu cpu;
+        ohem_cpu_detect(&cpu);
+        known = cpu.avx512;
+    }
+    return known;
+}
+
+void ohem_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                float beta, float *c, int ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0};
+    long strips_n = (n + NR - 1) / NR, strips_m = (m + MR - 1) / MR;
+    /* split the longer side; a strip's share of the flops sets the grain, so that a
+     * gemm of under about a million multiply-adds runs in the caller */
+    g.by_rows = strips_m > strips_n;
+    long strips = g.by_rows ? strips_m : strips_n;
+    double per_strip = (double)m * n * (k ? k : 1) / strips;
+    long grain = (long)(1e6 / per_strip) + 1;
+    ohem_pool_for(strips, grain < 2 ? 2 : grain, gemm_part, &g);
+}

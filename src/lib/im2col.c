@@ -1,9 +1,20 @@
 /* im2col.c: im2col_cpu and col2im_cpu, replacing libdarknet's (which call a function
- * per pixel): whole rows at a time, with the padding filled around them. Same
- * results bit for bit, the additions of col2im in the same order. */
+ * per pixel): whole rows at a time, with the padding filled around them, split over
+ * the kernels' pool (im2col by rows of col, col2im by channels of the image, each
+ * channel's additions in libdarknet's order). Same results bit for bit. */
 #define _GNU_SOURCE
+#include "pool.h"
+
 #include <dlfcn.h>
 #include <string.h>
+
+/* about this many floats make a part of a pool loop */
+#define GRAIN 32768
+
+typedef struct {
+    float *im, *col;
+    int channels, height, width, ksize, stride, pad, hc, wc;
+} conv_args;
 
 typedef void (*conv_fn)(float *, int, int, int, int, int, int, float *);
 
@@ -35,21 +46,19 @@ static void valid_span(int kx, int stride, int pad, int width, int wc, int *w0, 
     *w1 = hi;
 }
 
-/* im is (channels, height, width); col is (channels*ksize*ksize, hc*wc). */
-void im2col_cpu(float *im, int channels, int height, int width, int ksize, int stride, int pad, float *col)
+/* Rows [b, e) of col (channel, ky, kx). */
+static void im2col_part(void *ctx, long b, long e)
 {
-    if (darknet_im2col) {
-        darknet_im2col(im, channels, height, width, ksize, stride, pad, col);
-        return;
-    }
-    int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
-    for (int c = 0; c < channels * ksize * ksize; c++) {
+    const conv_args *a = ctx;
+    int ksize = a->ksize, stride = a->stride, pad = a->pad, width = a->width, height = a->height;
+    int hc = a->hc, wc = a->wc;
+    for (long c = b; c < e; c++) {
         int kx = c % ksize, ky = (c / ksize) % ksize, ci = c / ksize / ksize;
-        const float *plane = im + (size_t)ci * height * width;
+        const float *plane = a->im + (size_t)ci * height * width;
         int w0, w1;
         valid_span(kx, stride, pad, width, wc, &w0, &w1);
         for (int h = 0; h < hc; h++) {
-            float *dst = col + ((size_t)c * hc + h) * wc;
+            float *dst = a->col + ((size_t)c * hc + h) * wc;
             int row = ky + h * stride - pad;
             if (row < 0 || row >= height) {
                 memset(dst, 0, wc * sizeof(float));
@@ -66,11 +75,48 @@ void im2col_cpu(float *im, int channels, int height, int width, int ksize, int s
     }
 }
 
+/* im is (channels, height, width); col is (channels*ksize*ksize, hc*wc). */
+void im2col_cpu(float *im, int channels, int height, int width, int ksize, int stride, int pad, float *col)
+{
+    if (darknet_im2col) {
+        darknet_im2col(im, channels, height, width, ksize, stride, pad, col);
+        return;
+    }
+    int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
+    conv_args a = {im, col, channels, height, width, ksize, stride, pad, hc, wc};
+    long each = (long)hc * wc;
+    ohem_pool_for((long)channels * ksize * ksize, (GRAIN + each - 1) / each, im2col_part, &a);
+}
+
 /* dst (n) += src (n): one addition per element, so vectorising it keeps the
  * results (and col2im's order of additions into each pixel). */
 static void add_row(float *restrict dst, const float *restrict src, int n)
 {
     for (int w = 0; w < n; w++) dst[w] += src[w];
+}
+
+/* Channels [b, e) of the image: each adds its ksize*ksize rows of col in order. */
+static void col2im_part(void *ctx, long b, long e)
+{
+    const conv_args *a = ctx;
+    int ksize = a->ksize, stride = a->stride, pad = a->pad, width = a->width, height = a->height;
+    int hc = a->hc, wc = a->wc;
+    for (long c = b * ksize * ksize; c < e * ksize * ksize; c++) {
+        int kx = c % ksize, ky = (c / ksize) % ksize, ci = c / ksize / ksize;
+        float *plane = a->im + (size_t)ci * height * width;
+        int w0, w1;
+        valid_span(kx, stride, pad, width, wc, &w0, &w1);
+        for (int h = 0; h < hc; h++) {
+            int row = ky + h * stride - pad;
+            if (row < 0 || row >= height) continue;
+            const float *src = a->col + ((size_t)c * hc + h) * wc;
+            float *dst = plane + (size_t)row * width;
+            int x0 = kx - pad;
+            if (stride == 1) add_row(dst + x0 + w0, src + w0, w1 - w0);
+            else
+                for (int w = w0; w < w1; w++) dst[x0 + w * stride] += src[w];
+        }
+    }
 }
 
 /* col is (channels*ksize*ksize, hc*wc); adds into im, (channels, height, width). */
@@ -81,20 +127,7 @@ void col2im_cpu(float *col, int channels, int height, int width, int ksize, int 
         return;
     }
     int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
-    for (int c = 0; c < channels * ksize * ksize; c++) {
-        int kx = c % ksize, ky = (c / ksize) % ksize, ci = c / ksize / ksize;
-        float *plane = im + (size_t)ci * height * width;
-        int w0, w1;
-        valid_span(kx, stride, pad, width, wc, &w0, &w1);
-        for (int h = 0; h < hc; h++) {
-            int row = ky + h * stride - pad;
-            if (row < 0 || row >= height) continue;
-            const float *src = col + ((size_t)c * hc + h) * wc;
-            float *dst = plane + (size_t)row * width;
-            int x0 = kx - pad;
-            if (stride == 1) add_row(dst + x0 + w0, src + w0, w1 - w0);
-            else
-                for (int w = w0; w < w1; w++) dst[x0 + w * stride] += src[w];
-        }
-    }
+    conv_args a = {im, col, channels, height, width, ksize, stride, pad, hc, wc};
+    long each = (long)ksize * ksize * hc * wc;
+    ohem_pool_for(channels, (GRAIN + each - 1) / each, col2im_part, &a);
 }

@@ -89,6 +89,17 @@ __attribute__((target("avx512f"))) static void transpose16(const float *src, lon
     }
 }
 
+/* kc rows of w <= 32 floats, lds apart, into rows of 32 (padded with zeros). */
+__attribute__((target("avx512f"))) static void copy_rows32(const float *src, long lds, int kc, int w, float *dst)
+{
+    __mmask16 m0 = w >= 16 ? 0xffff : (__mmask16)((1u << w) - 1);
+    __mmask16 m1 = w >= 32 ? 0xffff : w > 16 ? (__mmask16)((1u << (w - 16)) - 1) : 0;
+    for (int k = 0; k < kc; k++, src += lds, dst += 32) {
+        _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, src));
+        _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+    }
+}
+
 /* op(B)[k0 .. k0+kc) x [j0 .. j0+nc) into panels of NR columns, each kc rows of NR
  * floats, the last panel padded with zeros. */
 static void pack_b(const gemm_args *g, int k0, int kc, int j0, int nc, float *dst)
@@ -96,13 +107,7 @@ static void pack_b(const gemm_args *g, int k0, int kc, int j0, int nc, float *ds
     for (int p = 0; p < nc; p += NR, dst += (long)kc * NR) {
         int w = nc - p < NR ? nc - p : NR;
         if (!g->tb) {
-            const float *src = g->b + (long)k0 * g->ldb + j0 + p;
-            for (int k = 0; k < kc; k++) {
-                float *d = dst + k * NR;
-                const float *s = src + (long)k * g->ldb;
-                for (int j = 0; j < w; j++) d[j] = s[j];
-                for (int j = w; j < NR; j++) d[j] = 0;
-            }
+            copy_rows32(g->b + (long)k0 * g->ldb + j0 + p, g->ldb, kc, w, dst);
             continue;
         }
         /* op(B)[k][j] = B[j][k]: each row of B is a column of the panel; whole

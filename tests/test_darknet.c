@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "darknet.h"
+#include "kernels.h"
 #include "ohem_layer.h"
 #include "ohem_parser.h"
 #include "oracle.h"
@@ -73,9 +74,16 @@ static void test_im2col(void **state)
     assert_non_null(lib_col2im);
     assert_true((void *)lib_im2col != (void *)im2col_cpu);
     rng_seed(9);
-    for (int t = 0; t < 3000; t++) {
+    /* random small shapes, then layer-sized ones that the kernels' pool splits (by
+     * rows of col, by channels of the image) */
+    static const int big[][6] = {{16, 52, 52, 3, 1, 1}, {3, 97, 83, 3, 2, 1}, {8, 40, 41, 5, 1, 2}, {32, 26, 26, 1, 1, 0}};
+    for (int t = 0; t < 3000 + 4; t++) {
         int c = 1 + rng_u32() % 4, h = 1 + rng_u32() % 17, w = 1 + rng_u32() % 17;
         int k = 1 + rng_u32() % 5, s = 1 + rng_u32() % 3, p = rng_u32() % 4;
+        if (t >= 3000) {
+            const int *b = big[t - 3000];
+            c = b[0], h = b[1], w = b[2], k = b[3], s = b[4], p = b[5];
+        }
         if (h + 2 * p < k || w + 2 * p < k) continue;
         int hc = (h + 2 * p - k) / s + 1, wc = (w + 2 * p - k) / s + 1;
         size_t ni = (size_t)c * h * w, nc = (size_t)c * k * k * hc * wc;
@@ -239,6 +247,7 @@ static void test_weights_check(void **state)
 
 int main(void)
 {
+    ohem_kernels_threads(2); /* the pool splits im2col and col2im even on one core */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_routing),
         cmocka_unit_test(test_im2col),

@@ -1,0 +1,192 @@
+/* test_gemm.c: our AVX-512 gemm (src/lib/sgemm.c) against a naive product in
+ * double, on random shapes: all four transpositions, sizes from 1 to past every
+ * block (MR, NR, KC, MC, NC), leading dimensions wider than the matrices, alpha and
+ * beta 0, 1 and other; C's padding is never written and beta 0 never reads C. The
+ * threads split a gemm by columns or rows, and every element is the same sum in the
+ * same order either way: one thread and two give the same bits. On a CPU without
+ * AVX-512 the gemm is not used (OHEM_GEMM=auto picks OpenBLAS), and the tests that
+ * need it are skipped, saying so. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ohem_parser.h"
+#include "oracle.h"
+#include "pool.h"
+#include "sgemm.h"
+
+/* the padding of C (columns ldc - n) */
+#define GUARD 12345.f
+
+typedef struct {
+    int ta, tb, m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+} shape;
+
+static float *fill(long n)
+{
+    float *v = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    for (long i = 0; i < n; i++) v[i] = rng_unit() * 2 - 1;
+    return v;
+}
+
+/* One gemm of shape s against the naive product; returns C for the callers that
+ * compare threads. Each element must be within the rounding a float sum of k terms
+ * can make: k * 2^-23 of the sum of the terms' magnitudes (plus beta C's). */
+static float *check(const shape *s, int threads)
+{
+    long asz = (long)(s->ta ? s->k : s->m) * s->lda, bsz = (long)(s->tb ? s->n : s->k) * s->ldb;
+    long csz = (long)s->m * s->ldc;
+    float *a = fill(asz), *b = fill(bsz), *c = fill(csz), *c0 = malloc(csz * sizeof(float));
+    for (int i = 0; i < s->m; i++)
+        for (int j = 0; j < s->ldc; j++) {
+            float *x = &c[(long)i * s->ldc + j];
+            if (j >= s->n) *x = GUARD;
+            else if (s->beta == 0) *x = NAN; /* must not be read */
+        }
+    memcpy(c0, c, csz * sizeof(float));
+    ohem_pool_set_threads(threads);
+    ohem_sgemm(s->ta, s->tb, s->m, s->n, s->k, s->alpha, a, s->lda, b, s->ldb, s->beta, c, s->ldc);
+    ohem_pool_set_threads(2);
+    for (int i = 0; i < s->m; i++)
+        for (int j = 0; j < s->ldc; j++) {
+            float got = c[(long)i * s->ldc + j];
+            if (j >= s->n) {
+                if (memcmp(&got, &(float){GUARD}, sizeof(float)))
+                    fail_msg("ta=%d tb=%d %dx%dx%d: padding C[%d][%d] written (%g)", s->ta, s->tb, s->m, s->n, s->k,
+                             i, j, got);
+                continue;
+            }
+            double sum = 0, mag = 0;
+            for (int q = 0; q < s->k; q++) {
+                double x = s->ta ? a[(long)q * s->lda + i] : a[(long)i * s->lda + q];
+                double y = s->tb ? b[(long)j * s->ldb + q] : b[(long)q * s->ldb + j];
+                sum += x * y;
+                mag += fabs(x * y);
+            }
+            double want = s->alpha * sum, c_in = c0[(long)i * s->ldc + j];
+            mag = fabs(s->alpha) * mag;
+            if (s->beta != 0) want += s->beta * c_in, mag += fabs(s->beta * c_in);
+            double tol = (s->k + 2) * 0x1p-23 * mag + 1e-30;
+            if (!(fabs(got - want) <= tol))
+                fail_msg("ta=%d tb=%d %dx%dx%d alpha %g beta %g lda %d ldb %d ldc %d: C[%d][%d] = %.9g, naive %.9g "
+                         "(tolerance %g)",
+                         s->ta, s->tb, s->m, s->n, s->k, s->alpha, s->beta, s->lda, s->ldb, s->ldc, i, j, got, want,
+                         tol);
+        }
+    free(a), free(b), free(c0);
+    return c;
+}
+
+static shape random_shape(int max_m, int max_n, int max_k, int t)
+{
+    shape s;
+    s.ta = t & 1, s.tb = (t >> 1) & 1;
+    s.m = 1 + (int)(rng_u32() % max_m), s.n = 1 + (int)(rng_u32() % max_n), s.k = 1 + (int)(rng_u32() % max_k);
+    int pad = rng_u32() % 3 == 0 ? (int)(rng_u32() % 7) : 0;
+    s.lda = (s.ta ? s.m : s.k) + pad, s.ldb = (s.tb ? s.k : s.n) + pad, s.ldc = s.n + pad;
+    int kind = (t >> 2) % 3;
+    s.alpha = kind == 0 ? 1 : rng_unit() * 4 - 2;
+    s.beta = kind == 1 ? 0 : kind == 2 ? 1 : rng_unit() * 2 - 1;
+    if (rng_u32() % 4 == 0) s.beta = rng_unit() * 2 - 1;
+    return s;
+}
+
+static int skip_unless_avx512(void)
+{
+    if (ohem_sgemm_supported()) return 0;
+    print_message("this CPU has no AVX-512: our gemm is not used here (OHEM_GEMM=auto picks OpenBLAS); skipped\n");
+    return 1;
+}
+
+/* Small shapes (every edge of the 12 x 32 tile), all transpositions and scalings. */
+static void test_small(void **state)
+{
+    (void)state;
+    if (skip_unless_avx512()) skip();
+    rng_seed(21);
+    for (int t = 0; t < 600; t++) {
+        shape s = random_shape(40, 70, 40, t);
+        free(check(&s, 1 + t % 2));
+    }
+    /* k = 0: C = beta C (beta 0: zeros) */
+    for (int t = 0; t < 8; t++) {
+        shape s = {t & 1, (t >> 1) & 1, 5, 9, 0, 5, 9, 11, 1.5f, t < 4 ? 0.f : 0.5f};
+        free(check(&s, 1));
+    }
+}
+
+/* Shapes past the blocks: k > KC (several passes adding into C), m > MC, n > NC,
+ * and the layer shapes of a convolutional network (a 16 x 27 forward of a wide
+ * image, the weight gradient's long k). */
+static void test_blocked(void **state)
+{
+    (void)state;
+    if (skip_unless_avx512()) skip();
+    rng_seed(22);
+    static const int fixed[][5] = {
+        {0, 0, 16, 4099, 27}, {0, 1, 16, 27, 3001}, {1, 0, 27, 1500, 16}, {0, 0, 200, 169, 600},
+        {0, 1, 64, 288, 700}, {1, 0, 400, 169, 64},  {0, 0, 13, 3100, 5},  {1, 1, 197, 45, 300},
+    };
+    for (size_t t = 0; t < sizeof(fixed) / sizeof(fixed[0]); t++) {
+        const int *f = fixed[t];
+        shape s = {f[0], f[1], f[2], f[3], f[4], f[0] ? f[2] : f[4], f[1] ? f[4] : f[3], f[3], 1, t % 2 ? 0.f : 1.f};
+        free(check(&s, 2));
+    }
+    for (int t = 0; t < 12; t++) {
+        shape s = random_shape(260, 400, 700, t);
+        free(check(&s, 2));
+    }
+}
+
+/* One thread and two give the same bits, for splits by columns and by rows. */
+static void test_threads_same_bits(void **state)
+{
+    (void)state;
+    if (skip_unless_avx512()) skip();
+    static const int sizes[][3] = {{64, 3000, 300}, {500, 40, 300}, {37, 1111, 600}};
+    for (int t = 0; t < 3; t++) {
+        shape s = {t == 2, t == 1, sizes[t][0], sizes[t][1], sizes[t][2], 0, 0, 0, 1, 0};
+        s.lda = s.ta ? s.m : s.k, s.ldb = s.tb ? s.k : s.n, s.ldc = s.n;
+        rng_seed(30 + t);
+        float *one = check(&s, 1);
+        rng_seed(30 + t);
+        float *two = check(&s, 2);
+        if (memcmp(one, two, (size_t)s.m * s.ldc * sizeof(float)))
+            fail_msg("%dx%dx%d: one thread and two differ", s.m, s.n, s.k);
+        free(one), free(two);
+    }
+}
+
+/* OHEM_GEMM's choice: auto takes ours exactly where the CPU has AVX-512; plugin is
+ * refused without it; openblas and darknet are not ours. */
+static void test_select(void **state)
+{
+    (void)state;
+    assert_int_equal(ohem_gemm_select("auto"), 0);
+    assert_int_equal(ohem_gemm_is_ours(), ohem_sgemm_supported());
+    assert_int_equal(ohem_gemm_select("plugin"), ohem_sgemm_supported() ? 0 : -1);
+    assert_int_equal(ohem_gemm_select("openblas"), 0);
+    assert_int_equal(ohem_gemm_is_ours(), 0);
+    assert_int_equal(ohem_gemm_select("darknet"), 0);
+    assert_int_equal(ohem_gemm_is_ours(), 0);
+    assert_int_equal(ohem_gemm_select("fast"), -1);
+    assert_int_equal(ohem_gemm_select("auto"), 0);
+}
+
+int main(void)
+{
+    ohem_blas_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small),
+        cmocka_unit_test(test_blocked),
+        cmocka_unit_test(test_threads_same_bits),
+        cmocka_unit_test(test_select),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

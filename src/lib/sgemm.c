@@ -145,71 +145,83 @@ static void pack_a(const gemm_args *g, int i0, int mc, int k0, int kc, float *ds
     }
 }
 
-/* Stores an MR x NR tile of accumulators into C (mr x nr of it): C = v, or C += v
- * when add; v scaled by alpha first unless alpha is 1. */
-#define STORE_TILE()                                                                                          \
-    do {                                                                                                      \
-        __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);                                     \
-        __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;              \
-        __m512 al = _mm512_set1_ps(alpha);                                                                    \
-        _Pragma("GCC unroll 12") for (int i = 0; i < MR; i++)                                                 \
-        {                                                                                                     \
-            if (i >= mr) break;                                                                               \
-            float *r = c + i * ldc;                                                                           \
-            __m512 v0 = acc[i][0], v1 = acc[i][1];                                                            \
-            if (alpha != 1) v0 = _mm512_mul_ps(v0, al), v1 = _mm512_mul_ps(v1, al);                          \
-            if (add) {                                                                                        \
-                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));                                         \
-                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));                                    \
-            }                                                                                                 \
-            _mm512_mask_storeu_ps(r, m0, v0);                                                                 \
-            _mm512_mask_storeu_ps(r + 16, m1, v1);                                                            \
-        }                                                                                                     \
-    } while (0)
-
-/* C tile (mr x nr of it) = (or +=, when add) alpha times the product of an A panel
- * and a B panel over kc. The A panel is k-major: MR consecutive floats a step, the
- * steps astep apart (MR when packed; lda for op(A) = A' read in place). */
-__attribute__((target("avx512f"))) static void kernel_cols(int kc, const float *a, long astep, const float *b,
-                                                          float *c, long ldc, int mr, int nr, int add, float alpha)
-{
-    __m512 acc[MR][2];
-#pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    for (int k = 0; k < kc; k++, a += astep, b += NR) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-#pragma GCC unroll 12
-        for (int i = 0; i < MR; i++) {
-            __m512 ai = _mm512_set1_ps(a[i]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-        }
-    }
-    STORE_TILE();
-}
-
-/* The same with the A panel read in place: MR rows of op(A) lda apart, each kc
- * consecutive floats (rows past mr repeat row 0; their results are not stored). */
-__attribute__((target("avx512f"))) static void kernel_rows(int kc, const float *a, long lda, const float *b,
-                                                          float *c, long ldc, int mr, int nr, int add, float alpha)
+/* The kernels: an MR x (16 nv) tile of C (mr x nr of it, nr <= 16 nv) = (or +=,
+ * when add) alpha times the product of an A panel and a B panel over kc, in 12 nv
+ * zmm accumulators. nv is 2, or 1 for a last panel of at most 16 columns. The A
+ * panel is either k-major (MR consecutive floats a step, the steps astep apart: MR
+ * when packed, lda for op(A) = A' read in place; rows 0) or row-major (MR rows lda
+ * apart, each kc consecutive floats, read in place; astep 0), rows past mr
+ * repeating row 0 (not stored). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+kernel_tile(int kc, const float *a, long astep, long lda, const float *b, float *c, long ldc, int mr, int nr, int add,
+            float alpha, const int nv)
 {
     __m512 acc[MR][2];
     const float *ar[MR];
 #pragma GCC unroll 12
     for (int i = 0; i < MR; i++) {
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-        ar[i] = a + (i < mr ? i : 0) * lda;
+        ar[i] = a + (astep ? i : (i < mr ? i : 0) * lda);
     }
-    for (int k = 0; k < kc; k++, b += NR) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    if (astep) {
+        for (int k = 0; k < kc; k++, a += astep, b += NR) {
+            __m512 b0 = _mm512_load_ps(b), b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
 #pragma GCC unroll 12
-        for (int i = 0; i < MR; i++) {
-            __m512 ai = _mm512_set1_ps(ar[i][k]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            for (int i = 0; i < MR; i++) {
+                __m512 ai = _mm512_set1_ps(a[i]);
+                acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+                if (nv > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            }
+        }
+    } else {
+        for (int k = 0; k < kc; k++, b += NR) {
+            __m512 b0 = _mm512_load_ps(b), b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
+#pragma GCC unroll 12
+            for (int i = 0; i < MR; i++) {
+                __m512 ai = _mm512_set1_ps(ar[i][k]);
+                acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+                if (nv > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            }
         }
     }
-    STORE_TILE();
+    __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    __m512 al = _mm512_set1_ps(alpha);
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+        if (i >= mr) break;
+        float *r = c + i * ldc;
+        __m512 v0 = acc[i][0], v1 = acc[i][1];
+        if (alpha != 1) v0 = _mm512_mul_ps(v0, al), v1 = _mm512_mul_ps(v1, al);
+        if (add) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));
+            if (nv > 1) v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
+        }
+        _mm512_mask_storeu_ps(r, m0, v0);
+        if (nv > 1) _mm512_mask_storeu_ps(r + 16, m1, v1);
+    }
+}
+
+/* The four instances: A k-major or row-major, 32 or 16 columns. */
+__attribute__((target("avx512f"))) static void kernel_cols(int kc, const float *a, long astep, const float *b,
+                                                          float *c, long ldc, int mr, int nr, int add, float alpha)
+{
+    kernel_tile(kc, a, astep, 0, b, c, ldc, mr, nr, add, alpha, 2);
+}
+__attribute__((target("avx512f"))) static void kernel_cols16(int kc, const float *a, long astep, const float *b,
+                                                            float *c, long ldc, int mr, int nr, int add, float alpha)
+{
+    kernel_tile(kc, a, astep, 0, b, c, ldc, mr, nr, add, alpha, 1);
+}
+__attribute__((target("avx512f"))) static void kernel_rows(int kc, const float *a, long lda, const float *b,
+                                                          float *c, long ldc, int mr, int nr, int add, float alpha)
+{
+    kernel_tile(kc, a, 0, lda, b, c, ldc, mr, nr, add, alpha, 2);
+}
+__attribute__((target("avx512f"))) static void kernel_rows16(int kc, const float *a, long lda, const float *b,
+                                                            float *c, long ldc, int mr, int nr, int add, float alpha)
+{
+    kernel_tile(kc, a, 0, lda, b, c, ldc, mr, nr, add, alpha, 1);
 }
 
 /* C[i0 .. i1) x [j0 .. j1) of g, on this thread's buffers. */
@@ -242,14 +254,14 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
                         float *ct = g->c + (long)(ic + ir) * g->ldc + jc + jr;
-                        if (g->ta && ir < mfull)
-                            kernel_cols(kc, g->a + (long)pc * g->lda + ic + ir, g->lda, bp, ct, g->ldc, mr, nr,
-                                        add, g->alpha);
-                        else if (g->ta)
-                            kernel_cols(kc, a_pack, MR, bp, ct, g->ldc, mr, nr, add, g->alpha);
-                        else
-                            kernel_rows(kc, g->a + (long)(ic + ir) * g->lda + pc, g->lda, bp, ct, g->ldc, mr, nr,
-                                        add, g->alpha);
+                        const float *ap = g->a + (long)pc * g->lda + ic + ir;
+                        long astep = g->lda;
+                        if (g->ta && ir >= mfull) ap = a_pack, astep = MR;
+                        if (!g->ta) ap = g->a + (long)(ic + ir) * g->lda + pc;
+                        if (g->ta && nr > 16) kernel_cols(kc, ap, astep, bp, ct, g->ldc, mr, nr, add, g->alpha);
+                        else if (g->ta) kernel_cols16(kc, ap, astep, bp, ct, g->ldc, mr, nr, add, g->alpha);
+                        else if (nr > 16) kernel_rows(kc, ap, g->lda, bp, ct, g->ldc, mr, nr, add, g->alpha);
+                        else kernel_rows16(kc, ap, g->lda, bp, ct, g->ldc, mr, nr, add, g->alpha);
                     }
                 }
             }

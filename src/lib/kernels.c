@@ -7,6 +7,7 @@
  * library's own. */
 #define _GNU_SOURCE
 #include "kernels.h"
+#include "sgemm.h"
 
 #include <dlfcn.h>
 #include <float.h>
@@ -696,6 +697,11 @@ void forward_convolutional_layer(layer l, network net)
             float *a = l.weights + j * l.nweights / l.groups, *b = net.workspace;
             float *c = l.output + (long)(i * l.groups + j) * n * m;
             float *im = net.input + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
+            if (l.size != 1 && ohem_gemm_is_ours()) { /* col made inside the gemm's packing */
+                ohem_im2col_src src = {im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad};
+                ohem_sgemm_im2col(0, 0, m, n, k, 1, a, k, &src, 0, c, n);
+                continue;
+            }
             if (l.size == 1) b = im;
             else im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
             gemm(0, 0, m, n, k, 1, a, k, b, n, beta, c, n);
@@ -773,9 +779,14 @@ void backward_convolutional_layer(layer l, network net)
             float *c = l.weight_updates + j * l.nweights / l.groups;
             float *im = net.input + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
             float *imd = net.delta ? net.delta + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w : NULL;
-            if (l.size == 1) b = im;
-            else im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
-            gemm(0, 1, m, n, k, 1, a, k, b, k, 1, c, n);
+            if (l.size != 1 && ohem_gemm_is_ours()) { /* col' made inside the gemm's packing */
+                ohem_im2col_src src = {im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad};
+                ohem_sgemm_im2col(0, 1, m, n, k, 1, a, k, &src, 1, c, n);
+            } else {
+                if (l.size == 1) b = im;
+                else im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
+                gemm(0, 1, m, n, k, 1, a, k, b, k, 1, c, n);
+            }
             if (net.delta) {
                 a = l.weights + j * l.nweights / l.groups;
                 b = l.delta + (long)(i * l.groups + j) * m * k;

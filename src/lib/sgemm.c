@@ -57,6 +57,8 @@ typedef struct {
     float *c;
     int ldc;
     int by_rows; /* the pool's items are MR-row strips, else NR-column strips */
+    const ohem_im2col_src *im; /* B is the im2col of this image (b unused), or NULL */
+    int hc, wc;                /* with im: its output's height and width */
 } gemm_args;
 
 /* 16 rows of 16 floats, r[t] = src + t * lds, into 16 columns: dst[c * ldd + t] =
@@ -100,10 +102,96 @@ __attribute__((target("avx512f"))) static void copy_rows32(const float *src, lon
     }
 }
 
+/* col[r][j0 .. j0+n) of the im2col of g->im, into out: row r is (channel,
+ * ky, kx), column j the output pixel (h, w) = (j / wc, j % wc), and the value the
+ * image's pixel (h stride - pad + ky, w stride - pad + kx), 0 outside. Runs along
+ * one output row at a time; with stride 1, 16 floats a masked load (lanes outside
+ * the image read nothing and give 0). */
+__attribute__((target("avx512f"))) static void col_row(const gemm_args *g, int r, int j0, int n, float *out)
+{
+    const ohem_im2col_src *s = g->im;
+    int ks = s->ksize, kx = r % ks, ky = r / ks % ks, ci = r / ks / ks, wc = g->wc, st = s->stride;
+    const float *plane = s->im + (long)ci * s->height * s->width;
+    int h = j0 / wc, w = j0 % wc;
+    /* the output columns whose input column is inside the image: [w0, w1) */
+    int x0 = kx - s->pad, w0 = 0, w1 = wc;
+    if (x0 < 0) w0 = (-x0 + st - 1) / st;
+    if (s->width - 1 - x0 < 0) w1 = 0;
+    else if ((s->width - 1 - x0) / st + 1 < w1) w1 = (s->width - 1 - x0) / st + 1;
+    if (w0 > w1) w0 = w1;
+    for (int t = 0; t < n; h++, w = 0) {
+        int len = wc - w < n - t ? wc - w : n - t, y = h * st - s->pad + ky;
+        float *o = out + t;
+        t += len;
+        int a = w0 > w ? w0 : w, b = w1 < w + len ? w1 : w + len;
+        if (y < 0 || y >= s->height || a >= b) {
+            for (int q = 0; q < len; q += 16)
+                _mm512_mask_storeu_ps(o + q, len - q >= 16 ? 0xffff : (__mmask16)((1u << (len - q)) - 1),
+                                      _mm512_setzero_ps());
+            continue;
+        }
+        const float *src = plane + (long)y * s->width + x0;
+        if (st != 1) {
+            for (int q = w; q < a; q++) o[q - w] = 0;
+            for (int q = a; q < b; q++) o[q - w] = src[q * st];
+            for (int q = b; q < w + len; q++) o[q - w] = 0;
+            continue;
+        }
+        /* lanes q of [0, len) with w + q in [a, b) load src[w + q] */
+        for (int q = 0; q < len; q += 16) {
+            int lo = a - w - q, hi = b - w - q; /* the lanes to load: [lo, hi) within [0, 16) */
+            if (lo < 0) lo = 0;
+            if (hi > 16) hi = 16;
+            __mmask16 m = hi > lo ? (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
+            __mmask16 keep = len - q >= 16 ? 0xffff : (__mmask16)((1u << (len - q)) - 1);
+            _mm512_mask_storeu_ps(o + q, keep, _mm512_maskz_loadu_ps(m, src + w + q));
+        }
+    }
+}
+
+/* pack_b for B given as an im2col (g->im): without tb, each panel row is a piece of
+ * a row of col; with tb (op(B) = col'), 16 rows of col at a time are made in a
+ * buffer that stays in L1 and transposed into the panel. */
+static void pack_b_im2col(const gemm_args *g, int k0, int kc, int j0, int nc, float *dst)
+{
+    if (!g->tb) {
+        for (int p = 0; p < nc; p += NR, dst += (long)kc * NR) {
+            int w = nc - p < NR ? nc - p : NR;
+            for (int k = 0; k < kc; k++) {
+                float *d = dst + k * NR;
+                col_row(g, k0 + k, j0 + p, w, d);
+                for (int j = w; j < NR; j++) d[j] = 0;
+            }
+        }
+        return;
+    }
+    float rows[16 * KC];
+    for (int p = 0; p < nc; p += NR, dst += (long)kc * NR) {
+        int w = nc - p < NR ? nc - p : NR;
+        for (int j = 0; j < NR; j += 16) {
+            int h = w - j < 16 ? w - j : 16;
+            if (h <= 0) {
+                for (int k = 0; k < kc; k++) memset(dst + k * NR + j, 0, sizeof(float) * 16);
+                continue;
+            }
+            for (int t = 0; t < h; t++) col_row(g, j0 + p + j + t, k0, kc, rows + t * kc);
+            for (int t = h; t < 16; t++) memset(rows + t * kc, 0, sizeof(float) * kc);
+            int k = 0;
+            for (; k + 16 <= kc; k += 16) transpose16(rows + k, kc, dst + k * NR + j, NR);
+            for (; k < kc; k++)
+                for (int t = 0; t < 16; t++) dst[k * NR + j + t] = rows[t * kc + k];
+        }
+    }
+}
+
 /* op(B)[k0 .. k0+kc) x [j0 .. j0+nc) into panels of NR columns, each kc rows of NR
  * floats, the last panel padded with zeros. */
 static void pack_b(const gemm_args *g, int k0, int kc, int j0, int nc, float *dst)
 {
+    if (g->im) {
+        pack_b_im2col(g, k0, kc, j0, nc, dst);
+        return;
+    }
     for (int p = 0; p < nc; p += NR, dst += (long)kc * NR) {
         int w = nc - p < NR ? nc - p : NR;
         if (!g->tb) {
@@ -292,17 +380,34 @@ int ohem_sgemm_supported(void)
     return known;
 }
 
+static void run(gemm_args *g);
+
 void ohem_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                 float beta, float *c, int ldc)
 {
+    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0, NULL, 0, 0};
+    run(&g);
+}
+
+void ohem_sgemm_im2col(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                       const ohem_im2col_src *b, float beta, float *c, int ldc)
+{
+    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, NULL, lda, 0, c, ldc, 0, b, 0, 0};
+    g.hc = (b->height + 2 * b->pad - b->ksize) / b->stride + 1;
+    g.wc = (b->width + 2 * b->pad - b->ksize) / b->stride + 1;
+    run(&g);
+}
+
+static void run(gemm_args *g)
+{
+    int m = g->m, n = g->n, k = g->k;
     if (m <= 0 || n <= 0) return;
-    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0};
     long strips_n = (n + NR - 1) / NR, strips_m = (m + MR - 1) / MR;
     /* split the longer side; a strip's share of the flops sets the grain, so that a
      * gemm of under about a million multiply-adds runs in the caller */
-    g.by_rows = strips_m > strips_n;
-    long strips = g.by_rows ? strips_m : strips_n;
+    g->by_rows = strips_m > strips_n;
+    long strips = g->by_rows ? strips_m : strips_n;
     double per_strip = (double)m * n * (k ? k : 1) / strips;
     long grain = (long)(1e6 / per_strip) + 1;
-    ohem_pool_for(strips, grain < 2 ? 2 : grain, gemm_part, &g);
+    ohem_pool_for(strips, grain < 2 ? 2 : grain, gemm_part, g);
 }

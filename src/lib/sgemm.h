@@ -11,4 +11,18 @@ int ohem_sgemm_supported(void);
 void ohem_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                 float beta, float *c, int ldc);
 
+/* An image as the B of a gemm, through its im2col (never written out): col is
+ * (channels * ksize * ksize) x (hc * wc), libdarknet's im2col_cpu layout. */
+typedef struct {
+    const float *im; /* (channels, height, width) */
+    int channels, height, width, ksize, stride, pad;
+} ohem_im2col_src;
+
+/* ohem_sgemm with B = col (tb 0: k = channels ksize^2, n = hc wc) or col' (tb 1:
+ * k = hc wc, n = channels ksize^2): a convolution's forward and weight gradient
+ * without the im2col pass; the same results as im2col_cpu then ohem_sgemm, bit for
+ * bit. */
+void ohem_sgemm_im2col(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                       const ohem_im2col_src *b, float beta, float *c, int ldc);
+
 #endif

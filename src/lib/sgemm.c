@@ -102,35 +102,50 @@ __attribute__((target("avx512f"))) static void copy_rows32(const float *src, lon
     }
 }
 
-/* col[r][j0 .. j0+n) of the im2col of g->im, into out: row r is (channel,
- * ky, kx), column j the output pixel (h, w) = (j / wc, j % wc), and the value the
- * image's pixel (h stride - pad + ky, w stride - pad + kx), 0 outside. Runs along
- * one output row at a time; with stride 1, 16 floats a masked load (lanes outside
- * the image read nothing and give 0). */
-__attribute__((target("avx512f"))) static void col_row(const gemm_args *g, int r, int j0, int n, float *out)
+/* A row r = (channel, ky, kx) of the im2col of g->im: the channel's plane, and
+ * the output columns w whose input column w stride + x0 is inside the image,
+ * [w0, w1). */
+typedef struct {
+    const float *plane;
+    int ky, x0, w0, w1;
+} col_row_info;
+
+static void col_row_infos(const gemm_args *g, int r0, int n, col_row_info *info)
 {
     const ohem_im2col_src *s = g->im;
-    int ks = s->ksize, kx = r % ks, ky = r / ks % ks, ci = r / ks / ks, wc = g->wc, st = s->stride;
-    const float *plane = s->im + (long)ci * s->height * s->width;
-    int h = j0 / wc, w = j0 % wc;
-    /* the output columns whose input column is inside the image: [w0, w1) */
-    int x0 = kx - s->pad, w0 = 0, w1 = wc;
-    if (x0 < 0) w0 = (-x0 + st - 1) / st;
-    if (s->width - 1 - x0 < 0) w1 = 0;
-    else if ((s->width - 1 - x0) / st + 1 < w1) w1 = (s->width - 1 - x0) / st + 1;
-    if (w0 > w1) w0 = w1;
+    int ks = s->ksize, st = s->stride;
+    for (int i = 0; i < n; i++) {
+        int r = r0 + i, kx = r % ks, ky = r / ks % ks, ci = r / ks / ks;
+        int x0 = kx - s->pad, w0 = 0, w1 = g->wc;
+        if (x0 < 0) w0 = (-x0 + st - 1) / st;
+        if (s->width - 1 - x0 < 0) w1 = 0;
+        else if ((s->width - 1 - x0) / st + 1 < w1) w1 = (s->width - 1 - x0) / st + 1;
+        if (w0 > w1) w0 = w1;
+        info[i] = (col_row_info){s->im + (long)ci * s->height * s->width, ky, x0, w0, w1};
+    }
+}
+
+/* col[r][j .. j+n) into out, r described by ri and the column j being the output
+ * pixel (h, w): the image's pixel (h stride - pad + ky, w stride + x0), 0 outside.
+ * Runs along one output row at a time; with stride 1, 16 floats a masked load
+ * (lanes outside the image read nothing and give 0). */
+__attribute__((target("avx512f"))) static void col_row(const gemm_args *g, const col_row_info *ri, int h, int w,
+                                                      int n, float *out)
+{
+    const ohem_im2col_src *s = g->im;
+    int wc = g->wc, st = s->stride;
     for (int t = 0; t < n; h++, w = 0) {
-        int len = wc - w < n - t ? wc - w : n - t, y = h * st - s->pad + ky;
+        int len = wc - w < n - t ? wc - w : n - t, y = h * st - s->pad + ri->ky;
         float *o = out + t;
         t += len;
-        int a = w0 > w ? w0 : w, b = w1 < w + len ? w1 : w + len;
+        int a = ri->w0 > w ? ri->w0 : w, b = ri->w1 < w + len ? ri->w1 : w + len;
         if (y < 0 || y >= s->height || a >= b) {
             for (int q = 0; q < len; q += 16)
                 _mm512_mask_storeu_ps(o + q, len - q >= 16 ? 0xffff : (__mmask16)((1u << (len - q)) - 1),
                                       _mm512_setzero_ps());
             continue;
         }
-        const float *src = plane + (long)y * s->width + x0;
+        const float *src = ri->plane + (long)y * s->width + ri->x0;
         if (st != 1) {
             for (int q = w; q < a; q++) o[q - w] = 0;
             for (int q = a; q < b; q++) o[q - w] = src[q * st];
@@ -154,27 +169,31 @@ __attribute__((target("avx512f"))) static void col_row(const gemm_args *g, int r
  * buffer that stays in L1 and transposed into the panel. */
 static void pack_b_im2col(const gemm_args *g, int k0, int kc, int j0, int nc, float *dst)
 {
+    col_row_info info[KC > NR ? KC : NR];
     if (!g->tb) {
+        col_row_infos(g, k0, kc, info);
         for (int p = 0; p < nc; p += NR, dst += (long)kc * NR) {
-            int w = nc - p < NR ? nc - p : NR;
+            int w = nc - p < NR ? nc - p : NR, h0 = (j0 + p) / g->wc, w0 = (j0 + p) % g->wc;
             for (int k = 0; k < kc; k++) {
                 float *d = dst + k * NR;
-                col_row(g, k0 + k, j0 + p, w, d);
+                col_row(g, &info[k], h0, w0, w, d);
                 for (int j = w; j < NR; j++) d[j] = 0;
             }
         }
         return;
     }
     float rows[16 * KC];
+    int h0 = k0 / g->wc, w0 = k0 % g->wc;
     for (int p = 0; p < nc; p += NR, dst += (long)kc * NR) {
         int w = nc - p < NR ? nc - p : NR;
+        col_row_infos(g, j0 + p, w, info);
         for (int j = 0; j < NR; j += 16) {
             int h = w - j < 16 ? w - j : 16;
             if (h <= 0) {
                 for (int k = 0; k < kc; k++) memset(dst + k * NR + j, 0, sizeof(float) * 16);
                 continue;
             }
-            for (int t = 0; t < h; t++) col_row(g, j0 + p + j + t, k0, kc, rows + t * kc);
+            for (int t = 0; t < h; t++) col_row(g, &info[j + t], h0, w0, kc, rows + t * kc);
             for (int t = h; t < 16; t++) memset(rows + t * kc, 0, sizeof(float) * kc);
             int k = 0;
             for (; k + 16 <= kc; k += 16) transpose16(rows + k, kc, dst + k * NR + j, NR);

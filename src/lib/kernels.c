@@ -697,9 +697,7 @@ void forward_convolutional_layer(layer l, network net)
             float *a = l.weights + j * l.nweights / l.groups, *b = net.workspace;
             float *c = l.output + (long)(i * l.groups + j) * n * m;
             float *im = net.input + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
-            /* col made inside the gemm's packing, where output rows are long enough
-             * for its runs to pay (shorter ones: 2x slower at 13x13 on 2 threads) */
-            if (l.size != 1 && ohem_gemm_is_ours() && l.out_w >= 64) {
+            if (l.size != 1 && ohem_gemm_is_ours()) { /* col made inside the gemm's packing */
                 ohem_im2col_src src = {im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad};
                 ohem_sgemm_im2col(0, 0, m, n, k, 1, a, k, &src, 0, c, n);
                 continue;

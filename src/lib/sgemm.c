@@ -59,6 +59,7 @@ typedef struct {
     int by_rows; /* the pool's items are MR-row strips, else NR-column strips */
     const ohem_im2col_src *im; /* B is the im2col of this image (b unused), or NULL */
     int hc, wc;                /* with im: its output's height and width */
+    const float *b_all;        /* all of op(B) packed (by rows), or NULL: each part packs its own */
 } gemm_args;
 
 /* 16 rows of 16 floats, r[t] = src + t * lds, into 16 columns: dst[c * ldd + t] =
@@ -348,7 +349,9 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
         for (int pc = 0; pc < g->k; pc += KC) {
             int kc = g->k - pc < KC ? g->k - pc : KC;
             int add = pc > 0 || g->beta != 0;
-            pack_b(g, pc, kc, jc, nc, b_pack);
+            /* B's block pc, as panels of all n columns: NR-aligned offsets */
+            const float *b_block = g->b_all ? g->b_all + (long)pc * ((g->n + NR - 1) / NR * NR) + (long)jc * kc : b_pack;
+            if (!g->b_all) pack_b(g, pc, kc, jc, nc, b_pack);
             for (int ic = i0; ic < i1; ic += MC) {
                 int mc = i1 - ic < MC ? i1 - ic : MC;
                 /* with ta, a panel of MR rows is read in place; a last, shorter
@@ -357,7 +360,7 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
                 if (g->ta && mfull < mc) pack_a(g, ic + mfull, mc - mfull, pc, kc, a_pack);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
-                    const float *bp = b_pack + (long)jr * kc;
+                    const float *bp = b_block + (long)jr * kc;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
                         float *ct = g->c + (long)(ic + ir) * g->ldc + jc + jr;
@@ -404,18 +407,35 @@ static void run(gemm_args *g);
 void ohem_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                 float beta, float *c, int ldc)
 {
-    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0, NULL, 0, 0};
+    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0, NULL, 0, 0, NULL};
     run(&g);
 }
 
 void ohem_sgemm_im2col(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                        const ohem_im2col_src *b, float beta, float *c, int ldc)
 {
-    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, NULL, lda, 0, c, ldc, 0, b, 0, 0};
+    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, NULL, lda, 0, c, ldc, 0, b, 0, 0, NULL};
     g.hc = (b->height + 2 * b->pad - b->ksize) / b->stride + 1;
     g.wc = (b->width + 2 * b->pad - b->ksize) / b->stride + 1;
     run(&g);
 }
+
+/* Items: (block of k, panel of NR columns) of op(B), packed into g->b_all. */
+static void pack_all_part(void *ctx, long b, long e)
+{
+    const gemm_args *g = ctx;
+    long panels = (g->n + NR - 1) / NR, npad = panels * NR;
+    for (long it = b; it < e; it++) {
+        int pc = (int)(it / panels) * KC, p = (int)(it % panels) * NR;
+        int kc = g->k - pc < KC ? g->k - pc : KC, w = g->n - p < NR ? g->n - p : NR;
+        pack_b(g, pc, kc, p, w, (float *)g->b_all + (long)pc * npad + (long)p * kc);
+    }
+}
+
+/* the caller's buffer for all of op(B), grown as needed (at most B_ALL_MAX floats) */
+#define B_ALL_MAX (16L << 20)
+static __thread float *b_all_buf;
+static __thread long b_all_cap;
 
 static void run(gemm_args *g)
 {
@@ -428,5 +448,23 @@ static void run(gemm_args *g)
     long strips = g->by_rows ? strips_m : strips_n;
     double per_strip = (double)m * n * (k ? k : 1) / strips;
     long grain = (long)(1e6 / per_strip) + 1;
-    ohem_pool_for(strips, grain < 2 ? 2 : grain, gemm_part, g);
+    if (grain < 2) grain = 2;
+    /* split by rows, each part would pack all of B: pack it once, in parallel */
+    long all = (long)k * (strips_n * NR);
+    if (g->by_rows && strips >= grain && k > 0 && all <= B_ALL_MAX) {
+        if (all > b_all_cap) {
+            free(b_all_buf);
+            b_all_cap = 0;
+            b_all_buf = aligned_alloc(64, sizeof(float) * all);
+            if (!b_all_buf) {
+                fprintf(stderr, "error: gemm: out of memory for a packed B of %ld bytes\n", (long)sizeof(float) * all);
+                exit(1);
+            }
+            b_all_cap = all;
+        }
+        g->b_all = b_all_buf;
+        long items = (k + KC - 1) / KC * strips_n;
+        ohem_pool_for(items, 1, pack_all_part, g);
+    }
+    ohem_pool_for(strips, grain, gemm_part, g);
 }

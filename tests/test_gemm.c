@@ -163,6 +163,56 @@ static void test_threads_same_bits(void **state)
     }
 }
 
+void im2col_cpu(float *im, int channels, int height, int width, int ksize, int stride, int pad, float *col);
+
+/* ohem_sgemm_im2col (col made inside the packing) against im2col_cpu then
+ * ohem_sgemm, bit for bit: the forward (B = col) and the weight gradient (B = col'),
+ * kernel sizes 1 to 5, strides 1 to 3, pads 0 to 2, output rows shorter and longer
+ * than a panel, and shapes split by rows (B packed once for all parts). */
+static void test_im2col(void **state)
+{
+    (void)state;
+    if (skip_unless_avx512()) skip();
+    rng_seed(23);
+    static const int fixed[][7] = {
+        /* channels, height, width, ksize, stride, pad, filters */
+        {3, 70, 70, 3, 1, 1, 16}, {16, 26, 26, 3, 1, 1, 40}, {5, 13, 13, 3, 1, 1, 300}, {4, 33, 17, 5, 2, 2, 9},
+        {2, 9, 40, 3, 3, 0, 7},   {7, 20, 21, 1, 1, 0, 12},  {3, 64, 64, 3, 2, 1, 33},
+    };
+    for (int t = 0; t < 60; t++) {
+        int c, h, w, ks, st, pad, m;
+        if (t < 7) {
+            const int *f = fixed[t];
+            c = f[0], h = f[1], w = f[2], ks = f[3], st = f[4], pad = f[5], m = f[6];
+        } else {
+            c = 1 + rng_u32() % 6, h = 1 + rng_u32() % 40, w = 1 + rng_u32() % 40, ks = 1 + rng_u32() % 5;
+            st = 1 + rng_u32() % 3, pad = rng_u32() % 3, m = 1 + rng_u32() % 50;
+        }
+        if (h + 2 * pad < ks || w + 2 * pad < ks) continue;
+        int hc = (h + 2 * pad - ks) / st + 1, wc = (w + 2 * pad - ks) / st + 1;
+        int k = c * ks * ks, n = hc * wc;
+        float *im = fill((long)c * h * w), *col = fill((long)k * n);
+        im2col_cpu(im, c, h, w, ks, st, pad, col);
+        ohem_im2col_src src = {im, c, h, w, ks, st, pad};
+        /* forward: C (m x n) = A (m x k) col */
+        float *a = fill((long)m * k), *c1 = fill((long)m * n), *c2 = malloc(sizeof(float) * m * n);
+        ohem_sgemm(0, 0, m, n, k, 1, a, k, col, n, 0, c1, n);
+        ohem_sgemm_im2col(0, 0, m, n, k, 1, a, k, &src, 0, c2, n);
+        if (memcmp(c1, c2, sizeof(float) * m * n))
+            fail_msg("forward c=%d h=%d w=%d ksize=%d stride=%d pad=%d m=%d: differs from im2col_cpu + gemm", c, h, w,
+                     ks, st, pad, m);
+        /* weight gradient: C (m x k) += D (m x n) col' */
+        float *d = fill((long)m * n), *g1 = fill((long)m * k), *g2 = malloc(sizeof(float) * m * k);
+        memcpy(g2, g1, sizeof(float) * m * k);
+        ohem_sgemm(0, 1, m, k, n, 1, d, n, col, n, 1, g1, k);
+        ohem_sgemm_im2col(0, 1, m, k, n, 1, d, n, &src, 1, g2, k);
+        if (memcmp(g1, g2, sizeof(float) * m * k))
+            fail_msg("weight gradient c=%d h=%d w=%d ksize=%d stride=%d pad=%d m=%d: differs from im2col_cpu + gemm", c,
+                     h, w, ks, st, pad, m);
+        free(im), free(col), free(a), free(c1), free(c2), free(d), free(g1), free(g2);
+    }
+}
+
 /* OHEM_GEMM's choice: auto takes ours exactly where the CPU has AVX-512; plugin is
  * refused without it; openblas and darknet are not ours. */
 static void test_select(void **state)
@@ -186,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_small),
         cmocka_unit_test(test_blocked),
         cmocka_unit_test(test_threads_same_bits),
+        cmocka_unit_test(test_im2col),
         cmocka_unit_test(test_select),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

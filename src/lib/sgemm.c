@@ -173,12 +173,17 @@ static void pack_b_im2col(const gemm_args *g, int k0, int kc, int j0, int nc, fl
     col_row_info info[KC > NR ? KC : NR];
     if (!g->tb) {
         col_row_infos(g, k0, kc, info);
-        for (int p = 0; p < nc; p += NR, dst += (long)kc * NR) {
-            int w = nc - p < NR ? nc - p : NR, h0 = (j0 + p) / g->wc, w0 = (j0 + p) % g->wc;
-            for (int k = 0; k < kc; k++) {
-                float *d = dst + k * NR;
-                col_row(g, &info[k], h0, w0, w, d);
-                for (int j = w; j < NR; j++) d[j] = 0;
+        /* row by row of col, so that each reads along the image */
+        int h0 = j0 / g->wc, w0 = j0 % g->wc;
+        for (int k = 0; k < kc; k++) {
+            int h = h0, w = w0;
+            for (int p = 0; p < nc; p += NR) {
+                int n = nc - p < NR ? nc - p : NR;
+                float *d = dst + (long)p * kc + k * NR;
+                col_row(g, &info[k], h, w, n, d);
+                for (int j = n; j < NR; j++) d[j] = 0;
+                w += NR;
+                while (w >= g->wc) w -= g->wc, h++;
             }
         }
         return;

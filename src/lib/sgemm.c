@@ -153,6 +153,16 @@ __attribute__((target("avx512f"))) static void col_row(const gemm_args *g, const
             for (int q = b; q < w + len; q++) o[q - w] = 0;
             continue;
         }
+        const float *sw = src + w;
+        if (a == w && b == w + len) { /* inside the image: plain copies, a masked tail */
+            int q = 0;
+            for (; q + 16 <= len; q += 16) _mm512_storeu_ps(o + q, _mm512_loadu_ps(sw + q));
+            if (q < len) {
+                __mmask16 m = (__mmask16)((1u << (len - q)) - 1);
+                _mm512_mask_storeu_ps(o + q, m, _mm512_maskz_loadu_ps(m, sw + q));
+            }
+            continue;
+        }
         /* lanes q of [0, len) with w + q in [a, b) load src[w + q] */
         for (int q = 0; q < len; q += 16) {
             int lo = a - w - q, hi = b - w - q; /* the lanes to load: [lo, hi) within [0, 16) */

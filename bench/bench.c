@@ -9,7 +9,8 @@
  *     loops) for Debian's yolov3-tiny 416 batch 2 and cfg/fashion.cfg.
  * Prints a table and writes it to the file given with -o.
  *   bench/bench [-quick] [-select | -torch] [-o FILE]
- *   bench/bench -steps N     N training steps of yolov3-tiny only (for perf record) */
+ *   bench/bench -steps N     N training steps of yolov3-tiny only (for perf record);
+ *                            -cfg FILE: of that cfg instead */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <math.h>
@@ -371,6 +372,7 @@ static long peak_kb(const char *cfg)
 int main(int argc, char **argv)
 {
     int quick = 0, select_only = 0, torch_only = 0, steps = 0;
+    const char *steps_cfg = NULL;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-quick")) quick = 1;
@@ -378,8 +380,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-torch")) torch_only = 1;
         else if (!strcmp(argv[i], "-o") && i + 1 < argc) file = argv[++i];
         else if (!strcmp(argv[i], "-steps") && i + 1 < argc && (steps = atoi(argv[++i])) > 0) continue;
+        else if (!strcmp(argv[i], "-cfg") && i + 1 < argc) steps_cfg = argv[++i];
         else {
-            fprintf(stderr, "usage: bench/bench [-quick] [-select | -torch | -steps N] [-o FILE]\n");
+            fprintf(stderr, "usage: bench/bench [-quick] [-select | -torch | -steps N [-cfg FILE]] [-o FILE]\n");
             return 2;
         }
     }
@@ -389,7 +392,7 @@ int main(int argc, char **argv)
     }
     ohem_blas_init();
     if (steps) { /* for a profiler: N training steps of yolov3-tiny 416 batch 2, nothing else */
-        network *net = step_net(tiny_cfg(416, 0));
+        network *net = step_net(steps_cfg ? steps_cfg : tiny_cfg(416, 0));
         double w[1024], c[1024];
         if (steps > 1024) steps = 1024;
         for (int i = 0; i < steps; i++) w[i] = step_seconds(net), c[i] = last_cpu;

@@ -213,6 +213,44 @@ static void test_im2col(void **state)
     }
 }
 
+/* ohem_sgemm_conv_forward and _weights (a batch in one split of the pool) against
+ * ohem_sgemm_im2col image by image, bit for bit: split by columns across images, by
+ * rows with all of B packed for every image, batch 1. */
+static void test_conv_batch(void **state)
+{
+    (void)state;
+    if (skip_unless_avx512()) skip();
+    rng_seed(24);
+    static const int cases[][8] = {
+        /* batch, channels, height, width, ksize, stride, pad, filters */
+        {3, 3, 40, 40, 3, 1, 1, 16}, {2, 16, 13, 13, 3, 1, 1, 200}, {4, 5, 17, 9, 5, 2, 2, 7}, {1, 8, 20, 20, 3, 1, 1, 30},
+        {5, 4, 8, 8, 3, 1, 1, 64},
+    };
+    for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+        const int *f = cases[t];
+        int b = f[0], c = f[1], h = f[2], w = f[3], ks = f[4], st = f[5], pad = f[6], m = f[7];
+        int hc = (h + 2 * pad - ks) / st + 1, wc = (w + 2 * pad - ks) / st + 1, k = c * ks * ks, n = hc * wc;
+        long ims = (long)c * h * w;
+        float *im = fill(ims * b), *a = fill((long)m * k), *o1 = fill((long)b * m * n), *o2 = fill((long)b * m * n);
+        ohem_im2col_src src = {im, c, h, w, ks, st, pad};
+        ohem_sgemm_conv_forward(b, m, n, k, a, &src, ims, o1, (long)m * n);
+        for (int i = 0; i < b; i++) {
+            ohem_im2col_src one = {im + i * ims, c, h, w, ks, st, pad};
+            ohem_sgemm_im2col(0, 0, m, n, k, 1, a, k, &one, 0, o2 + (long)i * m * n, n);
+        }
+        if (memcmp(o1, o2, sizeof(float) * b * m * n)) fail_msg("conv_forward case %zu: differs image by image", t);
+        float *d = fill((long)b * m * n), *g1 = fill((long)m * k), *g2 = malloc(sizeof(float) * m * k);
+        memcpy(g2, g1, sizeof(float) * m * k);
+        ohem_sgemm_conv_weights(b, m, k, n, d, (long)m * n, &src, ims, g1);
+        for (int i = 0; i < b; i++) {
+            ohem_im2col_src one = {im + i * ims, c, h, w, ks, st, pad};
+            ohem_sgemm_im2col(0, 1, m, k, n, 1, d + (long)i * m * n, n, &one, 1, g2, k);
+        }
+        if (memcmp(g1, g2, sizeof(float) * m * k)) fail_msg("conv_weights case %zu: differs image by image", t);
+        free(im), free(a), free(o1), free(o2), free(d), free(g1), free(g2);
+    }
+}
+
 /* OHEM_GEMM's choice: auto takes ours exactly where the CPU has AVX-512; plugin is
  * refused without it; openblas and darknet are not ours. */
 static void test_select(void **state)
@@ -237,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_blocked),
         cmocka_unit_test(test_threads_same_bits),
         cmocka_unit_test(test_im2col),
+        cmocka_unit_test(test_conv_batch),
         cmocka_unit_test(test_select),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

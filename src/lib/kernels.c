@@ -692,7 +692,14 @@ void forward_convolutional_layer(layer l, network net)
     /* libdarknet's own gemm reads C even with beta 0 (0 * C): clear it for that one */
     int beta = 0;
     if (ohem_gemm_is_darknet()) fill_cpu(l.outputs * l.batch, 0, l.output, 1), beta = 1;
-    for (int i = 0; i < l.batch; i++)
+    /* our gemm: the batch's images in one split of the pool where the weights are
+     * small enough for every part to read them (else image by image, split by rows) */
+    int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1 && (long)m * k <= (1L << 19);
+    if (batched) {
+        ohem_im2col_src src = {net.input, l.c, l.h, l.w, l.size, l.stride, l.pad};
+        ohem_sgemm_conv_forward(l.batch, m, n, k, l.weights, &src, (long)l.c * l.h * l.w, l.output, (long)n * m);
+    }
+    for (int i = 0; i < l.batch && !batched; i++)
         for (int j = 0; j < l.groups; j++) {
             float *a = l.weights + j * l.nweights / l.groups, *b = net.workspace;
             float *c = l.output + (long)(i * l.groups + j) * n * m;
@@ -773,16 +780,23 @@ void backward_convolutional_layer(layer l, network net)
     bn_args p = {&l, act == LINEAR ? -1 : act};
     ohem_pool_for(l.out_c, grain_of((long)l.batch * k), bn_backward_part, &p);
     normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, k, l.delta);
+    /* our gemm: the weight gradient of the whole batch in one split of the pool
+     * (col' made inside its packing), summed in image order as below */
+    int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1;
+    if (batched) {
+        ohem_im2col_src src = {net.input, l.c, l.h, l.w, l.size, l.stride, l.pad};
+        ohem_sgemm_conv_weights(l.batch, m, n, k, l.delta, (long)m * k, &src, (long)l.c * l.h * l.w, l.weight_updates);
+    }
     for (int i = 0; i < l.batch; i++)
         for (int j = 0; j < l.groups; j++) {
             float *a = l.delta + (long)(i * l.groups + j) * m * k, *b = net.workspace;
             float *c = l.weight_updates + j * l.nweights / l.groups;
             float *im = net.input + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
             float *imd = net.delta ? net.delta + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w : NULL;
-            if (l.size != 1 && ohem_gemm_is_ours()) { /* col' made inside the gemm's packing */
+            if (l.size != 1 && ohem_gemm_is_ours() && !batched) { /* groups: image by image */
                 ohem_im2col_src src = {im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad};
                 ohem_sgemm_im2col(0, 1, m, n, k, 1, a, k, &src, 1, c, n);
-            } else {
+            } else if (!batched) {
                 if (l.size == 1) b = im;
                 else im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
                 gemm(0, 1, m, n, k, 1, a, k, b, k, 1, c, n);

@@ -60,7 +60,25 @@ typedef struct {
     const ohem_im2col_src *im; /* B is the im2col of this image (b unused), or NULL */
     int hc, wc;                /* with im: its output's height and width */
     const float *b_all;        /* all of op(B) packed (by rows), or NULL: each part packs its own */
+    /* a batch of nimg images in one split (ohem_sgemm_conv_*): with concat_k, C is
+     * the sum over images of A_i op(B_i) (k per image; A_i = a + i a_img), else each
+     * image its own C_i = A op(B_i) (c + i c_img); B_i is the im2col of im + i im_img */
+    int nimg, concat_k;
+    long a_img, im_img, c_img;
 } gemm_args;
+
+/* g's image i: its A (concat_k), its B and its C (not concat_k); src holds B's. */
+static gemm_args image_of(const gemm_args *g, int i, ohem_im2col_src *src)
+{
+    gemm_args gi = *g;
+    if (!g->im || g->nimg <= 1) return gi;
+    *src = *g->im;
+    src->im += i * g->im_img;
+    gi.im = src;
+    if (g->concat_k) gi.a += i * g->a_img;
+    else gi.c += i * g->c_img;
+    return gi;
+}
 
 /* 16 rows of 16 floats, r[t] = src + t * lds, into 16 columns: dst[c * ldd + t] =
  * r[t][c]. Unpacks within 128-bit lanes, then lane shuffles. */
@@ -348,9 +366,12 @@ __attribute__((target("avx512f"))) static void kernel_rows16(int kc, const float
 }
 
 /* C[i0 .. i1) x [j0 .. j1) of g, on this thread's buffers. */
-static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
+/* C[i0 .. i1) x [j0 .. j1) of g (of each of its images, with concat_k), on this
+ * thread's buffers. */
+static void gemm_block(const gemm_args *g0, int i0, int i1, int j0, int j1)
 {
     packs_ready();
+    const gemm_args *g = g0;
     if (g->beta != 0 && g->beta != 1)
         for (int i = i0; i < i1; i++)
             for (int j = j0; j < j1; j++) g->c[(long)i * g->ldc + j] *= g->beta;
@@ -359,34 +380,41 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
             for (int i = i0; i < i1; i++) memset(g->c + (long)i * g->ldc + j0, 0, sizeof(float) * (j1 - j0));
         return;
     }
+    long npad = (g->n + NR - 1) / NR * NR;
+    int nk = g->concat_k ? g->nimg : 1;
     for (int jc = j0; jc < j1; jc += NC) {
         int nc = j1 - jc < NC ? j1 - jc : NC;
-        for (int pc = 0; pc < g->k; pc += KC) {
-            int kc = g->k - pc < KC ? g->k - pc : KC;
-            int add = pc > 0 || g->beta != 0;
-            /* B's block pc, as panels of all n columns: NR-aligned offsets */
-            const float *b_block = g->b_all ? g->b_all + (long)pc * ((g->n + NR - 1) / NR * NR) + (long)jc * kc : b_pack;
-            if (!g->b_all) pack_b(g, pc, kc, jc, nc, b_pack);
-            for (int ic = i0; ic < i1; ic += MC) {
-                int mc = i1 - ic < MC ? i1 - ic : MC;
-                /* with ta, a panel of MR rows is read in place; a last, shorter
-                 * one is packed with zeros (reading MR would pass the matrix) */
-                int mfull = mc / MR * MR;
-                if (g->ta && mfull < mc) pack_a(g, ic + mfull, mc - mfull, pc, kc, a_pack);
-                for (int jr = 0; jr < nc; jr += NR) {
-                    int nr = nc - jr < NR ? nc - jr : NR;
-                    const float *bp = b_block + (long)jr * kc;
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = mc - ir < MR ? mc - ir : MR;
-                        float *ct = g->c + (long)(ic + ir) * g->ldc + jc + jr;
-                        const float *ap = g->a + (long)pc * g->lda + ic + ir;
-                        long astep = g->lda;
-                        if (g->ta && ir >= mfull) ap = a_pack, astep = MR;
-                        if (!g->ta) ap = g->a + (long)(ic + ir) * g->lda + pc;
-                        if (g->ta && nr > 16) kernel_cols(kc, ap, astep, bp, ct, g->ldc, mr, nr, add, g->alpha);
-                        else if (g->ta) kernel_cols16(kc, ap, astep, bp, ct, g->ldc, mr, nr, add, g->alpha);
-                        else if (nr > 16) kernel_rows(kc, ap, g->lda, bp, ct, g->ldc, mr, nr, add, g->alpha);
-                        else kernel_rows16(kc, ap, g->lda, bp, ct, g->ldc, mr, nr, add, g->alpha);
+        for (int img = 0; img < nk; img++) {
+            ohem_im2col_src src;
+            gemm_args gi = image_of(g0, img, &src);
+            g = &gi;
+            for (int pc = 0; pc < g->k; pc += KC) {
+                int kc = g->k - pc < KC ? g->k - pc : KC;
+                int add = img > 0 || pc > 0 || g->beta != 0;
+                /* B's block pc, as panels of all n columns: NR-aligned offsets */
+                const float *b_block = g->b_all ? g->b_all + ((long)img * g->k + pc) * npad + (long)jc * kc : b_pack;
+                if (!g->b_all) pack_b(g, pc, kc, jc, nc, b_pack);
+                for (int ic = i0; ic < i1; ic += MC) {
+                    int mc = i1 - ic < MC ? i1 - ic : MC;
+                    /* with ta, a panel of MR rows is read in place; a last, shorter
+                     * one is packed with zeros (reading MR would pass the matrix) */
+                    int mfull = mc / MR * MR;
+                    if (g->ta && mfull < mc) pack_a(g, ic + mfull, mc - mfull, pc, kc, a_pack);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = nc - jr < NR ? nc - jr : NR;
+                        const float *bp = b_block + (long)jr * kc;
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int mr = mc - ir < MR ? mc - ir : MR;
+                            float *ct = g->c + (long)(ic + ir) * g->ldc + jc + jr;
+                            const float *ap = g->a + (long)pc * g->lda + ic + ir;
+                            long astep = g->lda;
+                            if (g->ta && ir >= mfull) ap = a_pack, astep = MR;
+                            if (!g->ta) ap = g->a + (long)(ic + ir) * g->lda + pc;
+                            if (g->ta && nr > 16) kernel_cols(kc, ap, astep, bp, ct, g->ldc, mr, nr, add, g->alpha);
+                            else if (g->ta) kernel_cols16(kc, ap, astep, bp, ct, g->ldc, mr, nr, add, g->alpha);
+                            else if (nr > 16) kernel_rows(kc, ap, g->lda, bp, ct, g->ldc, mr, nr, add, g->alpha);
+                            else kernel_rows16(kc, ap, g->lda, bp, ct, g->ldc, mr, nr, add, g->alpha);
+                        }
                     }
                 }
             }
@@ -397,6 +425,18 @@ static void gemm_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 static void gemm_part(void *ctx, long b, long e)
 {
     const gemm_args *g = ctx;
+    if (g->nimg > 1 && !g->concat_k) { /* items are (image, column strip) */
+        long spn = (g->n + NR - 1) / NR;
+        for (long it = b; it < e;) {
+            int img = (int)(it / spn);
+            long s0 = it % spn, s1 = spn < s0 + (e - it) ? spn : s0 + (e - it);
+            ohem_im2col_src src;
+            gemm_args gi = image_of(g, img, &src);
+            gemm_block(&gi, 0, g->m, (int)(s0 * NR), (int)(s1 * NR < g->n ? s1 * NR : g->n));
+            it += s1 - s0;
+        }
+        return;
+    }
     if (g->by_rows) {
         int i1 = (int)(e * MR < g->m ? e * MR : g->m);
         gemm_block(g, (int)(b * MR), i1, 0, g->n);
@@ -422,16 +462,34 @@ static void run(gemm_args *g);
 void ohem_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                 float beta, float *c, int ldc)
 {
-    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0, NULL, 0, 0, NULL};
+    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0, NULL, 0, 0, NULL, 1, 0, 0, 0, 0};
     run(&g);
 }
 
 void ohem_sgemm_im2col(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                        const ohem_im2col_src *b, float beta, float *c, int ldc)
 {
-    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, NULL, lda, 0, c, ldc, 0, b, 0, 0, NULL};
+    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, NULL, lda, 0, c, ldc, 0, b, 0, 0, NULL, 1, 0, 0, 0, 0};
     g.hc = (b->height + 2 * b->pad - b->ksize) / b->stride + 1;
     g.wc = (b->width + 2 * b->pad - b->ksize) / b->stride + 1;
+    run(&g);
+}
+
+void ohem_sgemm_conv_forward(int batch, int m, int n, int k, const float *w, const ohem_im2col_src *src,
+                             long im_stride, float *out, long out_stride)
+{
+    gemm_args g = {0, 0, m, n, k, 1, 0, w, NULL, k, 0, out, n, 0, src, 0, 0, NULL, batch, 0, 0, im_stride, out_stride};
+    g.hc = (src->height + 2 * src->pad - src->ksize) / src->stride + 1;
+    g.wc = (src->width + 2 * src->pad - src->ksize) / src->stride + 1;
+    run(&g);
+}
+
+void ohem_sgemm_conv_weights(int batch, int m, int n, int k, const float *delta, long delta_stride,
+                             const ohem_im2col_src *src, long im_stride, float *wu)
+{
+    gemm_args g = {0, 1, m, n, k, 1, 1, delta, NULL, k, 0, wu, n, 0, src, 0, 0, NULL, batch, 1, delta_stride, im_stride, 0};
+    g.hc = (src->height + 2 * src->pad - src->ksize) / src->stride + 1;
+    g.wc = (src->width + 2 * src->pad - src->ksize) / src->stride + 1;
     run(&g);
 }
 
@@ -439,11 +497,13 @@ void ohem_sgemm_im2col(int ta, int tb, int m, int n, int k, float alpha, const f
 static void pack_all_part(void *ctx, long b, long e)
 {
     const gemm_args *g = ctx;
-    long panels = (g->n + NR - 1) / NR, npad = panels * NR;
+    long panels = (g->n + NR - 1) / NR, npad = panels * NR, blocks = (g->k + KC - 1) / KC;
     for (long it = b; it < e; it++) {
-        int pc = (int)(it / panels) * KC, p = (int)(it % panels) * NR;
+        int img = (int)(it / (blocks * panels)), pc = (int)(it / panels % blocks) * KC, p = (int)(it % panels) * NR;
         int kc = g->k - pc < KC ? g->k - pc : KC, w = g->n - p < NR ? g->n - p : NR;
-        pack_b(g, pc, kc, p, w, (float *)g->b_all + (long)pc * npad + (long)p * kc);
+        ohem_im2col_src src;
+        gemm_args gi = image_of(g, img, &src);
+        pack_b(&gi, pc, kc, p, w, (float *)g->b_all + ((long)img * g->k + pc) * npad + (long)p * kc);
     }
 }
 
@@ -457,15 +517,18 @@ static void run(gemm_args *g)
     int m = g->m, n = g->n, k = g->k;
     if (m <= 0 || n <= 0) return;
     long strips_n = (n + NR - 1) / NR, strips_m = (m + MR - 1) / MR;
-    /* split the longer side; a strip's share of the flops sets the grain, so that a
-     * gemm of under about a million multiply-adds runs in the caller */
-    g->by_rows = strips_m > strips_n;
-    long strips = g->by_rows ? strips_m : strips_n;
-    double per_strip = (double)m * n * (k ? k : 1) / strips;
+    /* split the longer side (images' own C: their column strips, all images in
+     * one split); a strip's share of the flops sets the grain, so that a gemm of
+     * under about a million multiply-adds runs in the caller */
+    int own_c = g->nimg > 1 && !g->concat_k;
+    g->by_rows = !own_c && strips_m > strips_n;
+    long strips = g->by_rows ? strips_m : own_c ? strips_n * g->nimg : strips_n;
+    double per_strip = (double)m * n * (k ? k : 1) * g->nimg / strips;
     long grain = (long)(1e6 / per_strip) + 1;
     if (grain < 2) grain = 2;
     /* split by rows, each part would pack all of B: pack it once, in parallel */
-    long all = (long)k * (strips_n * NR);
+    int nk = g->concat_k ? g->nimg : 1;
+    long all = (long)nk * k * (strips_n * NR);
     if (g->by_rows && strips >= grain && k > 0 && all <= B_ALL_MAX) {
         if (all > b_all_cap) {
             free(b_all_buf);
@@ -478,7 +541,7 @@ static void run(gemm_args *g)
             b_all_cap = all;
         }
         g->b_all = b_all_buf;
-        long items = (k + KC - 1) / KC * strips_n;
+        long items = nk * ((k + KC - 1) / KC) * strips_n;
         ohem_pool_for(items, 1, pack_all_part, g);
     }
     ohem_pool_for(strips, grain, gemm_part, g);

@@ -25,4 +25,15 @@ typedef struct {
 void ohem_sgemm_im2col(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                        const ohem_im2col_src *b, float beta, float *c, int ldc);
 
+/* A convolution's gemms over a batch of images, as one split of the pool (the
+ * images' im at src->im + i im_stride): the forward, out_i (m x n) = w (m x k)
+ * col_i for each image (out + i out_stride), the same bits as ohem_sgemm_im2col
+ * image by image; and the weight gradient, wu (m x n) += the sum over images of
+ * delta_i (m x k, delta + i delta_stride) col_i', in image order, the same bits as
+ * ohem_sgemm_im2col(0, 1, ..., beta 1) image by image. */
+void ohem_sgemm_conv_forward(int batch, int m, int n, int k, const float *w, const ohem_im2col_src *src,
+                             long im_stride, float *out, long out_stride);
+void ohem_sgemm_conv_weights(int batch, int m, int n, int k, const float *delta, long delta_stride,
+                             const ohem_im2col_src *src, long im_stride, float *wu);
+
 #endif

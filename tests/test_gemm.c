@@ -1,7 +1,8 @@
 /* test_gemm.c: our AVX-512 gemm (src/lib/sgemm.c) against a naive product in
  * double, on random shapes: all four transpositions, sizes from 1 to past every
  * block (MR, NR, KC, MC, NC), leading dimensions wider than the matrices, alpha and
- * beta 0, 1 and other; C's padding is never written and beta 0 never reads C. The
+ * beta 0, 1 and other; C's padding is never written, beta 0 never reads C, and A,
+ * B and the images end at an inaccessible page (a read past them crashes). The
  * threads split a gemm by columns or rows, and every element is the same sum in the
  * same order either way: one thread and two give the same bits. On a CPU without
  * AVX-512 the gemm is not used (OHEM_GEMM=auto picks OpenBLAS), and the tests that
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "ohem_parser.h"
@@ -35,6 +38,27 @@ static float *fill(long n)
     return v;
 }
 
+/* n random floats that end where an inaccessible page begins: a read past the end
+ * (the gemm's A, B or image) crashes the test. Freed with unguard. */
+static float *guarded(long n)
+{
+    long page = sysconf(_SC_PAGESIZE), bytes = (n > 0 ? n : 1) * (long)sizeof(float);
+    long span = (bytes + page - 1) / page * page;
+    char *base = mmap(NULL, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(base != MAP_FAILED);
+    assert_int_equal(mprotect(base + span, page, PROT_NONE), 0);
+    float *v = (float *)(base + span - bytes);
+    for (long i = 0; i < n; i++) v[i] = rng_unit() * 2 - 1;
+    return v;
+}
+
+static void unguard(float *v, long n)
+{
+    long page = sysconf(_SC_PAGESIZE), bytes = (n > 0 ? n : 1) * (long)sizeof(float);
+    long span = (bytes + page - 1) / page * page;
+    munmap((char *)v + bytes - span, span + page);
+}
+
 /* One gemm of shape s against the naive product; returns C for the callers that
  * compare threads. Each element must be within the rounding a float sum of k terms
  * can make: k * 2^-23 of the sum of the terms' magnitudes (plus beta C's). */
@@ -42,7 +66,7 @@ static float *check(const shape *s, int threads)
 {
     long asz = (long)(s->ta ? s->k : s->m) * s->lda, bsz = (long)(s->tb ? s->n : s->k) * s->ldb;
     long csz = (long)s->m * s->ldc;
-    float *a = fill(asz), *b = fill(bsz), *c = fill(csz), *c0 = malloc(csz * sizeof(float));
+    float *a = guarded(asz), *b = guarded(bsz), *c = fill(csz), *c0 = malloc(csz * sizeof(float));
     for (int i = 0; i < s->m; i++)
         for (int j = 0; j < s->ldc; j++) {
             float *x = &c[(long)i * s->ldc + j];
@@ -79,7 +103,7 @@ static float *check(const shape *s, int threads)
                          s->ta, s->tb, s->m, s->n, s->k, s->alpha, s->beta, s->lda, s->ldb, s->ldc, i, j, got, want,
                          tol);
         }
-    free(a), free(b), free(c0);
+    unguard(a, asz), unguard(b, bsz), free(c0);
     return c;
 }
 
@@ -191,7 +215,7 @@ static void test_im2col(void **state)
         if (h + 2 * pad < ks || w + 2 * pad < ks) continue;
         int hc = (h + 2 * pad - ks) / st + 1, wc = (w + 2 * pad - ks) / st + 1;
         int k = c * ks * ks, n = hc * wc;
-        float *im = fill((long)c * h * w), *col = fill((long)k * n);
+        float *im = guarded((long)c * h * w), *col = fill((long)k * n);
         im2col_cpu(im, c, h, w, ks, st, pad, col);
         ohem_im2col_src src = {im, c, h, w, ks, st, pad};
         /* forward: C (m x n) = A (m x k) col */
@@ -209,7 +233,7 @@ static void test_im2col(void **state)
         if (memcmp(g1, g2, sizeof(float) * m * k))
             fail_msg("weight gradient c=%d h=%d w=%d ksize=%d stride=%d pad=%d m=%d: differs from im2col_cpu + gemm", c,
                      h, w, ks, st, pad, m);
-        free(im), free(col), free(a), free(c1), free(c2), free(d), free(g1), free(g2);
+        unguard(im, (long)c * h * w), free(col), free(a), free(c1), free(c2), free(d), free(g1), free(g2);
     }
 }
 

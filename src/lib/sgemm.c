@@ -286,29 +286,29 @@ static void pack_a(const gemm_args *g, int i0, int mc, int k0, int kc, float *ds
     }
 }
 
-/* The kernels: an MR x (16 nv) tile of C (mr x nr of it, nr <= 16 nv) = (or +=,
- * when add) alpha times the product of an A panel and a B panel over kc, in 12 nv
- * zmm accumulators. nv is 2, or 1 for a last panel of at most 16 columns. The A
- * panel is either k-major (MR consecutive floats a step, the steps astep apart: MR
- * when packed, lda for op(A) = A' read in place; rows 0) or row-major (MR rows lda
- * apart, each kc consecutive floats, read in place; astep 0), rows past mr
- * repeating row 0 (not stored). */
+/* The kernels: an h x (16 nv) tile of C (mr x nr of it, mr <= h, nr <= 16 nv) =
+ * (or +=, when add) alpha times the product of an A panel and a B panel over kc,
+ * in h nv zmm accumulators. h is MR (12), or 8 where fewer rows remain; nv is 2,
+ * or 1 for a last panel of at most 16 columns. The A panel is k-major (cols: h
+ * consecutive floats a step, the steps s apart: MR when packed, lda for op(A) = A'
+ * read in place) or row-major (rows: h rows s = lda apart, each kc consecutive
+ * floats, read in place; rows past mr repeat row 0 and are not stored). */
 __attribute__((target("avx512f"), always_inline)) static inline void
-kernel_tile(int kc, const float *a, long astep, long lda, const float *b, float *c, long ldc, int mr, int nr, int add,
-            float alpha, const int nv)
+kernel_tile(int kc, const float *a, long s, const float *b, float *c, long ldc, int mr, int nr, int add, float alpha,
+            const int rowmajor, const int nv, const int h)
 {
     __m512 acc[MR][2];
     const float *ar[MR];
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < h; i++) {
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-        ar[i] = a + (astep ? i : (i < mr ? i : 0) * lda);
+        ar[i] = a + (rowmajor ? (i < mr ? i : 0) * s : i);
     }
-    if (astep) {
-        for (int k = 0; k < kc; k++, a += astep, b += NR) {
+    if (!rowmajor) {
+        for (int k = 0; k < kc; k++, a += s, b += NR) {
             __m512 b0 = _mm512_load_ps(b), b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
 #pragma GCC unroll 12
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < h; i++) {
                 __m512 ai = _mm512_set1_ps(a[i]);
                 acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
                 if (nv > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
@@ -318,7 +318,7 @@ kernel_tile(int kc, const float *a, long astep, long lda, const float *b, float 
         for (int k = 0; k < kc; k++, b += NR) {
             __m512 b0 = _mm512_load_ps(b), b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
 #pragma GCC unroll 12
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < h; i++) {
                 __m512 ai = _mm512_set1_ps(ar[i][k]);
                 acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
                 if (nv > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
@@ -329,7 +329,7 @@ kernel_tile(int kc, const float *a, long astep, long lda, const float *b, float 
     __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
     __m512 al = _mm512_set1_ps(alpha);
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < h; i++) {
         if (i >= mr) break;
         float *r = c + i * ldc;
         __m512 v0 = acc[i][0], v1 = acc[i][1];
@@ -343,26 +343,40 @@ kernel_tile(int kc, const float *a, long astep, long lda, const float *b, float 
     }
 }
 
-/* The four instances: A k-major or row-major, 32 or 16 columns. */
-__attribute__((target("avx512f"))) static void kernel_cols(int kc, const float *a, long astep, const float *b,
-                                                          float *c, long ldc, int mr, int nr, int add, float alpha)
+typedef void (*kernel_fn)(int kc, const float *a, long s, const float *b, float *c, long ldc, int mr, int nr, int add,
+                          float alpha);
+#define KERNEL(name, rowmajor, nv, h)                                                                        \
+    __attribute__((target("avx512f"))) static void name(int kc, const float *a, long s, const float *b,     \
+                                                        float *c, long ldc, int mr, int nr, int add, float alpha) \
+    {                                                                                                        \
+        kernel_tile(kc, a, s, b, c, ldc, mr, nr, add, alpha, rowmajor, nv, h);                               \
+    }
+KERNEL(kernel_cols, 0, 2, 12)
+KERNEL(kernel_cols16, 0, 1, 12)
+KERNEL(kernel_cols_8, 0, 2, 8)
+KERNEL(kernel_cols16_8, 0, 1, 8)
+KERNEL(kernel_rows, 1, 2, 12)
+KERNEL(kernel_rows16, 1, 1, 12)
+KERNEL(kernel_rows_8, 1, 2, 8)
+KERNEL(kernel_rows16_8, 1, 1, 8)
+/* [row-major A][32 columns][12 rows] */
+static const kernel_fn kernels[2][2][2] = {
+    {{kernel_cols16_8, kernel_cols16}, {kernel_cols_8, kernel_cols}},
+    {{kernel_rows16_8, kernel_rows16}, {kernel_rows_8, kernel_rows}},
+};
+
+/* The heights (12 or 8) of the tiles that cover n rows with the fewest unused:
+ * 12s, and the remainder r as an 8 (r <= 8), or, for r <= 4 after a 12, the last
+ * 12 + r as 8 + (r + 4). Returns the count. */
+static int tile_heights(int n, unsigned char *hs)
 {
-    kernel_tile(kc, a, astep, 0, b, c, ldc, mr, nr, add, alpha, 2);
-}
-__attribute__((target("avx512f"))) static void kernel_cols16(int kc, const float *a, long astep, const float *b,
-                                                            float *c, long ldc, int mr, int nr, int add, float alpha)
-{
-    kernel_tile(kc, a, astep, 0, b, c, ldc, mr, nr, add, alpha, 1);
-}
-__attribute__((target("avx512f"))) static void kernel_rows(int kc, const float *a, long lda, const float *b,
-                                                          float *c, long ldc, int mr, int nr, int add, float alpha)
-{
-    kernel_tile(kc, a, 0, lda, b, c, ldc, mr, nr, add, alpha, 2);
-}
-__attribute__((target("avx512f"))) static void kernel_rows16(int kc, const float *a, long lda, const float *b,
-                                                            float *c, long ldc, int mr, int nr, int add, float alpha)
-{
-    kernel_tile(kc, a, 0, lda, b, c, ldc, mr, nr, add, alpha, 1);
+    int t = 0, n12 = n / 12, r = n % 12;
+    if (r > 0 && r <= 4 && n12 > 0) n12--, r += 12;
+    for (int i = 0; i < n12; i++) hs[t++] = 12;
+    if (r > 12) hs[t++] = 8, r -= 8;
+    if (r > 8) hs[t++] = 12;
+    else if (r > 0) hs[t++] = 8;
+    return t;
 }
 
 /* C[i0 .. i1) x [j0 .. j1) of g, on this thread's buffers. */
@@ -396,24 +410,24 @@ static void gemm_block(const gemm_args *g0, int i0, int i1, int j0, int j1)
                 if (!g->b_all) pack_b(g, pc, kc, jc, nc, b_pack);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = i1 - ic < MC ? i1 - ic : MC;
-                    /* with ta, a panel of MR rows is read in place; a last, shorter
-                     * one is packed with zeros (reading MR would pass the matrix) */
-                    int mfull = mc / MR * MR;
-                    if (g->ta && mfull < mc) pack_a(g, ic + mfull, mc - mfull, pc, kc, a_pack);
+                    unsigned char hs[MC / 8 + 2];
+                    int tiles = tile_heights(mc, hs), last = mc;
+                    for (int t = 0; t < tiles - 1; t++) last -= hs[t];
+                    /* with ta, tiles are read in place; a last one shorter than its
+                     * height is packed with zeros (reading it in place would pass
+                     * the matrix) */
+                    int packed_last = g->ta && last < hs[tiles - 1];
+                    if (packed_last) pack_a(g, ic + mc - last, last, pc, kc, a_pack);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = nc - jr < NR ? nc - jr : NR;
                         const float *bp = b_block + (long)jr * kc;
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            int mr = mc - ir < MR ? mc - ir : MR;
+                        for (int t = 0, ir = 0; t < tiles; ir += hs[t], t++) {
+                            int mr = mc - ir < hs[t] ? mc - ir : hs[t];
                             float *ct = g->c + (long)(ic + ir) * g->ldc + jc + jr;
-                            const float *ap = g->a + (long)pc * g->lda + ic + ir;
-                            long astep = g->lda;
-                            if (g->ta && ir >= mfull) ap = a_pack, astep = MR;
-                            if (!g->ta) ap = g->a + (long)(ic + ir) * g->lda + pc;
-                            if (g->ta && nr > 16) kernel_cols(kc, ap, astep, bp, ct, g->ldc, mr, nr, add, g->alpha);
-                            else if (g->ta) kernel_cols16(kc, ap, astep, bp, ct, g->ldc, mr, nr, add, g->alpha);
-                            else if (nr > 16) kernel_rows(kc, ap, g->lda, bp, ct, g->ldc, mr, nr, add, g->alpha);
-                            else kernel_rows16(kc, ap, g->lda, bp, ct, g->ldc, mr, nr, add, g->alpha);
+                            const float *ap = g->ta ? g->a + (long)pc * g->lda + ic + ir : g->a + (long)(ic + ir) * g->lda + pc;
+                            long step = g->lda;
+                            if (packed_last && t == tiles - 1) ap = a_pack, step = MR;
+                            kernels[!g->ta][nr > 16][hs[t] == 12](kc, ap, step, bp, ct, g->ldc, mr, nr, add, g->alpha);
                         }
                     }
                 }
@@ -437,9 +451,9 @@ static void gemm_part(void *ctx, long b, long e)
         }
         return;
     }
-    if (g->by_rows) {
-        int i1 = (int)(e * MR < g->m ? e * MR : g->m);
-        gemm_block(g, (int)(b * MR), i1, 0, g->n);
+    if (g->by_rows) { /* items are strips of 8 rows */
+        int i1 = (int)(e * 8 < g->m ? e * 8 : g->m);
+        gemm_block(g, (int)(b * 8), i1, 0, g->n);
     } else {
         int j1 = (int)(e * NR < g->n ? e * NR : g->n);
         gemm_block(g, 0, g->m, (int)(b * NR), j1);
@@ -516,12 +530,12 @@ static void run(gemm_args *g)
 {
     int m = g->m, n = g->n, k = g->k;
     if (m <= 0 || n <= 0) return;
-    long strips_n = (n + NR - 1) / NR, strips_m = (m + MR - 1) / MR;
+    long strips_n = (n + NR - 1) / NR, strips_m = (m + 7) / 8;
     /* split the longer side (images' own C: their column strips, all images in
      * one split); a strip's share of the flops sets the grain, so that a gemm of
      * under about a million multiply-adds runs in the caller */
     int own_c = g->nimg > 1 && !g->concat_k;
-    g->by_rows = !own_c && strips_m > strips_n;
+    g->by_rows = !own_c && (m + MR - 1) / MR > strips_n;
     long strips = g->by_rows ? strips_m : own_c ? strips_n * g->nimg : strips_n;
     double per_strip = (double)m * n * (k ? k : 1) * g->nimg / strips;
     long grain = (long)(1e6 / per_strip) + 1;

@@ -1,8 +1,12 @@
 /* im2col.c: im2col_cpu and col2im_cpu, replacing libdarknet's (which call a function
- * per pixel): whole rows at a time, with the padding filled around them, split over
- * the kernels' pool (im2col by rows of col, col2im by channels of the image, each
- * channel's additions in libdarknet's order). Same results bit for bit. */
+ * per pixel): whole rows at a time, with the padding filled around them. With our
+ * gemm they are split over the kernels' pool (im2col by rows of col, col2im by
+ * channels of the image, each channel's additions in libdarknet's order); with
+ * OpenBLAS's, whose threads start on the gemm that follows, they run in the caller
+ * (the pool's workers, still spinning after a loop, would take a core from them).
+ * Same results bit for bit. */
 #define _GNU_SOURCE
+#include "ohem_parser.h"
 #include "pool.h"
 
 #include <dlfcn.h>
@@ -85,7 +89,9 @@ void im2col_cpu(float *im, int channels, int height, int width, int ksize, int s
     int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
     conv_args a = {im, col, channels, height, width, ksize, stride, pad, hc, wc};
     long each = (long)hc * wc;
-    ohem_pool_for((long)channels * ksize * ksize, (GRAIN + each - 1) / each, im2col_part, &a);
+    long rows = (long)channels * ksize * ksize;
+    if (ohem_gemm_is_ours()) ohem_pool_for(rows, (GRAIN + each - 1) / each, im2col_part, &a);
+    else im2col_part(&a, 0, rows);
 }
 
 /* dst (n) += src (n): one addition per element, so vectorising it keeps the
@@ -129,5 +135,6 @@ void col2im_cpu(float *col, int channels, int height, int width, int ksize, int 
     int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
     conv_args a = {im, col, channels, height, width, ksize, stride, pad, hc, wc};
     long each = (long)ksize * ksize * hc * wc;
-    ohem_pool_for(channels, (GRAIN + each - 1) / each, col2im_part, &a);
+    if (ohem_gemm_is_ours()) ohem_pool_for(channels, (GRAIN + each - 1) / each, col2im_part, &a);
+    else col2im_part(&a, 0, channels);
 }

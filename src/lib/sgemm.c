@@ -521,8 +521,10 @@ static void pack_all_part(void *ctx, long b, long e)
     }
 }
 
-/* the caller's buffer for all of op(B), grown as needed (at most B_ALL_MAX floats) */
-#define B_ALL_MAX (16L << 20)
+/* the caller's buffer for all of op(B), grown as needed: at most B_ALL_MAX floats
+ * (4 MB), so that the parts read it from the cache; a larger B each part packs
+ * itself, block by block, into its own buffer */
+#define B_ALL_MAX (1L << 20)
 static __thread float *b_all_buf;
 static __thread long b_all_cap;
 

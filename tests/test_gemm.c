@@ -146,7 +146,7 @@ static void test_small(void **state)
 }
 
 /* Shapes past the blocks: k > KC (several passes adding into C), m > MC, n > NC,
- * and the layer shapes of a convolutional network (a 16 x 27 forward of a wide
+ * splits by rows with all of B packed once or by each part, and the layer shapes of a convolutional network (a 16 x 27 forward of a wide
  * image, the weight gradient's long k). */
 static void test_blocked(void **state)
 {
@@ -156,6 +156,7 @@ static void test_blocked(void **state)
     static const int fixed[][5] = {
         {0, 0, 16, 4099, 27}, {0, 1, 16, 27, 3001}, {1, 0, 27, 1500, 16}, {0, 0, 200, 169, 600},
         {0, 1, 64, 288, 700}, {1, 0, 400, 169, 64},  {0, 0, 13, 3100, 5},  {1, 1, 197, 45, 300},
+        {0, 1, 100, 40, 30000}, /* split by rows with a B too large to pack once for all parts */
     };
     for (size_t t = 0; t < sizeof(fixed) / sizeof(fixed[0]); t++) {
         const int *f = fixed[t];

@@ -36,17 +36,16 @@
 /* the packed blocks of one thread, allocated on its first gemm and kept */
 static __thread float *a_pack, *b_pack;
 
-static int packs_ready(void)
+static void packs_ready(void)
 {
-    if (b_pack) return 1;
+    if (b_pack) return;
     a_pack = aligned_alloc(64, sizeof(float) * MR * KC);
     b_pack = aligned_alloc(64, sizeof(float) * KC * NC);
-    if (!a_pack || !b_pack) {
+    if (!a_pack || !b_pack) { /* gemm's callers in libdarknet return nothing: as keep_delta.c */
         fprintf(stderr, "error: gemm: out of memory for its packing buffers (%zu bytes)\n",
                 sizeof(float) * (MR * KC + KC * NC));
         exit(1);
     }
-    return 1;
 }
 
 typedef struct {
@@ -548,17 +547,14 @@ static void run(gemm_args *g)
     if (g->by_rows && strips >= grain && k > 0 && all <= B_ALL_MAX) {
         if (all > b_all_cap) {
             free(b_all_buf);
-            b_all_cap = 0;
-            b_all_buf = aligned_alloc(64, sizeof(float) * all);
-            if (!b_all_buf) {
-                fprintf(stderr, "error: gemm: out of memory for a packed B of %ld bytes\n", (long)sizeof(float) * all);
-                exit(1);
-            }
-            b_all_cap = all;
+            b_all_buf = aligned_alloc(64, sizeof(float) * all); /* NULL: each part packs its own */
+            b_all_cap = b_all_buf ? all : 0;
         }
-        g->b_all = b_all_buf;
-        long items = nk * ((k + KC - 1) / KC) * strips_n;
-        ohem_pool_for(items, 1, pack_all_part, g);
+        if (b_all_buf) {
+            g->b_all = b_all_buf;
+            long items = nk * ((k + KC - 1) / KC) * strips_n;
+            ohem_pool_for(items, 1, pack_all_part, g);
+        }
     }
     ohem_pool_for(strips, grain, gemm_part, g);
 }

@@ -589,51 +589,59 @@ void forward_batchnorm_layer(layer l, network net)
     ohem_pool_for((long)l.batch * l.out_c, grain_of(sp), bn_forward_part, &p);
 }
 
-/* Channels: one pass over delta, x_norm and x that takes the four sums of
- * libdarknet's backward_bias, backward_scale_cpu, mean_delta_cpu and
- * variance_delta_cpu and scales delta (its scale_bias) on the way. */
+/* Channels: one pass over delta and x_norm that takes the sums of libdarknet's
+ * backward_bias, backward_scale_cpu, mean_delta_cpu and variance_delta_cpu and
+ * scales delta (its scale_bias) on the way. Two sums are enough: with v the delta
+ * and xn = (x - mean) / den, mean_delta's sum of v scale is scale times the bias
+ * sum, and variance_delta's sum of v scale (x - mean) is scale den times the scale
+ * sum (float rounding apart); so x is not read. The activation's gradient, fused,
+ * decides leaky and relu from xn scale + bias, the forward's pre-activation output
+ * to the bit (the same float operations), so the output is not read either; a
+ * logistic reads it. */
 static void bn_backward_part(void *ctx, long b, long e)
 {
     const layer *l = ((bn_args *)ctx)->l;
-    int sp = l->out_h * l->out_w;
+    int sp = l->out_h * l->out_w, act = ((bn_args *)ctx)->act;
     for (long f = b; f < e; f++) {
-        float m = l->mean[f], sc = l->scales[f];
-        double sb = 0, ss = 0, sm = 0, sv = 0;
+        float sc = l->scales[f], bi = l->biases[f];
+        /* leaky and relu: the gradient's factor where the pre-activation is not > 0
+         * (1 for the others: v * 1 is v) */
+        int by_sign = act == LEAKY || act == RELU;
+        float low = act == LEAKY ? .1f : act == RELU ? 0.f : 1.f;
+        double sb = 0, ss = 0;
         for (int j = 0; j < l->batch; j++) {
             long o = ((long)j * l->out_c + f) * sp;
             float *d = l->delta + o;
-            const float *xn = l->x_norm + o, *x = l->x + o;
-            int act = ((bn_args *)ctx)->act;
-            if (act >= 0) grad_range(l->output + o, d, 0, sp, act); /* the activation's, fused */
+            const float *restrict xn = l->x_norm + o;
+            float *restrict dd = d;
+            if (act >= 0 && !by_sign) grad_range(l->output + o, d, 0, sp, act);
             int k = 0;
             /* blocks of BLOCK elements summed in float lanes (so that it vectorises),
              * each block's lanes then added in double */
             for (; k + BLOCK <= sp; k += BLOCK) {
-                float fb[LANES] = {0}, fs[LANES] = {0}, fm[LANES] = {0}, fv[LANES] = {0};
+                float fb[LANES] = {0}, fs[LANES] = {0};
                 for (int t = k; t < k + BLOCK; t += LANES)
                     for (int q = 0; q < LANES; q++) {
-                        float v = d[t + q], v2 = v * sc;
+                        float n = xn[t + q], v = dd[t + q] * (n * sc + bi > 0 ? 1.f : low);
                         fb[q] += v;
-                        fs[q] += v * xn[t + q];
-                        d[t + q] = v2;
-                        fm[q] += v2;
-                        fv[q] += v2 * (x[t + q] - m);
+                        fs[q] += v * n;
+                        dd[t + q] = v * sc;
                     }
-                for (int q = 0; q < LANES; q++) sb += fb[q], ss += fs[q], sm += fm[q], sv += fv[q];
+                for (int q = 0; q < LANES; q++) sb += fb[q], ss += fs[q];
             }
             for (; k < sp; k++) {
-                float v = d[k], v2 = v * sc;
+                float n = xn[k], v = dd[k] * (n * sc + bi > 0 ? 1.f : low);
                 sb += v;
-                ss += v * xn[k];
-                d[k] = v2;
-                sm += v2;
-                sv += v2 * (x[k] - m);
+                ss += v * n;
+                dd[k] = v * sc;
             }
         }
+        double den = sqrt(l->variance[f]) + .000001f;
         l->bias_updates[f] += (float)sb;
         l->scale_updates[f] += (float)ss;
-        l->mean_delta[f] = (float)((float)sm * (-1. / sqrt(l->variance[f] + .00001f)));
-        l->variance_delta[f] = (float)((float)sv * (-.5 * pow(l->variance[f] + .00001f, (float)(-3. / 2.))));
+        l->mean_delta[f] = (float)((float)(sc * sb) * (-1. / sqrt(l->variance[f] + .00001f)));
+        l->variance_delta[f] =
+            (float)((float)(sc * den * ss) * (-.5 * pow(l->variance[f] + .00001f, (float)(-3. / 2.))));
     }
 }
 

@@ -79,6 +79,20 @@ static void im2col_part(void *ctx, long b, long e)
     }
 }
 
+static conv_args conv_of(float *im, float *col, int channels, int height, int width, int ksize, int stride, int pad)
+{
+    int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
+    return (conv_args){im, col, channels, height, width, ksize, stride, pad, hc, wc};
+}
+
+/* fn over items [0, n) of about `each` floats: split over the pool with our gemm,
+ * in the caller with OpenBLAS's (see the top). */
+static void conv_for(long n, long each, ohem_pool_fn fn, conv_args *a)
+{
+    if (ohem_gemm_is_ours()) ohem_pool_for(n, (GRAIN + each - 1) / each, fn, a);
+    else fn(a, 0, n);
+}
+
 /* im is (channels, height, width); col is (channels*ksize*ksize, hc*wc). */
 void im2col_cpu(float *im, int channels, int height, int width, int ksize, int stride, int pad, float *col)
 {
@@ -86,12 +100,8 @@ void im2col_cpu(float *im, int channels, int height, int width, int ksize, int s
         darknet_im2col(im, channels, height, width, ksize, stride, pad, col);
         return;
     }
-    int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
-    conv_args a = {im, col, channels, height, width, ksize, stride, pad, hc, wc};
-    long each = (long)hc * wc;
-    long rows = (long)channels * ksize * ksize;
-    if (ohem_gemm_is_ours()) ohem_pool_for(rows, (GRAIN + each - 1) / each, im2col_part, &a);
-    else im2col_part(&a, 0, rows);
+    conv_args a = conv_of(im, col, channels, height, width, ksize, stride, pad);
+    conv_for((long)channels * ksize * ksize, (long)a.hc * a.wc, im2col_part, &a);
 }
 
 /* dst (n) += src (n): one addition per element, so vectorising it keeps the
@@ -132,9 +142,6 @@ void col2im_cpu(float *col, int channels, int height, int width, int ksize, int 
         darknet_col2im(col, channels, height, width, ksize, stride, pad, im);
         return;
     }
-    int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
-    conv_args a = {im, col, channels, height, width, ksize, stride, pad, hc, wc};
-    long each = (long)ksize * ksize * hc * wc;
-    if (ohem_gemm_is_ours()) ohem_pool_for(channels, (GRAIN + each - 1) / each, col2im_part, &a);
-    else col2im_part(&a, 0, channels);
+    conv_args a = conv_of(im, col, channels, height, width, ksize, stride, pad);
+    conv_for(channels, (long)ksize * ksize * a.hc * a.wc, col2im_part, &a);
 }

@@ -1,17 +1,20 @@
 /* sgemm.c: a single-precision gemm of our own for CPUs with AVX-512: C = alpha
- * op(A) op(B) + beta C, row-major, Darknet's arguments.
+ * op(A) op(B) + beta C, row-major, Darknet's arguments; and a convolution's gemms
+ * with B made from the image inside the packing (no im2col written out).
  *
  * Blocked as in Goto and van de Geijn's "Anatomy of high-performance matrix
- * multiplication": op(B) is copied in blocks of KC x NC into panels NR columns wide,
- * op(A) in blocks of MC x KC into panels MR rows high, and a register-blocked kernel
- * multiplies one A panel by one B panel into an MR x NR tile of C held in 24 zmm
- * registers. A B panel (KC x NR floats, 32 KB) stays in L1 while the kernel walks the
- * A block (in L2). The work is split over the kernels' pool by columns (or by rows
- * when C is tall and narrow), each thread packing into its own buffers.
+ * multiplication": op(B) is copied in blocks of KC x NC into panels NR columns wide
+ * (a panel, KC x NR floats = 32 KB, stays in L1), and a register tile of 12 (or 8)
+ * rows x 32 (or 16) columns of C, held in zmm registers, takes one panel of A and
+ * one of B at a time. A is read in place, row by row or, transposed, k by k; only a
+ * last, partial tile of a transposed A is copied (with zeros). The work is one
+ * split of the kernels' pool: by column strips, each part packing its own B, or,
+ * for tall narrow products, by strips of 8 rows with all of B packed once for the
+ * parts when it fits in B_ALL_MAX.
  *
  * Every element of C is one sum over k in order, in float, with fused multiply-adds
- * (so not the bits of OpenBLAS's or libdarknet's gemm: float rounding). beta 0 never
- * reads C, as in BLAS. */
+ * (so not the bits of OpenBLAS's or libdarknet's gemm: float rounding), the same
+ * whatever the threads. beta 0 never reads C, as in BLAS. */
 #include "sgemm.h"
 #include "coretype.h"
 #include "pool.h"
@@ -21,17 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef MR
-#define MR 12
-#endif
-#define NR 32
-#ifndef KC
-#define KC 256
-#endif
-#ifndef MC
-#define MC 192 /* multiple of MR */
-#endif
-#define NC 3072 /* multiple of NR */
+#define MR 12     /* rows of the tall tile */
+#define NR 32     /* columns of a panel (two zmm) */
+#define KC 256    /* k of a block */
+#define MC 192    /* rows of a block: a multiple of 12 and of 8 */
+#define NC 3072   /* columns of a block: a multiple of NR */
 
 /* the packed blocks of one thread, allocated on its first gemm and kept */
 static __thread float *a_pack, *b_pack;
@@ -55,7 +52,7 @@ typedef struct {
     int lda, ldb;
     float *c;
     int ldc;
-    int by_rows; /* the pool's items are MR-row strips, else NR-column strips */
+    int by_rows; /* the pool's items are 8-row strips, else NR-column strips */
     const ohem_im2col_src *im; /* B is the im2col of this image (b unused), or NULL */
     int hc, wc;                /* with im: its output's height and width */
     const float *b_all;        /* all of op(B) packed (by rows), or NULL: each part packs its own */
@@ -269,19 +266,16 @@ static void pack_b(const gemm_args *g, int k0, int kc, int j0, int nc, float *ds
     }
 }
 
-/* op(A)[i0 .. i0+mc) x [k0 .. k0+kc), mc < MR, into one panel of MR rows, kc
- * columns of MR floats, padded with zeros; for ta, where op(A)[i][k] = A[k][i] and
- * a row of A gives consecutive floats. (Full panels the kernels read in place.) */
-static void pack_a(const gemm_args *g, int i0, int mc, int k0, int kc, float *dst)
+/* op(A)[i0 .. i0+h) x [k0 .. k0+kc), h < MR rows of a transposed A (op(A)[i][k] =
+ * A[k][i]: a row of A gives h consecutive floats), into one panel of MR rows (kc
+ * steps of MR floats), padded with zeros. Full tiles the kernels read in place. */
+static void pack_a(const gemm_args *g, int i0, int h, int k0, int kc, float *dst)
 {
-    for (int p = 0; p < mc; p += MR, dst += (long)kc * MR) {
-        int h = mc - p < MR ? mc - p : MR;
-        for (int k = 0; k < kc; k++) {
-            const float *s = g->a + (long)(k0 + k) * g->lda + i0 + p;
-            float *d = dst + k * MR;
-            for (int i = 0; i < h; i++) d[i] = s[i];
-            for (int i = h; i < MR; i++) d[i] = 0;
-        }
+    for (int k = 0; k < kc; k++) {
+        const float *s = g->a + (long)(k0 + k) * g->lda + i0;
+        float *d = dst + k * MR;
+        for (int i = 0; i < h; i++) d[i] = s[i];
+        for (int i = h; i < MR; i++) d[i] = 0;
     }
 }
 

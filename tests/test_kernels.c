@@ -257,18 +257,19 @@ static void test_conv_forward(void **state)
     (void)state;
     void (*fwd)(layer, network) = orig("forward_convolutional_layer");
     void (*bwd)(layer, network) = orig("backward_convolutional_layer");
-    static const int cases[][9] = {/* batch, c, w, h, n, size, stride, batch_normalize, activation */
-                                   {1, 1, 1, 1, 1, 1, 1, 0, LEAKY},   {1, 1, 2, 1, 1, 1, 1, 1, LEAKY},   {1, 3, 7, 5, 4, 3, 1, 1, LEAKY},
-                                   {2, 5, 13, 11, 7, 3, 2, 1, LINEAR}, {3, 4, 9, 9, 6, 1, 1, 0, LINEAR},
-                                   {2, 3, 16, 16, 8, 3, 1, 0, LOGISTIC}, {1, 2, 6, 7, 3, 3, 1, 1, RELU},
-                                   {2, 16, 52, 52, 16, 3, 1, 1, LEAKY}};
+    static const int cases[][10] = {/* batch, c, w, h, n, size, stride, batch_normalize, activation, groups */
+                                    {1, 1, 1, 1, 1, 1, 1, 0, LEAKY, 1},    {1, 1, 2, 1, 1, 1, 1, 1, LEAKY, 1},
+                                    {1, 3, 7, 5, 4, 3, 1, 1, LEAKY, 1},    {2, 5, 13, 11, 7, 3, 2, 1, LINEAR, 1},
+                                    {3, 4, 9, 9, 6, 1, 1, 0, LINEAR, 1},   {2, 3, 16, 16, 8, 3, 1, 0, LOGISTIC, 1},
+                                    {1, 2, 6, 7, 3, 3, 1, 1, RELU, 1},     {2, 16, 52, 52, 16, 3, 1, 1, LEAKY, 1},
+                                    {2, 4, 12, 10, 6, 3, 1, 1, LEAKY, 2},  {3, 8, 9, 9, 8, 3, 2, 1, LEAKY, 8}};
     rng_seed(16);
     for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
         const int *c = cases[t];
         for (int train = 0; train < 2; train++) {
-            layer a = make_convolutional_layer(c[0], c[3], c[2], c[1], c[4], 1, c[5], c[6], c[5] / 2,
+            layer a = make_convolutional_layer(c[0], c[3], c[2], c[1], c[4], c[9], c[5], c[6], c[5] / 2,
                                                (ACTIVATION)c[8], c[7], 0, 0, 0);
-            layer o = make_convolutional_layer(c[0], c[3], c[2], c[1], c[4], 1, c[5], c[6], c[5] / 2,
+            layer o = make_convolutional_layer(c[0], c[3], c[2], c[1], c[4], c[9], c[5], c[6], c[5] / 2,
                                                (ACTIVATION)c[8], c[7], 0, 0, 0);
             memcpy(o.weights, a.weights, a.nweights * sizeof(float));
             for (int i = 0; i < a.n; i++) a.biases[i] = rng_unit() - 0.5f;

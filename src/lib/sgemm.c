@@ -144,7 +144,7 @@ static void col_row_infos(const gemm_args *g, int r0, int n, col_row_info *info)
  * pixel (h, w): the image's pixel (h stride - pad + ky, w stride + x0), 0 outside.
  * Runs along one output row at a time; with stride 1, 16 floats a masked load
  * (lanes outside the image read nothing and give 0). */
-__attribute__((target("avx512f"))) static void col_row(const gemm_args *g, const col_row_info *ri, int h, int w,
+__attribute__((target("avx512f"), always_inline)) static inline void col_row(const gemm_args *g, const col_row_info *ri, int h, int w,
                                                       int n, float *out)
 {
     const ohem_im2col_src *s = g->im;
@@ -192,7 +192,8 @@ __attribute__((target("avx512f"))) static void col_row(const gemm_args *g, const
 /* pack_b for B given as an im2col (g->im): without tb, each panel row is a piece of
  * a row of col; with tb (op(B) = col'), 16 rows of col at a time are made in a
  * buffer that stays in L1 and transposed into the panel. */
-static void pack_b_im2col(const gemm_args *g, int k0, int kc, int j0, int nc, float *dst)
+__attribute__((target("avx512f"))) static void pack_b_im2col(const gemm_args *g, int k0, int kc, int j0, int nc,
+                                                            float *dst)
 {
     col_row_info info[KC > NR ? KC : NR];
     if (!g->tb) {

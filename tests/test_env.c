@@ -77,7 +77,7 @@ static void test_env_values(void **state)
         {"OHEM_THREADS=99999999999999999999", "expected an integer from 1 to 64"},
         {"OHEM_KERNEL_THREADS=-1", "OHEM_KERNEL_THREADS='-1': expected an integer from 1 to 64"},
         {"OHEM_KERNELS=fast", "OHEM_KERNELS='fast': expected one of plugin, darknet (default plugin when unset)"},
-        {"OHEM_GEMM=foo", "OHEM_GEMM='foo': expected one of auto, plugin, openblas, darknet (default auto when unset)"},
+        {"OHEM_GEMM=foo", "OHEM_GEMM='foo': expected one of auto, plugin, avx2, openblas, darknet (default auto when unset)"},
         {"OHEM_IM2COL=Plugin", "OHEM_IM2COL='Plugin': expected one of plugin, darknet"},
         {"OHEM_OPENBLAS_CORE=fast", "OHEM_OPENBLAS_CORE='fast': expected one of auto, keep, best"},
         {"OHEM_BACKWARD=libdarknet", "OHEM_BACKWARD='libdarknet': expected one of plugin, darknet (default plugin when unset)"},

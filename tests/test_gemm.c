@@ -1,12 +1,12 @@
-/* test_gemm.c: our AVX-512 gemm (src/lib/sgemm.c) against a naive product in
- * double, on random shapes: all four transpositions, sizes from 1 to past every
- * block (MR, NR, KC, MC, NC), leading dimensions wider than the matrices, alpha and
- * beta 0, 1 and other; C's padding is never written, beta 0 never reads C, and A,
- * B and the images end at an inaccessible page (a read past them crashes). The
- * threads split a gemm by columns or rows, and every element is the same sum in the
- * same order either way: one thread and two give the same bits. On a CPU without
- * AVX-512 the gemm is not used (OHEM_GEMM=auto picks OpenBLAS), and the tests that
- * need it are skipped, saying so. */
+/* test_gemm.c: our gemm (src/lib/sgemm.c), on its AVX-512 kernels and on its AVX2
+ * ones, against a naive product in double, on random shapes: all four
+ * transpositions, sizes from 1 to past every block (tiles, KC, MC, NC), leading
+ * dimensions wider than the matrices, alpha and beta 0, 1 and other; C's padding
+ * is never written, beta 0 never reads C, and A, B and the images end at an
+ * inaccessible page (a read past them crashes). The threads split a gemm by
+ * columns or rows, and every element is the same sum in the same order either
+ * way: one thread and two give the same bits. A group whose kernels the CPU lacks
+ * is skipped, saying so. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -121,10 +121,13 @@ static shape random_shape(int max_m, int max_n, int max_k, int t)
     return s;
 }
 
-static int skip_unless_avx512(void)
+/* the kernels the group under test runs: 512 (AVX-512) or 256 (AVX2) */
+static int kernels;
+
+static int skip_unless_kernels(void)
 {
-    if (ohem_sgemm_supported()) return 0;
-    print_message("this CPU has no AVX-512: our gemm is not used here (OHEM_GEMM=auto picks OpenBLAS); skipped\n");
+    if (ohem_sgemm_use(kernels) == 0) return 0;
+    print_message("this CPU lacks the %s kernels: skipped\n", kernels == 512 ? "AVX-512" : "AVX2");
     return 1;
 }
 
@@ -132,7 +135,7 @@ static int skip_unless_avx512(void)
 static void test_small(void **state)
 {
     (void)state;
-    if (skip_unless_avx512()) skip();
+    if (skip_unless_kernels()) skip();
     rng_seed(21);
     for (int t = 0; t < 600; t++) {
         shape s = random_shape(40, 70, 40, t);
@@ -151,7 +154,7 @@ static void test_small(void **state)
 static void test_blocked(void **state)
 {
     (void)state;
-    if (skip_unless_avx512()) skip();
+    if (skip_unless_kernels()) skip();
     rng_seed(22);
     static const int fixed[][5] = {
         {0, 0, 16, 4099, 27}, {0, 1, 16, 27, 3001}, {1, 0, 27, 1500, 16}, {0, 0, 200, 169, 600},
@@ -173,7 +176,7 @@ static void test_blocked(void **state)
 static void test_threads_same_bits(void **state)
 {
     (void)state;
-    if (skip_unless_avx512()) skip();
+    if (skip_unless_kernels()) skip();
     static const int sizes[][3] = {{64, 3000, 300}, {500, 40, 300}, {37, 1111, 600}};
     for (int t = 0; t < 3; t++) {
         shape s = {t == 2, t == 1, sizes[t][0], sizes[t][1], sizes[t][2], 0, 0, 0, 1, 0};
@@ -197,7 +200,7 @@ void im2col_cpu(float *im, int channels, int height, int width, int ksize, int s
 static void test_im2col(void **state)
 {
     (void)state;
-    if (skip_unless_avx512()) skip();
+    if (skip_unless_kernels()) skip();
     rng_seed(23);
     static const int fixed[][7] = {
         /* channels, height, width, ksize, stride, pad, filters */
@@ -244,7 +247,7 @@ static void test_im2col(void **state)
 static void test_conv_batch(void **state)
 {
     (void)state;
-    if (skip_unless_avx512()) skip();
+    if (skip_unless_kernels()) skip();
     rng_seed(24);
     static const int cases[][8] = {
         /* batch, channels, height, width, ksize, stride, pad, filters */
@@ -283,7 +286,12 @@ static void test_select(void **state)
     (void)state;
     assert_int_equal(ohem_gemm_select("auto"), 0);
     assert_int_equal(ohem_gemm_is_ours(), ohem_sgemm_supported());
-    assert_int_equal(ohem_gemm_select("plugin"), ohem_sgemm_supported() ? 0 : -1);
+    int any = ohem_sgemm_available(512) || ohem_sgemm_available(256);
+    assert_int_equal(ohem_gemm_select("plugin"), any ? 0 : -1);
+    assert_int_equal(ohem_gemm_is_ours(), any);
+    assert_int_equal(ohem_gemm_select("avx2"), ohem_sgemm_available(256) ? 0 : -1);
+    assert_int_equal(ohem_sgemm_use(512), ohem_sgemm_available(512) ? 0 : -1);
+    assert_int_equal(ohem_sgemm_use(128), -1);
     assert_int_equal(ohem_gemm_select("openblas"), 0);
     assert_int_equal(ohem_gemm_is_ours(), 0);
     assert_int_equal(ohem_gemm_select("darknet"), 0);
@@ -292,6 +300,22 @@ static void test_select(void **state)
     assert_int_equal(ohem_gemm_select("auto"), 0);
 }
 
+static int use_kernels_512(void **state)
+{
+    (void)state;
+    kernels = 512;
+    return 0;
+}
+
+static int use_kernels_256(void **state)
+{
+    (void)state;
+    kernels = 256;
+    return 0;
+}
+
+/* The same tests on the AVX-512 kernels and on the AVX2 ones (each group skipped
+ * where the CPU lacks its kernels). */
 int main(void)
 {
     ohem_blas_init();
@@ -301,7 +325,10 @@ int main(void)
         cmocka_unit_test(test_threads_same_bits),
         cmocka_unit_test(test_im2col),
         cmocka_unit_test(test_conv_batch),
-        cmocka_unit_test(test_select),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest select[] = {cmocka_unit_test(test_select)};
+    int failed = cmocka_run_group_tests_name("AVX-512 kernels", tests, use_kernels_512, NULL);
+    failed += cmocka_run_group_tests_name("AVX2 kernels", tests, use_kernels_256, NULL);
+    failed += cmocka_run_group_tests_name("OHEM_GEMM", select, NULL, NULL);
+    return failed != 0;
 }

@@ -63,12 +63,18 @@ int ohem_gemm_is_ours(void)
 
 int ohem_gemm_select(const char *name)
 {
-    int auto_pick = !strcmp(name, "auto");
-    if (auto_pick || !strcmp(name, "plugin") || !strcmp(name, "openblas")) {
-        int ours = auto_pick ? ohem_sgemm_supported() : !strcmp(name, "plugin");
-        if (ours && !ohem_sgemm_supported()) return -1;
+    if (!strcmp(name, "openblas")) {
+        use_darknet = use_ours = 0;
+        return 0;
+    }
+    /* auto: ours with AVX-512, else OpenBLAS; plugin: ours on the best kernels the
+     * CPU runs; avx2: ours on the AVX2 ones */
+    int kernels = !strcmp(name, "avx2") ? 256 : ohem_sgemm_available(512) ? 512 : 256;
+    if (!strcmp(name, "auto") && kernels != 512) return ohem_gemm_select("openblas");
+    if (!strcmp(name, "auto") || !strcmp(name, "plugin") || !strcmp(name, "avx2")) {
+        if (ohem_sgemm_use(kernels) != 0) return -1;
         use_darknet = 0;
-        use_ours = ours;
+        use_ours = 1;
         return 0;
     }
     if (strcmp(name, "darknet")) return -1;
@@ -95,11 +101,12 @@ __attribute__((constructor)) static void ohem_startup(int argc, char **argv, cha
     }
     ohem_core_fix(env.openblas_core, argv);
     openblas_set_num_threads((int)env.threads);
-    static const char *const gemms[] = {"auto", "plugin", "openblas", "darknet"};
+    static const char *const gemms[] = {"auto", "plugin", "avx2", "openblas", "darknet"};
     if (ohem_gemm_select(gemms[env.gemm]) != 0) {
         fprintf(stderr, "error: OHEM_GEMM=%s: %s\n", gemms[env.gemm],
-                env.gemm == 1 ? "our gemm needs a CPU with AVX-512 (F, CD, BW, DQ, VL); this one has not"
-                              : "libdarknet's own gemm is not found (dlsym)");
+                env.gemm == 1   ? "our gemm needs a CPU with AVX-512 (F, CD, BW, DQ, VL) or AVX2 and FMA; this one has neither"
+                : env.gemm == 2 ? "our AVX2 gemm needs a CPU with AVX2 and FMA; this one has not"
+                                : "libdarknet's own gemm is not found (dlsym)");
         exit(1);
     }
     ohem_im2col_select(env.im2col ? "darknet" : "plugin");

@@ -46,7 +46,7 @@ int ohem_env_long(const char *name, long lo, long hi, long dflt, long *out, ohem
 
 int ohem_env_read(ohem_env *env, ohem_err *e)
 {
-    static const char *const gemm[] = {"auto", "plugin", "openblas", "darknet", NULL};
+    static const char *const gemm[] = {"auto", "plugin", "avx2", "openblas", "darknet", NULL};
     static const char *const plugin[] = {"plugin", "darknet", NULL};
     static const char *const core[] = {"auto", "keep", "best", NULL};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -19,7 +19,7 @@ int ohem_env_long(const char *name, long lo, long hi, long dflt, long *out, ohem
 typedef struct {
     long threads;     /* OHEM_THREADS: 1..64, default the online cores (at most 64) */
     long kernel_threads; /* OHEM_KERNEL_THREADS: 1..64, default threads */
-    int gemm;         /* OHEM_GEMM: 0 auto (default), 1 plugin, 2 openblas, 3 darknet */
+    int gemm;         /* OHEM_GEMM: 0 auto (default), 1 plugin, 2 avx2, 3 openblas, 4 darknet */
     int im2col;       /* OHEM_IM2COL: 0 plugin (default), 1 darknet */
     int kernels;      /* OHEM_KERNELS: 0 plugin (default), 1 darknet */
     int openblas_core; /* OHEM_OPENBLAS_CORE: 0 auto (default), 1 keep, 2 best */

@@ -39,9 +39,9 @@ void ohem_keep_input_deltas_release(const network *net);
 /* The backward of layer i of net: its own, also when it is wrapped. */
 void (*ohem_backward_of(const network *net, int i))(struct layer, struct network);
 
-/* "auto" (ours where the CPU has AVX-512, else OpenBLAS), "plugin" (ours),
- * "openblas" or "darknet"; returns 0, or -1 for another name, or for "plugin" on a
- * CPU without AVX-512. */
+/* "auto" (ours where the CPU has AVX-512, else OpenBLAS), "plugin" (ours, on the
+ * best kernels the CPU runs), "avx2" (ours on the AVX2 kernels), "openblas" or
+ * "darknet"; returns 0, or -1 for another name or for kernels the CPU lacks. */
 int ohem_gemm_select(const char *name);
 
 /* 1 when libdarknet's own gemm is selected. */

@@ -30,6 +30,11 @@
 #define MC 192    /* rows of a block: a multiple of 12 and of 8 */
 #define NC 3072   /* columns of a block: a multiple of NR */
 
+/* the kernels in use: 512 (AVX-512), 256 (AVX2 and FMA), set by ohem_sgemm_use */
+static int isa = 512;
+/* rows of a strip when the threads split by rows: tiles of 8 (AVX-512) or 6 */
+#define ROWS (isa == 512 ? 8 : 6)
+
 /* the packed blocks of one thread, allocated on its first gemm and kept */
 static __thread float *a_pack, *b_pack;
 
@@ -117,6 +122,22 @@ __attribute__((target("avx512f"))) static void copy_rows32(const float *src, lon
     }
 }
 
+/* transpose16 and copy_rows32 in plain C, for the AVX2 kernels (the functions
+ * above are built for AVX-512 and must not run without it). */
+static void transpose16_plain(const float *src, long lds, float *dst, long ldd)
+{
+    for (int c = 0; c < 16; c++)
+        for (int t = 0; t < 16; t++) dst[c * ldd + t] = src[t * lds + c];
+}
+
+static void copy_rows32_plain(const float *src, long lds, int kc, int w, float *dst)
+{
+    for (int k = 0; k < kc; k++, src += lds, dst += 32) {
+        for (int j = 0; j < w; j++) dst[j] = src[j];
+        for (int j = w; j < 32; j++) dst[j] = 0;
+    }
+}
+
 /* A row r = (channel, ky, kx) of the im2col of g->im: the channel's plane, and
  * the output columns w whose input column w stride + x0 is inside the image,
  * [w0, w1). */
@@ -189,63 +210,89 @@ __attribute__((target("avx512f"), always_inline)) static inline void col_row(con
     }
 }
 
+/* col_row in plain C (copies and zeros a run at a time), for the AVX2 kernels. */
+static inline void col_row_plain(const gemm_args *g, const col_row_info *ri, int h, int w, int n, float *out)
+{
+    const ohem_im2col_src *s = g->im;
+    int wc = g->wc, st = s->stride;
+    for (int t = 0; t < n; h++, w = 0) {
+        int len = wc - w < n - t ? wc - w : n - t, y = h * st - s->pad + ri->ky;
+        float *o = out + t;
+        t += len;
+        int a = ri->w0 > w ? ri->w0 : w, b = ri->w1 < w + len ? ri->w1 : w + len;
+        if (y < 0 || y >= s->height || a >= b) {
+            memset(o, 0, sizeof(float) * len);
+            continue;
+        }
+        const float *src = ri->plane + (long)y * s->width + ri->x0;
+        memset(o, 0, sizeof(float) * (a - w));
+        if (st == 1) memcpy(o + (a - w), src + a, sizeof(float) * (b - a));
+        else
+            for (int q = a; q < b; q++) o[q - w] = src[q * st];
+        memset(o + (b - w), 0, sizeof(float) * (w + len - b));
+    }
+}
+
 /* pack_b for B given as an im2col (g->im): without tb, each panel row is a piece of
  * a row of col; with tb (op(B) = col'), 16 rows of col at a time are made in a
  * buffer that stays in L1 and transposed into the panel. */
-__attribute__((target("avx512f"))) static void pack_b_im2col(const gemm_args *g, int k0, int kc, int j0, int nc,
-                                                            float *dst)
-{
-    col_row_info info[KC > NR ? KC : NR];
-    if (!g->tb) {
-        col_row_infos(g, k0, kc, info);
-        /* row by row of col, so that each reads along the image */
-        int h0 = j0 / g->wc, w0 = j0 % g->wc;
-        for (int k = 0; k < kc; k++) {
-            int h = h0, w = w0;
-            for (int p = 0; p < nc; p += NR) {
-                int n = nc - p < NR ? nc - p : NR;
-                float *d = dst + (long)p * kc + k * NR;
-                col_row(g, &info[k], h, w, n, d);
-                for (int j = n; j < NR; j++) d[j] = 0;
-                w += NR;
-                while (w >= g->wc) w -= g->wc, h++;
-            }
-        }
-        return;
+#define PACK_B_IM2COL(name, attr, col_row, transpose16)                                                   \
+    attr static void name(const gemm_args *g, int k0, int kc, int j0, int nc, float *dst)                     \
+    {                                                                                                         \
+        col_row_info info[KC > NR ? KC : NR];                                                                 \
+        if (!g->tb) { /* row by row of col, so that each reads along the image */                            \
+            col_row_infos(g, k0, kc, info);                                                                   \
+            int h0 = j0 / g->wc, w0 = j0 % g->wc;                                                             \
+            for (int k = 0; k < kc; k++) {                                                                    \
+                int h = h0, w = w0;                                                                           \
+                for (int p = 0; p < nc; p += NR) {                                                            \
+                    int n = nc - p < NR ? nc - p : NR;                                                        \
+                    float *d = dst + (long)p * kc + k * NR;                                                   \
+                    col_row(g, &info[k], h, w, n, d);                                                         \
+                    for (int j = n; j < NR; j++) d[j] = 0;                                                    \
+                    w += NR;                                                                                  \
+                    while (w >= g->wc) w -= g->wc, h++;                                                       \
+                }                                                                                             \
+            }                                                                                                 \
+            return;                                                                                           \
+        }                                                                                                     \
+        float rows[16 * KC];                                                                                  \
+        int h0 = k0 / g->wc, w0 = k0 % g->wc;                                                                 \
+        for (int p = 0; p < nc; p += NR, dst += (long)kc * NR) {                                              \
+            int w = nc - p < NR ? nc - p : NR;                                                                \
+            col_row_infos(g, j0 + p, w, info);                                                               \
+            for (int j = 0; j < NR; j += 16) {                                                                \
+                int h = w - j < 16 ? w - j : 16;                                                              \
+                if (h <= 0) {                                                                                 \
+                    for (int k = 0; k < kc; k++) memset(dst + k * NR + j, 0, sizeof(float) * 16);             \
+                    continue;                                                                                 \
+                }                                                                                             \
+                for (int t = 0; t < h; t++) col_row(g, &info[j + t], h0, w0, kc, rows + t * kc);              \
+                for (int t = h; t < 16; t++) memset(rows + t * kc, 0, sizeof(float) * kc);                    \
+                int k = 0;                                                                                    \
+                for (; k + 16 <= kc; k += 16) transpose16(rows + k, kc, dst + k * NR + j, NR);                \
+                for (; k < kc; k++)                                                                           \
+                    for (int t = 0; t < 16; t++) dst[k * NR + j + t] = rows[t * kc + k];                      \
+            }                                                                                                 \
+        }                                                                                                     \
     }
-    float rows[16 * KC];
-    int h0 = k0 / g->wc, w0 = k0 % g->wc;
-    for (int p = 0; p < nc; p += NR, dst += (long)kc * NR) {
-        int w = nc - p < NR ? nc - p : NR;
-        col_row_infos(g, j0 + p, w, info);
-        for (int j = 0; j < NR; j += 16) {
-            int h = w - j < 16 ? w - j : 16;
-            if (h <= 0) {
-                for (int k = 0; k < kc; k++) memset(dst + k * NR + j, 0, sizeof(float) * 16);
-                continue;
-            }
-            for (int t = 0; t < h; t++) col_row(g, &info[j + t], h0, w0, kc, rows + t * kc);
-            for (int t = h; t < 16; t++) memset(rows + t * kc, 0, sizeof(float) * kc);
-            int k = 0;
-            for (; k + 16 <= kc; k += 16) transpose16(rows + k, kc, dst + k * NR + j, NR);
-            for (; k < kc; k++)
-                for (int t = 0; t < 16; t++) dst[k * NR + j + t] = rows[t * kc + k];
-        }
-    }
-}
+PACK_B_IM2COL(pack_b_im2col, __attribute__((target("avx512f"))), col_row, transpose16)
+PACK_B_IM2COL(pack_b_im2col_plain, , col_row_plain, transpose16_plain)
 
 /* op(B)[k0 .. k0+kc) x [j0 .. j0+nc) into panels of NR columns, each kc rows of NR
  * floats, the last panel padded with zeros. */
 static void pack_b(const gemm_args *g, int k0, int kc, int j0, int nc, float *dst)
 {
     if (g->im) {
-        pack_b_im2col(g, k0, kc, j0, nc, dst);
+        if (isa == 512) pack_b_im2col(g, k0, kc, j0, nc, dst);
+        else pack_b_im2col_plain(g, k0, kc, j0, nc, dst);
         return;
     }
     for (int p = 0; p < nc; p += NR, dst += (long)kc * NR) {
         int w = nc - p < NR ? nc - p : NR;
         if (!g->tb) {
-            copy_rows32(g->b + (long)k0 * g->ldb + j0 + p, g->ldb, kc, w, dst);
+            if (isa == 512) copy_rows32(g->b + (long)k0 * g->ldb + j0 + p, g->ldb, kc, w, dst);
+            else copy_rows32_plain(g->b + (long)k0 * g->ldb + j0 + p, g->ldb, kc, w, dst);
             continue;
         }
         /* op(B)[k][j] = B[j][k]: each row of B is a column of the panel; whole
@@ -254,7 +301,9 @@ static void pack_b(const gemm_args *g, int k0, int kc, int j0, int nc, float *ds
         for (; j + 16 <= w; j += 16) {
             const float *s = g->b + (long)(j0 + p + j) * g->ldb + k0;
             int k = 0;
-            for (; k + 16 <= kc; k += 16) transpose16(s + k, g->ldb, dst + k * NR + j, NR);
+            for (; k + 16 <= kc; k += 16)
+                if (isa == 512) transpose16(s + k, g->ldb, dst + k * NR + j, NR);
+                else transpose16_plain(s + k, g->ldb, dst + k * NR + j, NR);
             for (; k < kc; k++)
                 for (int t = 0; t < 16; t++) dst[k * NR + j + t] = s[t * (long)g->ldb + k];
         }
@@ -359,11 +408,82 @@ static const kernel_fn kernels[2][2][2] = {
     {{kernel_rows16_8, kernel_rows16}, {kernel_rows_8, kernel_rows}},
 };
 
+/* The AVX2 tile: 6 rows x 16 columns (half a panel: b steps NR floats a k) in 12
+ * ymm accumulators, the A panel as kernel_tile's; the columns past nr masked. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+kernel_tile_avx2(int kc, const float *a, long s, const float *b, float *c, long ldc, int mr, int nr, int add,
+                 float alpha, const int rowmajor)
+{
+    __m256 acc[6][2];
+    const float *ar[6];
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+        acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+        ar[i] = a + (rowmajor ? (i < mr ? i : 0) * s : i);
+    }
+    if (!rowmajor) {
+        for (int k = 0; k < kc; k++, a += s, b += NR) {
+            __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+            for (int i = 0; i < 6; i++) {
+                __m256 ai = _mm256_broadcast_ss(a + i);
+                acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+                acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+            }
+        }
+    } else {
+        for (int k = 0; k < kc; k++, b += NR) {
+            __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+            for (int i = 0; i < 6; i++) {
+                __m256 ai = _mm256_broadcast_ss(ar[i] + k);
+                acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+                acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+            }
+        }
+    }
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane);
+    __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lane);
+    __m256 al = _mm256_set1_ps(alpha);
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+        if (i >= mr) break;
+        float *r = c + i * ldc;
+        __m256 v0 = acc[i][0], v1 = acc[i][1];
+        if (alpha != 1) v0 = _mm256_mul_ps(v0, al), v1 = _mm256_mul_ps(v1, al);
+        if (add) {
+            v0 = _mm256_add_ps(v0, _mm256_maskload_ps(r, m0));
+            v1 = _mm256_add_ps(v1, _mm256_maskload_ps(r + 8, m1));
+        }
+        _mm256_maskstore_ps(r, m0, v0);
+        _mm256_maskstore_ps(r + 8, m1, v1);
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void kernel_avx2_cols(int kc, const float *a, long s, const float *b,
+                                                                float *c, long ldc, int mr, int nr, int add,
+                                                                float alpha)
+{
+    kernel_tile_avx2(kc, a, s, b, c, ldc, mr, nr, add, alpha, 0);
+}
+__attribute__((target("avx2,fma"))) static void kernel_avx2_rows(int kc, const float *a, long s, const float *b,
+                                                                float *c, long ldc, int mr, int nr, int add,
+                                                                float alpha)
+{
+    kernel_tile_avx2(kc, a, s, b, c, ldc, mr, nr, add, alpha, 1);
+}
+
 /* The heights (12 or 8) of the tiles that cover n rows with the fewest unused:
  * 12s, and the remainder r as an 8 (r <= 8), or, for r <= 4 after a 12, the last
  * 12 + r as 8 + (r + 4). Returns the count. */
 static int tile_heights(int n, unsigned char *hs)
 {
+    if (isa != 512) { /* AVX2: 6s, the last one short */
+        int t = 0;
+        for (; n > 0; n -= 6) hs[t++] = 6;
+        return t;
+    }
     int t = 0, n12 = n / 12, r = n % 12;
     if (r > 0 && r <= 4 && n12 > 0) n12--, r += 12;
     for (int i = 0; i < n12; i++) hs[t++] = 12;
@@ -404,7 +524,7 @@ static void gemm_block(const gemm_args *g0, int i0, int i1, int j0, int j1)
                 if (!g->b_all) pack_b(g, pc, kc, jc, nc, b_pack);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = i1 - ic < MC ? i1 - ic : MC;
-                    unsigned char hs[MC / 8 + 2];
+                    unsigned char hs[MC / 6 + 2];
                     int tiles = tile_heights(mc, hs), last = mc;
                     for (int t = 0; t < tiles - 1; t++) last -= hs[t];
                     /* with ta, tiles are read in place; a last one shorter than its
@@ -421,7 +541,13 @@ static void gemm_block(const gemm_args *g0, int i0, int i1, int j0, int j1)
                             const float *ap = g->ta ? g->a + (long)pc * g->lda + ic + ir : g->a + (long)(ic + ir) * g->lda + pc;
                             long step = g->lda;
                             if (packed_last && t == tiles - 1) ap = a_pack, step = MR;
-                            kernels[!g->ta][nr > 16][hs[t] == 12](kc, ap, step, bp, ct, g->ldc, mr, nr, add, g->alpha);
+                            if (isa == 512)
+                                kernels[!g->ta][nr > 16][hs[t] == 12](kc, ap, step, bp, ct, g->ldc, mr, nr, add,
+                                                                      g->alpha);
+                            else /* two halves of the panel */
+                                for (int half = 0; half < nr; half += 16)
+                                    (g->ta ? kernel_avx2_cols : kernel_avx2_rows)(kc, ap, step, bp + half, ct + half,
+                                                                                  g->ldc, mr, nr - half, add, g->alpha);
                         }
                     }
                 }
@@ -445,24 +571,37 @@ static void gemm_part(void *ctx, long b, long e)
         }
         return;
     }
-    if (g->by_rows) { /* items are strips of 8 rows */
-        int i1 = (int)(e * 8 < g->m ? e * 8 : g->m);
-        gemm_block(g, (int)(b * 8), i1, 0, g->n);
+    if (g->by_rows) { /* items are strips of ROWS rows */
+        int i1 = (int)(e * ROWS < g->m ? e * ROWS : g->m);
+        gemm_block(g, (int)(b * ROWS), i1, 0, g->n);
     } else {
         int j1 = (int)(e * NR < g->n ? e * NR : g->n);
         gemm_block(g, 0, g->m, (int)(b * NR), j1);
     }
 }
 
-int ohem_sgemm_supported(void)
+int ohem_sgemm_available(int kernels)
 {
-    static int known = -1;
+    static int known = -1, best;
     if (known < 0) {
         ohem_cpu cpu;
         ohem_cpu_detect(&cpu);
-        known = cpu.avx512;
+        best = cpu.avx512 ? 512 : cpu.avx2 && cpu.fma ? 256 : 0;
+        known = 1;
     }
-    return known;
+    return (kernels == 512 || kernels == 256) && kernels <= best;
+}
+
+int ohem_sgemm_supported(void)
+{
+    return ohem_sgemm_available(512);
+}
+
+int ohem_sgemm_use(int kernels)
+{
+    if (!ohem_sgemm_available(kernels)) return -1;
+    isa = kernels;
+    return 0;
 }
 
 static void run(gemm_args *g);
@@ -526,7 +665,7 @@ static void run(gemm_args *g)
 {
     int m = g->m, n = g->n, k = g->k;
     if (m <= 0 || n <= 0) return;
-    long strips_n = (n + NR - 1) / NR, strips_m = (m + 7) / 8;
+    long strips_n = (n + NR - 1) / NR, strips_m = (m + ROWS - 1) / ROWS;
     /* split the longer side (images' own C: their column strips, all images in
      * one split); a strip's share of the flops sets the grain, so that a gemm of
      * under about a million multiply-adds runs in the caller */

@@ -5,9 +5,16 @@
 /* 1 when the CPU and the operating system support AVX-512 (F, CD, BW, DQ, VL). */
 int ohem_sgemm_supported(void);
 
+/* 1 when the CPU runs the kernels named: 512 (AVX-512) or 256 (AVX2 and FMA). */
+int ohem_sgemm_available(int kernels);
+
+/* The kernels to use from now on, 512 (the default) or 256; -1 when the CPU lacks
+ * them. */
+int ohem_sgemm_use(int kernels);
+
 /* C = alpha op(A) op(B) + beta C, row-major: op(A) is m x k (A is k x m when ta),
  * op(B) is k x n (B is n x k when tb), C is m x n. beta 0 never reads C. Split over
- * the kernels' pool. Only where ohem_sgemm_supported(). */
+ * the kernels' pool. Only where the kernels in use are available. */
 void ohem_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                 float beta, float *c, int ldc);
 

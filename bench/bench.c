@@ -138,7 +138,7 @@ static double step_seconds(network *net)
 /* The name of the gemm in use, for the tables. */
 static const char *gemm_name(void)
 {
-    return ohem_gemm_is_ours() ? "our AVX-512 gemm" : "OpenBLAS gemm";
+    return ohem_gemm_name();
 }
 
 static void bench_gemm(int reps_darknet, int reps)

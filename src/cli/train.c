@@ -6,6 +6,8 @@
 #include "dist.h"
 #include "ohem_parser.h"
 #include "ohem_layer.h"
+
+#include <cblas.h>
 #include "roi_loss_layer.h"
 
 #include <dirent.h>
@@ -363,6 +365,8 @@ int detector_train(int argc, char **argv)
     int imgs = net->batch * net->subdivisions;
     fprintf(stderr, "%s: %d images, %d per iteration, seed %u, learning rate %g, momentum %g, decay %g\n",
             base, npaths, imgs, seed, net->learning_rate, net->momentum, net->decay);
+    int threads = openblas_get_num_threads();
+    fprintf(stderr, "gemm: %s; %d thread%s (OHEM_THREADS)\n", ohem_gemm_name(), threads, threads == 1 ? "" : "s");
     int ms_lo, ms_hi;
     multiscale_range(net->w, &ms_lo, &ms_hi);
     if (det->random)

@@ -61,6 +61,15 @@ int ohem_gemm_is_ours(void)
     return use_ours && !use_darknet;
 }
 
+const char *ohem_gemm_name(void)
+{
+    static char name[96];
+    if (use_darknet) return "libdarknet's own (OHEM_GEMM=darknet)";
+    if (use_ours) return ohem_sgemm_kernels() == 512 ? "ours, AVX-512 kernels" : "ours, AVX2 kernels";
+    snprintf(name, sizeof(name), "OpenBLAS's, core %s", openblas_get_corename());
+    return name;
+}
+
 int ohem_gemm_select(const char *name)
 {
     if (!strcmp(name, "openblas")) {

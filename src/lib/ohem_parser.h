@@ -50,6 +50,10 @@ int ohem_gemm_is_darknet(void);
 /* 1 when our own gemm is selected. */
 int ohem_gemm_is_ours(void);
 
+/* The gemm in use, in words ("ours, AVX-512 kernels", "OpenBLAS's, core Haswell",
+ * ...), for start-up lines and reports. */
+const char *ohem_gemm_name(void);
+
 /* "plugin" (row-wise) or "darknet" (libdarknet's per-pixel im2col_cpu/col2im_cpu);
  * returns 0, or -1 for another name. OHEM_IM2COL sets it at start-up. */
 int ohem_im2col_select(const char *name);

@@ -597,6 +597,11 @@ int ohem_sgemm_supported(void)
     return ohem_sgemm_available(512);
 }
 
+int ohem_sgemm_kernels(void)
+{
+    return isa;
+}
+
 int ohem_sgemm_use(int kernels)
 {
     if (!ohem_sgemm_available(kernels)) return -1;

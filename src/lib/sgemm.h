@@ -12,6 +12,9 @@ int ohem_sgemm_available(int kernels);
  * them. */
 int ohem_sgemm_use(int kernels);
 
+/* The kernels in use: 512 or 256. */
+int ohem_sgemm_kernels(void);
+
 /* C = alpha op(A) op(B) + beta C, row-major: op(A) is m x k (A is k x m when ta),
  * op(B) is k x n (B is n x k when tb), C is m x n. beta 0 never reads C. Split over
  * the kernels' pool. Only where the kernels in use are available. */

@@ -135,12 +135,6 @@ static double step_seconds(network *net)
     return t;
 }
 
-/* The name of the gemm in use, for the tables. */
-static const char *gemm_name(void)
-{
-    return ohem_gemm_name();
-}
-
 static void bench_gemm(int reps_darknet, int reps)
 {
     network *net = step_net(tiny_cfg(416, 0));
@@ -166,7 +160,7 @@ static void bench_gemm(int reps_darknet, int reps)
     ohem_gemm_select("auto");
     double md = median(d, reps_darknet), mo = median(o, reps), ms = median(s, reps_darknet);
     out("| 1 | training step, yolov3-tiny 416x416, batch 2, 9 classes: libdarknet's gemm | %.3f s (median of %d) |\n", md, reps_darknet);
-    out("| 1 | same step, %s | %.3f s (median of %d) |\n", gemm_name(), mo, reps);
+    out("| 1 | same step, gemm: %s | %.3f s (median of %d) |\n", ohem_gemm_name(), mo, reps);
     if (ours) {
         double mb = median(b, reps);
         out("| 1 | same step, OpenBLAS gemm (OHEM_GEMM=openblas; interleaved with the row above) | %.3f s: ours is %.2fx faster |\n",
@@ -330,7 +324,7 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
     }
     double o[64], d[64], p[64], q[64], b[64], oc[64], dc[64], pc[64];
     int ours = ohem_gemm_is_ours();
-    const char *gemm = gemm_name();
+    const char *gemm = ohem_gemm_name();
     for (int r = 0; r < 2; r++) torch_step(&t, pc), step_seconds(net); /* warm-up */
     /* Between steps, a pause: idle OpenBLAS threads keep spinning for a while after
      * a gemm (and OpenMP's after a PyTorch step), which would slow the other side. */
@@ -360,7 +354,7 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
     double mo = median(o, reps), md = median(d, reps), mp = median(p, reps), mq = median(q, reps);
     out("| 5 | %s, batch %d, %d threads: PyTorch %s (forward, backward, SGD step) | %.3f s (median of %d, interleaved) |\n",
         what, net->batch, threads, t.version, mp, reps);
-    out("| 5 | same, ours (%s, our kernels) | %.3f s: **%.2fx** PyTorch's (target <= 0.8x) |\n", gemm, mo, mo / mp);
+    out("| 5 | same, ours (gemm: %s; our loops) | %.3f s: **%.2fx** PyTorch's (target <= 0.8x) |\n", gemm, mo, mo / mp);
     if (ours) {
         double mb = median(b, reps);
         out("| 5 | same, ours with OpenBLAS's gemm (OHEM_GEMM=openblas) | %.3f s: %.2fx PyTorch's; our gemm gains %.2fx |\n", mb,
@@ -463,7 +457,7 @@ int main(int argc, char **argv)
     char cpu[256] = "?";
     cpu_model(cpu, sizeof(cpu));
     out("Machine: %s, %ld cores online, %s %s; gemm: %s; OpenBLAS core %s, %d threads (OHEM_THREADS %s)\n\n", cpu,
-        sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, gemm_name(), openblas_get_corename(),
+        sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, ohem_gemm_name(), openblas_get_corename(),
         openblas_get_num_threads(), getenv("OHEM_THREADS") ? getenv("OHEM_THREADS") : "unset: the cores");
     ohem_cpu feats;
     ohem_cpu_detect(&feats);

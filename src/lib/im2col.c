@@ -112,7 +112,9 @@ static void add_row(float *restrict dst, const float *restrict src, int n)
 }
 
 /* Channels [b, e) of the image: each adds its ksize*ksize rows of col in order. */
-static void col2im_part(void *ctx, long b, long e)
+/* built for AVX-512, AVX2 and the baseline, the loader picking one (as kernels.c's
+ * loops): the same additions in the same order */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void col2im_part(void *ctx, long b, long e)
 {
     const conv_args *a = ctx;
     int ksize = a->ksize, stride = a->stride, pad = a->pad, width = a->width, height = a->height;

@@ -19,6 +19,11 @@
 #include "pool.h"
 
 /* Loops shorter than this run in the caller: waking a thread costs more. */
+/* The loops' hot parts are built three times, for AVX-512, AVX2 and the baseline,
+ * and the loader picks one for the CPU (GCC's target_clones): the same source, the
+ * same operations per element in the same order, so the same results, with wider
+ * vectors (the batch norm's double-precision divisions and sums gain most). */
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #define GRAIN 32768
 
 /* The items of a loop that make a grain, each item `each` elements. */
@@ -100,7 +105,7 @@ typedef struct {
 
 /* x [b, e): x = activation(x), as libdarknet's activate() per element (leaky, relu,
  * logistic; linear is nothing to do). */
-static void act_range(float *x, long b, long e, int act)
+HOT static void act_range(float *x, long b, long e, int act)
 {
     switch (act) {
     case LEAKY:
@@ -118,7 +123,7 @@ static void act_range(float *x, long b, long e, int act)
     }
 }
 
-static void activate_part(void *ctx, long b, long e)
+HOT static void activate_part(void *ctx, long b, long e)
 {
     elem_args *p = ctx;
     act_range(p->x, b, e, p->act);
@@ -138,7 +143,7 @@ void activate_array(float *x, const int n, const ACTIVATION a)
 
 /* x [b, e) the activated output, d [b, e): d *= activation'(x), as libdarknet's
  * gradient() per element (leaky, relu, logistic; linear is nothing to do). */
-static void grad_range(const float *x, float *d, long b, long e, int act)
+HOT static void grad_range(const float *x, float *d, long b, long e, int act)
 {
     switch (act) {
     case LEAKY:
@@ -159,7 +164,7 @@ static void grad_range(const float *x, float *d, long b, long e, int act)
     }
 }
 
-static void gradient_part(void *ctx, long b, long e)
+HOT static void gradient_part(void *ctx, long b, long e)
 {
     elem_args *p = ctx;
     grad_range(p->cx, p->y, b, e, p->act);
@@ -215,7 +220,7 @@ void copy_cpu(int N, float *X, int INCX, float *Y, int INCY)
     ohem_pool_for(N, GRAIN * 4, copy_part, &p);
 }
 
-static void axpy_part(void *ctx, long b, long e)
+HOT static void axpy_part(void *ctx, long b, long e)
 {
     elem_args *p = ctx;
     const float *x = p->cx;
@@ -235,7 +240,7 @@ void axpy_cpu(int N, float ALPHA, float *X, int INCX, float *Y, int INCY)
     ohem_pool_for(N, GRAIN, axpy_part, &p);
 }
 
-static void scal_part(void *ctx, long b, long e)
+HOT static void scal_part(void *ctx, long b, long e)
 {
     elem_args *p = ctx;
     float *x = p->x, a = p->a;
@@ -266,7 +271,7 @@ typedef struct {
  * given; y multiplies. */
 #define LANES 8
 #define BLOCK 128
-static double sum_row(const float *x, int n)
+HOT static double sum_row(const float *x, int n)
 {
     double a[LANES] = {0}, s = 0;
     int k = 0;
@@ -278,7 +283,7 @@ static double sum_row(const float *x, int n)
 }
 
 /* sum of (x - m)^2 */
-static double sumsq_row(const float *x, float m, int n)
+HOT static double sumsq_row(const float *x, float m, int n)
 {
     double a[LANES] = {0}, s = 0;
     int k = 0;
@@ -308,7 +313,7 @@ static double dot_row(const float *x, float m, const float *y, int n)
 }
 
 /* mean (filters) of x (batch, filters, spatial) over batch and spatial. */
-static void mean_part(void *ctx, long b, long e)
+HOT static void mean_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
     float scale = 1. / (p->batch * p->spatial);
@@ -330,7 +335,7 @@ void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
 }
 
 /* variance (filters): sum of (x - mean)^2 over batch and spatial, / (n - 1). */
-static void variance_part(void *ctx, long b, long e)
+HOT static void variance_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
     float scale = 1. / (p->batch * p->spatial - 1);
@@ -353,7 +358,7 @@ void variance_cpu(float *x, float *mean, int batch, int filters, int spatial, fl
 }
 
 /* Row r of (batch*filters) rows of spatial: channel r % filters. */
-static void normalize_part(void *ctx, long b, long e)
+HOT static void normalize_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
     for (long r = b; r < e; r++) {
@@ -376,7 +381,7 @@ void normalize_cpu(float *x, float *mean, float *variance, int batch, int filter
     ohem_pool_for((long)batch * filters, grain_of(spatial), normalize_part, &p);
 }
 
-static void scale_bias_part(void *ctx, long b, long e)
+HOT static void scale_bias_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
     for (long r = b; r < e; r++) {
@@ -397,7 +402,7 @@ void scale_bias(float *output, float *scales, int batch, int n, int size)
     ohem_pool_for((long)batch * n, grain_of(size), scale_bias_part, &p);
 }
 
-static void add_bias_part(void *ctx, long b, long e)
+HOT static void add_bias_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
     for (long r = b; r < e; r++) {
@@ -419,7 +424,7 @@ void add_bias(float *output, float *biases, int batch, int n, int size)
 }
 
 /* out[f] += sum over batch and spatial of x (and of x * y when y is given). */
-static void sum_part(void *ctx, long b, long e)
+HOT static void sum_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
     for (long f = b; f < e; f++) {
@@ -459,7 +464,7 @@ void backward_scale_cpu(float *x_norm, float *delta, int batch, int n, int size,
     ohem_pool_for(n, grain_of((long)batch * size), sum_part, &p);
 }
 
-static void mean_delta_part(void *ctx, long b, long e)
+HOT static void mean_delta_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
     for (long f = b; f < e; f++) {
@@ -481,7 +486,7 @@ void mean_delta_cpu(float *delta, float *variance, int batch, int filters, int s
     ohem_pool_for(filters, grain_of((long)batch * spatial), mean_delta_part, &p);
 }
 
-static void variance_delta_part(void *ctx, long b, long e)
+HOT static void variance_delta_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
     for (long f = b; f < e; f++) {
@@ -510,7 +515,7 @@ void variance_delta_cpu(float *x, float *delta, float *mean, float *variance, in
 
 /* As libdarknet's formula, with its two divisions per element taken as products
  * by reciprocals (in double: the float results agree to rounding). */
-static void normalize_delta_part(void *ctx, long b, long e)
+HOT static void normalize_delta_part(void *ctx, long b, long e)
 {
     chan_args *p = ctx;
     double n = (double)p->spatial * p->batch;
@@ -549,7 +554,7 @@ typedef struct {
 /* Rows (batch * out_c): x = output, x_norm = (output - mean) / (sqrt(variance) +
  * 1e-6), output = x_norm * scale + bias: what libdarknet does in four passes
  * (copy, normalize, copy, scale_bias, add_bias), the same float steps in one. */
-static void bn_forward_part(void *ctx, long b, long e)
+HOT static void bn_forward_part(void *ctx, long b, long e)
 {
     const layer *l = ((bn_args *)ctx)->l;
     int sp = l->out_h * l->out_w;
@@ -598,7 +603,7 @@ void forward_batchnorm_layer(layer l, network net)
  * decides leaky and relu from xn scale + bias, the forward's pre-activation output
  * to the bit (the same float operations), so the output is not read either; a
  * logistic reads it. */
-static void bn_backward_part(void *ctx, long b, long e)
+HOT static void bn_backward_part(void *ctx, long b, long e)
 {
     const layer *l = ((bn_args *)ctx)->l;
     int sp = l->out_h * l->out_w, act = ((bn_args *)ctx)->act;
@@ -672,7 +677,7 @@ typedef struct {
 } bias_args;
 
 /* Rows (batch * n): output += bias, then the activation, in one visit of the row. */
-static void bias_act_part(void *ctx, long b, long e)
+HOT static void bias_act_part(void *ctx, long b, long e)
 {
     const layer *l = ((bias_args *)ctx)->l;
     int sp = l->out_h * l->out_w;
@@ -741,7 +746,7 @@ void forward_convolutional_layer(layer l, network net)
 }
 
 /* Rows [b, e) of a [connected] layer's output: + bias, then the activation. */
-static void conn_bias_act_part(void *ctx, long b, long e)
+HOT static void conn_bias_act_part(void *ctx, long b, long e)
 {
     const layer *l = ((bias_args *)ctx)->l;
     for (long r = b; r < e; r++) {
@@ -829,7 +834,7 @@ typedef struct {
 /* weight_updates += decay * weights; weights += rate * weight_updates;
  * weight_updates *= momentum: libdarknet's three passes (axpy, axpy, scal), the
  * same float steps per element in one. */
-static void update_part(void *ctx, long b, long e)
+HOT static void update_part(void *ctx, long b, long e)
 {
     const update_part_args *p = ctx;
     float *w = p->w, *wu = p->wu, decay = p->decay, rate = p->rate, momentum = p->momentum;
@@ -875,7 +880,7 @@ typedef struct {
  * order of compares as libdarknet's (row by row, the first of equal maxima kept, a
  * window of values not above -FLT_MAX gives -FLT_MAX and index -1). Returns the
  * number of outputs done. */
-static int maxpool_row_2x2(const float *in, int w, int i, int ow, float *out, int *idx, long base)
+HOT static int maxpool_row_2x2(const float *in, int w, int i, int ow, float *out, int *idx, long base)
 {
     int n = w / 2 < ow ? w / 2 : ow;
     const float *r0 = in + (long)(2 * i) * w, *r1 = r0 + w;
@@ -900,7 +905,7 @@ static int maxpool_row_2x2(const float *in, int w, int i, int ow, float *out, in
 
 /* Planes (batch * c) of the input; each output cell the max of its window, its
  * input index in indexes (the first of equal maxima, as libdarknet's). */
-static void maxpool_part(void *ctx, long b, long e)
+HOT static void maxpool_part(void *ctx, long b, long e)
 {
     const pool_args *p = ctx;
     const layer *l = p->l;
@@ -991,7 +996,7 @@ typedef struct {
     int w, h, stride, forward;
 } up_args;
 
-static void upsample_part(void *ctx, long b, long e)
+HOT static void upsample_part(void *ctx, long b, long e)
 {
     const up_args *p = ctx;
     int w = p->w, h = p->h, s = p->stride, ow = w * s;

@@ -61,29 +61,40 @@ static double urand(void)
 }
 
 /* Writes yolov3-tiny at size, batch 2, 9 classes, with or without [ohem]. */
-static const char *tiny_cfg(int size, int ohem)
+/* Debian's cfg NAME rewritten into bench/tmp-NAME-SIZE-OHEM.cfg: batch BATCH,
+ * subdivisions 1, SIZE x SIZE; with nine, 9 classes (filters 42 before each [yolo]);
+ * with ohem, an [ohem] section at the end. */
+static const char *debian_cfg(const char *name, int batch, int size, int nine, int ohem)
 {
-    static char path[64];
-    snprintf(path, sizeof(path), "bench/tmp-yolov3-tiny-%d-%d.cfg", size, ohem);
-    FILE *in = fopen("/usr/share/darknet/cfg/yolov3-tiny.cfg", "r"), *o = fopen(path, "w");
+    static char path[128];
+    char from[128];
+    snprintf(from, sizeof(from), "/usr/share/darknet/cfg/%s.cfg", name);
+    snprintf(path, sizeof(path), "bench/tmp-%s-%d-%d.cfg", name, size, ohem);
+    FILE *in = fopen(from, "r"), *o = fopen(path, "w");
     if (!in || !o) {
-        fprintf(stderr, "bench: cannot read yolov3-tiny.cfg or write %s\n", path);
+        fprintf(stderr, "bench: cannot read %s or write %s\n", from, path);
         exit(1);
     }
     char line[1024];
     while (fgets(line, sizeof(line), in)) {
-        if (!strncmp(line, "batch=", 6)) fputs("batch=2\n", o);
+        if (!strncmp(line, "batch=", 6)) fprintf(o, "batch=%d\n", batch);
         else if (!strncmp(line, "subdivisions=", 13)) fputs("subdivisions=1\n", o);
         else if (!strncmp(line, "width=", 6)) fprintf(o, "width=%d\n", size);
         else if (!strncmp(line, "height=", 7)) fprintf(o, "height=%d\n", size);
-        else if (!strncmp(line, "classes=", 8)) fputs("classes=9\n", o);
-        else if (!strncmp(line, "filters=255", 11)) fputs("filters=42\n", o);
+        else if (nine && !strncmp(line, "classes=", 8)) fputs("classes=9\n", o);
+        else if (nine && !strncmp(line, "filters=255", 11)) fputs("filters=42\n", o);
         else fputs(line, o);
     }
     if (ohem) fputs("\n[ohem]\nper_image=64\nnms=0.7\nstats=0\n", o);
     fclose(in);
     fclose(o);
     return path;
+}
+
+/* Debian's yolov3-tiny at SIZE, batch 2, 9 classes, with or without [ohem]. */
+static const char *tiny_cfg(int size, int ohem)
+{
+    return debian_cfg("yolov3-tiny", 2, size, 1, ohem);
 }
 
 /* A network ready to train on random input with three boxes per image. */
@@ -379,23 +390,7 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
 /* Debian's yolov3.cfg at 416x416, batch 1 (80 classes, as shipped). */
 static const char *yolov3_cfg(void)
 {
-    static const char *path = "bench/tmp-yolov3-416.cfg";
-    FILE *in = fopen("/usr/share/darknet/cfg/yolov3.cfg", "r"), *o = fopen(path, "w");
-    if (!in || !o) {
-        fprintf(stderr, "bench: cannot read yolov3.cfg or write %s\n", path);
-        exit(1);
-    }
-    char line[1024];
-    while (fgets(line, sizeof(line), in)) {
-        if (!strncmp(line, "batch=", 6)) fputs("batch=1\n", o);
-        else if (!strncmp(line, "subdivisions=", 13)) fputs("subdivisions=1\n", o);
-        else if (!strncmp(line, "width=", 6)) fputs("width=416\n", o);
-        else if (!strncmp(line, "height=", 7)) fputs("height=416\n", o);
-        else fputs(line, o);
-    }
-    fclose(in);
-    fclose(o);
-    return path;
+    return debian_cfg("yolov3", 1, 416, 0, 0);
 }
 
 static void bench_torch(int reps)

@@ -12,9 +12,6 @@
 #include <dlfcn.h>
 #include <string.h>
 
-/* about this many floats make a part of a pool loop */
-#define GRAIN 32768
-
 typedef struct {
     float *im, *col;
     int channels, height, width, ksize, stride, pad, hc, wc;
@@ -37,9 +34,7 @@ int ohem_im2col_select(const char *name)
     return darknet_im2col && darknet_col2im ? 0 : -1;
 }
 
-/* The columns w of an output row that read inside the image for kernel offset kx:
- * 0 <= kx + w*stride - pad < width, as [*w0, *w1) within [0, wc). */
-static void valid_span(int kx, int stride, int pad, int width, int wc, int *w0, int *w1)
+void ohem_im2col_span(int kx, int stride, int pad, int width, int wc, int *w0, int *w1)
 {
     int lo = pad - kx > 0 ? (pad - kx + stride - 1) / stride : 0;
     int num = width - 1 + pad - kx;
@@ -60,7 +55,7 @@ static void im2col_part(void *ctx, long b, long e)
         int kx = c % ksize, ky = (c / ksize) % ksize, ci = c / ksize / ksize;
         const float *plane = a->im + (size_t)ci * height * width;
         int w0, w1;
-        valid_span(kx, stride, pad, width, wc, &w0, &w1);
+        ohem_im2col_span(kx, stride, pad, width, wc, &w0, &w1);
         for (int h = 0; h < hc; h++) {
             float *dst = a->col + ((size_t)c * hc + h) * wc;
             int row = ky + h * stride - pad;
@@ -89,7 +84,7 @@ static conv_args conv_of(float *im, float *col, int channels, int height, int wi
  * in the caller with OpenBLAS's (see the top). */
 static void conv_for(long n, long each, ohem_pool_fn fn, conv_args *a)
 {
-    if (ohem_gemm_is_ours()) ohem_pool_for(n, (GRAIN + each - 1) / each, fn, a);
+    if (ohem_gemm_is_ours()) ohem_pool_for(n, ohem_pool_grain(each), fn, a);
     else fn(a, 0, n);
 }
 
@@ -111,9 +106,9 @@ static void add_row(float *restrict dst, const float *restrict src, int n)
     for (int w = 0; w < n; w++) dst[w] += src[w];
 }
 
-/* Channels [b, e) of the image: each adds its ksize*ksize rows of col in order. */
-/* built for AVX-512, AVX2 and the baseline, the loader picking one (as kernels.c's
- * loops): the same additions in the same order */
+/* Channels [b, e) of the image: each adds its ksize*ksize rows of col in order.
+ * Built for AVX-512, AVX2 and the baseline, the loader picking one (as kernels.c's
+ * loops): the same additions in the same order. */
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void col2im_part(void *ctx, long b, long e)
 {
     const conv_args *a = ctx;
@@ -123,7 +118,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void col2im_
         int kx = c % ksize, ky = (c / ksize) % ksize, ci = c / ksize / ksize;
         float *plane = a->im + (size_t)ci * height * width;
         int w0, w1;
-        valid_span(kx, stride, pad, width, wc, &w0, &w1);
+        ohem_im2col_span(kx, stride, pad, width, wc, &w0, &w1);
         for (int h = 0; h < hc; h++) {
             int row = ky + h * stride - pad;
             if (row < 0 || row >= height) continue;

@@ -18,19 +18,12 @@
 #include "ohem_parser.h"
 #include "pool.h"
 
-/* Loops shorter than this run in the caller: waking a thread costs more. */
 /* The loops' hot parts are built three times, for AVX-512, AVX2 and the baseline,
  * and the loader picks one for the CPU (GCC's target_clones): the same source, the
  * same operations per element in the same order, so the same results, with wider
  * vectors (the batch norm's double-precision divisions and sums gain most). */
 #define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#define GRAIN 32768
-
-/* The items of a loop that make a grain, each item `each` elements. */
-static long grain_of(long each)
-{
-    return (GRAIN + each - 1) / each;
-}
+#define GRAIN OHEM_POOL_GRAIN
 
 /* libdarknet's own, for OHEM_KERNELS=darknet. */
 static struct {
@@ -331,7 +324,7 @@ void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
         return;
     }
     chan_args p = {.x = x, .batch = batch, .filters = filters, .spatial = spatial, .out = mean};
-    ohem_pool_for(filters, grain_of((long)batch * spatial), mean_part, &p);
+    ohem_pool_for(filters, ohem_pool_grain((long)batch * spatial), mean_part, &p);
 }
 
 /* variance (filters): sum of (x - mean)^2 over batch and spatial, / (n - 1). */
@@ -354,7 +347,7 @@ void variance_cpu(float *x, float *mean, int batch, int filters, int spatial, fl
         return;
     }
     chan_args p = {.x = x, .mean = mean, .batch = batch, .filters = filters, .spatial = spatial, .out = variance};
-    ohem_pool_for(filters, grain_of((long)batch * spatial), variance_part, &p);
+    ohem_pool_for(filters, ohem_pool_grain((long)batch * spatial), variance_part, &p);
 }
 
 /* Row r of (batch*filters) rows of spatial: channel r % filters. */
@@ -378,7 +371,7 @@ void normalize_cpu(float *x, float *mean, float *variance, int batch, int filter
         return;
     }
     chan_args p = {.x = x, .mean = mean, .variance = variance, .batch = batch, .filters = filters, .spatial = spatial};
-    ohem_pool_for((long)batch * filters, grain_of(spatial), normalize_part, &p);
+    ohem_pool_for((long)batch * filters, ohem_pool_grain(spatial), normalize_part, &p);
 }
 
 HOT static void scale_bias_part(void *ctx, long b, long e)
@@ -399,7 +392,7 @@ void scale_bias(float *output, float *scales, int batch, int n, int size)
         return;
     }
     chan_args p = {.x = output, .mean = scales, .batch = batch, .filters = n, .spatial = size};
-    ohem_pool_for((long)batch * n, grain_of(size), scale_bias_part, &p);
+    ohem_pool_for((long)batch * n, ohem_pool_grain(size), scale_bias_part, &p);
 }
 
 HOT static void add_bias_part(void *ctx, long b, long e)
@@ -420,7 +413,7 @@ void add_bias(float *output, float *biases, int batch, int n, int size)
         return;
     }
     chan_args p = {.x = output, .mean = biases, .batch = batch, .filters = n, .spatial = size};
-    ohem_pool_for((long)batch * n, grain_of(size), add_bias_part, &p);
+    ohem_pool_for((long)batch * n, ohem_pool_grain(size), add_bias_part, &p);
 }
 
 /* out[f] += sum over batch and spatial of x (and of x * y when y is given). */
@@ -450,7 +443,7 @@ void backward_bias(float *bias_updates, float *delta, int batch, int n, int size
         return;
     }
     chan_args p = {.x = delta, .batch = batch, .filters = n, .spatial = size, .out = bias_updates};
-    ohem_pool_for(n, grain_of((long)batch * size), sum_part, &p);
+    ohem_pool_for(n, ohem_pool_grain((long)batch * size), sum_part, &p);
 }
 
 /* scale_updates (n) += the sums of delta * x_norm (batch, n, size). */
@@ -461,7 +454,7 @@ void backward_scale_cpu(float *x_norm, float *delta, int batch, int n, int size,
         return;
     }
     chan_args p = {.x = delta, .y = x_norm, .batch = batch, .filters = n, .spatial = size, .out = scale_updates};
-    ohem_pool_for(n, grain_of((long)batch * size), sum_part, &p);
+    ohem_pool_for(n, ohem_pool_grain((long)batch * size), sum_part, &p);
 }
 
 HOT static void mean_delta_part(void *ctx, long b, long e)
@@ -483,7 +476,7 @@ void mean_delta_cpu(float *delta, float *variance, int batch, int filters, int s
     }
     chan_args p = {.x = delta, .variance = variance, .batch = batch, .filters = filters, .spatial = spatial,
                    .out = mean_delta};
-    ohem_pool_for(filters, grain_of((long)batch * spatial), mean_delta_part, &p);
+    ohem_pool_for(filters, ohem_pool_grain((long)batch * spatial), mean_delta_part, &p);
 }
 
 HOT static void variance_delta_part(void *ctx, long b, long e)
@@ -510,7 +503,7 @@ void variance_delta_cpu(float *x, float *delta, float *mean, float *variance, in
     }
     chan_args p = {.x = x, .y = delta, .mean = mean, .variance = variance, .batch = batch, .filters = filters,
                    .spatial = spatial, .out = variance_delta};
-    ohem_pool_for(filters, grain_of((long)batch * spatial), variance_delta_part, &p);
+    ohem_pool_for(filters, ohem_pool_grain((long)batch * spatial), variance_delta_part, &p);
 }
 
 /* As libdarknet's formula, with its two divisions per element taken as products
@@ -541,7 +534,7 @@ void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_del
     }
     chan_args p = {.x = x, .y = delta, .mean = mean, .variance = variance, .mean_delta = mean_delta,
                    .variance_delta = variance_delta, .batch = batch, .filters = filters, .spatial = spatial};
-    ohem_pool_for((long)batch * filters, grain_of(spatial), normalize_delta_part, &p);
+    ohem_pool_for((long)batch * filters, ohem_pool_grain(spatial), normalize_delta_part, &p);
 }
 
 /* ---- batch normalisation of a convolutional layer, fused ------------------- */
@@ -591,7 +584,7 @@ void forward_batchnorm_layer(layer l, network net)
     scal_cpu(l.out_c, .99, l.rolling_variance, 1);
     axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
     bn_args p = {&l, -1};
-    ohem_pool_for((long)l.batch * l.out_c, grain_of(sp), bn_forward_part, &p);
+    ohem_pool_for((long)l.batch * l.out_c, ohem_pool_grain(sp), bn_forward_part, &p);
 }
 
 /* Channels: one pass over delta and x_norm that takes the sums of libdarknet's
@@ -661,7 +654,7 @@ void backward_batchnorm_layer(layer l, network net)
     }
     int sp = l.out_h * l.out_w;
     bn_args p = {&l, -1};
-    ohem_pool_for(l.out_c, grain_of((long)l.batch * sp), bn_backward_part, &p);
+    ohem_pool_for(l.out_c, ohem_pool_grain((long)l.batch * sp), bn_backward_part, &p);
     normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, sp, l.delta);
 }
 
@@ -735,13 +728,13 @@ void forward_convolutional_layer(layer l, network net)
         scal_cpu(l.out_c, .99, l.rolling_variance, 1);
         axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
         bn_args p = {&l, act == LINEAR ? -1 : act};
-        ohem_pool_for((long)l.batch * l.out_c, grain_of(sp), bn_forward_part, &p);
+        ohem_pool_for((long)l.batch * l.out_c, ohem_pool_grain(sp), bn_forward_part, &p);
     } else if (l.batch_normalize) {
         forward_batchnorm_layer(l, net);
         activate_array(l.output, l.outputs * l.batch, l.activation);
     } else {
         bias_args p = {&l};
-        ohem_pool_for((long)l.batch * l.n, grain_of(n), bias_act_part, &p);
+        ohem_pool_for((long)l.batch * l.n, ohem_pool_grain(n), bias_act_part, &p);
     }
 }
 
@@ -774,7 +767,7 @@ void forward_connected_layer(layer l, network net)
     if (ohem_gemm_is_darknet()) fill_cpu(l.outputs * l.batch, 0, l.output, 1), beta = 1;
     gemm(0, 1, l.batch, l.outputs, l.inputs, 1, net.input, l.inputs, l.weights, l.inputs, beta, l.output, l.outputs);
     bias_args p = {&l};
-    ohem_pool_for(l.batch, grain_of(l.outputs), conn_bias_act_part, &p);
+    ohem_pool_for(l.batch, ohem_pool_grain(l.outputs), conn_bias_act_part, &p);
 }
 
 /* libdarknet's backward of a convolutional layer with the activation's gradient
@@ -791,7 +784,7 @@ void backward_convolutional_layer(layer l, network net)
     }
     int m = l.n / l.groups, n = l.size * l.size * l.c / l.groups, k = l.out_w * l.out_h;
     bn_args p = {&l, act == LINEAR ? -1 : act};
-    ohem_pool_for(l.out_c, grain_of((long)l.batch * k), bn_backward_part, &p);
+    ohem_pool_for(l.out_c, ohem_pool_grain((long)l.batch * k), bn_backward_part, &p);
     normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, k, l.delta);
     /* our gemm: the weight gradient of the whole batch in one split of the pool
      * (col' made inside its packing), summed in image order as below */
@@ -962,7 +955,7 @@ void forward_maxpool_layer(const layer l, network net)
         return;
     }
     pool_args p = {&l, net.input, NULL};
-    ohem_pool_for((long)l.batch * l.c, grain_of((long)l.out_w * l.out_h), maxpool_part, &p);
+    ohem_pool_for((long)l.batch * l.c, ohem_pool_grain((long)l.out_w * l.out_h), maxpool_part, &p);
 }
 
 static void maxpool_back_part(void *ctx, long b, long e)
@@ -986,7 +979,7 @@ void backward_maxpool_layer(const layer l, network net)
         return;
     }
     pool_args p = {&l, NULL, net.delta};
-    ohem_pool_for((long)l.batch * l.c, grain_of((long)l.out_w * l.out_h), maxpool_back_part, &p);
+    ohem_pool_for((long)l.batch * l.c, ohem_pool_grain((long)l.out_w * l.out_h), maxpool_back_part, &p);
 }
 
 /* ---- upsampling ------------------------------------------------------------- */
@@ -1021,5 +1014,5 @@ void upsample_cpu(float *in, int w, int h, int c, int batch, int stride, int for
         return;
     }
     up_args p = {in, out, scale, w, h, stride, forward};
-    ohem_pool_for((long)batch * c, grain_of((long)w * h * stride * stride), upsample_part, &p);
+    ohem_pool_for((long)batch * c, ohem_pool_grain((long)w * h * stride * stride), upsample_part, &p);
 }

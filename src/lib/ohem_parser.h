@@ -58,6 +58,11 @@ const char *ohem_gemm_name(void);
  * returns 0, or -1 for another name. OHEM_IM2COL sets it at start-up. */
 int ohem_im2col_select(const char *name);
 
+/* The columns w of an output row of an im2col that read inside the image for
+ * kernel offset kx (0 <= kx + w stride - pad < width), as [*w0, *w1) within [0, wc):
+ * im2col.c's rows and the packing of our gemm (sgemm.c). */
+void ohem_im2col_span(int kx, int stride, int pad, int width, int wc, int *w0, int *w1);
+
 /* Bytes save_weights writes for net, or -1 when it has layer kinds not counted. */
 long ohem_weights_bytes(const network *net);
 

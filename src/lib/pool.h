@@ -2,6 +2,16 @@
 #ifndef OHEM_POOL_H
 #define OHEM_POOL_H
 
+/* About this many elements make a part of a pool loop: a loop with fewer runs in
+ * the caller (waking a thread costs more). */
+#define OHEM_POOL_GRAIN 32768
+
+/* The items of a loop that make a grain, each item `each` elements. */
+static inline long ohem_pool_grain(long each)
+{
+    return (OHEM_POOL_GRAIN + each - 1) / each;
+}
+
 /* fn does items [begin, end) of a loop; ctx is its arguments. */
 typedef void (*ohem_pool_fn)(void *ctx, long begin, long end);
 

@@ -17,6 +17,7 @@
  * whatever the threads. beta 0 never reads C, as in BLAS. */
 #include "sgemm.h"
 #include "coretype.h"
+#include "ohem_parser.h"
 #include "pool.h"
 
 #include <immintrin.h>
@@ -81,6 +82,12 @@ static gemm_args image_of(const gemm_args *g, int i, ohem_im2col_src *src)
     return gi;
 }
 
+/* The mask of lanes [0, n) of 16 (none for n <= 0, all for n >= 16). */
+static inline __mmask16 lanes16(int n)
+{
+    return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
 /* 16 rows of 16 floats, r[t] = src + t * lds, into 16 columns: dst[c * ldd + t] =
  * r[t][c]. Unpacks within 128-bit lanes, then lane shuffles. */
 __attribute__((target("avx512f"))) static void transpose16(const float *src, long lds, float *dst, long ldd)
@@ -114,8 +121,7 @@ __attribute__((target("avx512f"))) static void transpose16(const float *src, lon
 /* kc rows of w <= 32 floats, lds apart, into rows of 32 (padded with zeros). */
 __attribute__((target("avx512f"))) static void copy_rows32(const float *src, long lds, int kc, int w, float *dst)
 {
-    __mmask16 m0 = w >= 16 ? 0xffff : (__mmask16)((1u << w) - 1);
-    __mmask16 m1 = w >= 32 ? 0xffff : w > 16 ? (__mmask16)((1u << (w - 16)) - 1) : 0;
+    __mmask16 m0 = lanes16(w), m1 = lanes16(w - 16);
     for (int k = 0; k < kc; k++, src += lds, dst += 32) {
         _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, src));
         _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + 16));
@@ -151,13 +157,9 @@ static void col_row_infos(const gemm_args *g, int r0, int n, col_row_info *info)
     const ohem_im2col_src *s = g->im;
     int ks = s->ksize, st = s->stride;
     for (int i = 0; i < n; i++) {
-        int r = r0 + i, kx = r % ks, ky = r / ks % ks, ci = r / ks / ks;
-        int x0 = kx - s->pad, w0 = 0, w1 = g->wc;
-        if (x0 < 0) w0 = (-x0 + st - 1) / st;
-        if (s->width - 1 - x0 < 0) w1 = 0;
-        else if ((s->width - 1 - x0) / st + 1 < w1) w1 = (s->width - 1 - x0) / st + 1;
-        if (w0 > w1) w0 = w1;
-        info[i] = (col_row_info){s->im + (long)ci * s->height * s->width, ky, x0, w0, w1};
+        int r = r0 + i, kx = r % ks, ky = r / ks % ks, ci = r / ks / ks, w0, w1;
+        ohem_im2col_span(kx, st, s->pad, s->width, g->wc, &w0, &w1);
+        info[i] = (col_row_info){s->im + (long)ci * s->height * s->width, ky, kx - s->pad, w0, w1};
     }
 }
 
@@ -176,9 +178,7 @@ __attribute__((target("avx512f"), always_inline)) static inline void col_row(con
         t += len;
         int a = ri->w0 > w ? ri->w0 : w, b = ri->w1 < w + len ? ri->w1 : w + len;
         if (y < 0 || y >= s->height || a >= b) {
-            for (int q = 0; q < len; q += 16)
-                _mm512_mask_storeu_ps(o + q, len - q >= 16 ? 0xffff : (__mmask16)((1u << (len - q)) - 1),
-                                      _mm512_setzero_ps());
+            for (int q = 0; q < len; q += 16) _mm512_mask_storeu_ps(o + q, lanes16(len - q), _mm512_setzero_ps());
             continue;
         }
         const float *src = ri->plane + (long)y * s->width + ri->x0;
@@ -192,20 +192,13 @@ __attribute__((target("avx512f"), always_inline)) static inline void col_row(con
         if (a == w && b == w + len) { /* inside the image: plain copies, a masked tail */
             int q = 0;
             for (; q + 16 <= len; q += 16) _mm512_storeu_ps(o + q, _mm512_loadu_ps(sw + q));
-            if (q < len) {
-                __mmask16 m = (__mmask16)((1u << (len - q)) - 1);
-                _mm512_mask_storeu_ps(o + q, m, _mm512_maskz_loadu_ps(m, sw + q));
-            }
+            if (q < len) _mm512_mask_storeu_ps(o + q, lanes16(len - q), _mm512_maskz_loadu_ps(lanes16(len - q), sw + q));
             continue;
         }
         /* lanes q of [0, len) with w + q in [a, b) load src[w + q] */
-        for (int q = 0; q < len; q += 16) {
-            int lo = a - w - q, hi = b - w - q; /* the lanes to load: [lo, hi) within [0, 16) */
-            if (lo < 0) lo = 0;
-            if (hi > 16) hi = 16;
-            __mmask16 m = hi > lo ? (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
-            __mmask16 keep = len - q >= 16 ? 0xffff : (__mmask16)((1u << (len - q)) - 1);
-            _mm512_mask_storeu_ps(o + q, keep, _mm512_maskz_loadu_ps(m, src + w + q));
+        for (int q = 0; q < len; q += 16) { /* the lanes to load: [a - w - q, b - w - q) */
+            __mmask16 m = lanes16(b - w - q) & ~lanes16(a - w - q);
+            _mm512_mask_storeu_ps(o + q, lanes16(len - q), _mm512_maskz_loadu_ps(m, src + w + q));
         }
     }
 }
@@ -368,8 +361,7 @@ kernel_tile(int kc, const float *a, long s, const float *b, float *c, long ldc, 
             }
         }
     }
-    __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    __mmask16 m0 = lanes16(nr), m1 = lanes16(nr - 16);
     __m512 al = _mm512_set1_ps(alpha);
 #pragma GCC unroll 12
     for (int i = 0; i < h; i++) {
@@ -493,7 +485,6 @@ static int tile_heights(int n, unsigned char *hs)
     return t;
 }
 
-/* C[i0 .. i1) x [j0 .. j1) of g, on this thread's buffers. */
 /* C[i0 .. i1) x [j0 .. j1) of g (of each of its images, with concat_k), on this
  * thread's buffers. */
 static void gemm_block(const gemm_args *g0, int i0, int i1, int j0, int j1)
@@ -580,7 +571,7 @@ static void gemm_part(void *ctx, long b, long e)
     }
 }
 
-int ohem_sgemm_available(int kernels)
+int ohem_sgemm_available(int set)
 {
     static int known = -1, best;
     if (known < 0) {
@@ -589,12 +580,7 @@ int ohem_sgemm_available(int kernels)
         best = cpu.avx512 ? 512 : cpu.avx2 && cpu.fma ? 256 : 0;
         known = 1;
     }
-    return (kernels == 512 || kernels == 256) && kernels <= best;
-}
-
-int ohem_sgemm_supported(void)
-{
-    return ohem_sgemm_available(512);
+    return (set == 512 || set == 256) && set <= best;
 }
 
 int ohem_sgemm_kernels(void)
@@ -602,10 +588,10 @@ int ohem_sgemm_kernels(void)
     return isa;
 }
 
-int ohem_sgemm_use(int kernels)
+int ohem_sgemm_use(int set)
 {
-    if (!ohem_sgemm_available(kernels)) return -1;
-    isa = kernels;
+    if (!ohem_sgemm_available(set)) return -1;
+    isa = set;
     return 0;
 }
 
@@ -622,8 +608,6 @@ void ohem_sgemm_im2col(int ta, int tb, int m, int n, int k, float alpha, const f
                        const ohem_im2col_src *b, float beta, float *c, int ldc)
 {
     gemm_args g = {ta, tb, m, n, k, alpha, beta, a, NULL, lda, 0, c, ldc, 0, b, 0, 0, NULL, 1, 0, 0, 0, 0};
-    g.hc = (b->height + 2 * b->pad - b->ksize) / b->stride + 1;
-    g.wc = (b->width + 2 * b->pad - b->ksize) / b->stride + 1;
     run(&g);
 }
 
@@ -631,8 +615,6 @@ void ohem_sgemm_conv_forward(int batch, int m, int n, int k, const float *w, con
                              long im_stride, float *out, long out_stride)
 {
     gemm_args g = {0, 0, m, n, k, 1, 0, w, NULL, k, 0, out, n, 0, src, 0, 0, NULL, batch, 0, 0, im_stride, out_stride};
-    g.hc = (src->height + 2 * src->pad - src->ksize) / src->stride + 1;
-    g.wc = (src->width + 2 * src->pad - src->ksize) / src->stride + 1;
     run(&g);
 }
 
@@ -640,8 +622,6 @@ void ohem_sgemm_conv_weights(int batch, int m, int n, int k, const float *delta,
                              const ohem_im2col_src *src, long im_stride, float *wu)
 {
     gemm_args g = {0, 1, m, n, k, 1, 1, delta, NULL, k, 0, wu, n, 0, src, 0, 0, NULL, batch, 1, delta_stride, im_stride, 0};
-    g.hc = (src->height + 2 * src->pad - src->ksize) / src->stride + 1;
-    g.wc = (src->width + 2 * src->pad - src->ksize) / src->stride + 1;
     run(&g);
 }
 
@@ -670,6 +650,11 @@ static void run(gemm_args *g)
 {
     int m = g->m, n = g->n, k = g->k;
     if (m <= 0 || n <= 0) return;
+    if (g->im) { /* its im2col's output size */
+        const ohem_im2col_src *s = g->im;
+        g->hc = (s->height + 2 * s->pad - s->ksize) / s->stride + 1;
+        g->wc = (s->width + 2 * s->pad - s->ksize) / s->stride + 1;
+    }
     long strips_n = (n + NR - 1) / NR, strips_m = (m + ROWS - 1) / ROWS;
     /* split the longer side (images' own C: their column strips, all images in
      * one split); a strip's share of the flops sets the grain, so that a gemm of

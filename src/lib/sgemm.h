@@ -2,15 +2,13 @@
 #ifndef OHEM_SGEMM_H
 #define OHEM_SGEMM_H
 
-/* 1 when the CPU and the operating system support AVX-512 (F, CD, BW, DQ, VL). */
-int ohem_sgemm_supported(void);
-
-/* 1 when the CPU runs the kernels named: 512 (AVX-512) or 256 (AVX2 and FMA). */
-int ohem_sgemm_available(int kernels);
+/* 1 when the CPU and the operating system run the kernels named: 512 (AVX-512: F,
+ * CD, BW, DQ, VL) or 256 (AVX2 and FMA). */
+int ohem_sgemm_available(int set);
 
 /* The kernels to use from now on, 512 (the default) or 256; -1 when the CPU lacks
  * them. */
-int ohem_sgemm_use(int kernels);
+int ohem_sgemm_use(int set);
 
 /* The kernels in use: 512 or 256. */
 int ohem_sgemm_kernels(void);

@@ -600,12 +600,12 @@ HOT static void bn_backward_part(void *ctx, long b, long e)
 {
     const layer *l = ((bn_args *)ctx)->l;
     int sp = l->out_h * l->out_w, act = ((bn_args *)ctx)->act;
+    /* leaky and relu: the gradient's factor where the pre-activation is not > 0 (1
+     * for the others: v * 1 is v) */
+    int by_sign = act == LEAKY || act == RELU;
+    float low = act == LEAKY ? .1f : act == RELU ? 0.f : 1.f;
     for (long f = b; f < e; f++) {
         float sc = l->scales[f], bi = l->biases[f];
-        /* leaky and relu: the gradient's factor where the pre-activation is not > 0
-         * (1 for the others: v * 1 is v) */
-        int by_sign = act == LEAKY || act == RELU;
-        float low = act == LEAKY ? .1f : act == RELU ? 0.f : 1.f;
         double sb = 0, ss = 0;
         for (int j = 0; j < l->batch; j++) {
             long o = ((long)j * l->out_c + f) * sp;
@@ -644,7 +644,7 @@ HOT static void bn_backward_part(void *ctx, long b, long e)
 }
 
 /* Training backward of the batch norm of a convolutional layer: the fused pass
- * above, normalize_delta_cpu's rows included. Others go to libdarknet's own. */
+ * above, then normalize_delta_cpu. Others go to libdarknet's own. */
 void backward_batchnorm_layer(layer l, network net)
 {
     if (use_darknet || l.type != CONVOLUTIONAL || !net.train) {
@@ -681,6 +681,12 @@ HOT static void bias_act_part(void *ctx, long b, long e)
     }
 }
 
+/* Image (or group) im of layer l as the B of our gemm (sgemm.h): its im2col. */
+static ohem_im2col_src conv_src(const layer *l, const float *im)
+{
+    return (ohem_im2col_src){im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad};
+}
+
 /* libdarknet's forward of a convolutional layer (output (batch, n, out_h, out_w) =
  * activation(batch norm or bias of weights * im2col(input))), with the output
  * written by gemm instead of cleared and accumulated into, and the batch norm's
@@ -702,8 +708,8 @@ void forward_convolutional_layer(layer l, network net)
      * small enough for every part to read them (else image by image, split by rows) */
     int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1 && (long)m * k <= (1L << 19);
     if (batched) {
-        ohem_im2col_src src = {net.input, l.c, l.h, l.w, l.size, l.stride, l.pad};
-        ohem_sgemm_conv_forward(l.batch, m, n, k, l.weights, &src, (long)l.c * l.h * l.w, l.output, (long)n * m);
+        ohem_im2col_src src = conv_src(&l, net.input);
+        ohem_sgemm_conv_forward(l.batch, m, n, k, l.weights, &src, l.inputs, l.output, l.outputs);
     }
     for (int i = 0; i < l.batch && !batched; i++)
         for (int j = 0; j < l.groups; j++) {
@@ -711,7 +717,7 @@ void forward_convolutional_layer(layer l, network net)
             float *c = l.output + (long)(i * l.groups + j) * n * m;
             float *im = net.input + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
             if (l.size != 1 && ohem_gemm_is_ours()) { /* col made inside the gemm's packing */
-                ohem_im2col_src src = {im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad};
+                ohem_im2col_src src = conv_src(&l, im);
                 ohem_sgemm_im2col(0, 0, m, n, k, 1, a, k, &src, 0, c, n);
                 continue;
             }
@@ -790,8 +796,8 @@ void backward_convolutional_layer(layer l, network net)
      * (col' made inside its packing), summed in image order as below */
     int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1;
     if (batched) {
-        ohem_im2col_src src = {net.input, l.c, l.h, l.w, l.size, l.stride, l.pad};
-        ohem_sgemm_conv_weights(l.batch, m, n, k, l.delta, (long)m * k, &src, (long)l.c * l.h * l.w, l.weight_updates);
+        ohem_im2col_src src = conv_src(&l, net.input);
+        ohem_sgemm_conv_weights(l.batch, m, n, k, l.delta, l.outputs, &src, l.inputs, l.weight_updates);
     }
     for (int i = 0; i < l.batch; i++)
         for (int j = 0; j < l.groups; j++) {
@@ -800,7 +806,7 @@ void backward_convolutional_layer(layer l, network net)
             float *im = net.input + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
             float *imd = net.delta ? net.delta + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w : NULL;
             if (l.size != 1 && ohem_gemm_is_ours() && !batched) { /* groups: image by image */
-                ohem_im2col_src src = {im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad};
+                ohem_im2col_src src = conv_src(&l, im);
                 ohem_sgemm_im2col(0, 1, m, n, k, 1, a, k, &src, 1, c, n);
             } else if (!batched) {
                 if (l.size == 1) b = im;

@@ -6,10 +6,9 @@
 #include "dist.h"
 #include "ohem_parser.h"
 #include "ohem_layer.h"
-
-#include <cblas.h>
 #include "roi_loss_layer.h"
 
+#include <cblas.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

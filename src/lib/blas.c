@@ -1,5 +1,5 @@
-/* blas.c: libdarknet's gemm, routed to our own AVX-512 gemm (sgemm.c) where the CPU
- * has AVX-512, else to OpenBLAS. The library's own is a naive single-threaded loop;
+/* blas.c: libdarknet's gemm, routed to our own gemm (sgemm.c) where the CPU has
+ * AVX-512, else to OpenBLAS (OHEM_GEMM chooses otherwise). The library's own is a naive single-threaded loop;
  * its internal calls go through the PLT, so these replace it. Semantics as
  * Darknet's: C = ALPHA op(A) op(B) + BETA C, row-major. */
 #include "ohem_parser.h"
@@ -72,16 +72,16 @@ const char *ohem_gemm_name(void)
 
 int ohem_gemm_select(const char *name)
 {
-    if (!strcmp(name, "openblas")) {
+    int is_auto = !strcmp(name, "auto");
+    /* auto: ours with AVX-512, else OpenBLAS */
+    if (!strcmp(name, "openblas") || (is_auto && !ohem_sgemm_available(512))) {
         use_darknet = use_ours = 0;
         return 0;
     }
-    /* auto: ours with AVX-512, else OpenBLAS; plugin: ours on the best kernels the
-     * CPU runs; avx2: ours on the AVX2 ones */
-    int kernels = !strcmp(name, "avx2") ? 256 : ohem_sgemm_available(512) ? 512 : 256;
-    if (!strcmp(name, "auto") && kernels != 512) return ohem_gemm_select("openblas");
-    if (!strcmp(name, "auto") || !strcmp(name, "plugin") || !strcmp(name, "avx2")) {
-        if (ohem_sgemm_use(kernels) != 0) return -1;
+    /* plugin: ours on the best kernels the CPU runs; avx2: ours on the AVX2 ones */
+    if (is_auto || !strcmp(name, "plugin") || !strcmp(name, "avx2")) {
+        int set = !strcmp(name, "avx2") || !ohem_sgemm_available(512) ? 256 : 512;
+        if (ohem_sgemm_use(set) != 0) return -1;
         use_darknet = 0;
         use_ours = 1;
         return 0;

@@ -96,24 +96,9 @@ PLOT=$OUT/plots.gp
 } >"$PLOT"
 gnuplot "$PLOT" 2>"$OUT/gnuplot.log" || echo "compare: gnuplot failed, see $OUT/gnuplot.log" >&2
 
-# The gemm the trainings ran on, as OHEM_GEMM decides (README, Environment variables):
-# ours where the CPU has AVX-512 (F, CD, BW, DQ, VL; the kernel lists a flag only
-# where it saves the registers), else OpenBLAS's on the core it runs.
-gemm_in_use() {
-    case "${OHEM_GEMM:-auto}" in
-    openblas) echo "OpenBLAS's (OHEM_GEMM=openblas), core ${OPENBLAS_CORETYPE:-as OpenBLAS picks}" ;;
-    darknet) echo "libdarknet's (OHEM_GEMM=darknet)" ;;
-    *)
-        flags=$(grep -m1 '^flags' /proc/cpuinfo)
-        for f in avx512f avx512cd avx512bw avx512dq avx512vl; do
-            case " $flags " in *" $f "*) ;; *)
-                echo "OpenBLAS's (no AVX-512 here), core ${OPENBLAS_CORETYPE:-as OpenBLAS picks}"
-                return ;;
-            esac
-        done
-        echo "ours (AVX-512)" ;;
-    esac
-}
+# The gemm the trainings ran on, as `detector train` printed it at the start of
+# each run ("gemm: ...; N threads"), each distinct one once.
+GEMM=$(cat "$OUT"/runs/*/train.out 2>/dev/null | sed -n 's/^gemm: \([^;]*\);.*/\1/p' | sort -u | paste -sd '/' -)
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 {
     echo "# ${REPORT_TITLE:-[ohem] against the baseline on the built-in fashion data set}"
@@ -165,7 +150,7 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
     echo "- CPU: $CPU, $(nproc) cores; memory $(free -g | awk '/Mem:/ { print $2 }') GiB; $(uname -sr)"
     echo "- darknet $(dpkg-query -W -f='${Version}' darknet), OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?'), $(cc --version | head -n 1)"
     echo "- ohem-darknet commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
-    echo "- gemm: $(gemm_in_use); threads per run: ${OHEM_THREADS:-1} (OHEM_THREADS); trainings run side by side: ${JOBS:-1}"
+    echo "- gemm: ${GEMM:-?}; threads per run: ${OHEM_THREADS:-1} (OHEM_THREADS); trainings run side by side: ${JOBS:-1}"
 } >"$R"
 echo
 cat "$TABLE"

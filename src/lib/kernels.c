@@ -596,6 +596,43 @@ void forward_batchnorm_layer(layer l, network net)
  * decides leaky and relu from xn scale + bias, the forward's pre-activation output
  * to the bit (the same float operations), so the output is not read either; a
  * logistic reads it. */
+/* One row of bn_backward_part: the activation's gradient (factor low where xn
+ * scale + bias is not > 0), the two sums in LANES float lanes per BLOCK (then the
+ * lanes in order, in double), delta scaled. Written with GCC's vector type, as the
+ * loop vectoriser made the lanes' sums scalar. */
+typedef float lanes_f __attribute__((vector_size(LANES * sizeof(float))));
+typedef int lanes_i __attribute__((vector_size(LANES * sizeof(int))));
+
+HOT static void bn_backward_row(float *restrict dd, const float *restrict xn, int sp, float sc, float bi, float low,
+                                double *sbp, double *ssp)
+{
+    double sb = *sbp, ss = *ssp;
+    lanes_f zero = {0}, vsc = zero + sc, vbi = zero + bi, one = zero + 1.f, vlow = zero + low;
+    int k = 0;
+    for (; k + BLOCK <= sp; k += BLOCK) {
+        lanes_f fb = zero, fs = zero;
+        for (int t = k; t < k + BLOCK; t += LANES) {
+            lanes_f n, d;
+            memcpy(&n, xn + t, sizeof n);
+            memcpy(&d, dd + t, sizeof d);
+            lanes_i pos = n * vsc + vbi > zero;
+            lanes_f v = d * (lanes_f)(((lanes_i)one & pos) | ((lanes_i)vlow & ~pos));
+            fb += v;
+            fs += v * n;
+            v *= vsc;
+            memcpy(dd + t, &v, sizeof v);
+        }
+        for (int q = 0; q < LANES; q++) sb += fb[q], ss += fs[q];
+    }
+    for (; k < sp; k++) {
+        float n = xn[k], v = dd[k] * (n * sc + bi > 0 ? 1.f : low);
+        sb += v;
+        ss += v * n;
+        dd[k] = v * sc;
+    }
+    *sbp = sb, *ssp = ss;
+}
+
 HOT static void bn_backward_part(void *ctx, long b, long e)
 {
     const layer *l = ((bn_args *)ctx)->l;
@@ -609,30 +646,8 @@ HOT static void bn_backward_part(void *ctx, long b, long e)
         double sb = 0, ss = 0;
         for (int j = 0; j < l->batch; j++) {
             long o = ((long)j * l->out_c + f) * sp;
-            float *d = l->delta + o;
-            const float *restrict xn = l->x_norm + o;
-            float *restrict dd = d;
-            if (act >= 0 && !by_sign) grad_range(l->output + o, d, 0, sp, act);
-            int k = 0;
-            /* blocks of BLOCK elements summed in float lanes (so that it vectorises),
-             * each block's lanes then added in double */
-            for (; k + BLOCK <= sp; k += BLOCK) {
-                float fb[LANES] = {0}, fs[LANES] = {0};
-                for (int t = k; t < k + BLOCK; t += LANES)
-                    for (int q = 0; q < LANES; q++) {
-                        float n = xn[t + q], v = dd[t + q] * (n * sc + bi > 0 ? 1.f : low);
-                        fb[q] += v;
-                        fs[q] += v * n;
-                        dd[t + q] = v * sc;
-                    }
-                for (int q = 0; q < LANES; q++) sb += fb[q], ss += fs[q];
-            }
-            for (; k < sp; k++) {
-                float n = xn[k], v = dd[k] * (n * sc + bi > 0 ? 1.f : low);
-                sb += v;
-                ss += v * n;
-                dd[k] = v * sc;
-            }
+            if (act >= 0 && !by_sign) grad_range(l->output + o, l->delta + o, 0, sp, act);
+            bn_backward_row(l->delta + o, l->x_norm + o, sp, sc, bi, low, &sb, &ss);
         }
         double den = sqrt(l->variance[f]) + .000001f;
         l->bias_updates[f] += (float)sb;

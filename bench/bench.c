@@ -418,7 +418,7 @@ static long peak_kb(const char *cfg)
 
 int main(int argc, char **argv)
 {
-    int quick = 0, select_only = 0, torch_only = 0, steps = 0;
+    int quick = 0, select_only = 0, torch_only = 0, steps = 0, pause_ms = 0;
     const char *steps_cfg = NULL;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
@@ -428,8 +428,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-o") && i + 1 < argc) file = argv[++i];
         else if (!strcmp(argv[i], "-steps") && i + 1 < argc && (steps = atoi(argv[++i])) > 0) continue;
         else if (!strcmp(argv[i], "-cfg") && i + 1 < argc) steps_cfg = argv[++i];
+        else if (!strcmp(argv[i], "-pause") && i + 1 < argc && (pause_ms = atoi(argv[++i])) >= 0) continue;
         else {
-            fprintf(stderr, "usage: bench/bench [-quick] [-select | -torch | -steps N [-cfg FILE]] [-o FILE]\n");
+            fprintf(stderr, "usage: bench/bench [-quick] [-select | -torch | -steps N [-cfg FILE] [-pause MS]] [-o FILE]\n");
             return 2;
         }
     }
@@ -442,7 +443,10 @@ int main(int argc, char **argv)
         network *net = step_net(steps_cfg ? steps_cfg : tiny_cfg(416, 0));
         double w[1024], c[1024];
         if (steps > 1024) steps = 1024;
-        for (int i = 0; i < steps; i++) w[i] = step_seconds(net), c[i] = last_cpu;
+        for (int i = 0; i < steps; i++) {
+            if (pause_ms) usleep(pause_ms * 1000); /* an idle machine between steps, as -torch's */
+            w[i] = step_seconds(net), c[i] = last_cpu;
+        }
         fprintf(stderr, "bench: %d steps: median %.4f s wall, %.4f CPU s\n", steps, median(w, steps), median(c, steps));
         free_network(net);
         return 0;

@@ -196,7 +196,9 @@ void im2col_cpu(float *im, int channels, int height, int width, int ksize, int s
 /* ohem_sgemm_im2col (col made inside the packing) against im2col_cpu then
  * ohem_sgemm, bit for bit: the forward (B = col) and the weight gradient (B = col'),
  * kernel sizes 1 to 5, strides 1 to 3, pads 0 to 2, output rows shorter and longer
- * than a panel, and shapes split by rows (B packed once for all parts). */
+ * than a panel, and shapes split by rows (B packed once for all parts); and the
+ * forwards that read B from the image in place (stride 1, output rows of a panel
+ * or more, few filters), with a last partial panel, pads 0 to 2, two blocks of k. */
 static void test_im2col(void **state)
 {
     (void)state;
@@ -206,10 +208,14 @@ static void test_im2col(void **state)
         /* channels, height, width, ksize, stride, pad, filters */
         {3, 70, 70, 3, 1, 1, 16}, {16, 26, 26, 3, 1, 1, 40}, {5, 13, 13, 3, 1, 1, 300}, {4, 33, 17, 5, 2, 2, 9},
         {2, 9, 40, 3, 3, 0, 7},   {7, 20, 21, 1, 1, 0, 12},  {3, 64, 64, 3, 2, 1, 33},
+        /* B in place */
+        {16, 64, 64, 3, 1, 1, 32}, {32, 40, 45, 3, 1, 1, 64}, {8, 34, 40, 3, 1, 0, 20}, {3, 36, 36, 5, 1, 2, 12},
+        {30, 12, 34, 3, 1, 1, 10}, {64, 5, 32, 1, 1, 0, 7},
     };
+    int nfixed = (int)(sizeof(fixed) / sizeof(fixed[0]));
     for (int t = 0; t < 60; t++) {
         int c, h, w, ks, st, pad, m;
-        if (t < 7) {
+        if (t < nfixed) {
             const int *f = fixed[t];
             c = f[0], h = f[1], w = f[2], ks = f[3], st = f[4], pad = f[5], m = f[6];
         } else {
@@ -252,7 +258,7 @@ static void test_conv_batch(void **state)
     static const int cases[][8] = {
         /* batch, channels, height, width, ksize, stride, pad, filters */
         {3, 3, 40, 40, 3, 1, 1, 16}, {2, 16, 13, 13, 3, 1, 1, 200}, {4, 5, 17, 9, 5, 2, 2, 7}, {1, 8, 20, 20, 3, 1, 1, 30},
-        {5, 4, 8, 8, 3, 1, 1, 64},
+        {5, 4, 8, 8, 3, 1, 1, 64}, {2, 16, 40, 64, 3, 1, 1, 32}, {3, 30, 10, 33, 3, 1, 1, 50},
     };
     for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
         const int *f = cases[t];

@@ -12,6 +12,10 @@
  * for tall narrow products, by strips of 8 rows with all of B packed once for the
  * parts when it fits in B_ALL_MAX.
  *
+ * A stride-1 convolution's forward (B = col, output rows at least NR wide) packs
+ * nothing: its tiles take B's rows straight from the image, each row of a panel
+ * one masked load at a known offset (direct_block below).
+ *
  * Every element of C is one sum over k in order, in float, with fused multiply-adds
  * (so not the bits of OpenBLAS's or libdarknet's gemm: float rounding), the same
  * whatever the threads. beta 0 never reads C, as in BLAS. */
@@ -61,6 +65,7 @@ typedef struct {
     int by_rows; /* the pool's items are 8-row strips, else NR-column strips */
     const ohem_im2col_src *im; /* B is the im2col of this image (b unused), or NULL */
     int hc, wc;                /* with im: its output's height and width */
+    int direct;                /* with im: B read from the image in place (direct_block) */
     const float *b_all;        /* all of op(B) packed (by rows), or NULL: each part packs its own */
     /* a batch of nimg images in one split (ohem_sgemm_conv_*): with concat_k, C is
      * the sum over images of A_i op(B_i) (k per image; A_i = a + i a_img), else each
@@ -400,6 +405,76 @@ static const kernel_fn kernels[2][2][2] = {
     {{kernel_rows16_8, kernel_rows16}, {kernel_rows_8, kernel_rows}},
 };
 
+/* Where B is read in place (direct_block): at most DIRECT_M rows of C (more rows
+ * share a packed panel better) and at least DIRECT_K (fewer are dominated by C's
+ * stores), measured on this project's convolutions. */
+#define DIRECT_M 64
+#define DIRECT_K 64
+
+/* A row k of B in place: at base + off, the lanes of m0 (and m1 for the second 16)
+ * loaded, the others 0. */
+typedef struct {
+    int off;
+    __mmask16 m0, m1;
+} b_row;
+
+/* kernel_tile with a row-major A read in place and B's rows given by d (kc of
+ * them) from base: the same multiply-adds in the same order as on a packed panel
+ * of the same rows, so the same bits. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+kernel_direct_tile(int kc, const float *a, long lda, const b_row *d, const float *base, float *c, long ldc, int mr,
+                   int nr, int add, float alpha, const int nv, const int h)
+{
+    __m512 acc[MR][2];
+    const float *ar[MR];
+#pragma GCC unroll 12
+    for (int i = 0; i < h; i++) {
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+        ar[i] = a + (i < mr ? i : 0) * lda;
+    }
+    for (int k = 0; k < kc; k++) {
+        const float *b = base + d[k].off;
+        __m512 b0 = _mm512_maskz_loadu_ps(d[k].m0, b), b1 = nv > 1 ? _mm512_maskz_loadu_ps(d[k].m1, b + 16) : b0;
+#pragma GCC unroll 12
+        for (int i = 0; i < h; i++) {
+            __m512 ai = _mm512_set1_ps(ar[i][k]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            if (nv > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    __mmask16 m0 = lanes16(nr), m1 = lanes16(nr - 16);
+    __m512 al = _mm512_set1_ps(alpha);
+#pragma GCC unroll 12
+    for (int i = 0; i < h; i++) {
+        if (i >= mr) break;
+        float *r = c + i * ldc;
+        __m512 v0 = acc[i][0], v1 = acc[i][1];
+        if (alpha != 1) v0 = _mm512_mul_ps(v0, al), v1 = _mm512_mul_ps(v1, al);
+        if (add) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));
+            if (nv > 1) v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
+        }
+        _mm512_mask_storeu_ps(r, m0, v0);
+        if (nv > 1) _mm512_mask_storeu_ps(r + 16, m1, v1);
+    }
+}
+
+typedef void (*direct_fn)(int kc, const float *a, long lda, const b_row *d, const float *base, float *c, long ldc,
+                          int mr, int nr, int add, float alpha);
+#define DIRECT(name, nv, h)                                                                                     \
+    __attribute__((target("avx512f"))) static void name(int kc, const float *a, long lda, const b_row *d,      \
+                                                        const float *base, float *c, long ldc, int mr, int nr, \
+                                                        int add, float alpha)                                  \
+    {                                                                                                           \
+        kernel_direct_tile(kc, a, lda, d, base, c, ldc, mr, nr, add, alpha, nv, h);                             \
+    }
+DIRECT(direct_32, 2, 12)
+DIRECT(direct_16, 1, 12)
+DIRECT(direct_32_8, 2, 8)
+DIRECT(direct_16_8, 1, 8)
+/* [32 columns][12 rows] */
+static const direct_fn directs[2][2] = {{direct_16_8, direct_16}, {direct_32_8, direct_32}};
+
 /* The AVX2 tile: 6 rows x 16 columns (half a panel: b steps NR floats a k) in 12
  * ymm accumulators, the A panel as kernel_tile's; the columns past nr masked. */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
@@ -485,6 +560,77 @@ static int tile_heights(int n, unsigned char *hs)
     return t;
 }
 
+/* C[i0 .. i1) x [j0 .. j1) of g->direct (j0 and j1 at the start of output rows):
+ * a panel is NR pixels of one output row, at most; its rows of B are read from
+ * the image in place, lanes outside the image (the padding) masked to 0. The
+ * blocks of k and of rows, and each tile's sums, are gemm_block's, so the bits are
+ * those of the packed B. A strip of panels goes down the image (output row h
+ * reads rows h - pad .. h - pad + ksize - 1), so that consecutive panels share all
+ * but one row of each channel, and that row is prefetched one panel ahead: without
+ * the prefetch this was slower than packing. A panel's row descriptors change only
+ * at the image's top and bottom rows, so they are made again only there. */
+static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
+{
+    const ohem_im2col_src *s = g->im;
+    int ks = s->ksize, pad = s->pad, wd = s->width, wc = g->wc;
+    int h0 = j0 / wc, h1 = j1 / wc;
+    for (int pc = 0; pc < g->k; pc += KC) {
+        int kc = g->k - pc < KC ? g->k - pc : KC, add = pc > 0 || g->beta != 0;
+        /* this block's rows of col: (channel, ky, kx), and their offset in the image */
+        int off[KC];
+        unsigned char ky[KC], kx[KC];
+        for (int j = 0; j < kc; j++) {
+            int r = pc + j;
+            kx[j] = (unsigned char)(r % ks), ky[j] = (unsigned char)(r / ks % ks);
+            off[j] = (r / ks / ks) * s->height * wd + (ky[j] - pad) * wd + kx[j] - pad;
+        }
+        for (int w0 = 0; w0 < wc; w0 += NR) {
+            int nr = wc - w0 < NR ? wc - w0 : NR;
+            /* lanes inside the image, by kx: w0 + q + kx - pad in [0, wd), q < nr */
+            __mmask16 xm0[16], xm1[16];
+            for (int x = 0; x < ks && x < 16; x++) {
+                int lo = pad - x - w0 > 0 ? pad - x - w0 : 0, hi = wd - (w0 + x - pad);
+                if (hi > nr) hi = nr;
+                xm0[x] = lanes16(hi) & ~lanes16(lo), xm1[x] = lanes16(hi - 16) & ~lanes16(lo - 16);
+            }
+            b_row d[KC];
+            unsigned rows_in = ~0u; /* the ky inside the image for the descriptors made */
+            for (int h = h0; h < h1; h++) {
+                unsigned in = 0;
+                for (int y = 0; y < ks && y < 32; y++)
+                    if (h + y - pad >= 0 && h + y - pad < s->height) in |= 1u << y;
+                if (in != rows_in) {
+                    for (int j = 0; j < kc; j++) {
+                        int ok = in >> ky[j] & 1;
+                        d[j] = (b_row){off[j], ok ? xm0[kx[j]] : 0, ok ? xm1[kx[j]] : 0};
+                    }
+                    rows_in = in;
+                }
+                const float *base = s->im + (long)h * wd + w0;
+                /* the next panel's new row of each channel: 34 floats from x = w0 - 1 */
+                if (h + 1 < h1)
+                    for (int j = 0; j < kc; j++)
+                        if (ky[j] == ks - 1 && kx[j] == 0) {
+                            _mm_prefetch((const char *)(base + wd + off[j]), _MM_HINT_T0);
+                            _mm_prefetch((const char *)(base + wd + off[j] + 16), _MM_HINT_T0);
+                            _mm_prefetch((const char *)(base + wd + off[j] + 32), _MM_HINT_T0);
+                        }
+                for (int ic = i0; ic < i1; ic += MC) {
+                    int mc = i1 - ic < MC ? i1 - ic : MC;
+                    unsigned char hs[MC / 6 + 2];
+                    int tiles = tile_heights(mc, hs);
+                    for (int t = 0, ir = 0; t < tiles; ir += hs[t], t++) {
+                        int mr = mc - ir < hs[t] ? mc - ir : hs[t];
+                        float *ct = g->c + (long)(ic + ir) * g->ldc + (long)h * wc + w0;
+                        directs[nr > 16][hs[t] == 12](kc, g->a + (long)(ic + ir) * g->lda + pc, g->lda, d, base, ct,
+                                                      g->ldc, mr, nr, add, g->alpha);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* C[i0 .. i1) x [j0 .. j1) of g (of each of its images, with concat_k), on this
  * thread's buffers. */
 static void gemm_block(const gemm_args *g0, int i0, int i1, int j0, int j1)
@@ -497,6 +643,10 @@ static void gemm_block(const gemm_args *g0, int i0, int i1, int j0, int j1)
     if (g->k == 0) {
         if (g->beta == 0)
             for (int i = i0; i < i1; i++) memset(g->c + (long)i * g->ldc + j0, 0, sizeof(float) * (j1 - j0));
+        return;
+    }
+    if (g->direct) {
+        direct_block(g, i0, i1, j0, j1);
         return;
     }
     long npad = (g->n + NR - 1) / NR * NR;
@@ -550,6 +700,17 @@ static void gemm_block(const gemm_args *g0, int i0, int i1, int j0, int j1)
 static void gemm_part(void *ctx, long b, long e)
 {
     const gemm_args *g = ctx;
+    if (g->direct && !g->by_rows) { /* items are (image, output row) */
+        for (long it = b; it < e;) {
+            int img = (int)(it / g->hc);
+            long r0 = it % g->hc, r1 = g->hc < r0 + (e - it) ? g->hc : r0 + (e - it);
+            ohem_im2col_src src;
+            gemm_args gi = image_of(g, img, &src);
+            gemm_block(&gi, 0, g->m, (int)(r0 * g->wc), (int)(r1 * g->wc));
+            it += r1 - r0;
+        }
+        return;
+    }
     if (g->nimg > 1 && !g->concat_k) { /* items are (image, column strip) */
         long spn = (g->n + NR - 1) / NR;
         for (long it = b; it < e;) {
@@ -600,28 +761,30 @@ static void run(gemm_args *g);
 void ohem_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                 float beta, float *c, int ldc)
 {
-    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, 0, NULL, 0, 0, NULL, 1, 0, 0, 0, 0};
+    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, b, lda, ldb, c, ldc, .nimg = 1};
     run(&g);
 }
 
 void ohem_sgemm_im2col(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                        const ohem_im2col_src *b, float beta, float *c, int ldc)
 {
-    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, NULL, lda, 0, c, ldc, 0, b, 0, 0, NULL, 1, 0, 0, 0, 0};
+    gemm_args g = {ta, tb, m, n, k, alpha, beta, a, NULL, lda, 0, c, ldc, .im = b, .nimg = 1};
     run(&g);
 }
 
 void ohem_sgemm_conv_forward(int batch, int m, int n, int k, const float *w, const ohem_im2col_src *src,
                              long im_stride, float *out, long out_stride)
 {
-    gemm_args g = {0, 0, m, n, k, 1, 0, w, NULL, k, 0, out, n, 0, src, 0, 0, NULL, batch, 0, 0, im_stride, out_stride};
+    gemm_args g = {0, 0, m, n, k, 1, 0, w, NULL, k, 0, out, n, .im = src, .nimg = batch, .im_img = im_stride,
+                   .c_img = out_stride};
     run(&g);
 }
 
 void ohem_sgemm_conv_weights(int batch, int m, int n, int k, const float *delta, long delta_stride,
                              const ohem_im2col_src *src, long im_stride, float *wu)
 {
-    gemm_args g = {0, 1, m, n, k, 1, 1, delta, NULL, k, 0, wu, n, 0, src, 0, 0, NULL, batch, 1, delta_stride, im_stride, 0};
+    gemm_args g = {0, 1, m, n, k, 1, 1, delta, NULL, k, 0, wu, n, .im = src, .nimg = batch, .concat_k = 1,
+                   .a_img = delta_stride, .im_img = im_stride};
     run(&g);
 }
 
@@ -656,19 +819,25 @@ static void run(gemm_args *g)
         g->wc = (s->width + 2 * s->pad - s->ksize) / s->stride + 1;
     }
     long strips_n = (n + NR - 1) / NR, strips_m = (m + ROWS - 1) / ROWS;
+    /* a stride-1 convolution's forward whose output rows fill a panel reads B in
+     * place (AVX-512 kernels only) */
+    g->direct = isa == 512 && g->im && !g->tb && g->im->stride == 1 && g->wc >= NR && g->im->ksize <= 16 &&
+                m <= DIRECT_M && k >= DIRECT_K;
     /* split the longer side (images' own C: their column strips, all images in
-     * one split); a strip's share of the flops sets the grain, so that a gemm of
-     * under about a million multiply-adds runs in the caller */
+     * one split; reading B in place, output rows); a strip's share of the flops
+     * sets the grain, so that a gemm of under about a million multiply-adds runs
+     * in the caller */
     int own_c = g->nimg > 1 && !g->concat_k;
     g->by_rows = !own_c && (m + MR - 1) / MR > strips_n;
     long strips = g->by_rows ? strips_m : own_c ? strips_n * g->nimg : strips_n;
+    if (g->direct && !g->by_rows) strips = (long)g->hc * g->nimg;
     double per_strip = (double)m * n * (k ? k : 1) * g->nimg / strips;
     long grain = (long)(1e6 / per_strip) + 1;
     if (grain < 2) grain = 2;
     /* split by rows, each part would pack all of B: pack it once, in parallel */
     int nk = g->concat_k ? g->nimg : 1;
     long all = (long)nk * k * (strips_n * NR);
-    if (g->by_rows && strips >= grain && k > 0 && all <= B_ALL_MAX) {
+    if (g->by_rows && !g->direct && strips >= grain && k > 0 && all <= B_ALL_MAX) {
         if (all > b_all_cap) {
             free(b_all_buf);
             b_all_buf = aligned_alloc(64, sizeof(float) * all); /* NULL: each part packs its own */

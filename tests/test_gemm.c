@@ -247,9 +247,12 @@ static void test_im2col(void **state)
     }
 }
 
-/* ohem_sgemm_conv_forward and _weights (a batch in one split of the pool) against
+/* ohem_sgemm_conv_forward (a batch in one split of the pool) against
  * ohem_sgemm_im2col image by image, bit for bit: split by columns across images, by
- * rows with all of B packed for every image, batch 1. */
+ * rows with all of B packed for every image, batch 1. ohem_sgemm_conv_weights
+ * against a sum in double over images and pixels of im2col_cpu's col, to float
+ * rounding (with few filters and stride 1 it sums transposed, in groups of
+ * images), and one thread against two, bit for bit. */
 static void test_conv_batch(void **state)
 {
     (void)state;
@@ -259,6 +262,9 @@ static void test_conv_batch(void **state)
         /* batch, channels, height, width, ksize, stride, pad, filters */
         {3, 3, 40, 40, 3, 1, 1, 16}, {2, 16, 13, 13, 3, 1, 1, 200}, {4, 5, 17, 9, 5, 2, 2, 7}, {1, 8, 20, 20, 3, 1, 1, 30},
         {5, 4, 8, 8, 3, 1, 1, 64}, {2, 16, 40, 64, 3, 1, 1, 32}, {3, 30, 10, 33, 3, 1, 1, 50},
+        /* the transposed weight gradient: more groups than threads, uneven groups,
+         * rows past a block of k, 16 and 64 filters, pad 0 and 2, 17 filters */
+        {11, 8, 20, 23, 3, 1, 1, 16}, {3, 8, 9, 40, 5, 1, 2, 64}, {2, 30, 7, 7, 3, 1, 0, 17}, {9, 8, 35, 3, 3, 1, 1, 5},
     };
     for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
         const int *f = cases[t];
@@ -274,14 +280,30 @@ static void test_conv_batch(void **state)
         }
         if (memcmp(o1, o2, sizeof(float) * b * m * n)) fail_msg("conv_forward case %zu: differs image by image", t);
         float *d = fill((long)b * m * n), *g1 = fill((long)m * k), *g2 = malloc(sizeof(float) * m * k);
+        float *g0 = malloc(sizeof(float) * m * k), *col = malloc(sizeof(float) * k * n);
+        memcpy(g0, g1, sizeof(float) * m * k);
         memcpy(g2, g1, sizeof(float) * m * k);
         ohem_sgemm_conv_weights(b, m, k, n, d, (long)m * n, &src, ims, g1);
+        ohem_pool_set_threads(1);
+        ohem_sgemm_conv_weights(b, m, k, n, d, (long)m * n, &src, ims, g2);
+        ohem_pool_set_threads(2);
+        if (memcmp(g1, g2, sizeof(float) * m * k)) fail_msg("conv_weights case %zu: one thread and two differ", t);
+        double *want = calloc((size_t)m * k, sizeof(double)), *mag = calloc((size_t)m * k, sizeof(double));
         for (int i = 0; i < b; i++) {
-            ohem_im2col_src one = {im + i * ims, c, h, w, ks, st, pad};
-            ohem_sgemm_im2col(0, 1, m, k, n, 1, d + (long)i * m * n, n, &one, 1, g2, k);
+            im2col_cpu(im + i * ims, c, h, w, ks, st, pad, col);
+            for (int f = 0; f < m; f++)
+                for (int r = 0; r < k; r++)
+                    for (int p = 0; p < n; p++) {
+                        double x = (double)d[((long)i * m + f) * n + p] * col[(long)r * n + p];
+                        want[(long)f * k + r] += x, mag[(long)f * k + r] += fabs(x);
+                    }
         }
-        if (memcmp(g1, g2, sizeof(float) * m * k)) fail_msg("conv_weights case %zu: differs image by image", t);
-        free(im), free(a), free(o1), free(o2), free(d), free(g1), free(g2);
+        for (long q = 0; q < (long)m * k; q++) {
+            double wq = want[q] + g0[q], tol = ((double)b * n + 2) * 0x1p-23 * (mag[q] + fabs(g0[q]));
+            if (!(fabs(g1[q] - wq) <= tol))
+                fail_msg("conv_weights case %zu: element %ld = %.9g, in double %.9g (tolerance %g)", t, q, g1[q], wq, tol);
+        }
+        free(im), free(a), free(o1), free(o2), free(d), free(g1), free(g2), free(g0), free(col), free(want), free(mag);
     }
 }
 

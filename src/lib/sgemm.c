@@ -475,6 +475,58 @@ DIRECT(direct_16_8, 1, 8)
 /* [32 columns][12 rows] */
 static const direct_fn directs[2][2] = {{direct_16_8, direct_16}, {direct_32_8, direct_32}};
 
+/* kernel_tile with A's rows anywhere: row i at rows[i] + k0 (rows past mr repeat
+ * row 0 and are not stored); B a packed panel. C += the tile (add) or =. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+kernel_ptr_tile(int kc, const float *const *rows, long k0, const float *b, float *c, long ldc, int mr, int nr, int add,
+                const int nv, const int h)
+{
+    __m512 acc[MR][2];
+    const float *ar[MR];
+#pragma GCC unroll 12
+    for (int i = 0; i < h; i++) {
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+        ar[i] = rows[i < mr ? i : 0] + k0;
+    }
+    for (int k = 0; k < kc; k++, b += NR) {
+        __m512 b0 = _mm512_load_ps(b), b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
+#pragma GCC unroll 12
+        for (int i = 0; i < h; i++) {
+            __m512 ai = _mm512_set1_ps(ar[i][k]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            if (nv > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    __mmask16 m0 = lanes16(nr), m1 = lanes16(nr - 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < h; i++) {
+        if (i >= mr) break;
+        float *r = c + i * ldc;
+        __m512 v0 = acc[i][0], v1 = acc[i][1];
+        if (add) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));
+            if (nv > 1) v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
+        }
+        _mm512_mask_storeu_ps(r, m0, v0);
+        if (nv > 1) _mm512_mask_storeu_ps(r + 16, m1, v1);
+    }
+}
+
+typedef void (*ptr_fn)(int kc, const float *const *rows, long k0, const float *b, float *c, long ldc, int mr, int nr,
+                       int add);
+#define PTR_KERNEL(name, nv, h)                                                                                     \
+    __attribute__((target("avx512f"))) static void name(int kc, const float *const *rows, long k0, const float *b, \
+                                                        float *c, long ldc, int mr, int nr, int add)               \
+    {                                                                                                               \
+        kernel_ptr_tile(kc, rows, k0, b, c, ldc, mr, nr, add, nv, h);                                               \
+    }
+PTR_KERNEL(ptr_32, 2, 12)
+PTR_KERNEL(ptr_16, 1, 12)
+PTR_KERNEL(ptr_32_8, 2, 8)
+PTR_KERNEL(ptr_16_8, 1, 8)
+/* [32 columns][12 rows] */
+static const ptr_fn ptrs[2][2] = {{ptr_16_8, ptr_16}, {ptr_32_8, ptr_32}};
+
 /* The AVX2 tile: 6 rows x 16 columns (half a panel: b steps NR floats a k) in 12
  * ymm accumulators, the A panel as kernel_tile's; the columns past nr masked. */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
@@ -756,6 +808,158 @@ int ohem_sgemm_use(int set)
     return 0;
 }
 
+/* ---- a stride-1 convolution's weight gradient with few filters, transposed ----
+ *
+ * wu (m x n, n = channels ksize^2) += sum over images of delta_i (m x k, k = hc wc)
+ * col_i'. With few filters (m), packing col_i' (n x k, transposed 16 x 16 at a
+ * time) costs as much as the product. Transposed, wu' = col_i delta_i': the rows
+ * of col are rows of a zero-padded copy of the image, read in place (row (c, ky,
+ * kx) starts at plane c + ky Wp + kx; the pixel (y, x) is y Wp + x, Wp the padded
+ * width, so each output row carries ksize - 1 pixels past its end, which delta'
+ * gives 0), and only delta' (k x m) is packed. The images are summed in fixed
+ * groups, each from 0, and the groups then added into wu in order: the same bits
+ * whatever the threads (float rounding of the image-by-image sum). */
+#define WT_M 64     /* at most this many filters */
+#define WT_N 64     /* at least this many rows of col (fewer: slower than packing col') */
+#define WT_GROUPS 8 /* at most this many groups of images */
+
+typedef struct {
+    const gemm_args *g;
+    int groups;
+    float *parts; /* groups x n x m: each group's wu' */
+} wt_args;
+
+/* this thread's buffer for a padded image, grown as needed and kept */
+static float *wt_buffer(long n)
+{
+    static __thread float *buf;
+    static __thread long cap;
+    if (n > cap) {
+        free(buf);
+        buf = aligned_alloc(64, sizeof(float) * ((n + 15) / 16 * 16));
+        if (!buf) {
+            fprintf(stderr, "error: gemm: out of memory for a padded image (%ld floats)\n", n);
+            exit(1);
+        }
+        cap = n;
+    }
+    return buf;
+}
+
+/* delta' rows [p0, p0 + kc) (padded pixels) x columns [j0, j0 + NR) (filters) into
+ * one panel: dst[q NR + j] = delta[j0 + j][pixel of p0 + q], 0 for a pixel past its
+ * row's end or a filter past m. Runs of 16 pixels inside one output row are
+ * transposed 16 x 16 in registers. */
+__attribute__((target("avx512f"))) static void wt_pack(const float *delta, long ldd, int m, int wc, int wp, int p0,
+                                                       int kc, int j0, float *dst)
+{
+    int w = m - j0 < NR ? m - j0 : NR;
+    for (int q = 0; q < kc; q += 16) {
+        int len = kc - q < 16 ? kc - q : 16, p = p0 + q, y = p / wp, x = p % wp;
+        if (len == 16 && x + 16 <= wc) { /* inside one output row */
+            const float *src = delta + (long)y * wc + x;
+            for (int j = 0; j < NR; j += 16) {
+                if (j + 16 <= w) transpose16(src + (long)(j0 + j) * ldd, ldd, dst + (long)q * NR + j, NR);
+                else
+                    for (int t = 0; t < 16; t++)
+                        for (int jj = j; jj < j + 16; jj++)
+                            dst[(long)(q + t) * NR + jj] = jj < w ? src[(long)(j0 + jj) * ldd + t] : 0;
+            }
+            continue;
+        }
+        for (int t = 0; t < len; t++) {
+            int pp = p + t, yy = pp / wp, xx = pp % wp;
+            float *d = dst + (long)(q + t) * NR;
+            for (int j = 0; j < NR; j++)
+                d[j] = j < w && xx < wc ? delta[(long)(j0 + j) * ldd + (long)yy * wc + xx] : 0;
+        }
+    }
+}
+
+static void wt_part(void *ctx, long b, long e)
+{
+    const wt_args *w = ctx;
+    const gemm_args *g = w->g;
+    const ohem_im2col_src *s = g->im;
+    int m = g->m, n = g->n, ks = s->ksize, pad = s->pad, wc = g->wc, hc = g->hc;
+    int hp = s->height + 2 * pad, wp = s->width + 2 * pad;
+    long plane = (long)hp * wp, np = (long)(hc - 1) * wp + wc; /* padded pixels up to the last output one */
+    packs_ready();
+    float *im = wt_buffer(plane * s->channels);
+    const float **rows = malloc(sizeof(float *) * n);
+    if (!rows) {
+        fprintf(stderr, "error: gemm: out of memory for %d row pointers\n", n);
+        exit(1);
+    }
+    for (long grp = b; grp < e; grp++) {
+        float *cg = w->parts + grp * (long)n * m;
+        memset(cg, 0, sizeof(float) * n * m);
+        int i0 = (int)(grp * g->nimg / w->groups), i1 = (int)((grp + 1) * g->nimg / w->groups);
+        for (int img = i0; img < i1; img++) {
+            const float *src = s->im + img * g->im_img, *delta = g->a + img * g->a_img;
+            for (int c = 0; c < s->channels; c++) { /* the zero-padded copy */
+                float *pl = im + c * plane;
+                memset(pl, 0, sizeof(float) * wp * pad);
+                for (int y = 0; y < s->height; y++) {
+                    float *row = pl + (long)(y + pad) * wp;
+                    memset(row, 0, sizeof(float) * pad);
+                    memcpy(row + pad, src + ((long)c * s->height + y) * s->width, sizeof(float) * s->width);
+                    memset(row + pad + s->width, 0, sizeof(float) * pad);
+                }
+                memset(pl + (long)(s->height + pad) * wp, 0, sizeof(float) * wp * pad);
+            }
+            for (int r = 0; r < n; r++) {
+                int kx = r % ks, ky = r / ks % ks, c = r / ks / ks;
+                rows[r] = im + c * plane + (long)ky * wp + kx;
+            }
+            for (long pc = 0; pc < np; pc += KC) {
+                int kc = np - pc < KC ? (int)(np - pc) : KC;
+                for (int j0 = 0; j0 < m; j0 += NR) {
+                    int nr = m - j0 < NR ? m - j0 : NR;
+                    wt_pack(delta, g->lda, m, wc, wp, (int)pc, kc, j0, b_pack);
+                    for (int ic = 0; ic < n; ic += MC) {
+                        int mc = n - ic < MC ? n - ic : MC;
+                        unsigned char hs[MC / 6 + 2];
+                        int tiles = tile_heights(mc, hs);
+                        for (int t = 0, ir = 0; t < tiles; ir += hs[t], t++) {
+                            int mr = mc - ir < hs[t] ? mc - ir : hs[t];
+                            ptrs[nr > 16][hs[t] == 12](kc, rows + ic + ir, pc, b_pack, cg + (long)(ic + ir) * m + j0,
+                                                       m, mr, nr, 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    free(rows);
+}
+
+/* the groups' sums, per thread of the caller */
+static __thread float *wt_parts;
+static __thread long wt_cap;
+
+static void weights_transposed(const gemm_args *g)
+{
+    wt_args w = {g, g->nimg < WT_GROUPS ? g->nimg : WT_GROUPS, NULL};
+    long need = (long)w.groups * g->n * g->m;
+    if (need > wt_cap) {
+        free(wt_parts);
+        wt_parts = aligned_alloc(64, sizeof(float) * ((need + 15) / 16 * 16));
+        if (!wt_parts) {
+            fprintf(stderr, "error: gemm: out of memory for the weight gradient's parts (%ld floats)\n", need);
+            exit(1);
+        }
+        wt_cap = need;
+    }
+    w.parts = wt_parts;
+    ohem_pool_for(w.groups, 1, wt_part, &w);
+    for (int grp = 0; grp < w.groups; grp++) {
+        const float *cg = w.parts + (long)grp * g->n * g->m;
+        for (int i = 0; i < g->m; i++)
+            for (int j = 0; j < g->n; j++) g->c[(long)i * g->ldc + j] += cg[(long)j * g->m + i];
+    }
+}
+
 static void run(gemm_args *g);
 
 void ohem_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
@@ -817,6 +1021,11 @@ static void run(gemm_args *g)
         const ohem_im2col_src *s = g->im;
         g->hc = (s->height + 2 * s->pad - s->ksize) / s->stride + 1;
         g->wc = (s->width + 2 * s->pad - s->ksize) / s->stride + 1;
+    }
+    if (isa == 512 && g->concat_k && g->im && g->tb && g->im->stride == 1 && m <= WT_M && n >= WT_N && g->nimg >= 2 &&
+        g->alpha == 1 && g->beta == 1) {
+        weights_transposed(g);
+        return;
     }
     long strips_n = (n + NR - 1) / NR, strips_m = (m + ROWS - 1) / ROWS;
     /* a stride-1 convolution's forward whose output rows fill a panel reads B in

@@ -41,18 +41,31 @@ static int isa = 512;
 #define ROWS (isa == 512 ? 8 : 6)
 
 /* the packed blocks of one thread, allocated on its first gemm and kept */
+/* *buf, grown to at least bytes (64-byte aligned) and kept for the next call:
+ * this thread's scratch, allocated once per size, never per gemm. */
+static void *scratch(void **buf, size_t *cap, size_t bytes, const char *what)
+{
+    if (bytes > *cap) {
+        free(*buf);
+        *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        if (!*buf) { /* gemm's callers in libdarknet return nothing: as keep_delta.c */
+            fprintf(stderr, "error: gemm: out of memory for %s (%zu bytes)\n", what, bytes);
+            exit(1);
+        }
+        *cap = bytes;
+    }
+    return *buf;
+}
+
 static __thread float *a_pack, *b_pack;
 
 static void packs_ready(void)
 {
+    static __thread void *a_buf, *b_buf;
+    static __thread size_t a_cap, b_cap;
     if (b_pack) return;
-    a_pack = aligned_alloc(64, sizeof(float) * MR * KC);
-    b_pack = aligned_alloc(64, sizeof(float) * KC * NC);
-    if (!a_pack || !b_pack) { /* gemm's callers in libdarknet return nothing: as keep_delta.c */
-        fprintf(stderr, "error: gemm: out of memory for its packing buffers (%zu bytes)\n",
-                sizeof(float) * (MR * KC + KC * NC));
-        exit(1);
-    }
+    a_pack = scratch(&a_buf, &a_cap, sizeof(float) * MR * KC, "its packing buffers");
+    b_pack = scratch(&b_buf, &b_cap, sizeof(float) * KC * NC, "its packing buffers");
 }
 
 typedef struct {
@@ -829,23 +842,6 @@ typedef struct {
     float *parts; /* groups x n x m: each group's wu' */
 } wt_args;
 
-/* this thread's buffer for a padded image, grown as needed and kept */
-static float *wt_buffer(long n)
-{
-    static __thread float *buf;
-    static __thread long cap;
-    if (n > cap) {
-        free(buf);
-        buf = aligned_alloc(64, sizeof(float) * ((n + 15) / 16 * 16));
-        if (!buf) {
-            fprintf(stderr, "error: gemm: out of memory for a padded image (%ld floats)\n", n);
-            exit(1);
-        }
-        cap = n;
-    }
-    return buf;
-}
-
 /* delta' rows [p0, p0 + kc) (padded pixels) x columns [j0, j0 + NR) (filters) into
  * one panel: dst[q NR + j] = delta[j0 + j][pixel of p0 + q], 0 for a pixel past its
  * row's end or a filter past m. Runs of 16 pixels inside one output row are
@@ -884,13 +880,11 @@ static void wt_part(void *ctx, long b, long e)
     int m = g->m, n = g->n, ks = s->ksize, pad = s->pad, wc = g->wc, hc = g->hc;
     int hp = s->height + 2 * pad, wp = s->width + 2 * pad;
     long plane = (long)hp * wp, np = (long)(hc - 1) * wp + wc; /* padded pixels up to the last output one */
+    static __thread void *im_buf, *rows_buf;
+    static __thread size_t im_cap, rows_cap;
     packs_ready();
-    float *im = wt_buffer(plane * s->channels);
-    const float **rows = malloc(sizeof(float *) * n);
-    if (!rows) {
-        fprintf(stderr, "error: gemm: out of memory for %d row pointers\n", n);
-        exit(1);
-    }
+    float *im = scratch(&im_buf, &im_cap, sizeof(float) * plane * s->channels, "a padded image");
+    const float **rows = scratch(&rows_buf, &rows_cap, sizeof(float *) * n, "row pointers");
     for (long grp = b; grp < e; grp++) {
         float *cg = w->parts + grp * (long)n * m;
         memset(cg, 0, sizeof(float) * n * m);
@@ -931,27 +925,14 @@ static void wt_part(void *ctx, long b, long e)
             }
         }
     }
-    free(rows);
 }
-
-/* the groups' sums, per thread of the caller */
-static __thread float *wt_parts;
-static __thread long wt_cap;
 
 static void weights_transposed(const gemm_args *g)
 {
+    static __thread void *parts;
+    static __thread size_t cap;
     wt_args w = {g, g->nimg < WT_GROUPS ? g->nimg : WT_GROUPS, NULL};
-    long need = (long)w.groups * g->n * g->m;
-    if (need > wt_cap) {
-        free(wt_parts);
-        wt_parts = aligned_alloc(64, sizeof(float) * ((need + 15) / 16 * 16));
-        if (!wt_parts) {
-            fprintf(stderr, "error: gemm: out of memory for the weight gradient's parts (%ld floats)\n", need);
-            exit(1);
-        }
-        wt_cap = need;
-    }
-    w.parts = wt_parts;
+    w.parts = scratch(&parts, &cap, sizeof(float) * w.groups * g->n * g->m, "the weight gradient's groups");
     ohem_pool_for(w.groups, 1, wt_part, &w);
     for (int grp = 0; grp < w.groups; grp++) {
         const float *cg = w.parts + (long)grp * g->n * g->m;

@@ -104,6 +104,42 @@ static void test_im2col(void **state)
     }
 }
 
+/* ohem_col2im_rows: all the rows at once is col2im_cpu bit for bit; band by band
+ * (each band's rows of col cut out), the same sums to float rounding (a pixel's
+ * additions come in another order: at most ksize^2 of them). */
+static void test_col2im_rows(void **state)
+{
+    (void)state;
+    rng_seed(10);
+    for (int t = 0; t < 300; t++) {
+        int c = 1 + rng_u32() % 4, h = 1 + rng_u32() % 30, w = 1 + rng_u32() % 30;
+        int k = 1 + rng_u32() % 5, s = 1 + rng_u32() % 3, p = rng_u32() % 4, rows = 1 + rng_u32() % 5;
+        if (h + 2 * p < k || w + 2 * p < k) continue;
+        int hc = (h + 2 * p - k) / s + 1, wc = (w + 2 * p - k) / s + 1, m = c * k * k;
+        size_t ni = (size_t)c * h * w, nc = (size_t)m * hc * wc;
+        float *col = malloc(nc * sizeof(float)), *band = malloc(nc * sizeof(float));
+        float *ia = malloc(ni * sizeof(float)), *ib = malloc(ni * sizeof(float)), *ic = malloc(ni * sizeof(float));
+        for (size_t i = 0; i < ni; i++) ia[i] = ib[i] = ic[i] = rng_unit() - 0.5f;
+        for (size_t i = 0; i < nc; i++) col[i] = rng_unit() - 0.5f;
+        col2im_cpu(col, c, h, w, k, s, p, ia);
+        ohem_col2im_rows(col, c, h, w, k, s, p, 0, hc, ib);
+        if (memcmp(ia, ib, ni * sizeof(float)))
+            fail_msg("col2im_rows, all rows, differs from col2im_cpu: c=%d h=%d w=%d k=%d stride=%d pad=%d", c, h, w, k,
+                     s, p);
+        for (int h0 = 0; h0 < hc; h0 += rows) {
+            int h1 = h0 + rows < hc ? h0 + rows : hc, nb = (h1 - h0) * wc;
+            for (int r = 0; r < m; r++) memcpy(band + (size_t)r * nb, col + (size_t)r * hc * wc + (size_t)h0 * wc, nb * sizeof(float));
+            ohem_col2im_rows(band, c, h, w, k, s, p, h0, h1, ic);
+        }
+        for (size_t i = 0; i < ni; i++)
+            if (!(fabsf(ic[i] - ia[i]) <= 1e-6f * (k * k + 1)))
+                fail_msg("col2im_rows, bands of %d rows: c=%d h=%d w=%d k=%d stride=%d pad=%d: pixel %zu = %.9g, col2im_cpu "
+                         "%.9g",
+                         rows, c, h, w, k, s, p, i, ic[i], ia[i]);
+        free(col), free(band), free(ia), free(ib), free(ic);
+    }
+}
+
 /* [region]: the gradient that reaches the layer before equals the layer's delta
  * (a linear convolution passes it on unchanged). */
 static void test_region_backward(void **state)
@@ -251,6 +287,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_routing),
         cmocka_unit_test(test_im2col),
+        cmocka_unit_test(test_col2im_rows),
         cmocka_unit_test(test_region_backward),
         cmocka_unit_test(test_load_network),
         cmocka_unit_test(test_weights_check),

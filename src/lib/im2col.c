@@ -15,6 +15,7 @@
 typedef struct {
     float *im, *col;
     int channels, height, width, ksize, stride, pad, hc, wc;
+    int h0, h1; /* col2im: col holds the output rows [h0, h1) only */
 } conv_args;
 
 typedef void (*conv_fn)(float *, int, int, int, int, int, int, float *);
@@ -77,7 +78,7 @@ static void im2col_part(void *ctx, long b, long e)
 static conv_args conv_of(float *im, float *col, int channels, int height, int width, int ksize, int stride, int pad)
 {
     int hc = (height + 2 * pad - ksize) / stride + 1, wc = (width + 2 * pad - ksize) / stride + 1;
-    return (conv_args){im, col, channels, height, width, ksize, stride, pad, hc, wc};
+    return (conv_args){im, col, channels, height, width, ksize, stride, pad, hc, wc, 0, hc};
 }
 
 /* fn over items [0, n) of about `each` floats: split over the pool with our gemm,
@@ -113,16 +114,16 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void col2im_
 {
     const conv_args *a = ctx;
     int ksize = a->ksize, stride = a->stride, pad = a->pad, width = a->width, height = a->height;
-    int hc = a->hc, wc = a->wc;
+    int h0 = a->h0, h1 = a->h1, wc = a->wc;
     for (long c = b * ksize * ksize; c < e * ksize * ksize; c++) {
         int kx = c % ksize, ky = (c / ksize) % ksize, ci = c / ksize / ksize;
         float *plane = a->im + (size_t)ci * height * width;
         int w0, w1;
         ohem_im2col_span(kx, stride, pad, width, wc, &w0, &w1);
-        for (int h = 0; h < hc; h++) {
+        for (int h = h0; h < h1; h++) {
             int row = ky + h * stride - pad;
             if (row < 0 || row >= height) continue;
-            const float *src = a->col + ((size_t)c * hc + h) * wc;
+            const float *src = a->col + ((size_t)c * (h1 - h0) + h - h0) * wc;
             float *dst = plane + (size_t)row * width;
             int x0 = kx - pad;
             if (stride == 1) add_row(dst + x0 + w0, src + w0, w1 - w0);
@@ -141,4 +142,12 @@ void col2im_cpu(float *col, int channels, int height, int width, int ksize, int 
     }
     conv_args a = conv_of(im, col, channels, height, width, ksize, stride, pad);
     conv_for(channels, (long)ksize * ksize * a.hc * a.wc, col2im_part, &a);
+}
+
+void ohem_col2im_rows(const float *col, int channels, int height, int width, int ksize, int stride, int pad, int h0,
+                      int h1, float *im)
+{
+    conv_args a = conv_of(im, (float *)col, channels, height, width, ksize, stride, pad);
+    a.h0 = h0, a.h1 = h1;
+    conv_for(channels, (long)ksize * ksize * (h1 - h0) * a.wc, col2im_part, &a);
 }

@@ -791,9 +791,74 @@ void forward_connected_layer(layer l, network net)
     ohem_pool_for(l.batch, ohem_pool_grain(l.outputs), conn_bias_act_part, &p);
 }
 
+/* ---- the input's delta of a large convolution, band by band -------------------
+ *
+ * libdarknet makes an image's whole col (channels ksize^2 x out_h out_w) for its
+ * input delta, then adds it into the image (col2im). Past the caches (yolov3-tiny's
+ * 208-pixel layer: 25 MB an image) that col goes to memory and back; made a band
+ * of output rows at a time, it stays in L2. With our gemm, images past BAND_FROM
+ * bytes of col and at least BAND_WIDTH pixels wide; a band is about BAND_FLOATS of
+ * col. Each col element is the same sum; each pixel's additions come band by band
+ * (float rounding of col2im's order). */
+#define BAND_FROM (8L << 20)
+#define BAND_WIDTH 64
+#define BAND_FLOATS 65536L
+
+typedef struct {
+    const layer *l;
+    float *delta; /* the input's delta (net.delta) */
+    int rows;     /* output rows of a band */
+} band_args;
+
+/* Images [b, e) of a's layer, each band by band (with one image a part, the
+ * gemm and col2im run in this thread). */
+static void band_part(void *ctx, long b, long e)
+{
+    const band_args *p = ctx;
+    const layer *l = p->l;
+    static __thread float *col;
+    static __thread long cap;
+    int n = l->size * l->size * l->c, k = l->out_w * l->out_h;
+    long need = (long)n * p->rows * l->out_w;
+    if (need > cap) {
+        free(col);
+        col = malloc(sizeof(float) * need);
+        if (!col) { /* libdarknet's backward returns nothing: as keep_delta.c */
+            fprintf(stderr, "error: backward of a convolutional layer: out of memory for a band of col (%ld floats)\n",
+                    need);
+            exit(1);
+        }
+        cap = need;
+    }
+    for (long i = b; i < e; i++)
+        for (int h0 = 0; h0 < l->out_h; h0 += p->rows) {
+            int h1 = h0 + p->rows < l->out_h ? h0 + p->rows : l->out_h, nb = (h1 - h0) * l->out_w;
+            gemm(1, 0, n, nb, l->n, 1, l->weights, n, l->delta + i * l->outputs + (long)h0 * l->out_w, k, 0, col, nb);
+            ohem_col2im_rows(col, l->c, l->h, l->w, l->size, l->stride, l->pad, h0, h1, p->delta + i * l->inputs);
+        }
+}
+
+/* 1 when l's input delta goes band by band (above), having done it. */
+static int backward_input_bands(const layer *l, float *delta)
+{
+    long col = (long)l->size * l->size * l->c * l->out_h * l->out_w * (long)sizeof(float);
+    if (!ohem_gemm_is_ours() || !delta || l->size == 1 || l->groups != 1 || col < BAND_FROM ||
+        l->out_w < BAND_WIDTH)
+        return 0;
+    long per_row = (long)l->size * l->size * l->c * l->out_w;
+    band_args p = {l, delta, (int)(BAND_FLOATS / per_row > 0 ? BAND_FLOATS / per_row : 1)};
+    if (l->batch > 1) ohem_pool_for(l->batch, 1, band_part, &p); /* an image a part */
+    else {
+        p.rows *= 4; /* one image: bands the pool's threads share, larger so that each has its part */
+        band_part(&p, 0, 1);
+    }
+    return 1;
+}
+
 /* libdarknet's backward of a convolutional layer with the activation's gradient
  * fused into the batch norm's backward pass; the rest (weight updates, the input's
- * delta, col2im) as libdarknet's, call for call. */
+ * delta, col2im) as libdarknet's, call for call, except that a large image's
+ * input delta goes band by band (above). */
 void backward_convolutional_layer(layer l, network net)
 {
     int act = l.activation;
@@ -814,6 +879,7 @@ void backward_convolutional_layer(layer l, network net)
         ohem_im2col_src src = conv_src(&l, net.input);
         ohem_sgemm_conv_weights(l.batch, m, n, k, l.delta, l.outputs, &src, l.inputs, l.weight_updates);
     }
+    int bands = backward_input_bands(&l, net.delta);
     for (int i = 0; i < l.batch; i++)
         for (int j = 0; j < l.groups; j++) {
             float *a = l.delta + (long)(i * l.groups + j) * m * k, *b = net.workspace;
@@ -828,7 +894,7 @@ void backward_convolutional_layer(layer l, network net)
                 else im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
                 gemm(0, 1, m, n, k, 1, a, k, b, k, 1, c, n);
             }
-            if (net.delta) {
+            if (net.delta && !bands) {
                 a = l.weights + j * l.nweights / l.groups;
                 b = l.delta + (long)(i * l.groups + j) * m * k;
                 c = l.size == 1 ? imd : net.workspace;

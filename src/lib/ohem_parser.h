@@ -63,6 +63,12 @@ int ohem_im2col_select(const char *name);
  * im2col.c's rows and the packing of our gemm (sgemm.c). */
 void ohem_im2col_span(int kx, int stride, int pad, int width, int wc, int *w0, int *w1);
 
+/* col2im_cpu for the output rows [h0, h1) alone: col is (channels*ksize*ksize,
+ * (h1 - h0)*wc), those rows of the whole im2col; adds them into im as col2im_cpu
+ * adds the whole col. */
+void ohem_col2im_rows(const float *col, int channels, int height, int width, int ksize, int stride, int pad, int h0,
+                      int h1, float *im);
+
 /* Bytes save_weights writes for net, or -1 when it has layer kinds not counted. */
 long ohem_weights_bytes(const network *net);
 

@@ -340,23 +340,34 @@ static void pack_a(const gemm_args *g, int i0, int h, int k0, int kc, float *dst
     }
 }
 
+/* A row k of B read in place (direct_block): at base + off, the lanes of m0 (and m1
+ * for the second 16) loaded, the others 0. */
+typedef struct {
+    int off;
+    __mmask16 m0, m1;
+} b_row;
+
 /* The kernels: an h x (16 nv) tile of C (mr x nr of it, mr <= h, nr <= 16 nv) =
  * (or +=, when add) alpha times the product of an A panel and a B panel over kc,
  * in h nv zmm accumulators. h is MR (12), or 8 where fewer rows remain; nv is 2,
  * or 1 for a last panel of at most 16 columns. The A panel is k-major (cols: h
  * consecutive floats a step, the steps s apart: MR when packed, lda for op(A) = A'
  * read in place) or row-major (rows: h rows s = lda apart, each kc consecutive
- * floats, read in place; rows past mr repeat row 0 and are not stored). */
+ * floats, read in place, or, given rows, row i at rows[i] + k0; rows past mr repeat
+ * row 0 and are not stored). B is a packed panel (NR floats a step), or, given d,
+ * kc rows read in place from base (direct_block). Whatever the source, the same
+ * multiply-adds in the same order. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-kernel_tile(int kc, const float *a, long s, const float *b, float *c, long ldc, int mr, int nr, int add, float alpha,
-            const int rowmajor, const int nv, const int h)
+kernel_tile(int kc, const float *a, long s, const float *const *rows, long k0, const float *b, const b_row *d,
+            const float *base, float *c, long ldc, int mr, int nr, int add, float alpha, const int rowmajor,
+            const int nv, const int h)
 {
     __m512 acc[MR][2];
     const float *ar[MR];
 #pragma GCC unroll 12
     for (int i = 0; i < h; i++) {
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-        ar[i] = a + (rowmajor ? (i < mr ? i : 0) * s : i);
+        ar[i] = rows ? rows[i < mr ? i : 0] + k0 : a + (rowmajor ? (i < mr ? i : 0) * s : i);
     }
     if (!rowmajor) {
         for (int k = 0; k < kc; k++, a += s, b += NR) {
@@ -370,7 +381,12 @@ kernel_tile(int kc, const float *a, long s, const float *b, float *c, long ldc, 
         }
     } else {
         for (int k = 0; k < kc; k++, b += NR) {
-            __m512 b0 = _mm512_load_ps(b), b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
+            __m512 b0, b1;
+            if (d) {
+                const float *bk = base + d[k].off;
+                b0 = _mm512_maskz_loadu_ps(d[k].m0, bk), b1 = nv > 1 ? _mm512_maskz_loadu_ps(d[k].m1, bk + 16) : b0;
+            } else
+                b0 = _mm512_load_ps(b), b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
 #pragma GCC unroll 12
             for (int i = 0; i < h; i++) {
                 __m512 ai = _mm512_set1_ps(ar[i][k]);
@@ -402,7 +418,7 @@ typedef void (*kernel_fn)(int kc, const float *a, long s, const float *b, float 
     __attribute__((target("avx512f"))) static void name(int kc, const float *a, long s, const float *b,     \
                                                         float *c, long ldc, int mr, int nr, int add, float alpha) \
     {                                                                                                        \
-        kernel_tile(kc, a, s, b, c, ldc, mr, nr, add, alpha, rowmajor, nv, h);                               \
+        kernel_tile(kc, a, s, NULL, 0, b, NULL, NULL, c, ldc, mr, nr, add, alpha, rowmajor, nv, h);          \
     }
 KERNEL(kernel_cols, 0, 2, 12)
 KERNEL(kernel_cols16, 0, 1, 12)
@@ -424,54 +440,6 @@ static const kernel_fn kernels[2][2][2] = {
 #define DIRECT_M 64
 #define DIRECT_K 64
 
-/* A row k of B in place: at base + off, the lanes of m0 (and m1 for the second 16)
- * loaded, the others 0. */
-typedef struct {
-    int off;
-    __mmask16 m0, m1;
-} b_row;
-
-/* kernel_tile with a row-major A read in place and B's rows given by d (kc of
- * them) from base: the same multiply-adds in the same order as on a packed panel
- * of the same rows, so the same bits. */
-__attribute__((target("avx512f"), always_inline)) static inline void
-kernel_direct_tile(int kc, const float *a, long lda, const b_row *d, const float *base, float *c, long ldc, int mr,
-                   int nr, int add, float alpha, const int nv, const int h)
-{
-    __m512 acc[MR][2];
-    const float *ar[MR];
-#pragma GCC unroll 12
-    for (int i = 0; i < h; i++) {
-        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-        ar[i] = a + (i < mr ? i : 0) * lda;
-    }
-    for (int k = 0; k < kc; k++) {
-        const float *b = base + d[k].off;
-        __m512 b0 = _mm512_maskz_loadu_ps(d[k].m0, b), b1 = nv > 1 ? _mm512_maskz_loadu_ps(d[k].m1, b + 16) : b0;
-#pragma GCC unroll 12
-        for (int i = 0; i < h; i++) {
-            __m512 ai = _mm512_set1_ps(ar[i][k]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            if (nv > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-        }
-    }
-    __mmask16 m0 = lanes16(nr), m1 = lanes16(nr - 16);
-    __m512 al = _mm512_set1_ps(alpha);
-#pragma GCC unroll 12
-    for (int i = 0; i < h; i++) {
-        if (i >= mr) break;
-        float *r = c + i * ldc;
-        __m512 v0 = acc[i][0], v1 = acc[i][1];
-        if (alpha != 1) v0 = _mm512_mul_ps(v0, al), v1 = _mm512_mul_ps(v1, al);
-        if (add) {
-            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));
-            if (nv > 1) v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
-        }
-        _mm512_mask_storeu_ps(r, m0, v0);
-        if (nv > 1) _mm512_mask_storeu_ps(r + 16, m1, v1);
-    }
-}
-
 typedef void (*direct_fn)(int kc, const float *a, long lda, const b_row *d, const float *base, float *c, long ldc,
                           int mr, int nr, int add, float alpha);
 #define DIRECT(name, nv, h)                                                                                     \
@@ -479,7 +447,7 @@ typedef void (*direct_fn)(int kc, const float *a, long lda, const b_row *d, cons
                                                         const float *base, float *c, long ldc, int mr, int nr, \
                                                         int add, float alpha)                                  \
     {                                                                                                           \
-        kernel_direct_tile(kc, a, lda, d, base, c, ldc, mr, nr, add, alpha, nv, h);                             \
+        kernel_tile(kc, a, lda, NULL, 0, NULL, d, base, c, ldc, mr, nr, add, alpha, 1, nv, h);                 \
     }
 DIRECT(direct_32, 2, 12)
 DIRECT(direct_16, 1, 12)
@@ -488,50 +456,13 @@ DIRECT(direct_16_8, 1, 8)
 /* [32 columns][12 rows] */
 static const direct_fn directs[2][2] = {{direct_16_8, direct_16}, {direct_32_8, direct_32}};
 
-/* kernel_tile with A's rows anywhere: row i at rows[i] + k0 (rows past mr repeat
- * row 0 and are not stored); B a packed panel. C += the tile (add) or =. */
-__attribute__((target("avx512f"), always_inline)) static inline void
-kernel_ptr_tile(int kc, const float *const *rows, long k0, const float *b, float *c, long ldc, int mr, int nr, int add,
-                const int nv, const int h)
-{
-    __m512 acc[MR][2];
-    const float *ar[MR];
-#pragma GCC unroll 12
-    for (int i = 0; i < h; i++) {
-        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-        ar[i] = rows[i < mr ? i : 0] + k0;
-    }
-    for (int k = 0; k < kc; k++, b += NR) {
-        __m512 b0 = _mm512_load_ps(b), b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
-#pragma GCC unroll 12
-        for (int i = 0; i < h; i++) {
-            __m512 ai = _mm512_set1_ps(ar[i][k]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            if (nv > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-        }
-    }
-    __mmask16 m0 = lanes16(nr), m1 = lanes16(nr - 16);
-#pragma GCC unroll 12
-    for (int i = 0; i < h; i++) {
-        if (i >= mr) break;
-        float *r = c + i * ldc;
-        __m512 v0 = acc[i][0], v1 = acc[i][1];
-        if (add) {
-            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));
-            if (nv > 1) v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
-        }
-        _mm512_mask_storeu_ps(r, m0, v0);
-        if (nv > 1) _mm512_mask_storeu_ps(r + 16, m1, v1);
-    }
-}
-
 typedef void (*ptr_fn)(int kc, const float *const *rows, long k0, const float *b, float *c, long ldc, int mr, int nr,
                        int add);
 #define PTR_KERNEL(name, nv, h)                                                                                     \
     __attribute__((target("avx512f"))) static void name(int kc, const float *const *rows, long k0, const float *b, \
                                                         float *c, long ldc, int mr, int nr, int add)               \
     {                                                                                                               \
-        kernel_ptr_tile(kc, rows, k0, b, c, ldc, mr, nr, add, nv, h);                                               \
+        kernel_tile(kc, NULL, 0, rows, k0, b, NULL, NULL, c, ldc, mr, nr, add, 1, 1, nv, h);                      \
     }
 PTR_KERNEL(ptr_32, 2, 12)
 PTR_KERNEL(ptr_16, 1, 12)

@@ -127,9 +127,13 @@ B=$D/data/backup/fashion-ohem.backup
 [ -s "$B" ] || fail "no backup after SIGINT"
 ls "$D"/data/backup/*.tmp-* >/dev/null 2>&1 && fail "a temporary weights file was left behind"
 last=$(tail -1 "$D/int.csv" | cut -d, -f1)
-expect_status 0 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$B" -max_batches $((last + 1)) -quiet -log "$D/int1.csv"
+# both resumes from a copy: a resumed run saves its own backup over $B when it
+# passes a multiple of 100 iterations (an interrupt at 199 made the second resume
+# start at 201)
+cp "$B" "$D/interrupted.backup"
+expect_status 0 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$D/interrupted.backup" -max_batches $((last + 1)) -quiet -log "$D/int1.csv"
 [ "$(sed -n 2p "$D/int1.csv" | cut -d, -f1)" = $((last + 1)) ] || fail "1 rank: the backup did not resume at iteration $((last + 1))"
-expect_status 0 $MPIRUN -np 2 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$B" -max_batches $((last + 2)) -quiet -log "$D/int2.csv"
+expect_status 0 $MPIRUN -np 2 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$D/interrupted.backup" -max_batches $((last + 2)) -quiet -log "$D/int2.csv"
 [ "$(sed -n 2p "$D/int2.csv" | cut -d, -f1)" = $((last + 1)) ] || fail "2 ranks: the backup did not resume at iteration $((last + 1))"
 # a failure on one rank during training: rank 0's backup at iteration 100 cannot
 # be renamed onto a folder of that name; rank 0 leaves, the other rank too, no hang

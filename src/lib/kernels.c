@@ -587,15 +587,6 @@ void forward_batchnorm_layer(layer l, network net)
     ohem_pool_for((long)l.batch * l.out_c, ohem_pool_grain(sp), bn_forward_part, &p);
 }
 
-/* Channels: one pass over delta and x_norm that takes the sums of libdarknet's
- * backward_bias, backward_scale_cpu, mean_delta_cpu and variance_delta_cpu and
- * scales delta (its scale_bias) on the way. Two sums are enough: with v the delta
- * and xn = (x - mean) / den, mean_delta's sum of v scale is scale times the bias
- * sum, and variance_delta's sum of v scale (x - mean) is scale den times the scale
- * sum (float rounding apart); so x is not read. The activation's gradient, fused,
- * decides leaky and relu from xn scale + bias, the forward's pre-activation output
- * to the bit (the same float operations), so the output is not read either; a
- * logistic reads it. */
 /* One row of bn_backward_part: the activation's gradient (factor low where xn
  * scale + bias is not > 0), the two sums in LANES float lanes per BLOCK (then the
  * lanes in order, in double), delta scaled. Written with GCC's vector type, as the
@@ -633,6 +624,15 @@ HOT static void bn_backward_row(float *restrict dd, const float *restrict xn, in
     *sbp = sb, *ssp = ss;
 }
 
+/* Channels: one pass over delta and x_norm that takes the sums of libdarknet's
+ * backward_bias, backward_scale_cpu, mean_delta_cpu and variance_delta_cpu and
+ * scales delta (its scale_bias) on the way. Two sums are enough: with v the delta
+ * and xn = (x - mean) / den, mean_delta's sum of v scale is scale times the bias
+ * sum, and variance_delta's sum of v scale (x - mean) is scale den times the scale
+ * sum (float rounding apart); so x is not read. The activation's gradient, fused,
+ * decides leaky and relu from xn scale + bias, the forward's pre-activation output
+ * to the bit (the same float operations), so the output is not read either; a
+ * logistic reads it. */
 HOT static void bn_backward_part(void *ctx, long b, long e)
 {
     const layer *l = ((bn_args *)ctx)->l;
@@ -816,20 +816,11 @@ static void band_part(void *ctx, long b, long e)
 {
     const band_args *p = ctx;
     const layer *l = p->l;
-    static __thread float *col;
-    static __thread long cap;
+    static __thread void *buf;
+    static __thread size_t cap;
     int n = l->size * l->size * l->c, k = l->out_w * l->out_h;
-    long need = (long)n * p->rows * l->out_w;
-    if (need > cap) {
-        free(col);
-        col = malloc(sizeof(float) * need);
-        if (!col) { /* libdarknet's backward returns nothing: as keep_delta.c */
-            fprintf(stderr, "error: backward of a convolutional layer: out of memory for a band of col (%ld floats)\n",
-                    need);
-            exit(1);
-        }
-        cap = need;
-    }
+    float *col = ohem_thread_buffer(&buf, &cap, sizeof(float) * n * p->rows * l->out_w,
+                              "a band of col (the backward of a convolutional layer)");
     for (long i = b; i < e; i++)
         for (int h0 = 0; h0 < l->out_h; h0 += p->rows) {
             int h1 = h0 + p->rows < l->out_h ? h0 + p->rows : l->out_h, nb = (h1 - h0) * l->out_w;

@@ -11,6 +11,8 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #define MAX_THREADS 64
 #define SPIN 4000        /* about 0.1 ms of pause: kernels come in bursts, gemms follow */
@@ -109,4 +111,18 @@ void ohem_pool_for(long n, long grain, ohem_pool_fn fn, void *ctx)
     for (int spins = 0; atomic_load_explicit(&done, memory_order_acquire) < chunks; spins++)
         if (spins < 2000) __builtin_ia32_pause();
         else sched_yield();
+}
+
+void *ohem_thread_buffer(void **buf, size_t *cap, size_t bytes, const char *what)
+{
+    if (bytes > *cap) {
+        free(*buf);
+        *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        if (!*buf) {
+            fprintf(stderr, "error: out of memory for %s (%zu bytes)\n", what, bytes);
+            exit(1);
+        }
+        *cap = bytes;
+    }
+    return *buf;
 }

@@ -2,6 +2,8 @@
 #ifndef OHEM_POOL_H
 #define OHEM_POOL_H
 
+#include <stddef.h>
+
 /* About this many elements make a part of a pool loop: a loop with fewer runs in
  * the caller (waking a thread costs more). */
 #define OHEM_POOL_GRAIN 32768
@@ -23,5 +25,12 @@ void ohem_pool_set_threads(int threads);
  * first; returns when all parts are done. Runs in the caller alone when n < grain,
  * with one thread, or when called from inside a pool loop. */
 void ohem_pool_for(long n, long grain, ohem_pool_fn fn, void *ctx);
+
+/* A thread's scratch for the pool's parts: *buf (with its size in *cap, both
+ * zero at first, usually static __thread), grown to at least bytes, 64-byte
+ * aligned, and kept for the next call, so that it is allocated once per size and
+ * not per loop. Out of memory: an error naming what, exit status 1 (the callers
+ * are libdarknet's, which return nothing). */
+void *ohem_thread_buffer(void **buf, size_t *cap, size_t bytes, const char *what);
 
 #endif

@@ -25,7 +25,6 @@
 #include "pool.h"
 
 #include <immintrin.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,22 +40,6 @@ static int isa = 512;
 #define ROWS (isa == 512 ? 8 : 6)
 
 /* the packed blocks of one thread, allocated on its first gemm and kept */
-/* *buf, grown to at least bytes (64-byte aligned) and kept for the next call:
- * this thread's scratch, allocated once per size, never per gemm. */
-static void *scratch(void **buf, size_t *cap, size_t bytes, const char *what)
-{
-    if (bytes > *cap) {
-        free(*buf);
-        *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
-        if (!*buf) { /* gemm's callers in libdarknet return nothing: as keep_delta.c */
-            fprintf(stderr, "error: gemm: out of memory for %s (%zu bytes)\n", what, bytes);
-            exit(1);
-        }
-        *cap = bytes;
-    }
-    return *buf;
-}
-
 static __thread float *a_pack, *b_pack;
 
 static void packs_ready(void)
@@ -64,8 +47,8 @@ static void packs_ready(void)
     static __thread void *a_buf, *b_buf;
     static __thread size_t a_cap, b_cap;
     if (b_pack) return;
-    a_pack = scratch(&a_buf, &a_cap, sizeof(float) * MR * KC, "its packing buffers");
-    b_pack = scratch(&b_buf, &b_cap, sizeof(float) * KC * NC, "its packing buffers");
+    a_pack = ohem_thread_buffer(&a_buf, &a_cap, sizeof(float) * MR * KC, "the gemm's packing buffers");
+    b_pack = ohem_thread_buffer(&b_buf, &b_cap, sizeof(float) * KC * NC, "the gemm's packing buffers");
 }
 
 typedef struct {
@@ -814,8 +797,9 @@ static void wt_part(void *ctx, long b, long e)
     static __thread void *im_buf, *rows_buf;
     static __thread size_t im_cap, rows_cap;
     packs_ready();
-    float *im = scratch(&im_buf, &im_cap, sizeof(float) * plane * s->channels, "a padded image");
-    const float **rows = scratch(&rows_buf, &rows_cap, sizeof(float *) * n, "row pointers");
+    float *im = ohem_thread_buffer(&im_buf, &im_cap, sizeof(float) * plane * s->channels,
+                                   "the gemm's padded image");
+    const float **rows = ohem_thread_buffer(&rows_buf, &rows_cap, sizeof(float *) * n, "the gemm's row pointers");
     for (long grp = b; grp < e; grp++) {
         float *cg = w->parts + grp * (long)n * m;
         memset(cg, 0, sizeof(float) * n * m);
@@ -863,7 +847,8 @@ static void weights_transposed(const gemm_args *g)
     static __thread void *parts;
     static __thread size_t cap;
     wt_args w = {g, g->nimg < WT_GROUPS ? g->nimg : WT_GROUPS, NULL};
-    w.parts = scratch(&parts, &cap, sizeof(float) * w.groups * g->n * g->m, "the weight gradient's groups");
+    w.parts = ohem_thread_buffer(&parts, &cap, sizeof(float) * w.groups * g->n * g->m,
+                                 "the weight gradient's groups");
     ohem_pool_for(w.groups, 1, wt_part, &w);
     for (int grp = 0; grp < w.groups; grp++) {
         const float *cg = w.parts + (long)grp * g->n * g->m;

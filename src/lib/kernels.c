@@ -589,7 +589,8 @@ void forward_batchnorm_layer(layer l, network net)
 
 /* One row of bn_backward_part: the activation's gradient (factor low where xn
  * scale + bias is not > 0), the two sums in LANES float lanes per BLOCK (then the
- * lanes in order, in double), delta scaled. Written with GCC's vector type, as the
+ * lanes in order, in double; a row's last block shorter, so that rows of 64 or
+ * 169 pixels are vectorised too), delta scaled. Written with GCC's vector type, as the
  * loop vectoriser made the lanes' sums scalar. */
 typedef float lanes_f __attribute__((vector_size(LANES * sizeof(float))));
 typedef int lanes_i __attribute__((vector_size(LANES * sizeof(int))));
@@ -600,9 +601,10 @@ HOT static void bn_backward_row(float *restrict dd, const float *restrict xn, in
     double sb = *sbp, ss = *ssp;
     lanes_f zero = {0}, vsc = zero + sc, vbi = zero + bi, one = zero + 1.f, vlow = zero + low;
     int k = 0;
-    for (; k + BLOCK <= sp; k += BLOCK) {
+    while (k + LANES <= sp) {
+        int end = k + BLOCK <= sp ? k + BLOCK : k + (sp - k) / LANES * LANES;
         lanes_f fb = zero, fs = zero;
-        for (int t = k; t < k + BLOCK; t += LANES) {
+        for (int t = k; t < end; t += LANES) {
             lanes_f n, d;
             memcpy(&n, xn + t, sizeof n);
             memcpy(&d, dd + t, sizeof d);
@@ -614,6 +616,7 @@ HOT static void bn_backward_row(float *restrict dd, const float *restrict xn, in
             memcpy(dd + t, &v, sizeof v);
         }
         for (int q = 0; q < LANES; q++) sb += fb[q], ss += fs[q];
+        k = end;
     }
     for (; k < sp; k++) {
         float n = xn[k], v = dd[k] * (n * sc + bi > 0 ? 1.f : low);

@@ -175,6 +175,41 @@ static void test_batchnorm(void **state)
     }
 }
 
+/* The training forward's batch statistics, taken in one pass, on channels whose
+ * values sit far from 0 against their spread (3e4 + [0, 0.03), 1 + [0, 1e-4),
+ * ...): the variance (of x about the layer's own float mean) against a two-pass
+ * sum in double. A sum of x^2 taken about 0 would lose it. */
+static void test_batch_stats_offset(void **state)
+{
+    (void)state;
+    static const float offset[] = {3e4f, 1.f, -3e3f, 0.f}, spread[] = {3e-2f, 1e-4f, 0.5f, 1.f};
+    rng_seed(16);
+    int b = 4, n = 4, w = 33, h = 31;
+    layer a = make_convolutional_layer(b, h, w, 3, n, 1, 3, 1, 1, LEAKY, 1, 0, 0, 0);
+    long sp = (long)w * h;
+    for (int j = 0; j < b; j++)
+        for (int f = 0; f < n; f++)
+            for (long k = 0; k < sp; k++) a.output[(j * n + f) * sp + k] = offset[f] + spread[f] * rng_unit();
+    network net = {0};
+    net.train = 1;
+    forward_batchnorm_layer(a, net);
+    for (int f = 0; f < n; f++) {
+        double ss = 0;
+        for (int j = 0; j < b; j++)
+            for (long k = 0; k < sp; k++) {
+                double d = (double)a.x[(j * n + f) * sp + k] - a.mean[f];
+                ss += d * d;
+            }
+        double want = ss / (b * sp - 1);
+        if (!(fabs(a.variance[f] - want) <= 1e-5 * want)) {
+            print_error("variance of channel %d (offset %g, spread %g): ours %.9g, two passes in double %.9g\n", f,
+                        offset[f], spread[f], a.variance[f], want);
+            fail();
+        }
+    }
+    free_layer(a);
+}
+
 /* Copies the batch-norm state of a onto b (same shapes). */
 static void copy_bn_state(const layer *a, layer *b)
 {
@@ -571,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_batchnorm_layer),
+        cmocka_unit_test(test_batch_stats_offset),
         cmocka_unit_test(test_conv_forward),
         cmocka_unit_test(test_connected_forward),
         cmocka_unit_test(test_conv_update),

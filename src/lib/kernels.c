@@ -350,6 +350,59 @@ void variance_cpu(float *x, float *mean, int batch, int filters, int spatial, fl
     ohem_pool_for(filters, ohem_pool_grain((long)batch * spatial), variance_part, &p);
 }
 
+/* A row's sum of x and of (x - s)^2, in double, in LANES lanes (the sum of x in
+ * sum_row's order: the same bits). */
+HOT static void stats_row(const float *x, int n, double s, double *sum, double *sq)
+{
+    double a[LANES] = {0}, q[LANES] = {0}, ta = 0, tq = 0;
+    int k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (int j = 0; j < LANES; j++) {
+            double v = x[k + j], d = v - s;
+            a[j] += v;
+            q[j] += d * d;
+        }
+    for (; k < n; k++) {
+        double v = x[k], d = v - s;
+        ta += v;
+        tq += d * d;
+    }
+    for (int j = 0; j < LANES; j++) ta += a[j], tq += q[j];
+    *sum += ta, *sq += tq;
+}
+
+/* mean and variance (filters) of x in one pass: mean as mean_part's (the same
+ * bits); the variance's sum of (x - mean)^2 from the sums of x - s and (x - s)^2,
+ * s the channel's first value (so that the two sums stay of the data's spread, and
+ * the difference cancels little), in double: float rounding of variance_part's. */
+HOT static void stats_part(void *ctx, long b, long e)
+{
+    chan_args *p = ctx;
+    long n = (long)p->batch * p->spatial;
+    float scale = 1. / n, vscale = 1. / (n - 1);
+    for (long f = b; f < e; f++) {
+        double s = p->x[f * p->spatial], sum = 0, sq = 0;
+        for (int j = 0; j < p->batch; j++)
+            stats_row(p->x + ((long)j * p->filters + f) * p->spatial, p->spatial, s, &sum, &sq);
+        float m = (float)sum * scale;
+        double dm = (double)m - s, a = sum - n * s, v = sq - 2 * dm * a + n * dm * dm;
+        p->mean[f] = m;
+        p->variance[f] = (float)(v > 0 ? v : 0) * vscale;
+    }
+}
+
+/* mean_cpu and variance_cpu of x (batch, filters, spatial) in one pass (above). */
+static void batch_stats(float *x, int batch, int filters, int spatial, float *mean, float *variance)
+{
+    if (use_darknet) {
+        mean_cpu(x, batch, filters, spatial, mean);
+        variance_cpu(x, mean, batch, filters, spatial, variance);
+        return;
+    }
+    chan_args p = {.x = x, .mean = mean, .variance = variance, .batch = batch, .filters = filters, .spatial = spatial};
+    ohem_pool_for(filters, ohem_pool_grain((long)batch * spatial), stats_part, &p);
+}
+
 /* Row r of (batch*filters) rows of spatial: channel r % filters. */
 HOT static void normalize_part(void *ctx, long b, long e)
 {
@@ -577,8 +630,7 @@ void forward_batchnorm_layer(layer l, network net)
         return;
     }
     int sp = l.out_h * l.out_w;
-    mean_cpu(l.output, l.batch, l.out_c, sp, l.mean);
-    variance_cpu(l.output, l.mean, l.batch, l.out_c, sp, l.variance);
+    batch_stats(l.output, l.batch, l.out_c, sp, l.mean, l.variance);
     scal_cpu(l.out_c, .99, l.rolling_mean, 1);
     axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
     scal_cpu(l.out_c, .99, l.rolling_variance, 1);
@@ -745,8 +797,7 @@ void forward_convolutional_layer(layer l, network net)
         }
     if (l.batch_normalize && net.train) {
         int sp = l.out_h * l.out_w;
-        mean_cpu(l.output, l.batch, l.out_c, sp, l.mean);
-        variance_cpu(l.output, l.mean, l.batch, l.out_c, sp, l.variance);
+        batch_stats(l.output, l.batch, l.out_c, sp, l.mean, l.variance);
         scal_cpu(l.out_c, .99, l.rolling_mean, 1);
         axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
         scal_cpu(l.out_c, .99, l.rolling_variance, 1);

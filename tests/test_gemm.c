@@ -273,7 +273,7 @@ static void test_conv_batch(void **state)
         long ims = (long)c * h * w;
         float *im = fill(ims * b), *a = fill((long)m * k), *o1 = fill((long)b * m * n), *o2 = fill((long)b * m * n);
         ohem_im2col_src src = {im, c, h, w, ks, st, pad};
-        ohem_sgemm_conv_forward(b, m, n, k, a, &src, ims, o1, (long)m * n);
+        ohem_sgemm_conv_forward(b, m, n, k, a, &src, ims, o1, (long)m * n, 0);
         for (int i = 0; i < b; i++) {
             ohem_im2col_src one = {im + i * ims, c, h, w, ks, st, pad};
             ohem_sgemm_im2col(0, 0, m, n, k, 1, a, k, &one, 0, o2 + (long)i * m * n, n);

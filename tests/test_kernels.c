@@ -299,7 +299,10 @@ static void test_conv_forward(void **state)
                                     {1, 2, 6, 7, 3, 3, 1, 1, RELU, 1},     {2, 16, 52, 52, 16, 3, 1, 1, LEAKY, 1},
                                     {2, 4, 12, 10, 6, 3, 1, 1, LEAKY, 2},  {3, 8, 9, 9, 8, 3, 2, 1, LEAKY, 8},
                                     /* the input delta band by band (col past 8 MB, 64 pixels wide or more) */
-                                    {2, 24, 128, 128, 8, 3, 1, 1, LEAKY, 1}, {1, 16, 180, 100, 4, 3, 1, 1, LEAKY, 1}};
+                                    {2, 24, 128, 128, 8, 3, 1, 1, LEAKY, 1}, {1, 16, 180, 100, 4, 3, 1, 1, LEAKY, 1},
+                                    /* the input delta as a forward with the weights turned round (at most 32
+                                     * channels, rows of 32 pixels or more); 5 x 5 */
+                                    {1, 8, 40, 33, 12, 3, 1, 1, LEAKY, 1}, {2, 3, 35, 6, 5, 5, 1, 1, LINEAR, 1}};
     rng_seed(16);
     for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
         const int *c = cases[t];

@@ -874,11 +874,17 @@ void ohem_sgemm_im2col(int ta, int tb, int m, int n, int k, float alpha, const f
 }
 
 void ohem_sgemm_conv_forward(int batch, int m, int n, int k, const float *w, const ohem_im2col_src *src,
-                             long im_stride, float *out, long out_stride)
+                             long im_stride, float *out, long out_stride, float beta)
 {
-    gemm_args g = {0, 0, m, n, k, 1, 0, w, NULL, k, 0, out, n, .im = src, .nimg = batch, .im_img = im_stride,
+    gemm_args g = {0, 0, m, n, k, 1, beta, w, NULL, k, 0, out, n, .im = src, .nimg = batch, .im_img = im_stride,
                    .c_img = out_stride};
     run(&g);
+}
+
+int ohem_sgemm_conv_direct(int m, int k, const ohem_im2col_src *s)
+{
+    int wc = (s->width + 2 * s->pad - s->ksize) / s->stride + 1;
+    return isa == 512 && s->stride == 1 && wc >= NR && s->ksize <= 16 && m <= DIRECT_M && k >= DIRECT_K;
 }
 
 void ohem_sgemm_conv_weights(int batch, int m, int n, int k, const float *delta, long delta_stride,
@@ -927,8 +933,7 @@ static void run(gemm_args *g)
     long strips_n = (n + NR - 1) / NR, strips_m = (m + ROWS - 1) / ROWS;
     /* a stride-1 convolution's forward whose output rows fill a panel reads B in
      * place (AVX-512 kernels only) */
-    g->direct = isa == 512 && g->im && !g->tb && g->im->stride == 1 && g->wc >= NR && g->im->ksize <= 16 &&
-                m <= DIRECT_M && k >= DIRECT_K;
+    g->direct = g->im && !g->tb && ohem_sgemm_conv_direct(m, k, g->im);
     /* split the longer side (images' own C: their column strips, all images in
      * one split; reading B in place, output rows); a strip's share of the flops
      * sets the grain, so that a gemm of under about a million multiply-adds runs

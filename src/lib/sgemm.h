@@ -35,12 +35,16 @@ void ohem_sgemm_im2col(int ta, int tb, int m, int n, int k, float alpha, const f
 
 /* A convolution's gemms over a batch of images, as one split of the pool (the
  * images' im at src->im + i im_stride): the forward, out_i (m x n) = w (m x k)
- * col_i for each image (out + i out_stride), the same bits as ohem_sgemm_im2col
+ * col_i + beta out_i for each image (out + i out_stride), the same bits as ohem_sgemm_im2col
  * image by image; and the weight gradient, wu (m x n) += the sum over images of
  * delta_i (m x k, delta + i delta_stride) col_i', in image order, the same bits as
  * ohem_sgemm_im2col(0, 1, ..., beta 1) image by image. */
 void ohem_sgemm_conv_forward(int batch, int m, int n, int k, const float *w, const ohem_im2col_src *src,
-                             long im_stride, float *out, long out_stride);
+                             long im_stride, float *out, long out_stride, float beta);
+/* 1 when ohem_sgemm_conv_forward of m rows and k = channels ksize^2 reads src's
+ * image in place (a stride-1 convolution with few filters and output rows of at
+ * least a panel, on the AVX-512 kernels), rather than packing its im2col. */
+int ohem_sgemm_conv_direct(int m, int k, const ohem_im2col_src *src);
 void ohem_sgemm_conv_weights(int batch, int m, int n, int k, const float *delta, long delta_stride,
                              const ohem_im2col_src *src, long im_stride, float *wu);
 

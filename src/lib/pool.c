@@ -88,13 +88,18 @@ static void start_workers(void)
 
 void ohem_pool_for(long n, long grain, ohem_pool_fn fn, void *ctx)
 {
+    ohem_pool_for_parts(n, grain, CHUNKS_PER_THREAD, fn, ctx);
+}
+
+void ohem_pool_for_parts(long n, long grain, int per_thread, ohem_pool_fn fn, void *ctx)
+{
     if (n <= 0) return;
     if (want <= 1 || n < grain || inside) {
         fn(ctx, 0, n);
         return;
     }
     start_workers();
-    long chunks = (long)want * CHUNKS_PER_THREAD;
+    long chunks = (long)want * (per_thread > 0 ? per_thread : 1);
     if (chunks > n) chunks = n;
     job_fn = fn;
     job_ctx = ctx;

@@ -21,10 +21,15 @@ typedef void (*ohem_pool_fn)(void *ctx, long begin, long end);
  * workers start on first use and wait on a condition variable between loops. */
 void ohem_pool_set_threads(int threads);
 
-/* Runs fn over [0, n) in as many contiguous parts as threads, the caller doing the
- * first; returns when all parts are done. Runs in the caller alone when n < grain,
- * with one thread, or when called from inside a pool loop. */
+/* Runs fn over [0, n) in contiguous parts, 4 per thread, that the threads (the
+ * caller one of them) claim in turn; returns when all parts are done. Runs in the
+ * caller alone when n < grain, with one thread, or when called from inside a pool
+ * loop. */
 void ohem_pool_for(long n, long grain, ohem_pool_fn fn, void *ctx);
+
+/* ohem_pool_for with `per_thread` parts per thread: fewer, larger parts where each
+ * part re-reads an operand that all share (a gemm's A, split by columns). */
+void ohem_pool_for_parts(long n, long grain, int per_thread, ohem_pool_fn fn, void *ctx);
 
 /* A thread's scratch for the pool's parts: *buf (with its size in *cap, both
  * zero at first, usually static __thread), grown to at least bytes, 64-byte

@@ -960,5 +960,7 @@ static void run(gemm_args *g)
             ohem_pool_for(items, 1, pack_all_part, g);
         }
     }
-    ohem_pool_for(strips, grain, gemm_part, g);
+    /* images summed into one C, split by columns: each part reads every image's A,
+     * so fewer parts (the 8x8x128 weight gradient of fashion.cfg: 3.5 to 3.15 ms) */
+    ohem_pool_for_parts(strips, grain, g->concat_k && !g->by_rows ? 2 : 4, gemm_part, g);
 }

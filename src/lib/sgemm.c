@@ -960,7 +960,10 @@ static void run(gemm_args *g)
             ohem_pool_for(items, 1, pack_all_part, g);
         }
     }
-    /* images summed into one C, split by columns: each part reads every image's A,
-     * so fewer parts (the 8x8x128 weight gradient of fashion.cfg: 3.5 to 3.15 ms) */
-    ohem_pool_for_parts(strips, grain, g->concat_k && !g->by_rows ? 2 : 4, gemm_part, g);
+    /* a convolution's gemms (B an im2col) in 2 parts per thread, not the pool's 4:
+     * each part reads all of A (and, summing images into one C, every image's), and
+     * packs its own B; so fewer parts. The least of 15 on 2 threads: the weight
+     * gradient of fashion.cfg's 8x8x128 layer 3.3 to 3.0 ms, the forward of
+     * yolov3-tiny's 13x13x512 7.8 to 7.1 ms; a plain gemm (the input's delta) lost */
+    ohem_pool_for_parts(strips, grain, g->im ? 2 : 4, gemm_part, g);
 }

@@ -594,7 +594,8 @@ void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_del
 
 typedef struct {
     const layer *l;
-    int act; /* -1: none; else the activation to apply to each row after (fused) */
+    int act;    /* -1: none; else the activation to apply to each row after (fused) */
+    int x_made; /* the pre-normalisation values are in x already (not in output) */
 } bn_args;
 
 /* Rows (batch * out_c): x = output, x_norm = (output - mean) / (sqrt(variance) +
@@ -609,12 +610,19 @@ HOT static void bn_forward_part(void *ctx, long b, long e)
         float m = l->mean[f], sc = l->scales[f], bi = l->biases[f];
         double den = sqrt(l->variance[f]) + .000001f;
         float *out = l->output + r * sp, *x = l->x + r * sp, *xn = l->x_norm + r * sp;
-        for (int k = 0; k < sp; k++) {
-            float v = out[k], n = (float)((v - m) / den);
-            x[k] = v;
-            xn[k] = n;
-            out[k] = n * sc + bi;
-        }
+        if (((bn_args *)ctx)->x_made)
+            for (int k = 0; k < sp; k++) {
+                float n = (float)((x[k] - m) / den);
+                xn[k] = n;
+                out[k] = n * sc + bi;
+            }
+        else
+            for (int k = 0; k < sp; k++) {
+                float v = out[k], n = (float)((v - m) / den);
+                x[k] = v;
+                xn[k] = n;
+                out[k] = n * sc + bi;
+            }
         if (((bn_args *)ctx)->act >= 0) act_range(out, 0, sp, ((bn_args *)ctx)->act);
     }
 }
@@ -635,7 +643,7 @@ void forward_batchnorm_layer(layer l, network net)
     axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
     scal_cpu(l.out_c, .99, l.rolling_variance, 1);
     axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
-    bn_args p = {&l, -1};
+    bn_args p = {&l, -1, 0};
     ohem_pool_for((long)l.batch * l.out_c, ohem_pool_grain(sp), bn_forward_part, &p);
 }
 
@@ -723,7 +731,7 @@ void backward_batchnorm_layer(layer l, network net)
         return;
     }
     int sp = l.out_h * l.out_w;
-    bn_args p = {&l, -1};
+    bn_args p = {&l, -1, 0};
     ohem_pool_for(l.out_c, ohem_pool_grain((long)l.batch * sp), bn_backward_part, &p);
     normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, sp, l.delta);
 }
@@ -774,17 +782,24 @@ void forward_convolutional_layer(layer l, network net)
     /* libdarknet's own gemm reads C even with beta 0 (0 * C): clear it for that one */
     int beta = 0;
     if (ohem_gemm_is_darknet()) fill_cpu(l.outputs * l.batch, 0, l.output, 1), beta = 1;
+    /* training with batch norm: the product goes to x, which the batch norm keeps
+     * (libdarknet copies it there from the output), and the batch norm's pass writes
+     * the output from it: one pass over the output less (fashion.cfg's 128x128x16
+     * forward 6.5 to 6.2 ms, 64x64x32 5.4 to 5.0 ms) */
+    int to_x = l.batch_normalize && net.train;
+    float *prod = to_x ? l.x : l.output;
+    if (to_x && beta) fill_cpu(l.outputs * l.batch, 0, l.x, 1);
     /* our gemm: the batch's images in one split of the pool where the weights are
      * small enough for every part to read them (else image by image, split by rows) */
     int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1 && (long)m * k <= (1L << 19);
     if (batched) {
         ohem_im2col_src src = conv_src(&l, net.input);
-        ohem_sgemm_conv_forward(l.batch, m, n, k, l.weights, &src, l.inputs, l.output, l.outputs, 0);
+        ohem_sgemm_conv_forward(l.batch, m, n, k, l.weights, &src, l.inputs, prod, l.outputs, 0);
     }
     for (int i = 0; i < l.batch && !batched; i++)
         for (int j = 0; j < l.groups; j++) {
             float *a = l.weights + j * l.nweights / l.groups, *b = net.workspace;
-            float *c = l.output + (long)(i * l.groups + j) * n * m;
+            float *c = prod + (long)(i * l.groups + j) * n * m;
             float *im = net.input + (long)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
             if (l.size != 1 && ohem_gemm_is_ours()) { /* col made inside the gemm's packing */
                 ohem_im2col_src src = conv_src(&l, im);
@@ -797,12 +812,12 @@ void forward_convolutional_layer(layer l, network net)
         }
     if (l.batch_normalize && net.train) {
         int sp = l.out_h * l.out_w;
-        batch_stats(l.output, l.batch, l.out_c, sp, l.mean, l.variance);
+        batch_stats(prod, l.batch, l.out_c, sp, l.mean, l.variance);
         scal_cpu(l.out_c, .99, l.rolling_mean, 1);
         axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
         scal_cpu(l.out_c, .99, l.rolling_variance, 1);
         axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
-        bn_args p = {&l, act == LINEAR ? -1 : act};
+        bn_args p = {&l, act == LINEAR ? -1 : act, to_x};
         ohem_pool_for((long)l.batch * l.out_c, ohem_pool_grain(sp), bn_forward_part, &p);
     } else if (l.batch_normalize) {
         forward_batchnorm_layer(l, net);
@@ -945,7 +960,7 @@ void backward_convolutional_layer(layer l, network net)
         return;
     }
     int m = l.n / l.groups, n = l.size * l.size * l.c / l.groups, k = l.out_w * l.out_h;
-    bn_args p = {&l, act == LINEAR ? -1 : act};
+    bn_args p = {&l, act == LINEAR ? -1 : act, 0};
     ohem_pool_for(l.out_c, ohem_pool_grain((long)l.batch * k), bn_backward_part, &p);
     normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, k, l.delta);
     /* our gemm: the weight gradient of the whole batch in one split of the pool

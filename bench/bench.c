@@ -280,10 +280,17 @@ typedef struct {
     char version[32];
 } torch_child;
 
-static int torch_start(torch_child *t, const char *cfg, int batch, int w, int h, int threads)
+/* glibc's malloc told to keep the memory it frees (no mmap per large tensor, no
+ * trim): PyTorch then stops taking page faults on every step's large tensors */
+static const char *const malloc_keep[][2] = {
+    {"MALLOC_MMAP_THRESHOLD_", "1000000000"}, {"MALLOC_TRIM_THRESHOLD_", "100000000000"}, {"MALLOC_TOP_PAD_", "1000000000"}};
+
+/* keep: with malloc_keep in its environment */
+static int torch_start(torch_child *t, const char *cfg, int batch, int w, int h, int threads, int keep)
 {
     int in[2], out[2];
-    if (pipe(in) || pipe(out)) return -1;
+    /* close-on-exec: a second child must not hold this one's pipes open (its stdin would never end) */
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC)) return -1;
     t->pid = fork();
     if (t->pid == 0) {
         dup2(in[0], 0);
@@ -295,6 +302,8 @@ static int torch_start(torch_child *t, const char *cfg, int batch, int w, int h,
         snprintf(ws, sizeof(ws), "%d", w);
         snprintf(hs, sizeof(hs), "%d", h);
         snprintf(th, sizeof(th), "%d", threads);
+        for (int i = 0; keep && i < (int)(sizeof(malloc_keep) / sizeof(malloc_keep[0])); i++)
+            setenv(malloc_keep[i][0], malloc_keep[i][1], 1);
         execl("/usr/bin/python3", "python3", "bench/torch_step.py", cfg, b, ws, hs, th, (char *)NULL);
         _exit(127);
     }
@@ -332,22 +341,26 @@ static void torch_stop(torch_child *t)
 static void bench_torch_one(const char *what, const char *cfg, int reps)
 {
     network *net = step_net(cfg);
-    torch_child t;
+    torch_child t, tk;
     int threads = openblas_get_num_threads();
-    if (torch_start(&t, cfg, net->batch, net->w, net->h, threads) != 0) {
+    int started = torch_start(&t, cfg, net->batch, net->w, net->h, threads, 0) == 0;
+    if (!started || torch_start(&tk, cfg, net->batch, net->w, net->h, threads, 1) != 0) {
+        if (started) torch_stop(&t);
         out("| 5 | %s: PyTorch | not measured: bench/torch_step.py did not start (python3-torch missing? `scripts/install-deps.sh bench`) |\n", what);
         free_network(net);
         return;
     }
-    double o[64], d[64], p[64], q[64], b[64], oc[64], dc[64], pc[64];
+    double o[64], d[64], p[64], pk[64], q[64], b[64], oc[64], dc[64], pc[64], pkc[64];
     int ours = ohem_gemm_is_ours();
     const char *gemm = ohem_gemm_name();
-    for (int r = 0; r < 2; r++) torch_step(&t, pc), step_seconds(net); /* warm-up */
+    for (int r = 0; r < 2; r++) torch_step(&t, pc), torch_step(&tk, pkc), step_seconds(net); /* warm-up */
     /* Between steps, a pause: idle OpenBLAS threads keep spinning for a while after
      * a gemm (and OpenMP's after a PyTorch step), which would slow the other side. */
     for (int r = 0; r < reps; r++) {
         usleep(SETTLE_US);
         p[r] = torch_step(&t, &pc[r]);
+        usleep(SETTLE_US);
+        pk[r] = torch_step(&tk, &pkc[r]);
         usleep(SETTLE_US);
         o[r] = step_seconds(net);
         oc[r] = last_cpu;
@@ -368,12 +381,16 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
         }
     }
     torch_stop(&t);
+    torch_stop(&tk);
     double mo = median(o, reps), md = median(d, reps), mp = median(p, reps), mq = median(q, reps);
+    double mpk = median(pk, reps);
     /* median() sorted them: [0] is each side's fastest step */
     out("| 5 | %s, batch %d, %d threads: PyTorch %s (forward, backward, SGD step) | %.3f s (median of %d, interleaved; fastest %.3f s) |\n",
         what, net->batch, threads, t.version, mp, reps, p[0]);
     out("| 5 | same, ours (gemm: %s; our loops) | %.3f s: **%.2fx** PyTorch's (target <= 0.8x); fastest against fastest %.3f s: %.2fx |\n",
         gemm, mo, mo / mp, o[0], o[0] / p[0]);
+    out("| 5 | same, PyTorch with glibc's malloc keeping what it frees (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_ set: no page faults on each step's tensors) | %.3f s (median; fastest %.3f s): ours %.2fx of it |\n",
+        mpk, pk[0], mo / mpk);
     if (ours) {
         double mb = median(b, reps);
         out("| 5 | same, ours with OpenBLAS's gemm (OHEM_GEMM=openblas) | %.3f s: %.2fx PyTorch's; our gemm gains %.2fx |\n", mb,

@@ -779,16 +779,15 @@ void forward_convolutional_layer(layer l, network net)
         return;
     }
     int m = l.n / l.groups, k = l.size * l.size * l.c / l.groups, n = l.out_w * l.out_h;
-    /* libdarknet's own gemm reads C even with beta 0 (0 * C): clear it for that one */
-    int beta = 0;
-    if (ohem_gemm_is_darknet()) fill_cpu(l.outputs * l.batch, 0, l.output, 1), beta = 1;
     /* training with batch norm: the product goes to x, which the batch norm keeps
      * (libdarknet copies it there from the output), and the batch norm's pass writes
      * the output from it: one pass over the output less (fashion.cfg's 128x128x16
      * forward 6.5 to 6.2 ms, 64x64x32 5.4 to 5.0 ms) */
     int to_x = l.batch_normalize && net.train;
     float *prod = to_x ? l.x : l.output;
-    if (to_x && beta) fill_cpu(l.outputs * l.batch, 0, l.x, 1);
+    /* libdarknet's own gemm reads C even with beta 0 (0 * C): clear it for that one */
+    int beta = 0;
+    if (ohem_gemm_is_darknet()) fill_cpu(l.outputs * l.batch, 0, prod, 1), beta = 1;
     /* our gemm: the batch's images in one split of the pool where the weights are
      * small enough for every part to read them (else image by image, split by rows) */
     int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1 && (long)m * k <= (1L << 19);
@@ -938,10 +937,14 @@ static int backward_input_flipped(const layer *l, float *delta)
         return 0;
     static __thread void *buf;
     static __thread size_t cap;
-    float *wf = ohem_thread_buffer(&buf, &cap, sizeof(float) * l->c * k, "the turned weights (the backward of a convolutional layer)");
+    float *wf = ohem_thread_buffer(&buf, &cap, sizeof(float) * l->c * k,
+                                   "the turned weights (the backward of a convolutional layer)");
     for (int f = 0; f < l->n; f++)
-        for (int c = 0; c < l->c; c++)
-            for (int q = 0; q < kk; q++) wf[((long)c * l->n + f) * kk + kk - 1 - q] = l->weights[((long)f * l->c + c) * kk + q];
+        for (int c = 0; c < l->c; c++) {
+            const float *w = l->weights + ((long)f * l->c + c) * kk;
+            float *t = wf + ((long)c * l->n + f) * kk;
+            for (int q = 0; q < kk; q++) t[kk - 1 - q] = w[q];
+        }
     ohem_sgemm_conv_forward(l->batch, l->c, l->h * l->w, k, wf, &src, l->outputs, delta, l->inputs, 1);
     return 1;
 }
@@ -949,7 +952,8 @@ static int backward_input_flipped(const layer *l, float *delta)
 /* libdarknet's backward of a convolutional layer with the activation's gradient
  * fused into the batch norm's backward pass; the rest (weight updates, the input's
  * delta, col2im) as libdarknet's, call for call, except that a large image's
- * input delta goes band by band (above). */
+ * input delta goes band by band, and that of a layer with few input channels as a
+ * forward with the weights turned round (above). */
 void backward_convolutional_layer(layer l, network net)
 {
     int act = l.activation;
@@ -970,7 +974,7 @@ void backward_convolutional_layer(layer l, network net)
         ohem_im2col_src src = conv_src(&l, net.input);
         ohem_sgemm_conv_weights(l.batch, m, n, k, l.delta, l.outputs, &src, l.inputs, l.weight_updates);
     }
-    int bands = backward_input_bands(&l, net.delta) || backward_input_flipped(&l, net.delta);
+    int input_done = backward_input_bands(&l, net.delta) || backward_input_flipped(&l, net.delta);
     for (int i = 0; i < l.batch; i++)
         for (int j = 0; j < l.groups; j++) {
             float *a = l.delta + (long)(i * l.groups + j) * m * k, *b = net.workspace;
@@ -985,7 +989,7 @@ void backward_convolutional_layer(layer l, network net)
                 else im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
                 gemm(0, 1, m, n, k, 1, a, k, b, k, 1, c, n);
             }
-            if (net.delta && !bands) {
+            if (net.delta && !input_done) {
                 a = l.weights + j * l.nweights / l.groups;
                 b = l.delta + (long)(i * l.groups + j) * m * k;
                 c = l.size == 1 ? imd : net.workspace;

@@ -262,8 +262,8 @@ static void test_conv_batch(void **state)
         /* batch, channels, height, width, ksize, stride, pad, filters */
         {3, 3, 40, 40, 3, 1, 1, 16}, {2, 16, 13, 13, 3, 1, 1, 200}, {4, 5, 17, 9, 5, 2, 2, 7}, {1, 8, 20, 20, 3, 1, 1, 30},
         {5, 4, 8, 8, 3, 1, 1, 64}, {2, 16, 40, 64, 3, 1, 1, 32}, {3, 30, 10, 33, 3, 1, 1, 50},
-        /* images of whole panels in one block of columns: more filters than a block of
-         * rows, 8 panels an image, more panels than a block of columns */
+        /* images of whole panels: more filters than a block of rows, 8 panels an
+         * image, 16 images of 32 panels (more than a block of columns) */
         {6, 16, 8, 8, 3, 1, 1, 200}, {4, 10, 16, 16, 3, 1, 1, 130}, {16, 3, 32, 32, 3, 1, 1, 70},
         /* the transposed weight gradient: more groups than threads, uneven groups,
          * rows past a block of k, 16 and 64 filters, pad 0 and 2, 17 filters */

@@ -268,6 +268,9 @@ static void test_conv_batch(void **state)
         /* the transposed weight gradient: more groups than threads, uneven groups,
          * rows past a block of k, 16 and 64 filters, pad 0 and 2, 17 filters */
         {11, 8, 20, 23, 3, 1, 1, 16}, {3, 8, 9, 40, 5, 1, 2, 64}, {2, 30, 7, 7, 3, 1, 0, 17}, {9, 8, 35, 3, 3, 1, 1, 5},
+        /* a weight gradient of at most 32 x 32 by groups of images: more groups than
+         * threads, uneven; stride 2 and 5 x 5 */
+        {10, 2, 30, 30, 3, 1, 1, 32}, {2, 1, 50, 70, 5, 2, 2, 8},
     };
     for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
         const int *f = cases[t];

@@ -35,10 +35,13 @@ void ohem_sgemm_im2col(int ta, int tb, int m, int n, int k, float alpha, const f
 
 /* A convolution's gemms over a batch of images, as one split of the pool (the
  * images' im at src->im + i im_stride): the forward, out_i (m x n) = w (m x k)
- * col_i + beta out_i for each image (out + i out_stride), the same bits as ohem_sgemm_im2col
- * image by image; and the weight gradient, wu (m x n) += the sum over images of
- * delta_i (m x k, delta + i delta_stride) col_i', in image order, the same bits as
- * ohem_sgemm_im2col(0, 1, ..., beta 1) image by image. */
+ * col_i + beta out_i for each image (out + i out_stride), the same bits as
+ * ohem_sgemm_im2col image by image; and the weight gradient, wu (m x n) += the sum
+ * over images of delta_i (m x k, delta + i delta_stride) col_i': in image order,
+ * the same bits as ohem_sgemm_im2col(0, 1, ..., beta 1) image by image, except for
+ * few filters (at most 64 with stride 1, or a gradient of at most 32 x 32), which
+ * sum fixed groups of images (float rounding of that; the same bits whatever the
+ * threads). */
 void ohem_sgemm_conv_forward(int batch, int m, int n, int k, const float *w, const ohem_im2col_src *src,
                              long im_stride, float *out, long out_stride, float beta);
 /* 1 when ohem_sgemm_conv_forward of m rows and k = channels ksize^2 reads src's

@@ -750,11 +750,37 @@ int ohem_sgemm_use(int set)
 #define WT_N 64     /* at least this many rows of col (fewer: slower than packing col') */
 #define WT_GROUPS 8 /* at most this many groups of images */
 
+/* A weight gradient summed by fixed groups of images (here and below): each group
+ * from 0 into its own part, the parts then added into C in order. */
 typedef struct {
     const gemm_args *g;
     int groups;
-    float *parts; /* groups x n x m: each group's wu' */
-} wt_args;
+    float *parts; /* groups x m x n (transposed: n x m, each group's wu') */
+} group_args;
+
+/* Group grp's images [*i0, *i1). */
+static void group_images(const group_args *w, long grp, int *i0, int *i1)
+{
+    *i0 = (int)(grp * w->g->nimg / w->groups), *i1 = (int)((grp + 1) * w->g->nimg / w->groups);
+}
+
+/* g's weight gradient by groups: part(group_args, groups) sums each, then C += the
+ * parts in order (transposed: each part is C'). */
+static void sum_by_groups(const gemm_args *g, ohem_pool_fn part, int transposed)
+{
+    static __thread void *parts;
+    static __thread size_t cap;
+    group_args w = {g, g->nimg < WT_GROUPS ? g->nimg : WT_GROUPS, NULL};
+    w.parts = ohem_thread_buffer(&parts, &cap, sizeof(float) * w.groups * g->n * g->m,
+                                 "the weight gradient's groups");
+    ohem_pool_for(w.groups, 1, part, &w);
+    for (int grp = 0; grp < w.groups; grp++) {
+        const float *cg = w.parts + (long)grp * g->n * g->m;
+        for (int i = 0; i < g->m; i++)
+            for (int j = 0; j < g->n; j++)
+                g->c[(long)i * g->ldc + j] += transposed ? cg[(long)j * g->m + i] : cg[(long)i * g->n + j];
+    }
+}
 
 /* delta' rows [p0, p0 + kc) (padded pixels) x columns [j0, j0 + NR) (filters) into
  * one panel: dst[q NR + j] = delta[j0 + j][pixel of p0 + q], 0 for a pixel past its
@@ -788,7 +814,7 @@ __attribute__((target("avx512f"))) static void wt_pack(const float *delta, long 
 
 static void wt_part(void *ctx, long b, long e)
 {
-    const wt_args *w = ctx;
+    const group_args *w = ctx;
     const gemm_args *g = w->g;
     const ohem_im2col_src *s = g->im;
     int m = g->m, n = g->n, ks = s->ksize, pad = s->pad, wc = g->wc, hc = g->hc;
@@ -803,7 +829,8 @@ static void wt_part(void *ctx, long b, long e)
     for (long grp = b; grp < e; grp++) {
         float *cg = w->parts + grp * (long)n * m;
         memset(cg, 0, sizeof(float) * n * m);
-        int i0 = (int)(grp * g->nimg / w->groups), i1 = (int)((grp + 1) * g->nimg / w->groups);
+        int i0, i1;
+        group_images(w, grp, &i0, &i1);
         for (int img = i0; img < i1; img++) {
             const float *src = s->im + img * g->im_img, *delta = g->a + img * g->a_img;
             for (int c = 0; c < s->channels; c++) { /* the zero-padded copy */
@@ -842,21 +869,6 @@ static void wt_part(void *ctx, long b, long e)
     }
 }
 
-static void weights_transposed(const gemm_args *g)
-{
-    static __thread void *parts;
-    static __thread size_t cap;
-    wt_args w = {g, g->nimg < WT_GROUPS ? g->nimg : WT_GROUPS, NULL};
-    w.parts = ohem_thread_buffer(&parts, &cap, sizeof(float) * w.groups * g->n * g->m,
-                                 "the weight gradient's groups");
-    ohem_pool_for(w.groups, 1, wt_part, &w);
-    for (int grp = 0; grp < w.groups; grp++) {
-        const float *cg = w.parts + (long)grp * g->n * g->m;
-        for (int i = 0; i < g->m; i++)
-            for (int j = 0; j < g->n; j++) g->c[(long)i * g->ldc + j] += cg[(long)j * g->m + i];
-    }
-}
-
 /* ---- a weight gradient too small to split by rows or columns, by images ----
  *
  * With few filters and few rows of col (the first layer: 16 x 27), the split by
@@ -865,39 +877,19 @@ static void weights_transposed(const gemm_args *g)
  * WT_GROUPS fixed groups, each summed from 0 into a C of its own by gemm_block, and
  * the groups then added into C in order: each col' packed once, the same bits
  * whatever the threads (float rounding of the image-by-image sum). */
-typedef struct {
-    const gemm_args *g;
-    int groups;
-    float *parts; /* groups x m x n */
-} group_args;
-
 static void group_part(void *ctx, long b, long e)
 {
     const group_args *w = ctx;
     const gemm_args *g = w->g;
     for (long grp = b; grp < e; grp++) {
-        int i0 = (int)(grp * g->nimg / w->groups), i1 = (int)((grp + 1) * g->nimg / w->groups);
+        int i0, i1;
+        group_images(w, grp, &i0, &i1);
         ohem_im2col_src src = *g->im;
         src.im += i0 * g->im_img;
         gemm_args gg = *g;
         gg.a += i0 * g->a_img, gg.im = &src, gg.nimg = i1 - i0, gg.beta = 0;
         gg.c = w->parts + grp * (long)g->m * g->n, gg.ldc = g->n;
         gemm_block(&gg, 0, g->m, 0, g->n);
-    }
-}
-
-static void weights_by_images(const gemm_args *g)
-{
-    static __thread void *parts;
-    static __thread size_t cap;
-    group_args w = {g, g->nimg < WT_GROUPS ? g->nimg : WT_GROUPS, NULL};
-    w.parts = ohem_thread_buffer(&parts, &cap, sizeof(float) * w.groups * g->m * g->n,
-                                 "the weight gradient's groups");
-    ohem_pool_for(w.groups, 1, group_part, &w);
-    for (int grp = 0; grp < w.groups; grp++) {
-        const float *cg = w.parts + (long)grp * g->m * g->n;
-        for (int i = 0; i < g->m; i++)
-            for (int j = 0; j < g->n; j++) g->c[(long)i * g->ldc + j] += cg[(long)i * g->n + j];
     }
 }
 
@@ -971,12 +963,12 @@ static void run(gemm_args *g)
     }
     if (isa == 512 && g->concat_k && g->im && g->tb && g->im->stride == 1 && m <= WT_M && n >= WT_N && g->nimg >= 2 &&
         g->alpha == 1 && g->beta == 1) {
-        weights_transposed(g);
+        sum_by_groups(g, wt_part, 1);
         return;
     }
     long strips_n = (n + NR - 1) / NR, strips_m = (m + ROWS - 1) / ROWS;
     if (g->concat_k && g->im && g->nimg >= 2 && g->alpha == 1 && g->beta == 1 && n <= NR && m <= 32) {
-        weights_by_images(g); /* fashion.cfg's first weight gradient 3.25 to 2.45 ms, yolov3-tiny's 1.88 to 1.48 */
+        sum_by_groups(g, group_part, 0); /* fashion.cfg's first weight gradient 3.25 to 2.45 ms, yolov3-tiny's 1.88 to 1.48 */
         return;
     }
     /* a stride-1 convolution's forward whose output rows fill a panel reads B in

@@ -627,8 +627,22 @@ HOT static void bn_forward_part(void *ctx, long b, long e)
     }
 }
 
-/* Training forward of the batch norm of a convolutional layer: statistics, the
- * rolling averages (.99 and .01, as libdarknet's), then one fused pass. Other
+/* The training forward of l's batch norm: statistics of the values before it (in
+ * x when x_made, else in the output), the rolling averages (.99 and .01, as
+ * libdarknet's), then one fused pass, with the activation act (-1: none). */
+static void bn_train_forward(const layer *l, int act, int x_made)
+{
+    int sp = l->out_h * l->out_w;
+    batch_stats(x_made ? l->x : l->output, l->batch, l->out_c, sp, l->mean, l->variance);
+    scal_cpu(l->out_c, .99, l->rolling_mean, 1);
+    axpy_cpu(l->out_c, .01, l->mean, 1, l->rolling_mean, 1);
+    scal_cpu(l->out_c, .99, l->rolling_variance, 1);
+    axpy_cpu(l->out_c, .01, l->variance, 1, l->rolling_variance, 1);
+    bn_args p = {l, act, x_made};
+    ohem_pool_for((long)l->batch * l->out_c, ohem_pool_grain(sp), bn_forward_part, &p);
+}
+
+/* Training forward of the batch norm of a convolutional layer (above). Other
  * layer kinds and inference go to libdarknet's own. */
 void forward_batchnorm_layer(layer l, network net)
 {
@@ -637,14 +651,7 @@ void forward_batchnorm_layer(layer l, network net)
         dn.forward_batchnorm_layer(l, net);
         return;
     }
-    int sp = l.out_h * l.out_w;
-    batch_stats(l.output, l.batch, l.out_c, sp, l.mean, l.variance);
-    scal_cpu(l.out_c, .99, l.rolling_mean, 1);
-    axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
-    scal_cpu(l.out_c, .99, l.rolling_variance, 1);
-    axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
-    bn_args p = {&l, -1, 0};
-    ohem_pool_for((long)l.batch * l.out_c, ohem_pool_grain(sp), bn_forward_part, &p);
+    bn_train_forward(&l, -1, 0);
 }
 
 /* One row of bn_backward_part: the activation's gradient (factor low where xn
@@ -809,16 +816,8 @@ void forward_convolutional_layer(layer l, network net)
             else im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
             gemm(0, 0, m, n, k, 1, a, k, b, n, beta, c, n);
         }
-    if (l.batch_normalize && net.train) {
-        int sp = l.out_h * l.out_w;
-        batch_stats(prod, l.batch, l.out_c, sp, l.mean, l.variance);
-        scal_cpu(l.out_c, .99, l.rolling_mean, 1);
-        axpy_cpu(l.out_c, .01, l.mean, 1, l.rolling_mean, 1);
-        scal_cpu(l.out_c, .99, l.rolling_variance, 1);
-        axpy_cpu(l.out_c, .01, l.variance, 1, l.rolling_variance, 1);
-        bn_args p = {&l, act == LINEAR ? -1 : act, to_x};
-        ohem_pool_for((long)l.batch * l.out_c, ohem_pool_grain(sp), bn_forward_part, &p);
-    } else if (l.batch_normalize) {
+    if (to_x) bn_train_forward(&l, act == LINEAR ? -1 : act, 1);
+    else if (l.batch_normalize) {
         forward_batchnorm_layer(l, net);
         activate_array(l.output, l.outputs * l.batch, l.activation);
     } else {
@@ -968,7 +967,8 @@ void backward_convolutional_layer(layer l, network net)
     ohem_pool_for(l.out_c, ohem_pool_grain((long)l.batch * k), bn_backward_part, &p);
     normalize_delta_cpu(l.x, l.mean, l.variance, l.mean_delta, l.variance_delta, l.batch, l.out_c, k, l.delta);
     /* our gemm: the weight gradient of the whole batch in one split of the pool
-     * (col' made inside its packing), summed in image order as below */
+     * (col' made inside its packing), summed in image order as below, or by fixed
+     * groups of images for few filters (sgemm.h) */
     int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1;
     if (batched) {
         ohem_im2col_src src = conv_src(&l, net.input);

@@ -164,6 +164,21 @@ static void col_row_infos(const gemm_args *g, int r0, int n, col_row_info *info)
     }
 }
 
+/* The run of col row ri from the output pixel (h, w) to the end of its output row,
+ * at most n long: its length *len, and the columns [*a, *b) of it that read inside
+ * the image, from the returned row (column q at src[q stride]); NULL when the run
+ * reads nothing inside (all zeros). Shared by col_row and col_row_plain, inlined. */
+__attribute__((always_inline)) static inline const float *col_run(const gemm_args *g, const col_row_info *ri, int h,
+                                                                  int w, int n, int *len, int *a, int *b)
+{
+    const ohem_im2col_src *s = g->im;
+    int l = g->wc - w < n ? g->wc - w : n, y = h * s->stride - s->pad + ri->ky;
+    *len = l;
+    *a = ri->w0 > w ? ri->w0 : w, *b = ri->w1 < w + l ? ri->w1 : w + l;
+    if (y < 0 || y >= s->height || *a >= *b) return NULL;
+    return ri->plane + (long)y * s->width + ri->x0;
+}
+
 /* col[r][j .. j+n) into out, r described by ri and the column j being the output
  * pixel (h, w): the image's pixel (h stride - pad + ky, w stride + x0), 0 outside.
  * Runs along one output row at a time; with stride 1, 16 floats a masked load
@@ -171,18 +186,14 @@ static void col_row_infos(const gemm_args *g, int r0, int n, col_row_info *info)
 __attribute__((target("avx512f"), always_inline)) static inline void col_row(const gemm_args *g, const col_row_info *ri, int h, int w,
                                                       int n, float *out)
 {
-    const ohem_im2col_src *s = g->im;
-    int wc = g->wc, st = s->stride;
-    for (int t = 0; t < n; h++, w = 0) {
-        int len = wc - w < n - t ? wc - w : n - t, y = h * st - s->pad + ri->ky;
+    int st = g->im->stride;
+    for (int t = 0, len, a, b; t < n; h++, w = 0, t += len) {
+        const float *src = col_run(g, ri, h, w, n - t, &len, &a, &b);
         float *o = out + t;
-        t += len;
-        int a = ri->w0 > w ? ri->w0 : w, b = ri->w1 < w + len ? ri->w1 : w + len;
-        if (y < 0 || y >= s->height || a >= b) {
+        if (!src) {
             for (int q = 0; q < len; q += 16) _mm512_mask_storeu_ps(o + q, lanes16(len - q), _mm512_setzero_ps());
             continue;
         }
-        const float *src = ri->plane + (long)y * s->width + ri->x0;
         if (st != 1) {
             for (int q = w; q < a; q++) o[q - w] = 0;
             for (int q = a; q < b; q++) o[q - w] = src[q * st];
@@ -207,18 +218,14 @@ __attribute__((target("avx512f"), always_inline)) static inline void col_row(con
 /* col_row in plain C (copies and zeros a run at a time), for the AVX2 kernels. */
 static inline void col_row_plain(const gemm_args *g, const col_row_info *ri, int h, int w, int n, float *out)
 {
-    const ohem_im2col_src *s = g->im;
-    int wc = g->wc, st = s->stride;
-    for (int t = 0; t < n; h++, w = 0) {
-        int len = wc - w < n - t ? wc - w : n - t, y = h * st - s->pad + ri->ky;
+    int st = g->im->stride;
+    for (int t = 0, len, a, b; t < n; h++, w = 0, t += len) {
+        const float *src = col_run(g, ri, h, w, n - t, &len, &a, &b);
         float *o = out + t;
-        t += len;
-        int a = ri->w0 > w ? ri->w0 : w, b = ri->w1 < w + len ? ri->w1 : w + len;
-        if (y < 0 || y >= s->height || a >= b) {
+        if (!src) {
             memset(o, 0, sizeof(float) * len);
             continue;
         }
-        const float *src = ri->plane + (long)y * s->width + ri->x0;
         memset(o, 0, sizeof(float) * (a - w));
         if (st == 1) memcpy(o + (a - w), src + a, sizeof(float) * (b - a));
         else

@@ -24,7 +24,7 @@ FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/rcnn.c layers/rpn_layer.c layers/roipool_layer.c \
 	layers/roi_loss_layer.c layers/roi_align.c src/lib/parse_twostage.c src/lib/twostage.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
 	src/lib/im2col.c src/lib/weights.c src/lib/env.c src/lib/coretype.c \
-	src/lib/kernels.c src/lib/pool.c src/lib/keep_delta.c src/lib/sgemm.c
+	src/lib/kernels.c src/lib/pool.c src/lib/keep_delta.c src/lib/sgemm.c src/lib/winograd.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
@@ -77,6 +77,8 @@ src/lib/kernels.o: CFLAGS += -O3 -fno-trapping-math
 src/lib/im2col.o: CFLAGS += -O3
 # the gemm's packing loops; its kernel is intrinsics
 src/lib/sgemm.o: CFLAGS += -O3
+# and the Winograd transforms' loops over tiles
+src/lib/winograd.o: CFLAGS += -O3
 
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c -o $@ $<

@@ -302,7 +302,12 @@ static void test_conv_forward(void **state)
                                     {2, 24, 128, 128, 8, 3, 1, 1, LEAKY, 1}, {1, 16, 180, 100, 4, 3, 1, 1, LEAKY, 1},
                                     /* the input delta as a forward with the weights turned round (at most 32
                                      * channels, rows of 32 pixels or more); 5 x 5 */
-                                    {1, 8, 40, 33, 12, 3, 1, 1, LEAKY, 1}, {2, 3, 35, 6, 5, 5, 1, 1, LINEAR, 1}};
+                                    {1, 8, 40, 33, 12, 3, 1, 1, LEAKY, 1}, {2, 3, 35, 6, 5, 5, 1, 1, LINEAR, 1},
+                                    /* Winograd's F(2x2, 3x3) (at least 32 channels and filters): odd sizes,
+                                     * blocks across images, a row of tiles wider than a block, batch 1 */
+                                    {2, 32, 16, 16, 64, 3, 1, 1, LEAKY, 1}, {1, 40, 13, 11, 33, 3, 1, 1, LEAKY, 1},
+                                    {3, 32, 9, 7, 40, 3, 1, 0, LOGISTIC, 1}, {1, 32, 151, 5, 32, 3, 1, 1, LINEAR, 1},
+                                    {4, 64, 8, 8, 128, 3, 1, 1, RELU, 1}};
     rng_seed(16);
     for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
         const int *c = cases[t];
@@ -375,6 +380,57 @@ static void test_conv_forward(void **state)
             free_layer(a);
             free_layer(o);
         }
+    }
+}
+
+/* Winograd's F(2x2, 3x3) layers give the same bits on one thread as on two (the
+ * weight gradient sums fixed groups of tiles, added in order), and differ from the
+ * gemm path (OHEM_CONV=gemm) only by float rounding: forward, weight gradient and
+ * input delta, odd sizes, blocks across images. */
+static void test_winograd_threads(void **state)
+{
+    (void)state;
+    static const int cases[][5] = {/* batch, c, w, h, n */ {3, 48, 12, 10, 40}, {2, 64, 9, 9, 32}, {5, 32, 8, 8, 64}};
+    rng_seed(31);
+    for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+        const int *c = cases[t];
+        layer l = make_convolutional_layer(c[0], c[3], c[2], c[1], c[4], 1, 3, 1, 1, LEAKY, 1, 0, 0, 0);
+        long in_n = (long)l.inputs * l.batch, cnt = (long)l.outputs * l.batch;
+        float *in = randv(in_n, -1, 1), *d0 = randv(cnt, -0.5f, 0.5f);
+        float *out[3], *wu[3], *nd[3];
+        network net = {0};
+        net.train = 1;
+        net.input = in;
+        net.workspace = malloc(l.workspace_size);
+        for (int run = 0; run < 3; run++) { /* two threads, one thread, the gemm path */
+            ohem_kernels_threads(run == 1 ? 1 : 2);
+            ohem_kernels_winograd(run != 2);
+            forward_convolutional_layer(l, net);
+            out[run] = dup_v(l.output, cnt);
+            memcpy(l.delta, d0, cnt * sizeof(float));
+            memset(l.weight_updates, 0, l.nweights * sizeof(float));
+            nd[run] = calloc(in_n, sizeof(float));
+            net.delta = nd[run];
+            backward_convolutional_layer(l, net);
+            wu[run] = dup_v(l.weight_updates, l.nweights);
+        }
+        ohem_kernels_threads(2);
+        ohem_kernels_winograd(1);
+        same("winograd output, 1 thread against 2", out[1], out[0], cnt);
+        same("winograd weight_updates, 1 thread against 2", wu[1], wu[0], l.nweights);
+        same("winograd input delta, 1 thread against 2", nd[1], nd[0], in_n);
+        float big[3] = {0, 0, 0};
+        for (long i = 0; i < cnt; i++) big[0] = fmaxf(big[0], fabsf(out[2][i]));
+        for (int i = 0; i < l.nweights; i++) big[1] = fmaxf(big[1], fabsf(wu[2][i]));
+        for (long i = 0; i < in_n; i++) big[2] = fmaxf(big[2], fabsf(nd[2][i]));
+        close_to("winograd output against the gemm path", out[0], out[2], cnt, big[0], 1e-5);
+        close_to("winograd weight_updates against the gemm path", wu[0], wu[2], l.nweights, big[1], 1e-5);
+        close_to("winograd input delta against the gemm path", nd[0], nd[2], in_n, big[2], 1e-5);
+        for (int run = 0; run < 3; run++) free(out[run]), free(wu[run]), free(nd[run]);
+        free(in);
+        free(d0);
+        free(net.workspace);
+        free_layer(l);
     }
 }
 
@@ -611,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_layer),
         cmocka_unit_test(test_batch_stats_offset),
         cmocka_unit_test(test_conv_forward),
+        cmocka_unit_test(test_winograd_threads),
         cmocka_unit_test(test_connected_forward),
         cmocka_unit_test(test_conv_update),
         cmocka_unit_test(test_pool_upsample),

@@ -121,6 +121,7 @@ __attribute__((constructor)) static void ohem_startup(int argc, char **argv, cha
     ohem_im2col_select(env.im2col ? "darknet" : "plugin");
     ohem_keep_input_deltas_select(!env.backward);
     ohem_kernels_threads((int)env.kernel_threads);
+    ohem_kernels_winograd(!env.conv);
     if (ohem_kernels_select(env.kernels ? "darknet" : "plugin") != 0) {
         fprintf(stderr, "error: OHEM_KERNELS=darknet: libdarknet's own kernels are not found (dlsym)\n");
         exit(1);

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "kernels.h"
 #include "sgemm.h"
+#include "winograd.h"
 
 #include <dlfcn.h>
 #include <float.h>
@@ -85,6 +86,12 @@ int ohem_kernels_select(const char *name)
 void ohem_kernels_threads(int threads)
 {
     ohem_pool_set_threads(threads);
+}
+
+static int use_winograd = 1;
+void ohem_kernels_winograd(int on)
+{
+    use_winograd = on;
 }
 
 /* ---- element-wise loops ---------------------------------------------------- */
@@ -772,6 +779,37 @@ static ohem_im2col_src conv_src(const layer *l, const float *im)
     return (ohem_im2col_src){im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad};
 }
 
+/* ---- Winograd's F(2x2, 3x3) for the 3 x 3 layers (winograd.h) --------------
+ *
+ * A 3 x 3, stride-1, pad-1 layer with at least WG_MIN_C channels and WG_MIN_F
+ * filters, and weights of at most WG_MAX_FC kernels (their transform, 16 floats a
+ * kernel, is read again by every block of tiles), goes by Winograd on our gemm:
+ * its forward, and its input's delta as a forward of delta with the weights turned
+ * round. */
+#define WG_MIN_C 32
+#define WG_MIN_F 32
+#define WG_MAX_FC (256L * 256)
+
+static int winograd_fits(const layer *l)
+{
+    return use_winograd && !use_darknet && ohem_gemm_is_ours() && l->size == 3 && l->stride == 1 && l->pad == 1 &&
+           l->groups == 1 && !l->xnor && !l->binary && l->out_h == l->h && l->out_w == l->w && l->c >= WG_MIN_C &&
+           l->n >= WG_MIN_F && (long)l->n * l->c <= WG_MAX_FC;
+}
+
+/* l's weights transformed (turned round for the input's delta), in the calling
+ * thread's buffer. */
+static float *winograd_u(const layer *l, int turned)
+{
+    static __thread void *buf;
+    static __thread size_t cap;
+    float *u = ohem_thread_buffer(&buf, &cap, sizeof(float) * ohem_winograd_u_floats(l->n, l->c),
+                                  "the transformed weights (a Winograd convolution)");
+    if (turned) ohem_winograd_weights(l->c, l->n, l->weights, 1, u);
+    else ohem_winograd_weights(l->n, l->c, l->weights, 0, u);
+    return u;
+}
+
 /* libdarknet's forward of a convolutional layer (output (batch, n, out_h, out_w) =
  * activation(batch norm or bias of weights * im2col(input))), with the output
  * written by gemm instead of cleared and accumulated into, and the batch norm's
@@ -798,7 +836,10 @@ void forward_convolutional_layer(layer l, network net)
     /* our gemm: the batch's images in one split of the pool where the weights are
      * small enough for every part to read them (else image by image, split by rows) */
     int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1 && (long)m * k <= (1L << 19);
-    if (batched) {
+    if (winograd_fits(&l)) {
+        float *u = winograd_u(&l, 0);
+        ohem_winograd_conv(l.batch, l.c, l.h, l.w, l.n, u, net.input, l.inputs, prod, l.outputs, 0);
+    } else if (batched) {
         ohem_im2col_src src = conv_src(&l, net.input);
         ohem_sgemm_conv_forward(l.batch, m, n, k, l.weights, &src, l.inputs, prod, l.outputs, 0);
     }
@@ -970,11 +1011,19 @@ void backward_convolutional_layer(layer l, network net)
      * (col' made inside its packing), summed in image order as below, or by fixed
      * groups of images for few filters (sgemm.h) */
     int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1;
-    if (batched) {
+    if (batched && winograd_fits(&l))
+        ohem_winograd_grad(l.batch, l.c, l.h, l.w, l.n, net.input, l.inputs, l.delta, l.outputs, l.weight_updates);
+    else if (batched) {
         ohem_im2col_src src = conv_src(&l, net.input);
         ohem_sgemm_conv_weights(l.batch, m, n, k, l.delta, l.outputs, &src, l.inputs, l.weight_updates);
     }
-    int input_done = backward_input_bands(&l, net.delta) || backward_input_flipped(&l, net.delta);
+    int input_done = 0;
+    if (net.delta && winograd_fits(&l)) {
+        float *u = winograd_u(&l, 1);
+        ohem_winograd_conv(l.batch, l.n, l.h, l.w, l.c, u, l.delta, l.outputs, net.delta, l.inputs, 1);
+        input_done = 1;
+    }
+    input_done = input_done || backward_input_bands(&l, net.delta) || backward_input_flipped(&l, net.delta);
     for (int i = 0; i < l.batch; i++)
         for (int j = 0; j < l.groups; j++) {
             float *a = l.delta + (long)(i * l.groups + j) * m * k, *b = net.workspace;

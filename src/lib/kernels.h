@@ -45,4 +45,9 @@ int ohem_kernels_select(const char *name);
 /* Threads of the kernels' pool, the caller included. */
 void ohem_kernels_threads(int threads);
 
+/* 1 (the default): 3 x 3 stride-1 convolutions with enough channels go by Winograd's
+ * F(2x2, 3x3) (winograd.h) on our gemm; 0: every convolution by im2col and gemm.
+ * OHEM_CONV sets it at start-up. */
+void ohem_kernels_winograd(int on);
+
 #endif

@@ -782,19 +782,27 @@ static ohem_im2col_src conv_src(const layer *l, const float *im)
 /* ---- Winograd's F(2x2, 3x3) for the 3 x 3 layers (winograd.h) --------------
  *
  * A 3 x 3, stride-1, pad-1 layer with at least WG_MIN_C channels and WG_MIN_F
- * filters, and weights of at most WG_MAX_FC kernels (their transform, 16 floats a
- * kernel, is read again by every block of tiles), goes by Winograd on our gemm:
- * its forward, and its input's delta as a forward of delta with the weights turned
- * round. */
+ * filters, weights of at most WG_MAX_FC kernels (their transform, 16 floats a
+ * kernel, is read again by every block of tiles), and at least one tile of 2 x 2
+ * outputs in the batch for every WG_TILES_PER kernels (the weights' transforms and
+ * the gradient's groups cost per kernel, what they save per tile), goes by
+ * Winograd on our gemm: its forward, its input's delta as a forward of delta with
+ * the weights turned round, and its weight gradient. Measured (two threads, each
+ * layer alone): every fashion.cfg and yolov3-tiny layer inside these bounds gained,
+ * every one outside lost (yolov3-tiny's 13 x 13 x 256 to 512, 4096 kernels a tile:
+ * forward 1.96 to 4.45 ms; fashion.cfg's 8 x 8 x 128 to 256 at batch 2, 1024: backward
+ * 0.40 to 0.61 ms). */
 #define WG_MIN_C 32
 #define WG_MIN_F 32
 #define WG_MAX_FC (256L * 256)
+#define WG_TILES_PER 256
 
 static int winograd_fits(const layer *l)
 {
     return use_winograd && !use_darknet && ohem_gemm_is_ours() && l->size == 3 && l->stride == 1 && l->pad == 1 &&
            l->groups == 1 && !l->xnor && !l->binary && l->out_h == l->h && l->out_w == l->w && l->c >= WG_MIN_C &&
-           l->n >= WG_MIN_F && (long)l->n * l->c <= WG_MAX_FC;
+           l->n >= WG_MIN_F && (long)l->n * l->c <= WG_MAX_FC &&
+           (long)l->batch * ((l->h + 1) / 2) * ((l->w + 1) / 2) * WG_TILES_PER >= (long)l->n * l->c;
 }
 
 /* l's weights transformed (turned round for the input's delta), in the calling

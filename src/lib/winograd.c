@@ -281,13 +281,11 @@ void ohem_winograd_conv(int batch, int c, int h, int w, int f, const float *u, c
  *
  * With y = A' [sum_c (G g G') .* V_c] A for each tile, the gradient of g is G' dU G,
  * dU_xi (f x c) = the sum over tiles of dM_xi (f x tiles) V_xi' (tiles x c), dM = A
- * dY A' the delta of each tile. The blocks go in GROUPS fixed groups, each summed
+ * dY A' the delta of each tile. The blocks go in at most GROUPS groups, fixed by the
+ * shapes (never by the threads), each summed
  * in order into a dU of its own; the groups' sums are added in order: the same
  * bits whatever the threads. */
 #define GROUPS 4
-#ifndef GRAD_TILES
-#define GRAD_TILES 64
-#endif
 
 /* The tiles of output rows 2 ty, 2 ty + 1 (r0, r1: w floats; r1 NULL past the
  * image): their dY = (a b; c d), tile by tile, zeros outside. */
@@ -332,7 +330,8 @@ HOT static void delta_tiles(const float *a, const float *b, const float *c, cons
 typedef struct {
     conv_args conv; /* in: the input; out: the output's delta (f x h x w an image) */
     long blocks;
-    float *du; /* GROUPS x 16 x f x c */
+    int groups; /* of blocks: min(GROUPS, blocks) */
+    float *du;  /* groups x 16 x f x c */
 } grad_args;
 
 /* Groups [b, e) of blocks. */
@@ -352,7 +351,7 @@ static void grad_part(void *ctx, long b, long e)
     float *scratch = ohem_thread_buffer(&sbuf, &scap, sizeof(float) * sc, "a Winograd weight gradient's rows");
     for (long grp = b; grp < e; grp++) {
         float *du = g->du + grp * 16 * fc;
-        long b0 = grp * g->blocks / GROUPS, b1 = (grp + 1) * g->blocks / GROUPS;
+        long b0 = grp * g->blocks / g->groups, b1 = (grp + 1) * g->blocks / g->groups;
         for (long blk = b0; blk < b1; blk++) {
             long u0 = blk * p->rows, u1 = u0 + p->rows < units ? u0 + p->rows : units;
             int nt = (int)(u1 - u0) * tw;
@@ -382,7 +381,7 @@ static void grad_part(void *ctx, long b, long e)
 }
 
 typedef struct {
-    int f, c;
+    int f, c, groups;
     const float *du;
     float *wu;
 } back_args;
@@ -400,7 +399,7 @@ HOT static void back_part(void *ctx, long b, long e)
             for (int xi = 0; xi < 16; xi++) {
                 const float *s = p->du + xi * fc + a * p->c + k0;
                 for (int k = 0; k < n; k++) u[xi][k] = s[k];
-                for (int grp = 1; grp < GROUPS; grp++)
+                for (int grp = 1; grp < p->groups; grp++)
                     for (int k = 0; k < n; k++) u[xi][k] += s[grp * 16 * fc + k];
             }
             for (int j = 0; j < 4; j++) /* r = G' dU */
@@ -424,15 +423,16 @@ void ohem_winograd_grad(int batch, int c, int h, int w, int f, const float *in, 
 {
     grad_args g = {{batch, c, h, w, f, (w + 1) / 2, (h + 1) / 2, 1, NULL, in, in_stride, (float *)delta,
                     delta_stride, 0},
-                   0, NULL};
+                   0, 0, NULL};
     conv_args *p = &g.conv;
-    p->rows = GRAD_TILES / p->tw > 0 ? GRAD_TILES / p->tw : 1;
+    p->rows = TILES / p->tw > 0 ? TILES / p->tw : 1;
     g.blocks = ((long)batch * p->th + p->rows - 1) / p->rows;
     static __thread void *buf;
     static __thread size_t cap;
-    g.du = ohem_thread_buffer(&buf, &cap, sizeof(float) * GROUPS * 16 * f * c,
+    g.groups = g.blocks < GROUPS ? (int)g.blocks : GROUPS;
+    g.du = ohem_thread_buffer(&buf, &cap, sizeof(float) * g.groups * 16 * f * c,
                               "the groups' weight gradients (a Winograd weight gradient)");
-    ohem_pool_for(GROUPS, 1, grad_part, &g);
-    back_args bp = {f, c, g.du, wu};
-    ohem_pool_for(f, ohem_pool_grain(16L * GROUPS * c), back_part, &bp);
+    ohem_pool_for(g.groups, 1, grad_part, &g);
+    back_args bp = {f, c, g.groups, g.du, wu};
+    ohem_pool_for(f, ohem_pool_grain(16L * g.groups * c), back_part, &bp);
 }

@@ -350,7 +350,7 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
         free_network(net);
         return;
     }
-    double o[64], d[64], p[64], pk[64], q[64], b[64], oc[64], dc[64], pc[64], pkc[64];
+    double o[64], d[64], p[64], pk[64], q[64], b[64], wg[64], oc[64], dc[64], pc[64], pkc[64];
     int ours = ohem_gemm_is_ours();
     const char *gemm = ohem_gemm_name();
     for (int r = 0; r < 2; r++) torch_step(&t, pc), torch_step(&tk, pkc), step_seconds(net); /* warm-up */
@@ -378,6 +378,10 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
             usleep(SETTLE_US);
             b[r] = step_seconds(net);
             ohem_gemm_select("auto");
+            ohem_kernels_winograd(0);
+            usleep(SETTLE_US);
+            wg[r] = step_seconds(net);
+            ohem_kernels_winograd(1);
         }
     }
     torch_stop(&t);
@@ -395,6 +399,9 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
         double mb = median(b, reps);
         out("| 5 | same, ours with OpenBLAS's gemm (OHEM_GEMM=openblas) | %.3f s: %.2fx PyTorch's; our gemm gains %.2fx |\n", mb,
             mb / mp, mb / mo);
+        double mw = median(wg, reps);
+        out("| 5 | same, ours without Winograd (OHEM_CONV=gemm: every convolution by im2col and gemm) | %.3f s: %.2fx PyTorch's; Winograd gains %.2fx |\n",
+            mw, mw / mp, mw / mo);
     }
     out("| 5 | same, ours with libdarknet's loops (OHEM_KERNELS=darknet) | %.3f s: %.2fx PyTorch's; the kernels gain %.2fx |\n",
         md, md / mp, md / mo);

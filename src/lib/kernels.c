@@ -790,7 +790,7 @@ static ohem_im2col_src conv_src(const layer *l, const float *im)
  * the weights turned round, and its weight gradient. Measured (two threads, each
  * layer alone): every fashion.cfg and yolov3-tiny layer inside these bounds gained,
  * every one outside lost (yolov3-tiny's 13 x 13 x 256 to 512, 4096 kernels a tile:
- * forward 1.96 to 4.45 ms; fashion.cfg's 8 x 8 x 128 to 256 at batch 2, 1024: backward
+ * forward 2.05 to 3.79 ms; fashion.cfg's 8 x 8 x 128 to 256 at batch 2, 1024: backward
  * 0.40 to 0.61 ms). */
 #define WG_MIN_C 32
 #define WG_MIN_F 32

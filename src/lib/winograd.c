@@ -20,7 +20,6 @@
 
 #include <string.h>
 
-
 #define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #define TILES 64 /* tiles of a block, about */
 /* floats between a block's 16 matrices beyond their size: strides that are multiples
@@ -233,37 +232,59 @@ static void transform_out(const conv_args *p, int i, int ty0, int ty1, int t0, i
     }
 }
 
+/* The calling thread's buffers for a block of p: v (16 x c x tiles), m (16 x f x
+ * tiles), each matrix SKEW floats further on than its size, and the rows' scratch;
+ * kept for the next call. */
+static void block_buffers(const conv_args *p, float **v, float **m, float **scratch)
+{
+    static __thread void *vbuf, *mbuf, *sbuf;
+    static __thread size_t vcap, mcap, scap;
+    long most = (long)p->rows * p->tw, rows = p->rows < p->th ? p->rows : p->th;
+    *v = ohem_thread_buffer(&vbuf, &vcap, sizeof(float) * 16 * (p->c * most + SKEW),
+                            "a block's transformed input (a Winograd convolution)");
+    *m = ohem_thread_buffer(&mbuf, &mcap, sizeof(float) * 16 * (p->f * most + SKEW),
+                            "a block's transformed output or delta (a Winograd convolution)");
+    *scratch = ohem_thread_buffer(&sbuf, &scap, sizeof(float) * (8 * (rows + 1) * p->tw + 2 * (p->tw + 1)),
+                                  "a Winograd convolution's rows");
+}
+
+/* Block blk's units (rows of tiles, p->rows of them, across images): [*u0, *u1). */
+static void block_units(const conv_args *p, long blk, long *u0, long *u1)
+{
+    long units = (long)p->batch * p->th;
+    *u0 = blk * p->rows;
+    *u1 = *u0 + p->rows < units ? *u0 + p->rows : units;
+}
+
+/* From unit un to the end of its image or u1: image *i, rows of tiles [*ty0, *ty1). */
+static void unit_run(const conv_args *p, long un, long u1, int *i, int *ty0, int *ty1)
+{
+    *i = (int)(un / p->th);
+    *ty0 = (int)(un % p->th);
+    *ty1 = u1 - un < p->th - *ty0 ? (int)(u1 - un) + *ty0 : p->th;
+}
+
 /* Blocks [b, e). */
 static void conv_part(void *ctx, long b, long e)
 {
     const conv_args *p = ctx;
-    static __thread void *vbuf, *mbuf, *sbuf;
-    static __thread size_t vcap, mcap, scap;
-    int tw = p->tw, th = p->th;
-    long most = (long)p->rows * tw, units = (long)p->batch * th;
-    float *v = ohem_thread_buffer(&vbuf, &vcap, sizeof(float) * 16 * (p->c * most + SKEW),
-                                  "a block's transformed input (a Winograd convolution)");
-    float *m = ohem_thread_buffer(&mbuf, &mcap, sizeof(float) * 16 * (p->f * most + SKEW),
-                                  "a block's transformed output (a Winograd convolution)");
-    long rows = p->rows < th ? p->rows : th, sc = 8 * (rows + 1) * tw + 2 * (tw + 1);
-    float *scratch = ohem_thread_buffer(&sbuf, &scap, sizeof(float) * sc, "a Winograd convolution's rows");
+    float *v, *m, *scratch;
+    block_buffers(p, &v, &m, &scratch);
+    long fc = (long)p->f * p->c;
     for (long blk = b; blk < e; blk++) {
-        long u0 = blk * p->rows, u1 = u0 + p->rows < units ? u0 + p->rows : units;
-        int nt = (int)(u1 - u0) * tw;
-        /* the block's units (image, row of tiles), image by image */
-        for (long un = u0; un < u1;) {
-            int i = (int)(un / th), ty0 = (int)(un % th), ty1 = u1 - un < th - ty0 ? (int)(u1 - un) + ty0 : th;
-            transform_in(p, i, ty0, ty1, (int)(un - u0) * tw, nt, v, scratch);
-            un += ty1 - ty0;
+        long u0, u1;
+        block_units(p, blk, &u0, &u1);
+        int nt = (int)(u1 - u0) * p->tw, i, ty0, ty1;
+        for (long un = u0; un < u1; un += ty1 - ty0) {
+            unit_run(p, un, u1, &i, &ty0, &ty1);
+            transform_in(p, i, ty0, ty1, (int)(un - u0) * p->tw, nt, v, scratch);
         }
-        long fc = (long)p->f * p->c;
         for (int xi = 0; xi < 16; xi++)
             ohem_sgemm(0, 0, p->f, nt, p->c, 1, p->u + xi * fc, p->c, v + xi * ((long)p->c * nt + SKEW), nt, 0,
                        m + xi * ((long)p->f * nt + SKEW), nt);
-        for (long un = u0; un < u1;) {
-            int i = (int)(un / th), ty0 = (int)(un % th), ty1 = u1 - un < th - ty0 ? (int)(u1 - un) + ty0 : th;
-            transform_out(p, i, ty0, ty1, (int)(un - u0) * tw, nt, m, scratch);
-            un += ty1 - ty0;
+        for (long un = u0; un < u1; un += ty1 - ty0) {
+            unit_run(p, un, u1, &i, &ty0, &ty1);
+            transform_out(p, i, ty0, ty1, (int)(un - u0) * p->tw, nt, m, scratch);
         }
     }
 }
@@ -282,9 +303,8 @@ void ohem_winograd_conv(int batch, int c, int h, int w, int f, const float *u, c
  * With y = A' [sum_c (G g G') .* V_c] A for each tile, the gradient of g is G' dU G,
  * dU_xi (f x c) = the sum over tiles of dM_xi (f x tiles) V_xi' (tiles x c), dM = A
  * dY A' the delta of each tile. The blocks go in at most GROUPS groups, fixed by the
- * shapes (never by the threads), each summed
- * in order into a dU of its own; the groups' sums are added in order: the same
- * bits whatever the threads. */
+ * shapes (never by the threads), each summed in order into a dU of its own; the
+ * groups' sums are added in order: the same bits whatever the threads. */
 #define GROUPS 4
 
 /* The tiles of output rows 2 ty, 2 ty + 1 (r0, r1: w floats; r1 NULL past the
@@ -339,26 +359,22 @@ static void grad_part(void *ctx, long b, long e)
 {
     const grad_args *g = ctx;
     const conv_args *p = &g->conv;
-    static __thread void *vbuf, *mbuf, *sbuf;
-    static __thread size_t vcap, mcap, scap;
-    int tw = p->tw, th = p->th;
-    long most = (long)p->rows * tw, units = (long)p->batch * th, fc = (long)p->f * p->c;
-    float *v = ohem_thread_buffer(&vbuf, &vcap, sizeof(float) * 16 * (p->c * most + SKEW),
-                                  "a block's transformed input (a Winograd weight gradient)");
-    float *m = ohem_thread_buffer(&mbuf, &mcap, sizeof(float) * 16 * (p->f * most + SKEW),
-                                  "a block's transformed delta (a Winograd weight gradient)");
-    long rows = p->rows < th ? p->rows : th, sc = 8 * (rows + 1) * tw + 2 * (tw + 1);
-    float *scratch = ohem_thread_buffer(&sbuf, &scap, sizeof(float) * sc, "a Winograd weight gradient's rows");
+    float *v, *m, *scratch;
+    block_buffers(p, &v, &m, &scratch);
+    int tw = p->tw;
+    long fc = (long)p->f * p->c, plane = (long)p->h * p->w;
     for (long grp = b; grp < e; grp++) {
         float *du = g->du + grp * 16 * fc;
         long b0 = grp * g->blocks / g->groups, b1 = (grp + 1) * g->blocks / g->groups;
         for (long blk = b0; blk < b1; blk++) {
-            long u0 = blk * p->rows, u1 = u0 + p->rows < units ? u0 + p->rows : units;
-            int nt = (int)(u1 - u0) * tw;
-            long vs = (long)p->c * nt + SKEW, ms = (long)p->f * nt + SKEW, plane = (long)p->h * p->w;
-            for (long un = u0; un < u1;) {
-                int i = (int)(un / th), ty0 = (int)(un % th), ty1 = u1 - un < th - ty0 ? (int)(u1 - un) + ty0 : th;
+            long u0, u1;
+            block_units(p, blk, &u0, &u1);
+            int nt = (int)(u1 - u0) * tw, i, ty0, ty1;
+            long vs = (long)p->c * nt + SKEW, ms = (long)p->f * nt + SKEW;
+            for (long un = u0; un < u1; un += ty1 - ty0) {
+                unit_run(p, un, u1, &i, &ty0, &ty1);
                 transform_in(p, i, ty0, ty1, (int)(un - u0) * tw, nt, v, scratch);
+                /* the delta's tiles: dY split four ways over the run, then dM */
                 const float *dl = p->out + i * p->out_stride;
                 int n = (ty1 - ty0) * tw;
                 float *a = scratch, *bb = a + n, *c = bb + n, *d = c + n;
@@ -370,7 +386,6 @@ static void grad_part(void *ctx, long b, long e)
                     }
                     delta_tiles(a, bb, c, d, n, m + (long)k * nt + (un - u0) * tw, ms);
                 }
-                un += ty1 - ty0;
             }
             for (int xi = 0; xi < 16; xi++)
                 ohem_sgemm(0, 1, p->f, p->c, nt, 1, m + xi * ms, nt, v + xi * vs, nt, blk == b0 ? 0 : 1,

@@ -21,6 +21,9 @@
 #include <string.h>
 
 #define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+/* the transforms' inner loops, inlined into each clone of a HOT caller (a call
+ * through the clones' resolver per image row cost more than the row) */
+#define INNER static inline __attribute__((always_inline))
 #define TILES 64 /* tiles of a block, about */
 /* floats between a block's 16 matrices beyond their size: strides that are multiples
  * of 4 KB would put the 16 rows a tile reads or writes in the same L1 sets */
@@ -81,7 +84,7 @@ void ohem_winograd_weights(int f, int c, const float *w, int turned, float *u)
 /* e = d B along one input row r (w floats; NULL: a row of the padding) for the tw
  * tiles across: e[j js + tx] from r[2 tx - 1 .. 2 tx + 2], zeros outside.
  * scratch: 2 (tw + 1) floats. */
-HOT static void row_in(const float *restrict r, int w, int tw, float *restrict e, long js, float *restrict scratch)
+INNER void row_in(const float *restrict r, int w, int tw, float *restrict e, long js, float *restrict scratch)
 {
     float *restrict ev = scratch, *restrict od = scratch + tw + 1; /* ev[q] = r[2q], od[q] = r[2q - 1] */
     int half = w / 2;
@@ -124,7 +127,7 @@ static inline void col4(const float *restrict a0, const float *restrict a1, cons
  * transforms of the input rows 2 ty - 1 and 2 ty of the tiles' rows, one after
  * another, so that the rows 2 ty + 1 and 2 ty + 2 are tw further on; element xi of
  * tile t to v[xi xs + t]. */
-HOT static void col_in(const float *odd, const float *even, long js, int tw, int n, float *v, long xs)
+INNER void col_in(const float *odd, const float *even, long js, int tw, int n, float *v, long xs)
 {
     for (int j = 0; j < 4; j++)
         col4(odd + j * js, even + j * js, odd + j * js + tw, even + j * js + tw, n, v + j * xs, v + (4 + j) * xs,
@@ -152,7 +155,7 @@ static inline void out_row(const float *restrict a0, const float *restrict a1, c
 
 /* Y = A' M A for n tiles (element xi of tile t at m[xi xs + t]): y[2 r + j][t] is
  * output row r, column j of tile t. A' = (1 1 1 0; 0 1 -1 -1). */
-HOT static void out_tiles(const float *m, long xs, int n, float *y)
+INNER void out_tiles(const float *m, long xs, int n, float *y)
 {
     const float *r0 = m, *r1 = m + 4 * xs, *r2 = m + 8 * xs, *r3 = m + 12 * xs;
     out_row(r0, r0 + xs, r0 + 2 * xs, r0 + 3 * xs, n, y, y + n, 1, 1);
@@ -164,7 +167,7 @@ HOT static void out_tiles(const float *m, long xs, int n, float *y)
 }
 
 /* dst (w floats) = the columns of tiles a (even) and b (odd) side by side, + beta dst. */
-HOT static void row_out(const float *restrict a, const float *restrict b, int w, float beta, float *restrict dst)
+INNER void row_out(const float *restrict a, const float *restrict b, int w, float beta, float *restrict dst)
 {
     int half = w / 2;
     if (beta == 0) {
@@ -197,7 +200,7 @@ typedef struct {
 
 /* Rows of tiles [ty0, ty1) of image i (the block's tiles from t0) into v (16 x c x
  * nt). e: 8 (ty1 - ty0 + 1) tw + 2 (tw + 1) floats. */
-static void transform_in(const conv_args *p, int i, int ty0, int ty1, int t0, int nt, float *v, float *e)
+HOT static void transform_in(const conv_args *p, int i, int ty0, int ty1, int t0, int nt, float *v, float *e)
 {
     long xs = (long)p->c * nt + SKEW, plane = (long)p->h * p->w;
     int rows = ty1 - ty0, tw = p->tw;
@@ -216,7 +219,7 @@ static void transform_in(const conv_args *p, int i, int ty0, int ty1, int t0, in
 
 /* Rows of tiles [ty0, ty1) of image i from m (16 x f x nt, the block's tiles from
  * t0) into the output, out = y + beta out. y: 4 (ty1 - ty0) tw floats. */
-static void transform_out(const conv_args *p, int i, int ty0, int ty1, int t0, int nt, const float *m, float *y)
+HOT static void transform_out(const conv_args *p, int i, int ty0, int ty1, int t0, int nt, const float *m, float *y)
 {
     long xs = (long)p->f * nt + SKEW, plane = (long)p->h * p->w;
     int n = (ty1 - ty0) * p->tw;
@@ -309,7 +312,7 @@ void ohem_winograd_conv(int batch, int c, int h, int w, int f, const float *u, c
 
 /* The tiles of output rows 2 ty, 2 ty + 1 (r0, r1: w floats; r1 NULL past the
  * image): their dY = (a b; c d), tile by tile, zeros outside. */
-HOT static void delta_split(const float *restrict r0, const float *restrict r1, int w, float *restrict a,
+INNER void delta_split(const float *restrict r0, const float *restrict r1, int w, float *restrict a,
                             float *restrict b, float *restrict c, float *restrict d)
 {
     int half = w / 2;
@@ -338,7 +341,7 @@ static inline void dm4(const float *restrict a, const float *restrict b, const f
 
 /* dM = A dY A' for n tiles (dY = (a b; c d)): element xi of tile t to m[xi xs + t].
  * A dY has rows (a b), (a + c, b + d), (a - c, b - d), (-c, -d). */
-HOT static void delta_tiles(const float *a, const float *b, const float *c, const float *d, int n, float *m, long xs)
+INNER void delta_tiles(const float *a, const float *b, const float *c, const float *d, int n, float *m, long xs)
 {
     static const float sa[4] = {1, 1, 1, 0}, sc[4] = {0, 1, -1, -1};
     for (int i = 0; i < 4; i++) {
@@ -354,6 +357,25 @@ typedef struct {
     float *du;  /* groups x 16 x f x c */
 } grad_args;
 
+/* Rows of tiles [ty0, ty1) of image i of the output's delta (p->out) into m (16 x
+ * f x nt, the block's tiles from t0): dY split four ways over the rows, then dM.
+ * scratch: 4 (ty1 - ty0) tw floats. */
+HOT static void transform_delta(const conv_args *p, int i, int ty0, int ty1, int t0, int nt, float *m, float *scratch)
+{
+    long ms = (long)p->f * nt + SKEW, plane = (long)p->h * p->w;
+    int n = (ty1 - ty0) * p->tw;
+    const float *dl = p->out + i * p->out_stride;
+    float *a = scratch, *b = a + n, *c = b + n, *d = c + n;
+    for (int k = 0; k < p->f; k++, dl += plane) {
+        for (int ty = ty0; ty < ty1; ty++) {
+            const float *r0 = dl + (long)(2 * ty) * p->w;
+            int t = (ty - ty0) * p->tw;
+            delta_split(r0, 2 * ty + 1 < p->h ? r0 + p->w : NULL, p->w, a + t, b + t, c + t, d + t);
+        }
+        delta_tiles(a, b, c, d, n, m + (long)k * nt + t0, ms);
+    }
+}
+
 /* Groups [b, e) of blocks. */
 static void grad_part(void *ctx, long b, long e)
 {
@@ -362,7 +384,7 @@ static void grad_part(void *ctx, long b, long e)
     float *v, *m, *scratch;
     block_buffers(p, &v, &m, &scratch);
     int tw = p->tw;
-    long fc = (long)p->f * p->c, plane = (long)p->h * p->w;
+    long fc = (long)p->f * p->c;
     for (long grp = b; grp < e; grp++) {
         float *du = g->du + grp * 16 * fc;
         long b0 = grp * g->blocks / g->groups, b1 = (grp + 1) * g->blocks / g->groups;
@@ -374,18 +396,7 @@ static void grad_part(void *ctx, long b, long e)
             for (long un = u0; un < u1; un += ty1 - ty0) {
                 unit_run(p, un, u1, &i, &ty0, &ty1);
                 transform_in(p, i, ty0, ty1, (int)(un - u0) * tw, nt, v, scratch);
-                /* the delta's tiles: dY split four ways over the run, then dM */
-                const float *dl = p->out + i * p->out_stride;
-                int n = (ty1 - ty0) * tw;
-                float *a = scratch, *bb = a + n, *c = bb + n, *d = c + n;
-                for (int k = 0; k < p->f; k++, dl += plane) {
-                    for (int ty = ty0; ty < ty1; ty++) {
-                        const float *r0 = dl + (long)(2 * ty) * p->w;
-                        int t = (ty - ty0) * tw;
-                        delta_split(r0, 2 * ty + 1 < p->h ? r0 + p->w : NULL, p->w, a + t, bb + t, c + t, d + t);
-                    }
-                    delta_tiles(a, bb, c, d, n, m + (long)k * nt + (un - u0) * tw, ms);
-                }
+                transform_delta(p, i, ty0, ty1, (int)(un - u0) * tw, nt, m, scratch);
             }
             for (int xi = 0; xi < 16; xi++)
                 ohem_sgemm(0, 1, p->f, p->c, nt, 1, m + xi * ms, nt, v + xi * vs, nt, blk == b0 ? 0 : 1,

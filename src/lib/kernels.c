@@ -820,9 +820,10 @@ static float *winograd_u(const layer *l, int turned)
 
 /* libdarknet's forward of a convolutional layer (output (batch, n, out_h, out_w) =
  * activation(batch norm or bias of weights * im2col(input))), with the output
- * written by gemm instead of cleared and accumulated into, and the batch norm's
- * last pass, or the bias, fused with the activation. Binary and XNOR layers and
- * other activations go to libdarknet's own. */
+ * written by gemm (or by Winograd's output transform, for the 3 x 3 layers it
+ * fits) instead of cleared and accumulated into, and the batch norm's last pass,
+ * or the bias, fused with the activation. Binary and XNOR layers and other
+ * activations go to libdarknet's own. */
 void forward_convolutional_layer(layer l, network net)
 {
     int act = l.activation;
@@ -999,9 +1000,10 @@ static int backward_input_flipped(const layer *l, float *delta)
 
 /* libdarknet's backward of a convolutional layer with the activation's gradient
  * fused into the batch norm's backward pass; the rest (weight updates, the input's
- * delta, col2im) as libdarknet's, call for call, except that a large image's
- * input delta goes band by band, and that of a layer with few input channels as a
- * forward with the weights turned round (above). */
+ * delta, col2im) as libdarknet's, call for call, except that the 3 x 3 layers
+ * Winograd fits take its weight gradient and input delta (winograd.h), a large
+ * image's input delta goes band by band, and that of a layer with few input
+ * channels as a forward with the weights turned round (above). */
 void backward_convolutional_layer(layer l, network net)
 {
     int act = l.activation;

@@ -134,9 +134,9 @@ INNER void col_in(const float *odd, const float *even, long js, int tw, int n, f
              v + (8 + j) * xs, v + (12 + j) * xs);
 }
 
-/* M A for one row (i) of n tiles, a0 .. a3 its elements: s0 = a0 + a1 + a2,
- * s1 = a1 - a2 - a3, added into y0, y1 with the signs of row i of A'
- * (ai: 1 adds, -1 subtracts, 0 leaves) or, first, stored (store). */
+/* M A for one row of n tiles, a0 .. a3 its elements: s0 = a0 + a1 + a2, s1 = a1 -
+ * a2 - a3, times sign (+1 or -1, the row's entry in a row of A'), stored into y0,
+ * y1 (store) or added to them. */
 static inline void out_row(const float *restrict a0, const float *restrict a1, const float *restrict a2,
                            const float *restrict a3, int n, float *restrict y0, float *restrict y1, float sign,
                            int store)

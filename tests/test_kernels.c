@@ -307,7 +307,9 @@ static void test_conv_forward(void **state)
                                      * blocks across images, a row of tiles wider than a block, batch 1 */
                                     {2, 32, 16, 16, 64, 3, 1, 1, LEAKY, 1}, {1, 40, 13, 11, 33, 3, 1, 1, LEAKY, 1},
                                     {3, 32, 9, 7, 40, 3, 1, 0, LOGISTIC, 1}, {1, 32, 151, 5, 32, 3, 1, 1, LINEAR, 1},
-                                    {4, 64, 8, 8, 128, 3, 1, 1, RELU, 1}};
+                                    {4, 64, 8, 8, 128, 3, 1, 1, RELU, 1},
+                                    /* Winograd on images of one pixel, and of 2 x 3 */
+                                    {4, 32, 1, 1, 32, 3, 1, 1, LEAKY, 1}, {2, 32, 2, 3, 32, 3, 1, 1, LINEAR, 1}};
     rng_seed(16);
     for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
         const int *c = cases[t];

@@ -1020,15 +1020,15 @@ void backward_convolutional_layer(layer l, network net)
     /* our gemm: the weight gradient of the whole batch in one split of the pool
      * (col' made inside its packing), summed in image order as below, or by fixed
      * groups of images for few filters (sgemm.h) */
-    int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1;
-    if (batched && winograd_fits(&l))
+    int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1, wg = winograd_fits(&l);
+    if (wg) /* fits only where batched */
         ohem_winograd_grad(l.batch, l.c, l.h, l.w, l.n, net.input, l.inputs, l.delta, l.outputs, l.weight_updates);
     else if (batched) {
         ohem_im2col_src src = conv_src(&l, net.input);
         ohem_sgemm_conv_weights(l.batch, m, n, k, l.delta, l.outputs, &src, l.inputs, l.weight_updates);
     }
     int input_done = 0;
-    if (net.delta && winograd_fits(&l)) {
+    if (net.delta && wg) {
         float *u = winograd_u(&l, 1);
         ohem_winograd_conv(l.batch, l.n, l.h, l.w, l.c, u, l.delta, l.outputs, net.delta, l.inputs, 1);
         input_done = 1;

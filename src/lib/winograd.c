@@ -18,8 +18,6 @@
 #include "pool.h"
 #include "sgemm.h"
 
-#include <string.h>
-
 #define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 /* the transforms' inner loops, inlined into each clone of a HOT caller (a call
  * through the clones' resolver per image row cost more than the row) */
@@ -292,12 +290,21 @@ static void conv_part(void *ctx, long b, long e)
     }
 }
 
+/* The arguments of a convolution of batch images (c x h x w) with f filters, its
+ * tiles and its rows of tiles a block; returns its blocks. */
+static long conv_setup(conv_args *p, int batch, int c, int h, int w, int f, const float *u, const float *in,
+                       long in_stride, float *out, long out_stride, float beta)
+{
+    *p = (conv_args){batch, c, h, w, f, (w + 1) / 2, (h + 1) / 2, 1, u, in, in_stride, out, out_stride, beta};
+    p->rows = TILES / p->tw > 0 ? TILES / p->tw : 1;
+    return ((long)batch * p->th + p->rows - 1) / p->rows;
+}
+
 void ohem_winograd_conv(int batch, int c, int h, int w, int f, const float *u, const float *in, long in_stride,
                         float *out, long out_stride, float beta)
 {
-    conv_args p = {batch, c, h, w, f, (w + 1) / 2, (h + 1) / 2, 1, u, in, in_stride, out, out_stride, beta};
-    p.rows = TILES / p.tw > 0 ? TILES / p.tw : 1;
-    long units = (long)batch * p.th, blocks = (units + p.rows - 1) / p.rows;
+    conv_args p;
+    long blocks = conv_setup(&p, batch, c, h, w, f, u, in, in_stride, out, out_stride, beta);
     ohem_pool_for(blocks, 1, conv_part, &p);
 }
 
@@ -353,7 +360,7 @@ INNER void delta_tiles(const float *a, const float *b, const float *c, const flo
 typedef struct {
     conv_args conv; /* in: the input; out: the output's delta (f x h x w an image) */
     long blocks;
-    int groups; /* of blocks: min(GROUPS, blocks) */
+    int groups; /* of blocks: min(GROUPS, blocks), so each has one at least (its first gemm sets its dU) */
     float *du;  /* groups x 16 x f x c */
 } grad_args;
 
@@ -402,7 +409,6 @@ static void grad_part(void *ctx, long b, long e)
                 ohem_sgemm(0, 1, p->f, p->c, nt, 1, m + xi * ms, nt, v + xi * vs, nt, blk == b0 ? 0 : 1,
                            du + xi * fc, p->c);
         }
-        if (b1 == b0) memset(du, 0, sizeof(float) * 16 * fc);
     }
 }
 
@@ -447,12 +453,8 @@ HOT static void back_part(void *ctx, long b, long e)
 void ohem_winograd_grad(int batch, int c, int h, int w, int f, const float *in, long in_stride, const float *delta,
                         long delta_stride, float *wu)
 {
-    grad_args g = {{batch, c, h, w, f, (w + 1) / 2, (h + 1) / 2, 1, NULL, in, in_stride, (float *)delta,
-                    delta_stride, 0},
-                   0, 0, NULL};
-    conv_args *p = &g.conv;
-    p->rows = TILES / p->tw > 0 ? TILES / p->tw : 1;
-    g.blocks = ((long)batch * p->th + p->rows - 1) / p->rows;
+    grad_args g;
+    g.blocks = conv_setup(&g.conv, batch, c, h, w, f, NULL, in, in_stride, (float *)delta, delta_stride, 0);
     static __thread void *buf;
     static __thread size_t cap;
     g.groups = g.blocks < GROUPS ? (int)g.blocks : GROUPS;

@@ -2,7 +2,15 @@
 CC ?= cc
 DARKNET_DIR ?= /usr/lib/darknet
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -ffp-contract=off -I$(DARKNET_DIR)/include -Ilayers -Isrc/lib -Isrc/cli
+CFLAGS += -std=gnu11 -Wall -Wextra -ffp-contract=off -I$(DARKNET_DIR)/include
+# The folders are layers, each including only from those below it:
+#   src/libdarknet < src/core < src/cpu < src/layers < src/darknet < src/cli
+# (src/cpu does not use src/core). Each folder's objects see only its own -I list.
+INC_CORE = -Isrc/libdarknet -Isrc/core
+INC_CPU = -Isrc/cpu
+INC_LAYERS = $(INC_CORE) -Isrc/cpu -Isrc/layers
+INC_DARKNET = $(INC_LAYERS) -Isrc/darknet
+INC_ALL = $(INC_DARKNET) -Isrc/cli
 LDLIBS = -L$(DARKNET_DIR) -ldarknet -Wl,-rpath,$(DARKNET_DIR) -lopenblas -lm -pthread
 CLI_LIBS = -lz
 ifeq ($(SANITIZE),1)
@@ -21,10 +29,14 @@ MPI_LIBS = $(if $(MPI_ON),$(shell mpicc --showme:link))
 FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 
 # libohem.a: the layers and the plugin glue a user's program links (before or after -ldarknet).
-LIB_SRC = layers/ohem.c layers/ohem_layer.c layers/rcnn.c layers/rpn_layer.c layers/roipool_layer.c \
-	layers/roi_loss_layer.c layers/roi_align.c src/lib/parse_twostage.c src/lib/twostage.c src/lib/cfg.c src/lib/parser.c src/lib/blas.c src/lib/resize.c \
-	src/lib/im2col.c src/lib/weights.c src/lib/env.c src/lib/coretype.c \
-	src/lib/kernels.c src/lib/pool.c src/lib/keep_delta.c src/lib/sgemm.c src/lib/winograd.c
+CORE_SRC = src/core/ohem.c src/core/rcnn.c src/core/roi_align.c
+CPU_SRC = src/cpu/pool.c src/cpu/coretype.c src/cpu/gemm.c src/cpu/sgemm.c src/cpu/im2col.c src/cpu/winograd.c \
+	src/cpu/kernels.c
+LAYERS_SRC = src/layers/ohem_layer.c src/layers/rpn_layer.c src/layers/roipool_layer.c src/layers/roi_loss_layer.c
+DARKNET_SRC = src/darknet/startup.c src/darknet/env.c src/darknet/cfg.c src/darknet/parser.c \
+	src/darknet/parse_twostage.c src/darknet/network.c src/darknet/resize.c src/darknet/keep_delta.c \
+	src/darknet/weights.c
+LIB_SRC = $(CORE_SRC) $(CPU_SRC) $(LAYERS_SRC) $(DARKNET_SRC)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
@@ -32,7 +44,7 @@ CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
 	tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example tests/mpi_equiv
-HEADERS = $(wildcard layers/*.h src/lib/*.h src/cli/*.h bench/*.h)
+HEADERS = $(wildcard src/*/*.h bench/*.h)
 
 .PHONY: all deps cfgs test demo compare compare-onestage bench fuzz clean
 all: deps libohem.a darknet cfgs tests/example
@@ -49,7 +61,7 @@ deps:
 # whether libohem.a comes before or after -ldarknet; a plain archive after
 # -ldarknet would be skipped, and the stock parser would run.
 libohem.a: libohem_core.a
-	printf '/* the [ohem] plugin: see README.md, "In your own program" */\nEXTERN(ohem_parse_network)\nINPUT(libohem_core.a)\n' >$@
+	printf '/* the [ohem] plugin: see README.md, "In your own program" */\nEXTERN(ohem_startup ohem_parse_network)\nINPUT(libohem_core.a)\n' >$@
 
 libohem_core.a: $(LIB_OBJ)
 	rm -f $@
@@ -66,19 +78,26 @@ $(FLAGS_STAMP):
 	@rm -f .flags-*
 	@touch $@
 
+src/core/%.o: CFLAGS += $(INC_CORE)
+src/cpu/%.o: CFLAGS += $(INC_CPU)
+src/layers/%.o: CFLAGS += $(INC_LAYERS)
+src/darknet/%.o: CFLAGS += $(INC_DARKNET)
+src/cli/%.o: CFLAGS += $(INC_ALL)
 src/cli/dist.o: CFLAGS += $(MPI_CFLAGS)
+tests/%: CFLAGS += $(INC_ALL)
+bench/%: CFLAGS += $(INC_ALL)
 
 # the mining core's NMS loop is written to vectorise
-layers/ohem.o: CFLAGS += -O3
+src/core/ohem.o: CFLAGS += -O3
 # so are the kernels' loops (no trapping math lets a select vectorise; the results
 # stay those of the source)
-src/lib/kernels.o: CFLAGS += -O3 -fno-trapping-math
+src/cpu/kernels.o: CFLAGS += -O3 -fno-trapping-math
 # col2im's stride-1 rows are additions that vectorise
-src/lib/im2col.o: CFLAGS += -O3
+src/cpu/im2col.o: CFLAGS += -O3
 # the gemm's packing loops; its kernel is intrinsics
-src/lib/sgemm.o: CFLAGS += -O3
+src/cpu/sgemm.o: CFLAGS += -O3
 # and the Winograd transforms' loops over tiles
-src/lib/winograd.o: CFLAGS += -O3
+src/cpu/winograd.o: CFLAGS += -O3
 
 %.o: %.c $(HEADERS)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -156,7 +175,7 @@ compare-onestage: all
 # sources less its main), so a change that breaks them breaks `make test` too.
 FUZZ_SECONDS ?= 60
 FUZZ_CC = clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
-	-I$(DARKNET_DIR)/include -Ilayers -Isrc/lib -Isrc/cli
+	-I$(DARKNET_DIR)/include $(INC_ALL)
 FUZZ_SRC = $(LIB_SRC) $(filter-out src/cli/darknet.c,$(CLI_SRC))
 FUZZ = tests/fuzz/fuzz_cfg tests/fuzz/fuzz_labels
 $(FUZZ): tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) $(HEADERS)

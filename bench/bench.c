@@ -30,7 +30,9 @@
 #include "ohem.h"
 #include "coretype.h"
 #include "kernels.h"
-#include "ohem_parser.h"
+#include "parser.h"
+#include "gemm.h"
+#include "im2col.h"
 #include "bench_util.h"
 
 char *openblas_get_corename(void);
@@ -488,7 +490,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: cannot write %s\n", file);
         return 1;
     }
-    ohem_blas_init();
     if (peak_cfg) { /* row 4's child: 3 steps of that cfg, then the peak memory in kB on stdout */
         network *net = step_net(peak_cfg);
         for (int i = 0; i < 3; i++) step_seconds(net);

@@ -19,7 +19,7 @@
 
 #include "darknet.h"
 #include "ohem_layer.h"
-#include "ohem_parser.h"
+#include "parser.h"
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
 #include "rpn_layer.h"

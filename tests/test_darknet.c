@@ -16,7 +16,9 @@
 #include "darknet.h"
 #include "kernels.h"
 #include "ohem_layer.h"
-#include "ohem_parser.h"
+#include "parser.h"
+#include "im2col.h"
+#include "weights.h"
 #include "oracle.h"
 
 #define TMP "tests/tmp"

@@ -16,7 +16,7 @@
 
 #include "coretype.h"
 #include "env.h"
-#include "ohem_parser.h"
+#include "parser.h"
 
 char *openblas_get_corename(void);
 
@@ -230,7 +230,6 @@ static void test_core_end_to_end(void **state)
 
 int main(int argc, char **argv)
 {
-    ohem_blas_init(); /* links the start-up */
     if (argc > 1 && !strcmp(argv[1], "--corename")) {
         printf("%s\n", openblas_get_corename());
         if (getenv("OHEM_OPENBLAS_RESTARTED")) printf("OHEM_OPENBLAS_RESTARTED still set\n");

@@ -1,4 +1,4 @@
-/* test_gemm.c: our gemm (src/lib/sgemm.c), on its AVX-512 kernels and on its AVX2
+/* test_gemm.c: our gemm (src/cpu/sgemm.c), on its AVX-512 kernels and on its AVX2
  * ones, against a naive product in double, on random shapes: all four
  * transpositions, sizes from 1 to past every block (tiles, KC, MC, NC), leading
  * dimensions wider than the matrices, alpha and beta 0, 1 and other; C's padding
@@ -18,7 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "ohem_parser.h"
+#include "parser.h"
+#include "gemm.h"
 #include "oracle.h"
 #include "pool.h"
 #include "sgemm.h"
@@ -352,7 +353,6 @@ static int use_kernels_256(void **state)
  * where the CPU lacks its kernels). */
 int main(void)
 {
-    ohem_blas_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small),
         cmocka_unit_test(test_blocked),

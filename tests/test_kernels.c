@@ -1,4 +1,4 @@
-/* test_kernels.c: every kernel that replaces one of libdarknet's (src/lib/kernels.c)
+/* test_kernels.c: every kernel that replaces one of libdarknet's (src/cpu/kernels.c)
  * against the library's own, found with dlsym(RTLD_NEXT), on random shapes (odd
  * sizes, batch 1, loops large enough for the thread pool), forward and backward; and
  * three training steps of a real cfg with our kernels against three with
@@ -19,7 +19,8 @@
 
 #include "darknet.h"
 #include "kernels.h"
-#include "ohem_parser.h"
+#include "parser.h"
+#include "gemm.h"
 #include "oracle.h"
 
 float train_network_datum(network *net);
@@ -668,7 +669,6 @@ static void test_training_steps(void **state)
 
 int main(void)
 {
-    ohem_blas_init();
     ohem_kernels_threads(2); /* the pool splits the large loops even on one core */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_elementwise),

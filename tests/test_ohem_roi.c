@@ -18,7 +18,7 @@
 
 #include "darknet.h"
 #include "ohem_layer.h"
-#include "ohem_parser.h"
+#include "parser.h"
 #include "oracle.h"
 #include "rcnn.h"
 #include "roi_loss_layer.h"

@@ -19,7 +19,8 @@
 
 #include "darknet.h"
 #include "ohem_layer.h"
-#include "ohem_parser.h"
+#include "parser.h"
+#include "keep_delta.h"
 #include "net_steps.h"
 
 #define TMP "tests/tmp"

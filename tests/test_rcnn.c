@@ -1,4 +1,4 @@
-/* test_rcnn.c: the two-stage detector's math (layers/rcnn.h) held to what its header
+/* test_rcnn.c: the two-stage detector's math (src/core/rcnn.h) held to what its header
  * says, each function against a second, simpler computation written here: hand-made
  * cases, a brute-force IoU matrix in double precision with the test's own IoU,
  * central finite differences in double of losses written out again, a plain

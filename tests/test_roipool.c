@@ -1,4 +1,4 @@
-/* test_roipool.c: RoIAlign and RoI max pooling (layers/roi_align.c) against oracles
+/* test_roipool.c: RoIAlign and RoI max pooling (src/core/roi_align.c) against oracles
  * written a second, simpler way, on random maps and RoIs from explicit seeds.
  *
  * RoIAlign oracle: in double, every sample point of every bin from the formula of

@@ -15,7 +15,8 @@
 #include <cmocka.h>
 
 #include "darknet.h"
-#include "ohem_parser.h"
+#include "parser.h"
+#include "weights.h"
 #include "net_steps.h"
 #include "rcnn.h"
 #include "roi_loss_layer.h"

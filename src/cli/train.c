@@ -4,7 +4,9 @@
 #include "cli.h"
 #include "detect.h"
 #include "dist.h"
-#include "ohem_parser.h"
+#include "parser.h"
+#include "gemm.h"
+#include "weights.h"
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
 

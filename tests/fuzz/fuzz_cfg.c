@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
-#include "ohem_parser.h"
+#include "parser.h"
 
 static char path[64];
 

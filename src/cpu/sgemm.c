@@ -21,7 +21,7 @@
  * whatever the threads. beta 0 never reads C, as in BLAS. */
 #include "sgemm.h"
 #include "coretype.h"
-#include "ohem_parser.h"
+#include "im2col.h"
 #include "pool.h"
 
 #include <immintrin.h>

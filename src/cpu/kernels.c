@@ -16,7 +16,8 @@
 #include <string.h>
 
 #include "darknet.h"
-#include "ohem_parser.h"
+#include "gemm.h"
+#include "im2col.h"
 #include "pool.h"
 
 /* The loops' hot parts are built three times, for AVX-512, AVX2 and the baseline,

@@ -1,4 +1,4 @@
-/* twostage.c: libdarknet functions that must know the two-stage layers, replaced
+/* network.c: libdarknet functions that must know the two-stage layers, replaced
  * through the PLT as gemm is: set_batch_network (the layers from [roipool] on run
  * images x RoIs rows) and get_network_boxes (detections of [roi_loss]). For any
  * other network they do what libdarknet's do. */

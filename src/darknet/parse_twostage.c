@@ -1,6 +1,7 @@
 /* parse_twostage.c: the keys of [rpn], [roipool] and [roi_loss], each checked (a
  * number, its range, where the section stands), then the layer built. */
-#include "ohem_parser.h"
+#include "parse_twostage.h"
+#include "parser.h"
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
 #include "rpn_layer.h"

@@ -2,7 +2,7 @@
  * does not know ([ohem] among them). Multi-scale training (random=1) calls it. */
 #include "dn_internal.h"
 #include "ohem_layer.h"
-#include "ohem_parser.h"
+#include "parser.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,14 +1,11 @@
-/* blas.c: libdarknet's gemm, routed to our own gemm (sgemm.c) where the CPU has
- * AVX-512, else to OpenBLAS (OHEM_GEMM chooses otherwise). The library's own is a naive single-threaded loop;
- * its internal calls go through the PLT, so these replace it. Semantics as
- * Darknet's: C = ALPHA op(A) op(B) + BETA C, row-major. */
-#include "ohem_parser.h"
-#include "coretype.h"
-#include "env.h"
-#include "kernels.h"
+/* gemm.c: libdarknet's gemm, routed to our own gemm (sgemm.c) where the CPU has
+ * AVX-512, else to OpenBLAS (OHEM_GEMM chooses otherwise). The library's own is a
+ * naive single-threaded loop; its internal calls go through the PLT, so these
+ * replace it. Semantics as Darknet's: C = ALPHA op(A) op(B) + BETA C, row-major. */
+#define _GNU_SOURCE
+#include "gemm.h"
 #include "sgemm.h"
 
-#define _GNU_SOURCE
 #include <cblas.h>
 #include <dlfcn.h>
 #include <stdio.h>
@@ -92,44 +89,4 @@ int ohem_gemm_select(const char *name)
     if (!darknet_gemm || !darknet_gemm_cpu) return -1;
     use_darknet = 1;
     return 0;
-}
-
-/* Start-up of every program that links libohem.a (glibc passes argc, argv and envp
- * to constructors): checks every environment variable the project reads, puts
- * OpenBLAS on the best kernels the CPU supports, sets the threads and the kernels
- * chosen. A bad variable is an error before main runs. */
-__attribute__((constructor)) static void ohem_startup(int argc, char **argv, char **envp)
-{
-    (void)argc;
-    (void)envp;
-    ohem_env env;
-    ohem_err e;
-    if (ohem_env_read(&env, &e) != 0) {
-        fprintf(stderr, "error: %s\n", e.msg);
-        exit(1);
-    }
-    ohem_core_fix(env.openblas_core, argv);
-    openblas_set_num_threads((int)env.threads);
-    static const char *const gemms[] = {"auto", "plugin", "avx2", "openblas", "darknet"};
-    if (ohem_gemm_select(gemms[env.gemm]) != 0) {
-        fprintf(stderr, "error: OHEM_GEMM=%s: %s\n", gemms[env.gemm],
-                env.gemm == 1   ? "our gemm needs a CPU with AVX-512 (F, CD, BW, DQ, VL) or AVX2 and FMA; this one has neither"
-                : env.gemm == 2 ? "our AVX2 gemm needs a CPU with AVX2 and FMA; this one has not"
-                                : "libdarknet's own gemm is not found (dlsym)");
-        exit(1);
-    }
-    ohem_im2col_select(env.im2col ? "darknet" : "plugin");
-    ohem_keep_input_deltas_select(!env.backward);
-    ohem_kernels_threads((int)env.kernel_threads);
-    ohem_kernels_winograd(!env.conv);
-    if (ohem_kernels_select(env.kernels ? "darknet" : "plugin") != 0) {
-        fprintf(stderr, "error: OHEM_KERNELS=darknet: libdarknet's own kernels are not found (dlsym)\n");
-        exit(1);
-    }
-}
-
-/* Referenced by the parser, so that linking the parser links this file and its
- * start-up; the work is done there. */
-void ohem_blas_init(void)
-{
 }

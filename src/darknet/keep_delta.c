@@ -10,7 +10,7 @@
  * ohem_keep_input_deltas wraps the backward of each such layer: it runs on a cleared
  * delta (a scratch buffer of the network), and the result is added to what was
  * there. */
-#include "ohem_parser.h"
+#include "keep_delta.h"
 #include "roipool_layer.h"
 
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * loads; on CPUs it does not know (recent Intel server parts) it falls back to the
  * generic SSE3 "Prescott" kernels, 2x slower on a training step. OpenBLAS reads
  * OPENBLAS_CORETYPE only when it loads, so the fix restarts the program once with it
- * set (ohem_core_fix, run at start-up by blas.c). */
+ * set (ohem_core_fix, run at start-up by startup.c). */
 #ifndef OHEM_CORETYPE_H
 #define OHEM_CORETYPE_H
 

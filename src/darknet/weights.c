@@ -1,6 +1,7 @@
 /* weights.c: checks a weights file against a network before libdarknet reads it
  * (its load_weights reads what is there and leaves the rest, silently). */
-#include "ohem_parser.h"
+#include "weights.h"
+#include "parser.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,10 @@
 /* parser.c: parse_network_cfg and load_network, replacing libdarknet's (its calls go
  * through the PLT, so these serve the library too). A table maps section names to
  * parse functions; an unknown section is an error. */
-#include "ohem_parser.h"
+#include "parser.h"
+#include "keep_delta.h"
+#include "parse_twostage.h"
+#include "weights.h"
 #include "dn_internal.h"
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
@@ -853,7 +856,6 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         ohem_cfg_free(&cfg);
         return -1;
     }
-    ohem_blas_init();
     network *net = make_network(cfg.n - 1);
     net->gpu_index = gpu_index;
     parse_net_options(cfg.sections[0].options, net);
@@ -948,12 +950,6 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
     *out = net;
     return 0;
 }
-
-/* Linking this file (a program calls parse_network_cfg or load_network) brings our
- * resize_network along too, for multi-scale training with [ohem]. */
-__attribute__((used)) static int (*const link_resize)(network *, int, int) = resize_network;
-void im2col_cpu(float *im, int channels, int height, int width, int ksize, int stride, int pad, float *col);
-__attribute__((used)) static void (*const link_im2col)(float *, int, int, int, int, int, int, float *) = im2col_cpu;
 
 network *parse_network_cfg(char *filename)
 {

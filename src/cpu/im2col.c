@@ -6,7 +6,8 @@
  * (the pool's workers, still spinning after a loop, would take a core from them).
  * Same results bit for bit. */
 #define _GNU_SOURCE
-#include "ohem_parser.h"
+#include "im2col.h"
+#include "gemm.h"
 #include "pool.h"
 
 #include <dlfcn.h>

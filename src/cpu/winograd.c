@@ -14,7 +14,6 @@
  * gemms (in the part's thread: our gemm runs in its caller inside a pool loop), and
  * the output transform. A block's V and M stay in the core's L2. */
 #include "winograd.h"
-#include "ohem_parser.h"
 #include "pool.h"
 #include "sgemm.h"
 

@@ -1,0 +1,21 @@
+/* gemm.h: libdarknet's gemm and gemm_cpu, replaced through the PLT and routed to our
+ * gemm (sgemm.h), to OpenBLAS, or back to libdarknet's own. */
+#ifndef OHEM_GEMM_H
+#define OHEM_GEMM_H
+
+/* "auto" (ours where the CPU has AVX-512, else OpenBLAS), "plugin" (ours, on the
+ * best kernels the CPU runs), "avx2" (ours on the AVX2 kernels), "openblas" or
+ * "darknet"; returns 0, or -1 for another name or for kernels the CPU lacks. */
+int ohem_gemm_select(const char *name);
+
+/* 1 when libdarknet's own gemm is selected. */
+int ohem_gemm_is_darknet(void);
+
+/* 1 when our own gemm is selected. */
+int ohem_gemm_is_ours(void);
+
+/* The gemm in use, in words ("ours, AVX-512 kernels", "OpenBLAS's, core Haswell",
+ * ...), for start-up lines and reports. */
+const char *ohem_gemm_name(void);
+
+#endif

@@ -1,0 +1,451 @@
+/* roi_loss_layer.c: the [roi_loss] Darknet layer (roi_loss_layer.h) over rcnn.c. */
+#include "roi_loss_layer.h"
+#include "rcnn.h"
+#include "roipool_layer.h"
+#include "rpn_layer.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROI_LOSS_MAGIC 0x726f696cu
+#define ROI_MAX_TRUTHS 90
+#define ROI_BETA 1.f /* smooth L1 threshold of the head's box loss (Fast R-CNN) */
+
+static const float roi_std[4] = {.1f, .1f, .2f, .2f};
+
+typedef struct {
+    uint32_t magic;
+    roi_loss_options opt;
+    int index, images, rois, roipool, rpn;
+    float *loss, *cls, *bx; /* (images x rois): full loss and its two parts */
+    int *label, *sampled, *matched, *idx; /* (images x rois), (rois) for idx */
+    float *best;            /* (rois) */
+    unsigned char *trained; /* (images x rois) */
+    float *tmp;             /* (5 classes + 1) */
+    uint64_t rng;
+    roi_loss_stats stats;   /* of the last forward */
+    roi_loss_stats acc;     /* summed since roi_loss_layer_take_stats */
+} roi_loss_state;
+
+static roi_loss_state *state_of(const layer *l)
+{
+    roi_loss_state *st = (roi_loss_state *)l->cweights;
+    assert(st && st->magic == ROI_LOSS_MAGIC);
+    return st;
+}
+
+void roi_loss_options_default(roi_loss_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->fg_iou = .5f;
+    o->bg_lo = .1f;
+    o->bg_hi = .5f;
+    o->rois_per_image = 64;
+    o->fg_fraction = .25f;
+    o->sampler = 1;
+    o->jitter = .2f;
+}
+
+static void state_free(roi_loss_state *st)
+{
+    if (!st) return;
+    free(st->loss);
+    free(st->cls);
+    free(st->bx);
+    free(st->label);
+    free(st->sampled);
+    free(st->matched);
+    free(st->idx);
+    free(st->best);
+    free(st->trained);
+    free(st->tmp);
+    st->magic = 0;
+}
+
+int make_roi_loss_layer(layer *l, const roi_loss_options *o, network *net, int index,
+                        int roipool, int batch, int inputs)
+{
+    const layer *rp = &net->layers[roipool];
+    assert(is_roipool_layer(rp) && roipool < index && inputs == 5 * o->classes + 1);
+    int R = roipool_layer_count(rp);
+    layer z = {0};
+    *l = z;
+    l->type = BLANK;
+    l->batch = batch;
+    l->inputs = l->outputs = inputs;
+    l->w = l->h = l->out_w = l->out_h = 1;
+    l->c = l->out_c = inputs;
+    l->classes = o->classes;
+    l->coords = 4;
+    l->max_boxes = ROI_MAX_TRUTHS;
+    l->truths = 5 * ROI_MAX_TRUTHS;
+    l->jitter = o->jitter;
+    l->forward = forward_roi_loss_layer;
+    l->backward = backward_roi_loss_layer;
+    size_t rows = (size_t)batch;
+    roi_loss_state *st = calloc(1, sizeof(*st));
+    l->output = calloc(rows * inputs, sizeof(float));
+    l->delta = calloc(rows * inputs, sizeof(float));
+    l->cost = calloc(1, sizeof(float));
+    if (!st || !l->output || !l->delta || !l->cost) goto fail;
+    l->cweights = (char *)st;
+    st->magic = ROI_LOSS_MAGIC;
+    st->opt = *o;
+    st->index = index;
+    st->rois = R;
+    st->images = batch / R;
+    st->roipool = roipool;
+    st->rpn = roipool - 1;
+    st->loss = calloc(rows, sizeof(float));
+    st->cls = calloc(rows, sizeof(float));
+    st->bx = calloc(rows, sizeof(float));
+    st->label = calloc(rows, sizeof(int));
+    st->sampled = calloc(rows, sizeof(int));
+    st->matched = calloc(rows, sizeof(int));
+    st->idx = calloc(R, sizeof(int));
+    st->best = calloc(R, sizeof(float));
+    st->trained = calloc(rows, 1);
+    st->tmp = calloc(inputs, sizeof(float));
+    if (!st->loss || !st->cls || !st->bx || !st->label || !st->sampled || !st->matched || !st->idx || !st->best ||
+        !st->trained || !st->tmp)
+        goto fail;
+    st->rng = rcnn_seed();
+    if (o->sampler)
+        fprintf(stderr, "roi_loss   %d classes, sampler: %d RoIs per image, <= %.0f%% foreground\n",
+                o->classes, o->rois_per_image, 100 * o->fg_fraction);
+    else
+        fprintf(stderr, "roi_loss   %d classes, the sampler off: [ohem] chooses the RoIs that train\n", o->classes);
+    return 0;
+fail:
+    state_free(st);
+    free(st);
+    free(l->output);
+    free(l->delta);
+    free(l->cost);
+    *l = z;
+    return -1;
+}
+
+int is_roi_loss_layer(const layer *l)
+{
+    return l->type == BLANK && l->forward == forward_roi_loss_layer && l->cweights;
+}
+
+void free_roi_loss_layer(layer *l)
+{
+    if (is_roi_loss_layer(l)) state_free(state_of(l));
+}
+
+/* Softmax of each row's scores into the output; the deltas copied. */
+static void rows_output(const layer *l, const float *in, int rows)
+{
+    int m = l->classes + 1;
+    for (int r = 0; r < rows; r++) {
+        const float *x = in + (size_t)r * l->inputs;
+        float *y = l->output + (size_t)r * l->inputs;
+        float mx = x[0];
+        for (int k = 1; k < m; k++) mx = x[k] > mx ? x[k] : mx;
+        double sum = 0;
+        for (int k = 0; k < m; k++) sum += exp((double)(x[k] - mx));
+        for (int k = 0; k < m; k++) y[k] = (float)(exp((double)(x[k] - mx)) / sum);
+        memcpy(y + m, x + m, (size_t)(l->inputs - m) * sizeof(float));
+    }
+}
+
+/* The loss of one labelled RoI (label a class, or classes for background, matched
+ * its truth) and its delta times scale into d: Fast R-CNN's target, then
+ * rcnn_roi_loss. c and bx receive the two parts. */
+static float row_loss(const roi_loss_state *st, box roi, const box *truths, int label, int matched,
+                      const float *x, float scale, float *d, float *c, float *bx)
+{
+    float target[4] = {0};
+    if (label < st->opt.classes) rcnn_encode(roi, truths[matched], roi_std, target);
+    return rcnn_roi_loss(x, st->opt.classes, label, target, ROI_BETA, scale, d, c, bx);
+}
+
+/* Counts one trained RoI (its loss, parts and label) into s, at scale. */
+static void stats_add_roi(roi_loss_stats *s, float loss, float c, float bx, float scale, int fg)
+{
+    s->roi += loss * scale;
+    s->roi_cls += c * scale;
+    s->roi_box += bx * scale;
+    s->trained++;
+    s->foreground += fg;
+}
+
+/* dst += src, every figure. */
+static void stats_add(roi_loss_stats *dst, const roi_loss_stats *src)
+{
+    dst->roi += src->roi;
+    dst->roi_cls += src->roi_cls;
+    dst->roi_box += src->roi_box;
+    dst->rpn += src->rpn;
+    dst->rpn_obj += src->rpn_obj;
+    dst->rpn_box += src->rpn_box;
+    dst->trained += src->trained;
+    dst->foreground += src->foreground;
+}
+
+/* The truths of image b (a class past the layer's made empty: it trains as nothing)
+ * into truths and cls; returns their count. */
+static int image_truths(const roi_loss_state *st, const network *net, int b, box *truths, int *cls)
+{
+    int nt = rcnn_truths(net->truth + (size_t)b * net->truths, ROI_MAX_TRUTHS, truths, cls);
+    for (int t = 0; t < nt; t++)
+        if (cls[t] < 0 || cls[t] >= st->opt.classes) truths[t].w = truths[t].h = 0;
+    return nt;
+}
+
+/* Labels the RoIs of image b (-1 for [roipool]'s invalid repeats); returns its RoIs. */
+static const box *image_labels(roi_loss_state *st, const network *net, int b, const box *truths,
+                               const int *cls, int nt)
+{
+    const roi_loss_options *o = &st->opt;
+    int R = st->rois;
+    const unsigned char *valid;
+    const box *rois = roipool_layer_rois(&net->layers[st->roipool], &valid, NULL) + (size_t)b * R;
+    valid += (size_t)b * R;
+    int *label = st->label + (size_t)b * R, *matched = st->matched + (size_t)b * R;
+    rcnn_roi_label(rois, R, truths, cls, nt, o->fg_iou, o->bg_lo, o->bg_hi, o->classes, label, matched,
+                   st->best);
+    for (int r = 0; r < R; r++)
+        if (!valid[r]) label[r] = -1;
+    return rois;
+}
+
+/* Labels, losses, sampling and delta of image b. */
+static void image_loss(roi_loss_state *st, const layer *l, const network *net, int b)
+{
+    const roi_loss_options *o = &st->opt;
+    int R = st->rois, C = o->classes;
+    box truths[ROI_MAX_TRUTHS];
+    int cls[ROI_MAX_TRUTHS];
+    int nt = image_truths(st, net, b, truths, cls);
+    const box *rois = image_labels(st, net, b, truths, cls, nt);
+    int *label = st->label + (size_t)b * R, *sampled = st->sampled + (size_t)b * R;
+    int *matched = st->matched + (size_t)b * R;
+    memcpy(sampled, label, (size_t)R * sizeof(int));
+    int n = 0;
+    if (o->sampler)
+        n = rcnn_subsample(sampled, R, C, o->rois_per_image, (int)(o->fg_fraction * o->rois_per_image),
+                           &st->rng, st->idx);
+    else /* mining: [ohem] chooses later; nothing trains yet */
+        for (int r = 0; r < R; r++) sampled[r] = -1;
+    float scale = n ? 1.f / n : 0;
+    for (int r = 0; r < R; r++) {
+        size_t row = (size_t)b * R + r;
+        st->trained[row] = sampled[r] >= 0;
+        st->loss[row] = st->cls[row] = st->bx[row] = 0;
+        if (label[r] < 0) continue;
+        float c, bx;
+        float *d = st->trained[row] ? l->delta + row * l->inputs : st->tmp;
+        st->loss[row] = row_loss(st, rois[r], truths, label[r], matched[r], net->input + row * l->inputs,
+                                 scale, d, &c, &bx);
+        st->cls[row] = c;
+        st->bx[row] = bx;
+        if (st->trained[row]) stats_add_roi(&st->stats, st->loss[row], c, bx, scale, label[r] < C);
+    }
+}
+
+int roi_loss_layer_sample(layer *l, const network *net, unsigned char *picked)
+{
+    roi_loss_state *st = state_of(l);
+    const roi_loss_options *o = &st->opt;
+    if (!o->sampler) return 0;
+    int R = st->rois, C = o->classes;
+    for (int b = 0; b < net->batch; b++) {
+        box truths[ROI_MAX_TRUTHS];
+        int cls[ROI_MAX_TRUTHS];
+        int nt = image_truths(st, net, b, truths, cls);
+        image_labels(st, net, b, truths, cls, nt);
+        int *sampled = st->sampled + (size_t)b * R;
+        memcpy(sampled, st->label + (size_t)b * R, (size_t)R * sizeof(int));
+        rcnn_subsample(sampled, R, C, o->rois_per_image, (int)(o->fg_fraction * o->rois_per_image), &st->rng,
+                       st->idx);
+        for (int r = 0; r < R; r++) picked[(size_t)b * R + r] = sampled[r] >= 0;
+    }
+    return 1;
+}
+
+/* A packed forward ([roipool] cut only the K RoIs the sampler picked, row_of, in
+ * image order): each gets its loss and delta at its packed row, an image's sampled
+ * RoIs sharing its loss as the mean over them. Their labels are those that
+ * roi_loss_layer_sample gave them in this forward. */
+static void packed_loss(roi_loss_state *st, const layer *l, const network *net, const int *row_of, int K)
+{
+    int R = st->rois, C = st->opt.classes;
+    size_t n = (size_t)net->batch * R;
+    memset(st->trained, 0, n);
+    memset(st->loss, 0, n * sizeof(float));
+    memset(st->cls, 0, n * sizeof(float));
+    memset(st->bx, 0, n * sizeof(float));
+    const box *rois = roipool_layer_rois(&net->layers[st->roipool], NULL, NULL);
+    for (int k = 0; k < K;) {
+        int b = row_of[k] / R, first = k;
+        while (k < K && row_of[k] / R == b) k++;
+        box truths[ROI_MAX_TRUTHS];
+        int cls[ROI_MAX_TRUTHS];
+        image_truths(st, net, b, truths, cls);
+        float scale = 1.f / (k - first);
+        for (int j = first; j < k; j++) {
+            size_t row = (size_t)row_of[j];
+            assert(st->label[row] >= 0);
+            float c, bx;
+            st->trained[row] = 1;
+            st->loss[row] = row_loss(st, rois[row], truths, st->label[row], st->matched[row],
+                                     net->input + (size_t)j * l->inputs, scale, l->delta + (size_t)j * l->inputs, &c, &bx);
+            st->cls[row] = c;
+            st->bx[row] = bx;
+            stats_add_roi(&st->stats, st->loss[row], c, bx, scale, st->label[row] < C);
+        }
+    }
+}
+
+void forward_roi_loss_layer(const layer l, network net)
+{
+    roi_loss_state *st = state_of(&l);
+    assert(l.batch <= st->images * st->rois);
+    rows_output(&l, net.input, l.batch);
+    memset(&st->stats, 0, sizeof(st->stats));
+    *l.cost = 0;
+    if (!(net.train && net.truth)) return;
+    memset(l.delta, 0, (size_t)l.batch * l.inputs * sizeof(float));
+    const int *row_of;
+    int K = roipool_layer_packed(&net.layers[st->roipool], &row_of);
+    if (K >= 0) {
+        packed_loss(st, &l, &net, row_of, K);
+    } else {
+        int images = l.batch / st->rois;
+        for (int b = 0; b < images; b++) image_loss(st, &l, &net, b);
+    }
+    st->stats.rpn = rpn_layer_loss(&net.layers[st->rpn], &st->stats.rpn_obj, &st->stats.rpn_box);
+    *l.cost = st->stats.roi + st->stats.rpn;
+    stats_add(&st->acc, &st->stats);
+}
+
+void backward_roi_loss_layer(const layer l, network net)
+{
+    if (net.delta) axpy_cpu(l.batch * l.inputs, 1, l.delta, 1, net.delta, 1);
+}
+
+void roi_loss_layer_stats(const layer *l, roi_loss_stats *s)
+{
+    *s = state_of(l)->stats;
+}
+
+void roi_loss_layer_set_mining(layer *l)
+{
+    roi_loss_state *st = state_of(l);
+    st->opt.sampler = 0;
+    if (!st->opt.bg_given) st->opt.bg_lo = 0;
+}
+
+void roi_loss_layer_train_rows(layer *l, const network *net, const unsigned char *kept)
+{
+    roi_loss_state *st = state_of(l);
+    int R = st->rois, C = st->opt.classes, images = l->batch / R;
+    const box *rois = roipool_layer_rois(&net->layers[st->roipool], NULL, NULL);
+    const float *in = net->layers[st->index - 1].output;
+    box truths[ROI_MAX_TRUTHS];
+    int cls[ROI_MAX_TRUTHS];
+    roi_loss_stats t = {0}; /* the kept RoIs' figures */
+    memset(l->delta, 0, (size_t)l->batch * l->inputs * sizeof(float));
+    for (int b = 0; b < images; b++) {
+        image_truths(st, net, b, truths, cls);
+        int n = 0;
+        for (int r = 0; r < R; r++) n += kept[(size_t)b * R + r] && st->label[(size_t)b * R + r] >= 0;
+        float scale = n ? 1.f / n : 0;
+        for (int r = 0; r < R; r++) {
+            size_t row = (size_t)b * R + r;
+            int lab = st->label[row];
+            st->trained[row] = kept[row] && lab >= 0;
+            if (!st->trained[row]) continue;
+            float c, bx;
+            float loss = row_loss(st, rois[row], truths, lab, st->matched[row], in + row * l->inputs, scale,
+                                  l->delta + row * l->inputs, &c, &bx);
+            stats_add_roi(&t, loss, c, bx, scale, lab < C);
+        }
+    }
+    stats_add(&st->stats, &t);
+    stats_add(&st->acc, &t);
+    *l->cost += t.roi;
+}
+
+void roi_loss_layer_parts(const layer *l, const float **cls, const float **box_part)
+{
+    roi_loss_state *st = state_of(l);
+    *cls = st->cls;
+    *box_part = st->bx;
+}
+
+void roi_loss_layer_take_stats(layer *l, roi_loss_stats *s)
+{
+    roi_loss_state *st = state_of(l);
+    *s = st->acc;
+    memset(&st->acc, 0, sizeof(st->acc));
+}
+
+void roi_loss_layer_rois(const layer *l, const float **loss, const int **label,
+                         const unsigned char **trained)
+{
+    roi_loss_state *st = state_of(l);
+    if (loss) *loss = st->loss;
+    if (label) *label = st->label;
+    if (trained) *trained = st->trained;
+}
+
+/* A box relative to the network input, moved to the image that was letterboxed into
+ * it (as Darknet's correct_yolo_boxes does). */
+static box unletterbox(box b, int netw, int neth, int w, int h)
+{
+    int new_w, new_h;
+    if ((float)netw / w < (float)neth / h) {
+        new_w = netw;
+        new_h = (h * netw) / w;
+    } else {
+        new_h = neth;
+        new_w = (w * neth) / h;
+    }
+    b.x = (b.x - (netw - new_w) / 2.f / netw) / ((float)new_w / netw);
+    b.y = (b.y - (neth - new_h) / 2.f / neth) / ((float)new_h / neth);
+    b.w *= (float)netw / new_w;
+    b.h *= (float)neth / new_h;
+    return b;
+}
+
+int roi_loss_layer_detections(const layer *l, const network *net, int b, int im_w, int im_h,
+                              float thresh, detection **dets)
+{
+    roi_loss_state *st = state_of(l);
+    int R = st->rois, C = st->opt.classes, n = 0;
+    const unsigned char *valid;
+    const box *rois = roipool_layer_rois(&net->layers[st->roipool], &valid, NULL) + (size_t)b * R;
+    valid += (size_t)b * R;
+    const float *out = l->output + (size_t)b * R * l->inputs;
+    for (int r = 0; r < R; r++)
+        for (int k = 0; k < C; k++) n += valid[r] && out[(size_t)r * l->inputs + k] > thresh;
+    *dets = calloc(n ? n : 1, sizeof(detection));
+    if (!*dets) return 0;
+    int j = 0;
+    for (int r = 0; r < R; r++) {
+        if (!valid[r]) continue;
+        const float *y = out + (size_t)r * l->inputs;
+        for (int k = 0; k < C; k++) {
+            if (!(y[k] > thresh)) continue;
+            detection *d = &(*dets)[j];
+            d->prob = calloc(C, sizeof(float));
+            if (!d->prob) break;
+            d->classes = C;
+            d->prob[k] = y[k];
+            d->objectness = y[k];
+            d->sort_class = k;
+            box bb = rcnn_clip(rcnn_decode(rois[r], y + C + 1 + 4 * k, roi_std));
+            d->bbox = unletterbox(bb, net->w, net->h, im_w, im_h);
+            j++;
+        }
+    }
+    return j;
+}

@@ -2,6 +2,7 @@
  * losses, boxes and positives (one small adapter per loss-layer kind), the
  * selection per image, and the delta mask. */
 #include "ohem_layer.h"
+#include "plugin.h"
 #include "dn_internal.h"
 #include "ohem.h"
 #include "roi_loss_layer.h"
@@ -355,9 +356,7 @@ int ohem_layer_can_mine(const layer *l)
 
 static ohem_state *state_of(const layer *l)
 {
-    ohem_state *st = (ohem_state *)l->cweights;
-    assert(st && st->magic == OHEM_MAGIC);
-    return st;
+    return plugin_state(l, OHEM_MAGIC);
 }
 
 static size_t align16(size_t n)
@@ -504,7 +503,7 @@ int resize_ohem_layer(layer *l, network *net, int index)
 
 int is_ohem_layer(const layer *l)
 {
-    return l->type == BLANK && l->forward == forward_ohem_layer && l->cweights;
+    return plugin_is(l, forward_ohem_layer);
 }
 
 int ohem_layer_stats(const layer *l, ohem_stats *out)

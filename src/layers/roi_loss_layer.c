@@ -1,5 +1,6 @@
 /* roi_loss_layer.c: the [roi_loss] Darknet layer (roi_loss_layer.h) over rcnn.c. */
 #include "roi_loss_layer.h"
+#include "plugin.h"
 #include "rcnn.h"
 #include "roipool_layer.h"
 #include "rpn_layer.h"
@@ -33,9 +34,7 @@ typedef struct {
 
 static roi_loss_state *state_of(const layer *l)
 {
-    roi_loss_state *st = (roi_loss_state *)l->cweights;
-    assert(st && st->magic == ROI_LOSS_MAGIC);
-    return st;
+    return plugin_state(l, ROI_LOSS_MAGIC);
 }
 
 static int sample_rois(void *ctx, const network *net, unsigned char *picked);
@@ -136,7 +135,7 @@ fail:
 
 int is_roi_loss_layer(const layer *l)
 {
-    return l->type == BLANK && l->forward == forward_roi_loss_layer && l->cweights;
+    return plugin_is(l, forward_roi_loss_layer);
 }
 
 void free_roi_loss_layer(layer *l)

@@ -1,5 +1,6 @@
 /* roipool_layer.c: the [roipool] Darknet layer (roipool_layer.h) over roi_align.c. */
 #include "roipool_layer.h"
+#include "plugin.h"
 #include "pool.h"
 #include "rcnn.h"
 #include "roi_align.h"
@@ -25,9 +26,7 @@ typedef struct {
 
 static roipool_state *state_of(const layer *l)
 {
-    roipool_state *st = (roipool_state *)l->cweights;
-    assert(st && st->magic == ROIPOOL_MAGIC);
-    return st;
+    return plugin_state(l, ROIPOOL_MAGIC);
 }
 
 void roipool_options_default(roipool_options *o)
@@ -91,7 +90,7 @@ fail:
 
 int is_roipool_layer(const layer *l)
 {
-    return l->type == BLANK && l->forward == forward_roipool_layer && l->cweights;
+    return plugin_is(l, forward_roipool_layer);
 }
 
 void free_roipool_layer(layer *l)

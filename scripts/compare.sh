@@ -7,14 +7,15 @@
 #                      [-jobs N] [-variant "LABEL:key=value,key=value"]... [-variant-seeds "1"]
 #
 # -jobs runs that many trainings side by side (default 2: on 2 cores, two runs with
-# one OpenBLAS thread each take 1.15x the time of one run alone, not 2x); every run
-# then sees the same conditions, so their times compare.
+# one OpenBLAS thread each take little more than one run alone; see
+# docs/performance.md); every run then sees the same conditions, so their times
+# compare.
 # -variant adds runs of cfg/fashion.cfg with an [ohem] section of those keys (for
 # tuning), e.g. -variant "p128:per_image=128,nms=0.5", with the seeds of
 # -variant-seeds (default: those of -seeds). A first key cfg=FILE trains FILE
 # instead of cfg/fashion.cfg (e.g. -variant "frcnn:cfg=cfg/fashion-frcnn.cfg"); when
 # FILE ends in an [ohem] section, the other keys go into it (e.g.
-# "pipelined:cfg=cfg/fashion-frcnn-ohem.cfg,pipeline=1"). A first key env=NAME=VALUE
+# "dense:cfg=cfg/fashion-frcnn-ohem.cfg,sparse=0"). A first key env=NAME=VALUE
 # (before cfg=) runs the variant with that environment variable (e.g.
 # "darknet:env=OHEM_BACKWARD=darknet,cfg=cfg/fashion-res.cfg").
 # -main "LABEL:keys ..." replaces the two main variants (baseline and ohem). The learning-rate steps are

@@ -43,7 +43,7 @@ CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.
 	src/cli/dataset.c src/cli/dist.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
-	tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example tests/mpi_equiv
+	tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/test_data_check tests/example tests/mpi_equiv
 HEADERS = $(wildcard src/*/*.h bench/*.h)
 
 .PHONY: all deps cfgs test demo compare compare-onestage bench fuzz clean
@@ -112,6 +112,9 @@ tests/test_dataset: tests/test_dataset.c src/cli/dataset.c libohem.a $(HEADERS)
 tests/mpi_equiv: tests/mpi_equiv.c src/cli/dist.o libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(MPI_CFLAGS) $(LDFLAGS) -o $@ tests/mpi_equiv.c src/cli/dist.o libohem.a \
 		$(LDLIBS) $(CLI_LIBS) $(MPI_LIBS)
+
+tests/test_data_check: tests/test_data_check.c src/cli/data_check.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_data_check.c src/cli/data_check.c libohem.a $(LDLIBS) -lcmocka
 
 tests/test_map: tests/test_map.c src/cli/map.c $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_map.c src/cli/map.c $(LDLIBS) -lcmocka

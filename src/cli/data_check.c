@@ -432,9 +432,10 @@ static void print_progress(int done, int total, double seconds)
 
 /* The problems an error stops the check at. */
 #define CHECK_MAX_PROBLEMS 20
-/* The entries of a block: at least one per thread's part, at most what the
- * buffers hold; in between, about CHECK_BLOCK_SECONDS of work, so that the progress
- * line moves and a list with problems early stops soon. */
+/* The entries of a block: enough to give every thread parts, at most what the
+ * buffers hold; in between, about CHECK_BLOCK_SECONDS of work at the rate of the
+ * block before, so that the progress line moves and a list with problems near its
+ * top stops soon. */
 #define CHECK_BLOCK_MIN 64
 #define CHECK_BLOCK_MAX 8192
 #define CHECK_BLOCK_SECONDS 0.25

@@ -9,6 +9,8 @@
 #include "weights.h"
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
+#include "rng.h"
+#include "train_state.h"
 
 #include <cblas.h>
 #include <dirent.h>
@@ -255,7 +257,8 @@ typedef struct {
     load_args args;
     data buffer;
     pthread_t loader;
-    int count;
+    uint64_t loader_rng; /* the loader stream before the prefetched batch was drawn */
+    int save_state;      /* every layer's momentum can be saved: write WEIGHTS.state */
     float avg_loss;
     double ema_step, t_start;
     long start_iter;
@@ -416,6 +419,34 @@ static int train_build(train_run *r)
     return 0;
 }
 
+/* Starts the loader thread on the next batch, noting the loader stream's state
+ * before it draws: what a checkpoint saves, so that a resumed run draws the
+ * prefetched batch again. */
+static void loader_start(train_run *r)
+{
+    r->loader_rng = rng_loader_state();
+    r->loader = load_data(r->args);
+}
+
+/* Continues an interrupted run: with WEIGHTS past iteration 0 (and no -clear), reads
+ * WEIGHTS.state and sets the generators, the momentum and the training size from it;
+ * without a matching one, warns that the run will not be exact. Returns 0, or
+ * CLI_BAD_INPUT when the network cannot take the saved size. */
+static int train_resume_state(train_run *r)
+{
+    r->save_state = train_state_supported(r->net) == 0;
+    if (!r->pos[2] || r->clear || get_current_batch(r->net) == 0) return 0;
+    char path[4200];
+    train_resume s;
+    snprintf(path, sizeof(path), "%s.state", r->pos[2]);
+    if (train_state_load(path, r->net, r->seed, &s) != 0) return 0;
+    rng_set_states(s.main_rng, s.loader_rng);
+    if ((s.w != r->net->w || s.h != r->net->h) && resize_network(r->net, s.w, s.h) != 0) return CLI_BAD_INPUT;
+    r->det = detector_layer(r->net);
+    if (!r->quiet) fprintf(stderr, "continuing exactly: generators, momentum and training size from %s\n", path);
+    return 0;
+}
+
 /* Quiets stdout (-quiet), installs the signal handlers, removes stale temporary
  * files and starts the loader thread on the first batch. */
 static void train_start_loop(train_run *r)
@@ -457,7 +488,7 @@ static void train_start_loop(train_run *r)
     a->threads = 1; /* one loader thread: the order of rand() calls, so -seed, holds */
     a->type = det->type == DETECTION ? REGION_DATA : DETECTION_DATA;
     a->d = &r->buffer;
-    r->loader = load_data(*a);
+    loader_start(r);
     r->ohem_l = ohem_layer_of(net);
     r->avg_loss = -1;
     r->t_start = cli_seconds();
@@ -473,7 +504,7 @@ static int train_multiscale(train_run *r)
     int dim = 32 * (r->ms_lo + rand() % (r->ms_hi - r->ms_lo + 1));
     r->args.w = r->args.h = dim;
     if (!r->quiet) fprintf(stderr, "multi-scale: %dx%d\n", dim, dim);
-    r->loader = load_data(r->args);
+    loader_start(r);
     if (resize_network(r->net, dim, dim) != 0) return CLI_BAD_INPUT;
     r->det = detector_layer(r->net);
     r->ohem_l = ohem_layer_of(r->net);
@@ -520,11 +551,27 @@ static void train_report(train_run *r, long it, float loss, double step, double 
     fflush(log);
 }
 
+/* Saves the weights to path and, beside them, the run's state to path.state
+ * (collective under MPI: every rank calls it). Returns 0 or -1 (printed). */
+static int save_run(train_run *r, const char *path)
+{
+    if (r->save_state) {
+        char spath[4200];
+        train_resume s = {r->seed, r->net->w, r->net->h, rng_main_state(), r->loader_rng};
+        snprintf(spath, sizeof(spath), "%s.state", path);
+        if (train_state_save(spath, r->net, &s) != 0) return -1;
+    }
+    return save_weights_atomic(r->net, path);
+}
+
 /* Prints the command that continues this run from the backup: the run's flags, so
  * that it continues as started. */
 static void print_resume_line(const train_run *r, long it)
 {
-    char cmd[16384] = "./darknet detector train", num[32];
+    char cmd[16384] = "", num[32];
+    append_word(cmd, sizeof(cmd), cli_program);
+    append_word(cmd, sizeof(cmd), "detector");
+    append_word(cmd, sizeof(cmd), "train");
     const char *words[] = {r->pos[0], r->pos[1], r->backup_path};
     for (int w = 0; w < 3; w++) append_word(cmd, sizeof(cmd), words[w]);
     snprintf(num, sizeof(num), "%u", r->seed);
@@ -543,28 +590,28 @@ static void print_resume_line(const train_run *r, long it)
         append_word(cmd, sizeof(cmd), num);
     }
     if (r->quiet) append_word(cmd, sizeof(cmd), "-quiet");
-    fprintf(stderr, "\ninterrupted at iteration %ld; saved %s\nresume with: %s\n", it, r->backup_path, cmd);
+    fprintf(stderr, "\ninterrupted at iteration %ld; saved %s\nresume with:%s\n", it, r->backup_path, cmd);
 }
 
-/* Saves what iteration it calls for: the backup every 100 iterations, <cfg>_N.weights
- * at 100 .. 900 and every 10000, and the backup with the resume line on a stop
- * signal. Returns -1 to go on, or the run's exit status. */
+/* Saves what iteration it calls for: the backup and its state every 100 iterations
+ * and on a stop signal (then with the resume line), <cfg>_N.weights at 100 .. 900 and
+ * every 10000. Every rank calls it. Returns -1 to go on, or the run's exit status. */
 static int train_checkpoint(train_run *r, long it)
 {
-    network *net = r->net;
+    int stop = dist_stop(stop_signal);
     char path[4096];
-    if (it % 100 == 0) {
-        if (save_weights_atomic(net, r->backup_path) != 0) return CLI_BAD_INPUT;
-        if (!r->quiet) fprintf(stderr, "saved %s\n", r->backup_path);
+    if (it % 100 == 0 || stop) {
+        if (save_run(r, r->backup_path) != 0) return it % 100 == 0 ? CLI_BAD_INPUT : 128 + stop;
+        if (!r->quiet && it % 100 == 0) fprintf(stderr, "saved %s\n", r->backup_path);
     }
     if (it % 10000 == 0 || (it < 1000 && it % 100 == 0)) {
         snprintf(path, sizeof(path), "%s/%s_%ld.weights", r->d.backup, r->base, it);
-        if (save_weights_atomic(net, path) != 0) return CLI_BAD_INPUT;
+        if (save_weights_atomic(r->net, path) != 0) return CLI_BAD_INPUT;
         if (!r->quiet) fprintf(stderr, "saved %s\n", path);
     }
-    if (dist_stop(stop_signal)) {
-        if (save_weights_atomic(net, r->backup_path) == 0) print_resume_line(r, it);
-        return 128 + dist_stop(stop_signal);
+    if (stop) {
+        print_resume_line(r, it);
+        return 128 + stop;
     }
     return -1;
 }
@@ -575,11 +622,12 @@ static int train_loop(train_run *r)
 {
     network *net = r->net;
     while ((int)get_current_batch(net) < net->max_batches) {
-        if (r->det->random && r->count++ % 10 == 0 && train_multiscale(r) != 0) return CLI_BAD_INPUT;
+        /* by the iteration count, so that a resumed run resizes where the first did */
+        if (r->det->random && get_current_batch(net) % 10 == 0 && train_multiscale(r) != 0) return CLI_BAD_INPUT;
         double t0 = cli_seconds();
         pthread_join(r->loader, NULL);
         data train = r->buffer;
-        r->loader = load_data(r->args);
+        loader_start(r);
         float loss = dist_train_step(net, train);
         free_data(train);
         if (dist_left()) return CLI_BAD_INPUT; /* another rank stopped on an error */
@@ -621,10 +669,12 @@ static int train_finish(train_run *r, int status)
     dist_leave();
     pthread_join(r->loader, NULL);
     free_data(r->buffer);
+    /* the final save is collective: only when every rank reached max_batches */
+    if (!dist_agree(status == 0) && status == 0) status = CLI_BAD_INPUT;
     if (status == 0) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s_final.weights", r->d.backup, r->base);
-        if (save_weights_atomic(r->net, path) != 0) status = CLI_BAD_INPUT;
+        if (save_run(r, path) != 0) status = CLI_BAD_INPUT;
         else
             fprintf(stderr, "%sdone: %ld iterations in %.1fs; saved %s\n", r->quiet ? "\n" : "",
                     (long)get_current_batch(r->net) - r->start_iter, cli_seconds() - r->t_start, path);
@@ -663,6 +713,7 @@ int detector_train(int argc, char **argv)
     if (status != 0) return status;
     status = train_check_inputs(&r);
     if (status == 0) status = train_build(&r);
+    if (status == 0) status = train_resume_state(&r);
     if (status == 0) {
         train_start_loop(&r);
         status = train_finish(&r, train_loop(&r));

@@ -552,16 +552,17 @@ static void train_report(train_run *r, long it, float loss, double step, double 
 }
 
 /* Saves the weights to path and, beside them, the run's state to path.state
- * (collective under MPI: every rank calls it). Returns 0 or -1 (printed). */
+ * (collective under MPI: every rank calls it). A state that fails to save after
+ * the weights is an error; the older state left then does not match the weights'
+ * count of images, so a resume says so. Returns 0 or -1 (printed). */
 static int save_run(train_run *r, const char *path)
 {
-    if (r->save_state) {
-        char spath[4200];
-        train_resume s = {r->seed, r->net->w, r->net->h, rng_main_state(), r->loader_rng};
-        snprintf(spath, sizeof(spath), "%s.state", path);
-        if (train_state_save(spath, r->net, &s) != 0) return -1;
-    }
-    return save_weights_atomic(r->net, path);
+    train_resume s = {r->seed, r->net->w, r->net->h, rng_main_state(), r->loader_rng};
+    char spath[4200];
+    snprintf(spath, sizeof(spath), "%s.state", path);
+    int ok = save_weights_atomic(r->net, path) == 0;
+    if (r->save_state && train_state_save(spath, r->net, &s, ok) != 0) ok = 0;
+    return ok ? 0 : -1;
 }
 
 /* Prints the command that continues this run from the backup: the run's flags, so

@@ -81,7 +81,7 @@ static void header_of(const network *net, unsigned seed, state_header *hd)
     hd->momentum = momentum_count(net, &bad);
 }
 
-int train_state_save(const char *path, network *net, const train_resume *mine)
+int train_state_save(const char *path, network *net, const train_resume *mine, int write)
 {
     state_header hd;
     header_of(net, mine->seed, &hd);
@@ -96,7 +96,7 @@ int train_state_save(const char *path, network *net, const train_resume *mine)
         if (layer_rng(&net->layers[i])) g[k++] = *layer_rng(&net->layers[i]);
     dist_gather(g, hd.gens, all);
     free(g);
-    if (dist_rank() != 0) {
+    if (dist_rank() != 0 || !write) {
         free(all);
         return 0;
     }

@@ -33,9 +33,10 @@ int train_state_supported(const network *net);
 
 /* Collective (every rank calls it at the same iteration): rank 0 writes path,
  * through a temporary file, an fsync and a rename, from every rank's mine and
- * layer generators and its own momentum. Returns 0, or -1 after printing an
- * error (the previous file is untouched). */
-int train_state_save(const char *path, network *net, const train_resume *mine);
+ * layer generators and its own momentum; with write 0 (the weights failed to
+ * save) the ranks only take part in the gather. Returns 0, or -1 after printing
+ * an error (the previous file is untouched). */
+int train_state_save(const char *path, network *net, const train_resume *mine, int write);
 
 /* Reads path on every rank and, when it belongs to this network, this iteration,
  * seed and number of ranks, sets the momentum and the layer generators of net and

@@ -106,6 +106,9 @@ int cli_save_png(image im, const char *name);
 /* Frees what libdarknet's load_alphabet allocated. free_alphabet(NULL) is a no-op. */
 void free_alphabet(image **a);
 
+/* The program as it was started (main's argv[0]), for the commands it prints. */
+extern const char *cli_program;
+
 int detector_train(int argc, char **argv);
 int detector_map(int argc, char **argv);
 int detector_valid(int argc, char **argv);

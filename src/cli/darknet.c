@@ -44,6 +44,7 @@ static int is_help(const char *a)
 
 int main(int argc, char **argv)
 {
+    if (argc > 0 && argv[0] && *argv[0]) cli_program = argv[0];
     for (int i = 0; argc >= 3 && i < NCOMMANDS; i++)
         if (!strcmp(argv[1], commands[i].group) && !strcmp(argv[2], commands[i].name))
             return commands[i].run(argc - 3, argv + 3);

@@ -121,6 +121,8 @@ int cli_check_list(const char *list, char **paths, int n)
     return 0;
 }
 
+const char *cli_program = "./darknet";
+
 int cli_read_data(const char *path, data_cfg *d)
 {
     if (data_cfg_read(path, d) != 0) return -1;

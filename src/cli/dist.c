@@ -2,6 +2,7 @@
  * under OHEM_MPI; the build without it, or a run without mpirun, has one rank. */
 #include "dist.h"
 #include "cli.h"
+#include "rcnn.h"
 
 #include <assert.h>
 #include <fcntl.h>
@@ -44,17 +45,7 @@ unsigned dist_clock_seed(void)
     return D.size > 1 ? D.clock_seed : (unsigned)time(NULL);
 }
 
-/* A contiguous float array of a layer: p[0, n). */
-typedef struct {
-    float *p;
-    long n;
-} span;
-
-/* The arrays of layer l that the ranks share: its updates (params 0: weight, bias
- * and scale updates) or its parameters (params 1: weights, biases, scales, rolling
- * mean and variance). Writes up to 5 spans to out and their number to *n. Returns
- * -1 for a layer kind with an update function this does not know. */
-static int layer_spans(const layer *l, int params, span out[5], int *n)
+int dist_layer_spans(const layer *l, int params, dist_span out[5], int *n)
 {
     long w, b;
     *n = 0;
@@ -68,17 +59,17 @@ static int layer_spans(const layer *l, int params, span out[5], int *n)
     if (!params && !l->update) return 0;
     int bn = l->type == BATCHNORM || l->batch_normalize;
     if (params) {
-        if (w) out[(*n)++] = (span){l->weights, w};
-        out[(*n)++] = (span){l->biases, b};
+        if (w) out[(*n)++] = (dist_span){l->weights, w};
+        out[(*n)++] = (dist_span){l->biases, b};
         if (bn) {
-            out[(*n)++] = (span){l->scales, b};
-            out[(*n)++] = (span){l->rolling_mean, b};
-            out[(*n)++] = (span){l->rolling_variance, b};
+            out[(*n)++] = (dist_span){l->scales, b};
+            out[(*n)++] = (dist_span){l->rolling_mean, b};
+            out[(*n)++] = (dist_span){l->rolling_variance, b};
         }
     } else {
-        if (w) out[(*n)++] = (span){l->weight_updates, w};
-        out[(*n)++] = (span){l->bias_updates, b};
-        if (bn) out[(*n)++] = (span){l->scale_updates, b};
+        if (w) out[(*n)++] = (dist_span){l->weight_updates, w};
+        out[(*n)++] = (dist_span){l->bias_updates, b};
+        if (bn) out[(*n)++] = (dist_span){l->scale_updates, b};
     }
     return 0;
 }
@@ -89,9 +80,9 @@ static long pack_count(const network *net, int params, int print)
 {
     long total = 0;
     for (int i = 0; i < net->n; i++) {
-        span s[5];
+        dist_span s[5];
         int ns;
-        if (layer_spans(&net->layers[i], params, s, &ns) != 0) {
+        if (dist_layer_spans(&net->layers[i], params, s, &ns) != 0) {
             if (print)
                 fprintf(stderr, "error: layer %d (type %d) has weights of a kind that training over MPI does not pack "
                                 "(hint: [convolutional], [deconvolutional], [connected], [batchnorm] are packed)\n", i,
@@ -122,9 +113,9 @@ static double now(void)
 static void pack(network *net, int params, float *buf, int to, float scale)
 {
     for (int i = 0; i < net->n; i++) {
-        span s[5];
+        dist_span s[5];
         int ns;
-        layer_spans(&net->layers[i], params, s, &ns);
+        dist_layer_spans(&net->layers[i], params, s, &ns);
         for (int k = 0; k < ns; k++) {
             if (to) memcpy(buf, s[k].p, s[k].n * sizeof(float));
             else if (scale == 1) memcpy(s[k].p, buf, s[k].n * sizeof(float));
@@ -314,6 +305,15 @@ void dist_reduce(float *loss, const layer *ohem_l, int stop_signal)
     }
 }
 
+void dist_gather(const uint64_t *mine, int n, uint64_t *all)
+{
+    if (D.size == 1) {
+        memcpy(all, mine, (size_t)n * sizeof(*mine));
+        return;
+    }
+    MPI_Gather(mine, n, MPI_UINT64_T, all, n, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+}
+
 void dist_roi_stats(roi_loss_stats *s)
 {
     if (D.size == 1) return;
@@ -334,6 +334,7 @@ int dist_sync_updates(network *net) { (void)net; return 0; }
 void dist_leave(void) {}
 void dist_reduce(float *loss, const layer *ohem_l, int stop_signal) { (void)loss, (void)ohem_l, (void)stop_signal; }
 void dist_roi_stats(roi_loss_stats *s) { (void)s; }
+void dist_gather(const uint64_t *mine, int n, uint64_t *all) { memcpy(all, mine, (size_t)n * sizeof(*mine)); }
 
 #endif
 
@@ -347,15 +348,6 @@ int dist_main(int (*run)(int argc, char **argv), int argc, char **argv)
     return status;
 }
 
-/* splitmix64: the shuffle's own generator, so that rand() is left as it was. */
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 int dist_shard(char **paths, int *lines, int n, unsigned seed)
 {
     if (D.size == 1) return n;
@@ -363,9 +355,9 @@ int dist_shard(char **paths, int *lines, int n, unsigned seed)
         fprintf(stderr, "error: %d images in the training list for %d ranks: every rank needs at least one\n", n, D.size);
         return -1;
     }
-    uint64_t s = seed;
+    uint64_t s = seed; /* the shuffle's own generator, so that rand() is left as it was */
     for (int i = n - 1; i > 0; i--) {
-        int j = (int)(splitmix64(&s) % (uint64_t)(i + 1));
+        int j = (int)(rcnn_rand(&s) % (uint64_t)(i + 1));
         char *t = paths[i];
         paths[i] = paths[j];
         paths[j] = t;

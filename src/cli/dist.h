@@ -14,6 +14,8 @@
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
 
+#include <stdint.h>
+
 /* A command under MPI (detector_train): starts MPI when mpirun started the program,
  * runs run(argc, argv), makes a rank that failed before training agree with the
  * others (every rank exits, the error printed once), and ends MPI. */
@@ -33,9 +35,10 @@ int dist_size(void);
  * every rank (read in dist_init), so that all ranks shuffle the list alike. */
 unsigned dist_clock_seed(void);
 
-/* Every rank calls it once after its start-up checks, with ok = 1 when they passed.
- * Returns 1 when every rank passed; otherwise 0, with the messages of the first
- * failing rank printed (rank 0's are printed as they come). */
+/* Every rank calls it after its start-up checks, with ok = 1 when they passed, and
+ * again where the ranks must agree before a collective step (the final save).
+ * Returns 1 when every rank passed; otherwise 0, the first time with the messages
+ * of the first failing rank printed (rank 0's are printed as they come). */
 int dist_agree(int ok);
 
 /* Keeps this rank's shard of the training list: after a shuffle seeded with seed
@@ -93,6 +96,23 @@ int dist_stop(int stop_signal);
 /* After the training loop, on every rank: a rank that left on its own (a failed
  * save, say) tells the ranks still in dist_train_step to stop. */
 void dist_leave(void);
+
+/* A contiguous float array of a layer: p[0, n). */
+typedef struct {
+    float *p;
+    long n;
+} dist_span;
+
+/* The arrays of layer l that the ranks share: its updates (params 0: weight, bias
+ * and scale updates, which hold the momentum between iterations) or its parameters
+ * (params 1: weights, biases, scales, rolling mean and variance). Writes up to 5
+ * spans to out and their number to *n. Returns -1 for a layer kind with an update
+ * function this does not know. */
+int dist_layer_spans(const layer *l, int params, dist_span out[5], int *n);
+
+/* Every rank calls it with n values: rank 0 gets them all in all (size x n, in
+ * rank order); the other ranks' all is left alone. One rank: a copy. */
+void dist_gather(const uint64_t *mine, int n, uint64_t *all);
 
 /* Seconds spent in the update allreduce since dist_start, and how many there were. */
 double dist_sync_seconds(long *count);

@@ -9,6 +9,8 @@
 #include "weights.h"
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
+#include "rng.h"
+#include "train_state.h"
 
 #include <cblas.h>
 #include <dirent.h>
@@ -233,18 +235,47 @@ static void warn_box_limit(char **paths, int n, int classes, int max, int side)
     if (over > 5) fprintf(stderr, "warning: %d label files in all hold boxes that training drops\n", over);
 }
 
+/* The state of one training run, shared by the steps of detector_train. */
+typedef struct {
+    /* the command line */
+    const char *pos[3]; /* DATA, CFG, WEIGHTS (NULL when not given) */
+    int npos, clear, quiet, max_batches, map_every;
+    unsigned seed;
+    const char *log_path;
+    /* the inputs */
+    data_cfg d;
+    char **paths, **vpaths; /* this rank's training images; the valid list for -map */
+    int *lines, *vlines;    /* the list line of each, for the data check's messages */
+    int npaths, nvalid;
+    map_class *mc;
+    /* what is built */
+    network *net, *eval;
+    const layer *det, *ohem_l;
+    FILE *log;
+    char base[256], backup_path[4096];
+    int imgs, ms_lo, ms_hi, saved_stdout;
+    /* the loop */
+    load_args args;
+    data buffer;
+    pthread_t loader;
+    uint64_t loader_rng; /* the loader stream before the prefetched batch was drawn */
+    int save_state;      /* every layer's momentum can be saved: write WEIGHTS.state */
+    float avg_loss;
+    double ema_step, t_start;
+    long start_iter;
+} train_run;
+
 static void usage_train(void)
 {
     fprintf(stderr,
             "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-clear] [-quiet]\n");
 }
 
-int detector_train(int argc, char **argv)
+/* Reads the operands and flags into r. Returns 0, or CLI_USAGE after printing why. */
+static int train_parse_flags(train_run *r, int argc, char **argv)
 {
-    const char *pos[3] = {0};
-    int npos = 0, clear = 0, quiet = 0, max_batches = -1, map_every = 0;
-    unsigned seed = dist_clock_seed(); /* time(NULL); under MPI, rank 0's */
-    const char *log_path = NULL;
+    r->max_batches = -1;
+    r->seed = dist_clock_seed(); /* time(NULL); under MPI, rank 0's */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
@@ -254,9 +285,9 @@ int detector_train(int argc, char **argv)
             usage_train();
             return CLI_USAGE;
         }
-        if (!strcmp(a, "-clear")) clear = 1;
-        else if (!strcmp(a, "-quiet")) quiet = 1;
-        else if (!strcmp(a, "-log") && has_val) log_path = argv[++i];
+        if (!strcmp(a, "-clear")) r->clear = 1;
+        else if (!strcmp(a, "-quiet")) r->quiet = 1;
+        else if (!strcmp(a, "-log") && has_val) r->log_path = argv[++i];
         else if ((!strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) && has_val) {
             long long hi = !strcmp(a, "-seed") ? 4294967295LL : 2000000000LL;
             errno = 0;
@@ -266,121 +297,167 @@ int detector_train(int argc, char **argv)
                 usage_train();
                 return CLI_USAGE;
             }
-            if (!strcmp(a, "-seed")) seed = (unsigned)v;
-            else if (!strcmp(a, "-max_batches")) max_batches = (int)v;
-            else map_every = (int)v;
+            if (!strcmp(a, "-seed")) r->seed = (unsigned)v;
+            else if (!strcmp(a, "-max_batches")) r->max_batches = (int)v;
+            else r->map_every = (int)v;
             i++;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "error: unknown flag or missing value: %s\n", a);
             usage_train();
             return CLI_USAGE;
-        } else if (npos < 3) pos[npos++] = a;
+        } else if (r->npos < 3) r->pos[r->npos++] = a;
         else {
             fprintf(stderr, "error: unexpected argument: %s\n", a);
             usage_train();
             return CLI_USAGE;
         }
     }
-    if (npos < 2) {
+    if (r->npos < 2) {
         usage_train();
         return CLI_USAGE;
     }
+    return 0;
+}
+
+/* Checks the paths, the .data file, the image lists and their labels, the backup
+ * folder and the weights file, and keeps this rank's shard of the list. Returns 0,
+ * or CLI_BAD_INPUT after printing the problem. */
+static int train_check_inputs(train_run *r)
+{
     static const char *const operand[] = {"DATA", "CFG", "WEIGHTS"};
-    for (int q = 0; q < npos; q++)
-        if (cli_check_path(operand[q], pos[q]) != 0) return CLI_BAD_INPUT;
-    if (log_path && cli_check_path("-log", log_path) != 0) return CLI_BAD_INPUT;
-    data_cfg d;
-    if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
-    char **paths;
-    int *lines = NULL, *vlines = NULL;
-    int npaths = cli_read_list(d.train, d.train_from, &paths, &lines), nlist = npaths;
-    if (npaths >= 0 && (npaths = dist_shard(paths, lines, npaths, seed)) < 0) free_paths(paths, nlist);
-    if (npaths < 0) {
-        free(lines);
-        data_cfg_free(&d);
+    for (int q = 0; q < r->npos; q++)
+        if (cli_check_path(operand[q], r->pos[q]) != 0) return CLI_BAD_INPUT;
+    if (r->log_path && cli_check_path("-log", r->log_path) != 0) return CLI_BAD_INPUT;
+    if (cli_read_data(r->pos[0], &r->d) != 0) return CLI_BAD_INPUT;
+    int n = cli_read_list(r->d.train, r->d.train_from, &r->paths, &r->lines), nlist = n;
+    if (n >= 0 && (n = dist_shard(r->paths, r->lines, n, r->seed)) < 0) {
+        free_paths(r->paths, nlist);
+        r->paths = NULL;
+    }
+    if (n < 0) return CLI_BAD_INPUT;
+    r->npaths = n;
+    if (check_dataset(r->d.train, r->paths, r->lines, r->npaths, r->d.classes, r->quiet) != 0) return CLI_BAD_INPUT;
+    if (r->map_every) {
+        if (!r->d.valid) {
+            fprintf(stderr, "error: %s: -map needs the key 'valid' (hint: valid=path/to/valid.txt)\n", r->pos[0]);
+            return CLI_BAD_INPUT;
+        }
+        if ((r->nvalid = cli_read_list(r->d.valid, r->d.valid_from, &r->vpaths, &r->vlines)) < 0 ||
+            check_dataset(r->d.valid, r->vpaths, r->vlines, r->nvalid, r->d.classes, r->quiet) != 0)
+            return CLI_BAD_INPUT;
+        r->mc = calloc(r->d.classes, sizeof(*r->mc));
+    }
+    if (ensure_dir(r->d.backup) != 0) {
+        fprintf(stderr, "error: %s: %s: the backup folder cannot be created or written: %s\n", r->pos[0], r->d.backup, strerror(errno));
         return CLI_BAD_INPUT;
     }
-    int status = CLI_BAD_INPUT, nvalid = -1;
-    network *net = NULL, *eval = NULL;
-    FILE *log = NULL;
-    char **vpaths = NULL;
-    map_class *mc = NULL;
-    if (check_dataset(d.train, paths, lines, npaths, d.classes, quiet) != 0) goto done;
-    if (map_every) {
-        if (!d.valid) {
-            fprintf(stderr, "error: %s: -map needs the key 'valid' (hint: valid=path/to/valid.txt)\n", pos[0]);
-            goto done;
-        }
-        if ((nvalid = cli_read_list(d.valid, d.valid_from, &vpaths, &vlines)) < 0 ||
-            check_dataset(d.valid, vpaths, vlines, nvalid, d.classes, quiet) != 0) goto done;
-        mc = calloc(d.classes, sizeof(*mc));
+    if (r->pos[2] && access(r->pos[2], R_OK) != 0) {
+        fprintf(stderr, "error: %s: cannot read the weights file: %s\n", r->pos[2], strerror(errno));
+        return CLI_BAD_INPUT;
     }
-    if (ensure_dir(d.backup) != 0) {
-        fprintf(stderr, "error: %s: %s: the backup folder cannot be created or written: %s\n", pos[0], d.backup, strerror(errno));
-        goto done;
-    }
-    if (pos[2] && access(pos[2], R_OK) != 0) {
-        fprintf(stderr, "error: %s: cannot read the weights file: %s\n", pos[2], strerror(errno));
-        goto done;
-    }
-    srand(seed);
-    if (quiet) capture_begin();
-    net = load_network((char *)pos[1], (char *)pos[2], clear);
-    if (max_batches >= 0) net->max_batches = max_batches;
-    if (map_every) {
-        eval = parse_network_cfg((char *)pos[1]);
-        set_batch_network(eval, 1);
+    return 0;
+}
+
+/* Builds the network (and the -map copy), checks it against the data, opens the log,
+ * starts the ranks and prints the run's header. Returns 0, or CLI_BAD_INPUT. */
+static int train_build(train_run *r)
+{
+    srand(r->seed);
+    if (r->quiet) capture_begin();
+    r->net = load_network((char *)r->pos[1], (char *)r->pos[2], r->clear);
+    network *net = r->net;
+    if (r->max_batches >= 0) net->max_batches = r->max_batches;
+    if (r->map_every) {
+        r->eval = parse_network_cfg((char *)r->pos[1]);
+        set_batch_network(r->eval, 1);
     }
     capture_end(0);
     /* libdarknet's make_yolo_layer and make_region_layer call srand(0): seed again,
      * so that the data order and augmentation follow -seed (with or without -map). */
-    srand(seed);
-    dist_srand(seed);
-    const layer *det = detector_layer(net);
+    srand(r->seed);
+    dist_srand(r->seed);
+    const layer *det = r->det = detector_layer(net);
     if (!det) {
-        fprintf(stderr, "error: %s: no [yolo], [region], [detection] or [roi_loss] layer: detector train needs one\n", pos[1]);
-        goto done;
+        fprintf(stderr, "error: %s: no [yolo], [region], [detection] or [roi_loss] layer: detector train needs one\n", r->pos[1]);
+        return CLI_BAD_INPUT;
     }
-    if (det->classes != d.classes) {
-        fprintf(stderr, "error: %s says classes=%d but %s's last detection layer has classes=%d\n", pos[0], d.classes, pos[1], det->classes);
-        goto done;
+    if (det->classes != r->d.classes) {
+        fprintf(stderr, "error: %s says classes=%d but %s's last detection layer has classes=%d\n", r->pos[0], r->d.classes,
+                r->pos[1], det->classes);
+        return CLI_BAD_INPUT;
     }
-    if ((long)get_current_batch(net) >= net->max_batches) {
+    long at = (long)get_current_batch(net);
+    if (at >= net->max_batches) {
         fprintf(stderr, "error: %s is at iteration %ld and max_batches is %d: there is nothing to train (hint: -max_batches above %ld continues; -clear starts again at 0)\n",
-                pos[2] ? pos[2] : pos[1], (long)get_current_batch(net), net->max_batches, (long)get_current_batch(net));
-        goto done;
+                r->pos[2] ? r->pos[2] : r->pos[1], at, net->max_batches, at);
+        return CLI_BAD_INPUT;
     }
-    warn_box_limit(paths, npaths, d.classes, det->max_boxes, det->type == DETECTION ? det->side : 0);
-    if (log_path && dist_rank() == 0) {
-        int resume = get_current_batch(net) > 0 && access(log_path, F_OK) == 0;
-        log = fopen(log_path, resume ? "a" : "w");
-        if (!log) {
-            fprintf(stderr, "error: %s: cannot write the log: %s\n", log_path, strerror(errno));
-            goto done;
+    warn_box_limit(r->paths, r->npaths, r->d.classes, det->max_boxes, det->type == DETECTION ? det->side : 0);
+    if (r->log_path && dist_rank() == 0) {
+        int resume = at > 0 && access(r->log_path, F_OK) == 0;
+        r->log = fopen(r->log_path, resume ? "a" : "w");
+        if (!r->log) {
+            fprintf(stderr, "error: %s: cannot write the log: %s\n", r->log_path, strerror(errno));
+            return CLI_BAD_INPUT;
         }
         if (!resume)
-            fprintf(log, "iteration,loss,avg_loss,learning_rate,seconds,images,ohem_kept,ohem_candidates,"
-                         "ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all,map,"
-                         "rpn_loss,rpn_obj,rpn_box,roi_loss,roi_cls,roi_box,roi_trained,roi_foreground\n");
+            fprintf(r->log, "iteration,loss,avg_loss,learning_rate,seconds,images,ohem_kept,ohem_candidates,"
+                            "ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all,map,"
+                            "rpn_loss,rpn_obj,rpn_box,roi_loss,roi_cls,roi_box,roi_trained,roi_foreground\n");
     }
-    if (dist_start(net) != 0) goto done;
-    char base[256];
-    path_stem(pos[1], base, sizeof(base));
-    int imgs = net->batch * net->subdivisions;
+    if (dist_start(net) != 0) return CLI_BAD_INPUT;
+    path_stem(r->pos[1], r->base, sizeof(r->base));
+    snprintf(r->backup_path, sizeof(r->backup_path), "%s/%s.backup", r->d.backup, r->base);
+    r->imgs = net->batch * net->subdivisions;
     fprintf(stderr, "%s: %d images, %d per iteration, seed %u, learning rate %g, momentum %g, decay %g\n",
-            base, npaths, imgs, seed, net->learning_rate, net->momentum, net->decay);
+            r->base, r->npaths, r->imgs, r->seed, net->learning_rate, net->momentum, net->decay);
     int threads = openblas_get_num_threads();
     fprintf(stderr, "gemm: %s; %d thread%s (OHEM_THREADS)\n", ohem_gemm_name(), threads, threads == 1 ? "" : "s");
-    int ms_lo, ms_hi;
-    multiscale_range(net->w, &ms_lo, &ms_hi);
+    multiscale_range(net->w, &r->ms_lo, &r->ms_hi);
     if (det->random)
         fprintf(stderr, "multi-scale training: every 10 iterations a size from %dx%d to %dx%d (10/13 to 19/13 of the width %d, multiples of 32)\n",
-                32 * ms_lo, 32 * ms_lo, 32 * ms_hi, 32 * ms_hi, net->w);
-    int saved_stdout = -1;
-    if (quiet) {
+                32 * r->ms_lo, 32 * r->ms_lo, 32 * r->ms_hi, 32 * r->ms_hi, net->w);
+    return 0;
+}
+
+/* Starts the loader thread on the next batch, noting the loader stream's state
+ * before it draws: what a checkpoint saves, so that a resumed run draws the
+ * prefetched batch again. */
+static void loader_start(train_run *r)
+{
+    r->loader_rng = rng_loader_state();
+    r->loader = load_data(r->args);
+}
+
+/* Continues an interrupted run: with WEIGHTS past iteration 0 (and no -clear), reads
+ * WEIGHTS.state and sets the generators, the momentum and the training size from it;
+ * without a matching one, warns that the run will not be exact. Returns 0, or
+ * CLI_BAD_INPUT when the network cannot take the saved size. */
+static int train_resume_state(train_run *r)
+{
+    r->save_state = train_state_supported(r->net) == 0;
+    if (!r->pos[2] || r->clear || get_current_batch(r->net) == 0) return 0;
+    char path[4200];
+    train_resume s;
+    snprintf(path, sizeof(path), "%s.state", r->pos[2]);
+    if (train_state_load(path, r->net, r->seed, &s) != 0) return 0;
+    rng_set_states(s.main_rng, s.loader_rng);
+    if ((s.w != r->net->w || s.h != r->net->h) && resize_network(r->net, s.w, s.h) != 0) return CLI_BAD_INPUT;
+    r->det = detector_layer(r->net);
+    if (!r->quiet) fprintf(stderr, "continuing exactly: generators, momentum and training size from %s\n", path);
+    return 0;
+}
+
+/* Quiets stdout (-quiet), installs the signal handlers, removes stale temporary
+ * files and starts the loader thread on the first batch. */
+static void train_start_loop(train_run *r)
+{
+    network *net = r->net;
+    const layer *det = r->det;
+    if (r->quiet) {
         /* libdarknet prints a line per loss layer per step on stdout. */
         fflush(stdout);
-        saved_stdout = dup(1);
+        r->saved_stdout = dup(1);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0) {
             dup2(devnull, 1);
@@ -393,189 +470,257 @@ int detector_train(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGXFSZ, SIG_IGN); /* past a file-size limit, a write fails (and is reported) */
-    if (dist_rank() == 0) remove_stale_tmp(d.backup, base);
+    if (dist_rank() == 0) remove_stale_tmp(r->d.backup, r->base);
 
-    load_args args = {0};
-    args.w = net->w;
-    args.h = net->h;
-    args.paths = paths;
-    args.n = imgs;
-    args.m = npaths;
-    args.classes = det->classes;
-    args.jitter = det->jitter;
-    args.num_boxes = det->type == DETECTION ? det->side : det->max_boxes;
-    args.coords = det->coords;
-    args.angle = net->angle;
-    args.exposure = net->exposure;
-    args.saturation = net->saturation;
-    args.hue = net->hue;
-    args.threads = 1; /* one loader thread: the order of rand() calls, so -seed, holds */
-    args.type = det->type == DETECTION ? REGION_DATA : DETECTION_DATA;
-    data train, buffer;
-    args.d = &buffer;
-    pthread_t loader = load_data(args);
-    const layer *ohem_l = ohem_layer_of(net);
-    float avg_loss = -1;
-    double ema_step = 0, t_start = cli_seconds();
-    long start_iter = (long)get_current_batch(net);
-    int count = 0;
-    char backup_path[4096], path[4096];
-    snprintf(backup_path, sizeof(backup_path), "%s/%s.backup", d.backup, base);
-    status = 0;
+    load_args *a = &r->args;
+    a->w = net->w;
+    a->h = net->h;
+    a->paths = r->paths;
+    a->n = r->imgs;
+    a->m = r->npaths;
+    a->classes = det->classes;
+    a->jitter = det->jitter;
+    a->num_boxes = det->type == DETECTION ? det->side : det->max_boxes;
+    a->coords = det->coords;
+    a->angle = net->angle;
+    a->exposure = net->exposure;
+    a->saturation = net->saturation;
+    a->hue = net->hue;
+    a->threads = 1; /* one loader thread: the order of rand() calls, so -seed, holds */
+    a->type = det->type == DETECTION ? REGION_DATA : DETECTION_DATA;
+    a->d = &r->buffer;
+    loader_start(r);
+    r->ohem_l = ohem_layer_of(net);
+    r->avg_loss = -1;
+    r->t_start = cli_seconds();
+    r->start_iter = (long)get_current_batch(net);
+}
+
+/* Every 10 iterations of multi-scale training: draws a size, restarts the loader at
+ * it and resizes the network. Returns 0, or CLI_BAD_INPUT when the resize fails. */
+static int train_multiscale(train_run *r)
+{
+    pthread_join(r->loader, NULL);
+    free_data(r->buffer);
+    int dim = 32 * (r->ms_lo + rand() % (r->ms_hi - r->ms_lo + 1));
+    r->args.w = r->args.h = dim;
+    if (!r->quiet) fprintf(stderr, "multi-scale: %dx%d\n", dim, dim);
+    loader_start(r);
+    if (resize_network(r->net, dim, dim) != 0) return CLI_BAD_INPUT;
+    r->det = detector_layer(r->net);
+    r->ohem_l = ohem_layer_of(r->net);
+    return 0;
+}
+
+/* Prints the progress line of iteration it and writes its log row; map is NAN
+ * when it was not measured. */
+static void train_report(train_run *r, long it, float loss, double step, double map, const char *map_text)
+{
+    network *net = r->net;
+    const layer *det = r->det;
+    int imgs = r->imgs;
+    char left[32];
+    /* two-stage: the loss is RPN + RoI, each a mean per image */
+    char parts[96] = "";
+    roi_loss_stats rs;
+    int two_stage = is_roi_loss_layer(det); /* the last layer, or the one before [ohem] */
+    if (two_stage) {
+        roi_loss_layer_take_stats(&net->layers[det - net->layers], &rs);
+        dist_roi_stats(&rs);
+        snprintf(parts, sizeof(parts), " (rpn %.4f + roi %.4f)", rs.rpn / imgs, rs.roi / imgs);
+    }
+    format_duration(r->ema_step * (net->max_batches - it), left, sizeof(left));
+    fprintf(stderr, "%s%ld/%d: loss %.4f%s, avg %.4f, rate %g, %.2fs, %.1f img/s, left %s%s%s",
+            r->quiet && isatty(2) ? "\r" : "", it, net->max_batches, loss, parts, r->avg_loss,
+            get_current_rate(net), step, imgs * dist_size() / step, left, map_text, r->quiet && isatty(2) ? "   " : "\n");
+    FILE *log = r->log;
+    if (!log) return;
+    fprintf(log, "%ld,%g,%g,%g,%.4f,%ld", it, loss, r->avg_loss, get_current_rate(net), step, it * imgs * dist_size());
+    ohem_stats s;
+    if (r->ohem_l && dist_ohem_stats(r->ohem_l, &s) == 0)
+        fprintf(log, ",%ld,%ld,%ld,%ld,%g,%g", s.kept, s.candidates, s.positives_kept, s.positives,
+                s.kept ? s.loss_kept / s.kept : 0.0, s.candidates ? s.loss_all / s.candidates : 0.0);
+    else
+        fprintf(log, ",,,,,,");
+    if (!isnan(map)) fprintf(log, ",%.6f", map);
+    else fprintf(log, ",");
+    if (two_stage)
+        fprintf(log, ",%g,%g,%g,%g,%g,%g,%d,%d\n", rs.rpn / imgs, rs.rpn_obj / imgs, rs.rpn_box / imgs,
+                rs.roi / imgs, rs.roi_cls / imgs, rs.roi_box / imgs, rs.trained, rs.foreground);
+    else
+        fprintf(log, ",,,,,,,,\n");
+    fflush(log);
+}
+
+/* Saves the weights to path and, beside them, the run's state to path.state
+ * (collective under MPI: every rank calls it). A state that fails to save after
+ * the weights is an error; the older state left then does not match the weights'
+ * count of images, so a resume says so. Returns 0 or -1 (printed). */
+static int save_run(train_run *r, const char *path)
+{
+    train_resume s = {r->seed, r->net->w, r->net->h, rng_main_state(), r->loader_rng};
+    char spath[4200];
+    snprintf(spath, sizeof(spath), "%s.state", path);
+    int ok = save_weights_atomic(r->net, path) == 0;
+    if (r->save_state && train_state_save(spath, r->net, &s, ok) != 0) ok = 0;
+    return ok ? 0 : -1;
+}
+
+/* Prints the command that continues this run from the backup: the run's flags, so
+ * that it continues as started. */
+static void print_resume_line(const train_run *r, long it)
+{
+    char cmd[16384] = "", num[32];
+    append_word(cmd, sizeof(cmd), cli_program);
+    append_word(cmd, sizeof(cmd), "detector");
+    append_word(cmd, sizeof(cmd), "train");
+    const char *words[] = {r->pos[0], r->pos[1], r->backup_path};
+    for (int w = 0; w < 3; w++) append_word(cmd, sizeof(cmd), words[w]);
+    snprintf(num, sizeof(num), "%u", r->seed);
+    append_word(cmd, sizeof(cmd), "-seed");
+    append_word(cmd, sizeof(cmd), num);
+    snprintf(num, sizeof(num), "%d", r->net->max_batches);
+    append_word(cmd, sizeof(cmd), "-max_batches");
+    append_word(cmd, sizeof(cmd), num);
+    if (r->log_path) {
+        append_word(cmd, sizeof(cmd), "-log");
+        append_word(cmd, sizeof(cmd), r->log_path);
+    }
+    if (r->map_every) {
+        snprintf(num, sizeof(num), "%d", r->map_every);
+        append_word(cmd, sizeof(cmd), "-map");
+        append_word(cmd, sizeof(cmd), num);
+    }
+    if (r->quiet) append_word(cmd, sizeof(cmd), "-quiet");
+    fprintf(stderr, "\ninterrupted at iteration %ld; saved %s\nresume with:%s\n", it, r->backup_path, cmd);
+}
+
+/* Saves what iteration it calls for: the backup and its state every 100 iterations
+ * and on a stop signal (then with the resume line), <cfg>_N.weights at 100 .. 900 and
+ * every 10000. Every rank calls it. Returns -1 to go on, or the run's exit status. */
+static int train_checkpoint(train_run *r, long it)
+{
+    int stop = dist_stop(stop_signal);
+    char path[4096];
+    if (it % 100 == 0 || stop) {
+        if (save_run(r, r->backup_path) != 0) return it % 100 == 0 ? CLI_BAD_INPUT : 128 + stop;
+        if (!r->quiet && it % 100 == 0) fprintf(stderr, "saved %s\n", r->backup_path);
+    }
+    if (it % 10000 == 0 || (it < 1000 && it % 100 == 0)) {
+        snprintf(path, sizeof(path), "%s/%s_%ld.weights", r->d.backup, r->base, it);
+        if (save_weights_atomic(r->net, path) != 0) return CLI_BAD_INPUT;
+        if (!r->quiet) fprintf(stderr, "saved %s\n", path);
+    }
+    if (stop) {
+        print_resume_line(r, it);
+        return 128 + stop;
+    }
+    return -1;
+}
+
+/* Trains to max_batches: one step per iteration, with its report and checkpoint.
+ * Returns 0 at max_batches, or the status that stopped the loop. */
+static int train_loop(train_run *r)
+{
+    network *net = r->net;
     while ((int)get_current_batch(net) < net->max_batches) {
-        if (det->random && count++ % 10 == 0) {
-            pthread_join(loader, NULL);
-            free_data(buffer);
-            int dim = 32 * (ms_lo + rand() % (ms_hi - ms_lo + 1));
-            args.w = args.h = dim;
-            if (!quiet) fprintf(stderr, "multi-scale: %dx%d\n", dim, dim);
-            loader = load_data(args);
-            if (resize_network(net, dim, dim) != 0) {
-                status = CLI_BAD_INPUT;
-                break;
-            }
-            det = detector_layer(net);
-            ohem_l = ohem_layer_of(net);
-        }
+        /* by the iteration count, so that a resumed run resizes where the first did */
+        if (r->det->random && get_current_batch(net) % 10 == 0 && train_multiscale(r) != 0) return CLI_BAD_INPUT;
         double t0 = cli_seconds();
-        pthread_join(loader, NULL);
-        train = buffer;
-        loader = load_data(args);
+        pthread_join(r->loader, NULL);
+        data train = r->buffer;
+        loader_start(r);
         float loss = dist_train_step(net, train);
         free_data(train);
-        if (dist_left()) {
-            status = CLI_BAD_INPUT; /* another rank stopped on an error */
-            break;
-        }
-        dist_reduce(&loss, ohem_l, stop_signal);
+        if (dist_left()) return CLI_BAD_INPUT; /* another rank stopped on an error */
+        dist_reduce(&loss, r->ohem_l, stop_signal);
         double step = cli_seconds() - t0;
         long it = (long)get_current_batch(net);
         if (!isfinite(loss)) {
-            if (access(backup_path, R_OK) == 0)
+            if (access(r->backup_path, R_OK) == 0)
                 fprintf(stderr, "\nerror: iteration %ld: the loss is %f; training stopped. The last good weights are in %s (hint: lower learning_rate or raise burn_in)\n",
-                        it, loss, backup_path);
+                        it, loss, r->backup_path);
             else
                 fprintf(stderr, "\nerror: iteration %ld: the loss is %f; training stopped before any backup was saved (hint: lower learning_rate or raise burn_in)\n",
                         it, loss);
-            status = CLI_BAD_INPUT;
-            break;
+            return CLI_BAD_INPUT;
         }
-        if (avg_loss < 0) avg_loss = loss;
-        avg_loss = avg_loss * .9f + loss * .1f;
-        ema_step = ema_step > 0 ? ema_step * 0.9 + step * 0.1 : step;
-        char left[32], map_text[32] = "";
+        if (r->avg_loss < 0) r->avg_loss = loss;
+        r->avg_loss = r->avg_loss * .9f + loss * .1f;
+        r->ema_step = r->ema_step > 0 ? r->ema_step * 0.9 + step * 0.1 : step;
+        char map_text[32] = "";
         double map = NAN;
-        if (map_every && dist_rank() == 0 && (it % map_every == 0 || it == net->max_batches)) {
+        if (r->map_every && dist_rank() == 0 && (it % r->map_every == 0 || it == net->max_batches)) {
             map_options mo = {0.5f, 0, 0.25f, 0};
-            ohem_copy_parameters(eval, net);
-            map = detector_evaluate(eval, vpaths, nvalid, d.classes, &mo, mc);
-            if (map == -1) {
-                status = CLI_BAD_INPUT;
-                break;
-            }
+            ohem_copy_parameters(r->eval, net);
+            map = detector_evaluate(r->eval, r->vpaths, r->nvalid, r->d.classes, &mo, r->mc);
+            if (map == -1) return CLI_BAD_INPUT;
             snprintf(map_text, sizeof(map_text), ", mAP@0.50 %.4f", map);
         }
-        /* two-stage: the loss is RPN + RoI, each a mean per image */
-        char parts[96] = "";
-        roi_loss_stats rs;
-        int two_stage = is_roi_loss_layer(det); /* the last layer, or the one before [ohem] */
-        if (two_stage) {
-            roi_loss_layer_take_stats(&net->layers[det - net->layers], &rs);
-            dist_roi_stats(&rs);
-            snprintf(parts, sizeof(parts), " (rpn %.4f + roi %.4f)", rs.rpn / imgs, rs.roi / imgs);
-        }
-        format_duration(ema_step * (net->max_batches - it), left, sizeof(left));
-        fprintf(stderr, "%s%ld/%d: loss %.4f%s, avg %.4f, rate %g, %.2fs, %.1f img/s, left %s%s%s",
-                quiet && isatty(2) ? "\r" : "", it, net->max_batches, loss, parts, avg_loss,
-                get_current_rate(net), step, imgs * dist_size() / step, left, map_text, quiet && isatty(2) ? "   " : "\n");
-        if (log) {
-            fprintf(log, "%ld,%g,%g,%g,%.4f,%ld", it, loss, avg_loss, get_current_rate(net), step, it * imgs * dist_size());
-            ohem_stats s;
-            if (ohem_l && dist_ohem_stats(ohem_l, &s) == 0)
-                fprintf(log, ",%ld,%ld,%ld,%ld,%g,%g", s.kept, s.candidates, s.positives_kept,
-                        s.positives, s.kept ? s.loss_kept / s.kept : 0.0,
-                        s.candidates ? s.loss_all / s.candidates : 0.0);
-            else
-                fprintf(log, ",,,,,,");
-            if (!isnan(map)) fprintf(log, ",%.6f", map);
-            else fprintf(log, ",");
-            if (two_stage)
-                fprintf(log, ",%g,%g,%g,%g,%g,%g,%d,%d\n", rs.rpn / imgs, rs.rpn_obj / imgs, rs.rpn_box / imgs,
-                        rs.roi / imgs, rs.roi_cls / imgs, rs.roi_box / imgs, rs.trained, rs.foreground);
-            else
-                fprintf(log, ",,,,,,,,\n");
-            fflush(log);
-        }
-        if (it % 100 == 0) {
-            if (save_weights_atomic(net, backup_path) != 0) {
-                status = CLI_BAD_INPUT;
-                break;
-            }
-            if (!quiet) fprintf(stderr, "saved %s\n", backup_path);
-        }
-        if (it % 10000 == 0 || (it < 1000 && it % 100 == 0)) {
-            snprintf(path, sizeof(path), "%s/%s_%ld.weights", d.backup, base, it);
-            if (save_weights_atomic(net, path) != 0) {
-                status = CLI_BAD_INPUT;
-                break;
-            }
-            if (!quiet) fprintf(stderr, "saved %s\n", path);
-        }
-        if (dist_stop(stop_signal)) {
-            if (save_weights_atomic(net, backup_path) == 0) {
-                /* the flags of this run, so that the command continues it as started */
-                char cmd[16384] = "./darknet detector train", num[32];
-                const char *words[] = {pos[0], pos[1], backup_path};
-                for (int w = 0; w < 3; w++) append_word(cmd, sizeof(cmd), words[w]);
-                snprintf(num, sizeof(num), "%u", seed);
-                append_word(cmd, sizeof(cmd), "-seed");
-                append_word(cmd, sizeof(cmd), num);
-                snprintf(num, sizeof(num), "%d", net->max_batches);
-                append_word(cmd, sizeof(cmd), "-max_batches");
-                append_word(cmd, sizeof(cmd), num);
-                if (log_path) {
-                    append_word(cmd, sizeof(cmd), "-log");
-                    append_word(cmd, sizeof(cmd), log_path);
-                }
-                if (map_every) {
-                    snprintf(num, sizeof(num), "%d", map_every);
-                    append_word(cmd, sizeof(cmd), "-map");
-                    append_word(cmd, sizeof(cmd), num);
-                }
-                if (quiet) append_word(cmd, sizeof(cmd), "-quiet");
-                fprintf(stderr, "\ninterrupted at iteration %ld; saved %s\nresume with: %s\n", it, backup_path, cmd);
-            }
-            status = 128 + dist_stop(stop_signal);
-            break;
-        }
+        train_report(r, it, loss, step, map, map_text);
+        int status = train_checkpoint(r, it);
+        if (status >= 0) return status;
     }
+    return 0;
+}
+
+/* Ends the loop: releases the other ranks and the loader, saves <cfg>_final.weights
+ * when the loop reached max_batches, and gives stdout back. Returns the status. */
+static int train_finish(train_run *r, int status)
+{
     dist_leave();
-    pthread_join(loader, NULL);
-    free_data(buffer);
+    pthread_join(r->loader, NULL);
+    free_data(r->buffer);
+    /* the final save is collective: only when every rank reached max_batches */
+    if (!dist_agree(status == 0) && status == 0) status = CLI_BAD_INPUT;
     if (status == 0) {
-        snprintf(path, sizeof(path), "%s/%s_final.weights", d.backup, base);
-        if (save_weights_atomic(net, path) != 0) status = CLI_BAD_INPUT;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s_final.weights", r->d.backup, r->base);
+        if (save_run(r, path) != 0) status = CLI_BAD_INPUT;
         else
-            fprintf(stderr, "%sdone: %ld iterations in %.1fs; saved %s\n", quiet ? "\n" : "",
-                    (long)get_current_batch(net) - start_iter, cli_seconds() - t_start, path);
+            fprintf(stderr, "%sdone: %ld iterations in %.1fs; saved %s\n", r->quiet ? "\n" : "",
+                    (long)get_current_batch(r->net) - r->start_iter, cli_seconds() - r->t_start, path);
     }
-    if (saved_stdout >= 0) {
+    if (r->saved_stdout >= 0) {
         fflush(stdout);
-        dup2(saved_stdout, 1);
-        close(saved_stdout);
+        dup2(r->saved_stdout, 1);
+        close(r->saved_stdout);
     }
-done:
-    if (log && (ferror(log) | fclose(log)) != 0 && status == 0) {
-        fprintf(stderr, "error: %s: the log could not be written in full (disk full?)\n", log_path);
+    return status;
+}
+
+/* Closes the log (a write error turns status 0 into CLI_BAD_INPUT) and frees what
+ * the run holds. Returns the status. */
+static int train_free(train_run *r, int status)
+{
+    if (r->log && (ferror(r->log) | fclose(r->log)) != 0 && status == 0) {
+        fprintf(stderr, "error: %s: the log could not be written in full (disk full?)\n", r->log_path);
         status = CLI_BAD_INPUT;
     }
-    if (net) free_network(net);
-    if (eval) free_network(eval);
-    free(mc);
-    free_paths(vpaths, nvalid);
-    free_paths(paths, npaths);
-    free(lines);
-    free(vlines);
-    data_cfg_free(&d);
+    if (r->net) free_network(r->net);
+    if (r->eval) free_network(r->eval);
+    free(r->mc);
+    free_paths(r->vpaths, r->nvalid);
+    free_paths(r->paths, r->npaths);
+    free(r->lines);
+    free(r->vlines);
+    data_cfg_free(&r->d);
     return status;
+}
+
+int detector_train(int argc, char **argv)
+{
+    train_run r = {0};
+    r.saved_stdout = -1;
+    r.nvalid = -1;
+    int status = train_parse_flags(&r, argc, argv);
+    if (status != 0) return status;
+    status = train_check_inputs(&r);
+    if (status == 0) status = train_build(&r);
+    if (status == 0) status = train_resume_state(&r);
+    if (status == 0) {
+        train_start_loop(&r);
+        status = train_finish(&r, train_loop(&r));
+    }
+    return train_free(&r, status);
 }

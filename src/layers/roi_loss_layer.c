@@ -143,6 +143,11 @@ void free_roi_loss_layer(layer *l)
     if (is_roi_loss_layer(l)) state_free(state_of(l));
 }
 
+uint64_t *roi_loss_layer_rng(const layer *l)
+{
+    return is_roi_loss_layer(l) ? &state_of(l)->rng : NULL;
+}
+
 /* Softmax of each row's scores into the output; the deltas copied. */
 static void rows_output(const layer *l, const float *in, int rows)
 {

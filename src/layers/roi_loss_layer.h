@@ -17,6 +17,8 @@
 #include "darknet.h"
 #include "roi_rows.h"
 
+#include <stdint.h>
+
 typedef struct {
     int classes;
     float fg_iou;           /* foreground: best IoU >= fg_iou */
@@ -38,6 +40,9 @@ int make_roi_loss_layer(layer *l, const roi_loss_options *o, network *net, int i
 void forward_roi_loss_layer(const layer l, network net);
 void backward_roi_loss_layer(const layer l, network net);
 int is_roi_loss_layer(const layer *l);
+/* The layer's generator state (RoI sampling), for a training run to save and
+ * restore; NULL for another kind of layer. */
+uint64_t *roi_loss_layer_rng(const layer *l);
 void free_roi_loss_layer(layer *l);
 
 /* The figures of the last training forward, summed over images: the RoI loss and

@@ -232,6 +232,11 @@ void free_rpn_layer(layer *l)
     if (is_rpn_layer(l)) state_free(state_of(l));
 }
 
+uint64_t *rpn_layer_rng(const layer *l)
+{
+    return is_rpn_layer(l) ? &state_of(l)->rng : NULL;
+}
+
 const rpn_options *rpn_layer_options(const layer *l)
 {
     return &state_of(l)->opt;

@@ -13,6 +13,8 @@
 
 #include "darknet.h"
 
+#include <stdint.h>
+
 #define RPN_MAX_ANCHORS 32
 
 typedef struct {
@@ -35,6 +37,9 @@ int make_rpn_layer(layer *l, const rpn_options *o, int batch, int w, int h, int 
 void forward_rpn_layer(const layer l, network net);
 void backward_rpn_layer(const layer l, network net);
 int is_rpn_layer(const layer *l);
+/* The layer's generator state (anchor sampling), for a training run to save and
+ * restore; NULL for another kind of layer. */
+uint64_t *rpn_layer_rng(const layer *l);
 
 /* Frees what free_layer does not (before free_layer); a no-op for other layers. */
 void free_rpn_layer(layer *l);

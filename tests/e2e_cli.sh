@@ -133,6 +133,7 @@ X=$D/clip; mkdir -p "$X/images" "$X/labels"
 LC_ALL=C awk 'BEGIN { printf "P6\n96 32\n255\n"; for (i = 0; i < 96 * 32 * 3; i++) printf "%c", 1 + (i * 7) % 250 }' >"$X/images/wide.png"
 LC_ALL=C awk 'BEGIN { printf "P6\n32 96\n255\n"; for (i = 0; i < 96 * 32 * 3; i++) printf "%c", 1 + (i * 13) % 250 }' >"$X/images/tall.png"
 printf '0 0.1 0.5 0.2 0.5\n' >"$X/labels/wide.txt"
+printf '1 0.5 0.9 0.5 0.2\n' >"$X/labels/tall.txt"
 printf '%s\n' "$X/images/wide.png" "$X/images/tall.png" >"$X/valid.txt"
 sed "s#^valid=.*#valid=$X/valid.txt#" "$DATA" >"$X/clip.data"
 sed -e 's/^batch_normalize=1/batch_normalize=0/' -e 's/^learning_rate=.*/learning_rate=0/' "$D/fashion.cfg" >"$X/clip.cfg"
@@ -146,6 +147,14 @@ cat "$X"/r_*.txt | awk '{ w = $1 == "wide" ? 96 : 32; h = $1 == "wide" ? 32 : 96
     $3 == 1 || $4 == 1 || $5 == w || $6 == h { edge++ }
     END { if (NR < 100 || edge < 10) print NR " boxes, " edge + 0 " on an edge: too few to test the clipping"; exit bad || NR < 100 || edge < 10 }' ||
     fail "valid: boxes outside the image or inverted"
+# map's columns: ranked counts every detection AP ranks; TP + FP those at -thresh,
+# all of them at -thresh 0
+expect_status 0 ./darknet detector map "$X/clip.data" "$X/clip.cfg" "$CW"
+expect_text "ranked: the detections AP ranks (score > 0.005, after NMS); TP + FP, precision and recall: those with score >= 0.25 (-thresh)"
+awk '$1 ~ /^(tshirt|sneaker|pullover)$/ { n++; if (!($7 + $8 <= $3)) bad++ } END { exit bad || n != 3 }' "$D/out" || fail "map: TP + FP above ranked"
+expect_status 0 ./darknet detector map "$X/clip.data" "$X/clip.cfg" "$CW" -thresh 0
+awk '$1 ~ /^(tshirt|sneaker|pullover)$/ { n++; s += $3; if ($7 + $8 != $3) bad++ } END { exit bad || n != 3 || s < 100 }' "$D/out" ||
+    fail "map -thresh 0: TP + FP is not ranked"
 # detector test prints the clipped box, relative: every edge in [0, 1] (to the 3 decimals printed)
 expect_status 0 ./darknet detector test "$X/clip.data" "$X/clip.cfg" "$CW" "$X/images/wide.png" -thresh 0.01 -out "$X/pred"
 grep ' at x=' "$D/out" | sed 's/.* at x=\([^ ]*\) y=\([^ ]*\) w=\([^ ]*\) h=\([^ ]*\)$/\1 \2 \3 \4/' |

@@ -242,9 +242,11 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
     return m;
 }
 
-void print_map_table(FILE *f, const map_class *m, int classes, char **names, float iou, double map)
+void print_map_table(FILE *f, const map_class *m, int classes, char **names, float iou, float thresh, double map)
 {
-    fprintf(f, "%-16s %7s %7s %8s %9s %7s %6s %6s\n", "class", "truths", "dets", "AP", "precision", "recall", "TP", "FP");
+    fprintf(f, "ranked: the detections AP ranks (score > %g, after NMS); TP + FP, precision and recall: those with "
+               "score >= %g (-thresh)\n", DET_THRESH, thresh);
+    fprintf(f, "%-16s %7s %7s %8s %9s %7s %6s %6s\n", "class", "truths", "ranked", "AP", "precision", "recall", "TP", "FP");
     for (int c = 0; c < classes; c++) {
         char ap[16] = "n/a", pr[16] = "n/a", rc[16] = "n/a";
         if (!isnan(m[c].ap)) snprintf(ap, sizeof(ap), "%.4f", m[c].ap);
@@ -378,7 +380,7 @@ int detector_map(int argc, char **argv)
     map_class *m = calloc(d.classes, sizeof(*m));
     double map = detector_evaluate(net, paths, n, d.classes, &o, m);
     if (map != -1) {
-        print_map_table(stdout, m, d.classes, names, o.iou, map);
+        print_map_table(stdout, m, d.classes, names, o.iou, o.thresh, map);
         status = 0;
     }
     free(m);

@@ -18,7 +18,7 @@ typedef struct {
 
 typedef struct {
     int truths;           /* ground-truth boxes of the class */
-    int detections;       /* detections of the class, any score */
+    int detections;       /* detections of the class, any score: those AP ranks */
     double ap;            /* NAN when the class has no ground truth */
     int tp, fp;           /* at the score threshold */
     double precision, recall;  /* at the score threshold; NAN when undefined */

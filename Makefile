@@ -46,7 +46,7 @@ TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage te
 	tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/test_data_check tests/example tests/mpi_equiv
 HEADERS = $(wildcard src/*/*.h bench/*.h)
 
-.PHONY: all deps cfgs test demo compare compare-onestage bench fuzz clean
+.PHONY: all deps cfgs test demo compare compare-onestage bench memcheck fuzz clean
 all: deps libohem.a darknet cfgs tests/example
 
 # [ohem] versions of Debian's yolov3-tiny, yolov3 and yolov2-tiny cfgs, in cfg/.
@@ -155,6 +155,14 @@ bench: all bench/bench bench/bench_roi bench/bench_twostage bench/bench_data_che
 	@cat bench/tmp-out.md && cat bench/tmp-out.md >>bench/results.md
 	bench/bench_data_check -n 100000 -seed 1 -a bench/results.md
 	bench/dist_bench.sh bench/results-mpi.md
+
+# Long-run memory check (not part of `make test`): the four fashion cfgs trained
+# MEMCHECK_ITERS iterations each on 64x64 inputs, the resident size sampled every
+# 100 iterations; fails when it varies by 1% or more after a warm-up of 300
+# iterations (docs/performance.md, "Memory over a long run").
+MEMCHECK_ITERS ?= 3000
+memcheck: all
+	scripts/memcheck.sh -iters $(MEMCHECK_ITERS)
 
 # The main job: the data set, then the two-stage detector trained with Fast R-CNN's
 # sampler and with [ohem] on its RoIs, side by side, one seed, and the comparison

@@ -124,6 +124,51 @@ tail -1 "$D/out" | grep -Eq '^mAP@0\.75 = ' || fail "map -iou 0.75"
 expect_status 0 ./darknet detector valid "$DATA" "$D/fashion.cfg" "$D/data/backup/fashion_final.weights" -out "$D/results/det_"
 for c in tshirt sneaker pullover; do [ -f "$D/results/det_$c.txt" ] || fail "valid: no det_$c.txt"; done
 awk 'NF != 6 { exit 1 }' "$D"/results/det_*.txt || fail "valid: lines are not 'id score x1 y1 x2 y2'"
+# Boxes are clipped to the image on both sides. Non-square images are letterboxed,
+# so a [yolo] box centred in the padding lies partly or wholly outside the image.
+# Untrained weights (no batch norm, learning rate 0: the initial ones) give many
+# detections of every size. Images: PPM bytes under a .png name (stb reads by
+# content; the label path follows the name), 96x32 and 32x96.
+X=$D/clip; mkdir -p "$X/images" "$X/labels"
+LC_ALL=C awk 'BEGIN { printf "P6\n96 32\n255\n"; for (i = 0; i < 96 * 32 * 3; i++) printf "%c", 1 + (i * 7) % 250 }' >"$X/images/wide.png"
+LC_ALL=C awk 'BEGIN { printf "P6\n32 96\n255\n"; for (i = 0; i < 96 * 32 * 3; i++) printf "%c", 1 + (i * 13) % 250 }' >"$X/images/tall.png"
+printf '0 0.1 0.5 0.2 0.5\n' >"$X/labels/wide.txt"
+printf '1 0.5 0.9 0.5 0.2\n' >"$X/labels/tall.txt"
+printf '%s\n' "$X/images/wide.png" "$X/images/tall.png" >"$X/valid.txt"
+sed "s#^valid=.*#valid=$X/valid.txt#" "$DATA" >"$X/clip.data"
+sed -e 's/^batch_normalize=1/batch_normalize=0/' -e 's/^learning_rate=.*/learning_rate=0/' "$D/fashion.cfg" >"$X/clip.cfg"
+expect_status 0 ./darknet detector train "$DATA" "$X/clip.cfg" -seed 5 -max_batches 1 -quiet
+CW=$D/data/backup/clip_final.weights
+expect_status 0 ./darknet detector valid "$X/clip.data" "$X/clip.cfg" "$CW" -out "$X/r_"
+# VOC corners, 1-based: 1 <= xmin <= xmax <= width, 1 <= ymin <= ymax <= height;
+# some on the image's edge, so that clipping had work to do
+cat "$X"/r_*.txt | awk '{ w = $1 == "wide" ? 96 : 32; h = $1 == "wide" ? 32 : 96 }
+    !(NF == 6 && ($1 == "wide" || $1 == "tall") && $3 >= 1 && $3 <= $5 && $5 <= w && $4 >= 1 && $4 <= $6 && $6 <= h) { print "bad box: " $0; bad++ }
+    $3 == 1 || $4 == 1 || $5 == w || $6 == h { edge++ }
+    END { if (NR < 100 || edge < 10) print NR " boxes, " edge + 0 " on an edge: too few to test the clipping"; exit bad || NR < 100 || edge < 10 }' ||
+    fail "valid: boxes outside the image or inverted"
+# map's columns: ranked counts every detection AP ranks; TP + FP those at -thresh,
+# all of them at -thresh 0
+expect_status 0 ./darknet detector map "$X/clip.data" "$X/clip.cfg" "$CW"
+expect_text "ranked: the detections AP ranks (score > 0.005, after NMS); TP + FP, precision and recall: those with score >= 0.25 (-thresh)"
+awk '$1 ~ /^(tshirt|sneaker|pullover)$/ { n++; if (!($7 + $8 <= $3)) bad++ } END { exit bad || n != 3 }' "$D/out" || fail "map: TP + FP above ranked"
+expect_status 0 ./darknet detector map "$X/clip.data" "$X/clip.cfg" "$CW" -thresh 0
+awk '$1 ~ /^(tshirt|sneaker|pullover)$/ { n++; s += $3; if ($7 + $8 != $3) bad++ } END { exit bad || n != 3 || s < 100 }' "$D/out" ||
+    fail "map -thresh 0: TP + FP is not ranked"
+# detector test prints the clipped box, relative: every edge in [0, 1] (to the 3 decimals printed)
+expect_status 0 ./darknet detector test "$X/clip.data" "$X/clip.cfg" "$CW" "$X/images/wide.png" -thresh 0.01 -out "$X/pred"
+grep ' at x=' "$D/out" | sed 's/.* at x=\([^ ]*\) y=\([^ ]*\) w=\([^ ]*\) h=\([^ ]*\)$/\1 \2 \3 \4/' |
+    awk '{ n++ } !($1 - $3 / 2 > -0.002 && $1 + $3 / 2 < 1.002 && $2 - $4 / 2 > -0.002 && $2 + $4 / 2 < 1.002 && $3 > 0 && $4 > 0) { print; bad++ }
+        END { exit bad || n < 10 }' || fail "test: a printed box is outside the image"
+# ohem show draws at the image's own aspect: 96x32 scaled by 6 to 576x192
+expect_status 0 ./darknet ohem show "$X/clip.data" "$D/fashion-ohem.cfg" "$D/data/backup/fashion-ohem_final.weights" "$X/images/wide.png" -out "$X/show"
+[ "$(od -An -tu1 -j16 -N8 "$X/show.png" | awk '{ print $3 * 256 + $4 "x" $7 * 256 + $8 }')" = 576x192 ] ||
+    fail "ohem show: the picture is not 576x192 (the image's aspect)"
+# an image operand that is a directory is named as one
+for cmd in "ohem show $DATA $D/fashion-ohem.cfg $D/data/backup/fashion-ohem_final.weights" "detector test $DATA $D/fashion.cfg $D/data/backup/fashion_final.weights"; do
+    expect_status 1 ./darknet $cmd "$X/images/"
+    expect_text "error: $X/images/: is a directory, where an image should be"
+done
 IMG=$(head -1 "$D/data/valid.txt")
 expect_status 0 ./darknet detector test "$DATA" "$D/fashion.cfg" "$D/data/backup/fashion_final.weights" "$IMG" -thresh 0.01 -out "$D/pred"
 [ -s "$D/pred.png" ] || fail "test wrote no picture"

@@ -1,6 +1,7 @@
 /* test_map.c: AP and mAP on hand-computed cases, and against a second computation
  * on random cases: matching per image, precision and recall recounted at every
- * rank, the envelope taken by a nested maximum. */
+ * rank, the envelope taken by a nested maximum. Box clipping (VOC corners and
+ * relative boxes) on hand cases and against an interval intersection. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -174,6 +175,90 @@ static void test_random_against_oracle(void **state)
     }
 }
 
+/* Hand cases of the VOC corners on a 100 x 50 image: inside, sticking out on
+ * each side, covering it all, and wholly outside on each side (nothing left). */
+static void test_voc_corners_hand(void **state)
+{
+    (void)state;
+    static const struct {
+        box b;
+        int kept;
+        float want[4];
+    } cases[] = {
+        {{0.5f, 0.5f, 0.2f, 0.4f}, 1, {41, 16, 61, 36}},
+        {{0.05f, 0.1f, 0.2f, 0.4f}, 1, {1, 1, 16, 16}},      /* out left and top */
+        {{0.95f, 0.9f, 0.2f, 0.4f}, 1, {86, 36, 100, 50}},   /* out right and bottom */
+        {{0.5f, 0.5f, 3, 3}, 1, {1, 1, 100, 50}},            /* out on every side */
+        {{0.93f, -0.5f, 0.1f, 0.2f}, 0, {0}},                /* above: ymax -19 before clipping */
+        {{0.5f, 1.5f, 0.2f, 0.2f}, 0, {0}},                  /* below */
+        {{-0.5f, 0.5f, 0.2f, 0.2f}, 0, {0}},                 /* left */
+        {{1.5f, 0.5f, 0.2f, 0.2f}, 0, {0}},                  /* right: xmin 141 before clipping */
+        {{0.5f, 0.5f, 0, 0.2f}, 0, {0}},                     /* zero width */
+        {{0.5f, 0.5f, NAN, 0.2f}, 0, {0}},
+        {{0.5f, INFINITY, 0.2f, 0.2f}, 0, {0}},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        float got[4] = {-7, -7, -7, -7};
+        int kept = map_voc_corners(cases[i].b, 100, 50, got);
+        if (kept != cases[i].kept) fail_msg("case %zu: kept %d, expected %d", i, kept, cases[i].kept);
+        for (int k = 0; kept && k < 4; k++)
+            if (fabsf(got[k] - cases[i].want[k]) > 1e-4f)
+                fail_msg("case %zu: corner %d is %g, expected %g", i, k, got[k], cases[i].want[k]);
+    }
+}
+
+/* Hand cases of the relative clip: a box out left keeps its right part, one out
+ * below its top part, one wholly outside vanishes. */
+static void test_clip_box_hand(void **state)
+{
+    (void)state;
+    box c;
+    assert_int_equal(map_clip_box((box){0.1f, 0.5f, 0.4f, 0.2f}, &c), 1);
+    assert_true(fabsf(c.x - 0.15f) < 1e-6f && fabsf(c.w - 0.3f) < 1e-6f && fabsf(c.y - 0.5f) < 1e-6f && fabsf(c.h - 0.2f) < 1e-6f);
+    assert_int_equal(map_clip_box((box){0.5f, 0.9f, 0.2f, 0.4f}, &c), 1);
+    assert_true(fabsf(c.y - 0.85f) < 1e-6f && fabsf(c.h - 0.3f) < 1e-6f);
+    assert_int_equal(map_clip_box((box){0.5f, 0.5f, 5, 5}, &c), 1);
+    assert_true(fabsf(c.x - 0.5f) < 1e-6f && fabsf(c.w - 1) < 1e-6f && fabsf(c.h - 1) < 1e-6f);
+    assert_int_equal(map_clip_box((box){0.5f, -0.3f, 0.2f, 0.2f}, &c), 0);
+    assert_int_equal(map_clip_box((box){1.2f, 0.5f, 0.2f, 0.2f}, &c), 0);
+    assert_int_equal(map_clip_box((box){0.5f, 0.5f, 0.2f, -0.1f}, &c), 0);
+    assert_int_equal(map_clip_box((box){NAN, 0.5f, 0.2f, 0.2f}, &c), 0);
+}
+
+/* Random boxes, many sticking out on one side or both, against a second
+ * computation: the box's interval intersected with the image's (the larger start,
+ * the smaller end), empty when the end is not past the start. Every kept box has
+ * 1 <= xmin <= xmax <= w and 1 <= ymin <= ymax <= h. */
+static void test_clip_random_against_intersection(void **state)
+{
+    (void)state;
+    rng_seed(31);
+    for (int trial = 0; trial < 20000; trial++) {
+        int w = 1 + rng_u32() % 1000, h = 1 + rng_u32() % 1000;
+        box b = {3 * rng_unit() - 1, 3 * rng_unit() - 1, 2 * rng_unit(), 2 * rng_unit()};
+        float got[4];
+        int kept = map_voc_corners(b, w, h, got);
+        float l = (b.x - b.w / 2) * w + 1, r = (b.x + b.w / 2) * w + 1;
+        float t = (b.y - b.h / 2) * h + 1, bo = (b.y + b.h / 2) * h + 1;
+        float x0 = l > 1 ? l : 1, x1 = r < w ? r : w, y0 = t > 1 ? t : 1, y1 = bo < h ? bo : h;
+        int want = x1 > x0 && y1 > y0;
+        if (kept != want) fail_msg("trial %d: kept %d, intersection says %d", trial, kept, want);
+        if (kept && (got[0] != x0 || got[1] != y0 || got[2] != x1 || got[3] != y1))
+            fail_msg("trial %d: (%g %g %g %g), intersection (%g %g %g %g)", trial, got[0], got[1], got[2], got[3], x0, y0, x1, y1);
+        if (kept && !(got[0] >= 1 && got[0] <= got[2] && got[2] <= w && got[1] >= 1 && got[1] <= got[3] && got[3] <= h))
+            fail_msg("trial %d: (%g %g %g %g) outside the %dx%d image or inverted", trial, got[0], got[1], got[2], got[3], w, h);
+        box c;
+        kept = map_clip_box(b, &c);
+        float lr = b.x - b.w / 2, rr = b.x + b.w / 2, tr = b.y - b.h / 2, br = b.y + b.h / 2;
+        float u0 = lr > 0 ? lr : 0, u1 = rr < 1 ? rr : 1, v0 = tr > 0 ? tr : 0, v1 = br < 1 ? br : 1;
+        want = u1 > u0 && v1 > v0;
+        if (kept != want) fail_msg("trial %d: relative clip kept %d, intersection says %d", trial, kept, want);
+        if (kept && (fabsf(c.x - (u0 + u1) / 2) > 1e-6f || fabsf(c.w - (u1 - u0)) > 1e-6f ||
+                     fabsf(c.y - (v0 + v1) / 2) > 1e-6f || fabsf(c.h - (v1 - v0)) > 1e-6f))
+            fail_msg("trial %d: relative clip (%g %g %g %g)", trial, c.x, c.y, c.w, c.h);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +266,9 @@ int main(void)
         cmocka_unit_test(test_duplicates_and_threshold),
         cmocka_unit_test(test_classes_without_truth),
         cmocka_unit_test(test_random_against_oracle),
+        cmocka_unit_test(test_voc_corners_hand),
+        cmocka_unit_test(test_clip_box_hand),
+        cmocka_unit_test(test_clip_random_against_intersection),
     };
     return cmocka_run_group_tests_name("map", tests, NULL, NULL);
 }

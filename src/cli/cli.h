@@ -71,8 +71,15 @@ double cli_seconds(void);
 /* The last [yolo], [region] or [detection] layer of net, or NULL. */
 const layer *detector_layer(const network *net);
 
-/* Draws box b (relative coordinates) on im, width pixels thick, in colour rgb. */
-void draw_relative_box(image im, box b, int width, const float rgb[3]);
+/* Draws box b (relative coordinates) on im, width pixels thick, in colour rgb,
+ * clipped to the image (map_clip_box). Returns 1, or 0 (and draws nothing) when
+ * nothing of the box is inside the image. */
+int draw_relative_box(image im, box b, int width, const float rgb[3]);
+
+/* Prints why the image at path did not load: "is a directory, where an image should
+ * be", or "the image is missing or does not decode". lead goes first ("\n" after a
+ * progress bar). */
+void cli_image_error(const char *path, const char *lead);
 
 /* The longest path the command line accepts (bytes). Our own buffers are 4096
  * bytes and take suffixes; libdarknet copies paths into fixed buffers (its label

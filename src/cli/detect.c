@@ -24,11 +24,26 @@ const layer *detector_layer(const network *net)
     return NULL;
 }
 
-void draw_relative_box(image im, box b, int width, const float rgb[3])
+int draw_relative_box(image im, box b, int width, const float rgb[3])
 {
-    int l = (int)((b.x - b.w / 2) * im.w), r = (int)((b.x + b.w / 2) * im.w);
-    int t = (int)((b.y - b.h / 2) * im.h), bo = (int)((b.y + b.h / 2) * im.h);
+    box c;
+    if (!map_clip_box(b, &c)) return 0;
+    /* pixel columns 0 .. w - 1: an edge at 1 is drawn in the last one */
+    int l = (int)((c.x - c.w / 2) * im.w), r = (int)((c.x + c.w / 2) * im.w);
+    int t = (int)((c.y - c.h / 2) * im.h), bo = (int)((c.y + c.h / 2) * im.h);
+    if (r > im.w - 1) r = im.w - 1;
+    if (bo > im.h - 1) bo = im.h - 1;
     draw_box_width(im, l, t, r, bo, width, rgb[0], rgb[1], rgb[2]);
+    return 1;
+}
+
+void cli_image_error(const char *path, const char *lead)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        fprintf(stderr, "%serror: %s: is a directory, where an image should be\n", lead, path);
+    else
+        fprintf(stderr, "%serror: %s: the image is missing or does not decode\n", lead, path);
 }
 
 int cli_check_path(const char *what, const char *path)
@@ -191,7 +206,7 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
         int ok;
         image im = load_image_checked(paths[i], &ok);
         if (!ok) {
-            fprintf(stderr, "%serror: %s: the image is missing or does not decode\n", o->progress ? "\n" : "", paths[i]);
+            cli_image_error(paths[i], o->progress ? "\n" : "");
             bad = 1;
         }
         float *rows;
@@ -225,9 +240,11 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
     return m;
 }
 
-void print_map_table(FILE *f, const map_class *m, int classes, char **names, float iou, double map)
+void print_map_table(FILE *f, const map_class *m, int classes, char **names, float iou, float thresh, double map)
 {
-    fprintf(f, "%-16s %7s %7s %8s %9s %7s %6s %6s\n", "class", "truths", "dets", "AP", "precision", "recall", "TP", "FP");
+    fprintf(f, "ranked: the detections AP ranks (score > %g, after NMS); TP + FP, precision and recall: those with "
+               "score >= %g (-thresh)\n", DET_THRESH, thresh);
+    fprintf(f, "%-16s %7s %7s %8s %9s %7s %6s %6s\n", "class", "truths", "ranked", "AP", "precision", "recall", "TP", "FP");
     for (int c = 0; c < classes; c++) {
         char ap[16] = "n/a", pr[16] = "n/a", rc[16] = "n/a";
         if (!isnan(m[c].ap)) snprintf(ap, sizeof(ap), "%.4f", m[c].ap);
@@ -362,7 +379,7 @@ int detector_map(int argc, char **argv)
     map_class *m = calloc(d.classes, sizeof(*m));
     double map = detector_evaluate(net, paths, n, d.classes, &o, m);
     if (map != -1) {
-        print_map_table(stdout, m, d.classes, names, o.iou, map);
+        print_map_table(stdout, m, d.classes, names, o.iou, o.thresh, map);
         status = 0;
     }
     free(m);
@@ -416,7 +433,7 @@ int detector_valid(int argc, char **argv)
         int ok;
         image im = load_image_checked(paths[i], &ok);
         if (!ok) {
-            fprintf(stderr, "\nerror: %s: the image is missing or does not decode\n", paths[i]);
+            cli_image_error(paths[i], "\n");
             free_image(im);
             goto done;
         }
@@ -425,15 +442,11 @@ int detector_valid(int argc, char **argv)
         char id[1024];
         path_stem(paths[i], id, sizeof(id));
         for (int k = 0; k < nb; k++) {
-            box b = dets[k].bbox;
-            float xmin = (b.x - b.w / 2) * im.w + 1, xmax = (b.x + b.w / 2) * im.w + 1;
-            float ymin = (b.y - b.h / 2) * im.h + 1, ymax = (b.y + b.h / 2) * im.h + 1;
-            if (xmin < 1) xmin = 1;
-            if (ymin < 1) ymin = 1;
-            if (xmax > im.w) xmax = im.w;
-            if (ymax > im.h) ymax = im.h;
+            /* clipped to the image on both sides; a box with nothing inside is not written */
+            float v[4];
+            if (!map_voc_corners(dets[k].bbox, im.w, im.h, v)) continue;
             for (int c = 0; c < d.classes; c++)
-                if (dets[k].prob[c] > 0) fprintf(fps[c], "%s %f %f %f %f %f\n", id, dets[k].prob[c], xmin, ymin, xmax, ymax);
+                if (dets[k].prob[c] > 0) fprintf(fps[c], "%s %f %f %f %f %f\n", id, dets[k].prob[c], v[0], v[1], v[2], v[3]);
         }
         free_detections(dets, nb);
         free_image(im);
@@ -483,7 +496,7 @@ int detector_test(int argc, char **argv)
     network *net = NULL;
     image im = load_image_checked(pos[3], &ok);
     if (!ok) {
-        fprintf(stderr, "error: %s: the image is missing or does not decode\n", pos[3]);
+        cli_image_error(pos[3], "");
         goto done;
     }
     if (!d.names) {
@@ -499,8 +512,8 @@ int detector_test(int argc, char **argv)
     int shown = 0;
     for (int k = 0; k < nb; k++)
         for (int c = 0; c < d.classes; c++) {
-            if (dets[k].prob[c] < thresh) continue;
-            box b = dets[k].bbox;
+            box b;
+            if (dets[k].prob[c] < thresh || !map_clip_box(dets[k].bbox, &b)) continue;
             printf("%s: %.0f%% at x=%.3f y=%.3f w=%.3f h=%.3f\n", names[c], dets[k].prob[c] * 100, b.x, b.y, b.w, b.h);
             float rgb[3];
             class_colour(c, d.classes, rgb);

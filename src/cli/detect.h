@@ -18,7 +18,9 @@ typedef struct {
 double detector_evaluate(network *net, char **paths, int n, int classes, const map_options *o,
                          map_class *out);
 
-/* Prints the per-class table and, last, "mAP@0.50 = 0.xxxx". */
-void print_map_table(FILE *f, const map_class *m, int classes, char **names, float iou, double map);
+/* Prints a line saying what the columns count, the per-class table (truths; ranked:
+ * the detections AP ranks, every score; precision, recall, TP and FP at thresh) and,
+ * last, "mAP@0.50 = 0.xxxx". */
+void print_map_table(FILE *f, const map_class *m, int classes, char **names, float iou, float thresh, double map);
 
 #endif

@@ -5,6 +5,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* x clamped to [lo, hi] */
+static float clampf(float x, float lo, float hi)
+{
+    return x < lo ? lo : x > hi ? hi : x;
+}
+
+int map_clip_box(box b, box *out)
+{
+    float l = b.x - b.w / 2, r = b.x + b.w / 2, t = b.y - b.h / 2, bo = b.y + b.h / 2;
+    if (!isfinite(l) || !isfinite(r) || !isfinite(t) || !isfinite(bo)) return 0;
+    l = clampf(l, 0, 1), r = clampf(r, 0, 1), t = clampf(t, 0, 1), bo = clampf(bo, 0, 1);
+    if (!(r > l && bo > t)) return 0;
+    *out = (box){(l + r) / 2, (t + bo) / 2, r - l, bo - t};
+    return 1;
+}
+
+int map_voc_corners(box b, int w, int h, float out[4])
+{
+    float xmin = (b.x - b.w / 2) * w + 1, xmax = (b.x + b.w / 2) * w + 1;
+    float ymin = (b.y - b.h / 2) * h + 1, ymax = (b.y + b.h / 2) * h + 1;
+    if (!isfinite(xmin) || !isfinite(xmax) || !isfinite(ymin) || !isfinite(ymax)) return 0;
+    xmin = clampf(xmin, 1, w), xmax = clampf(xmax, 1, w);
+    ymin = clampf(ymin, 1, h), ymax = clampf(ymax, 1, h);
+    if (!(xmax > xmin && ymax > ymin)) return 0;
+    out[0] = xmin, out[1] = ymin, out[2] = xmax, out[3] = ymax;
+    return 1;
+}
+
 static const map_det *sort_dets;
 
 /* Descending score; ties keep input order. */

@@ -18,7 +18,7 @@ typedef struct {
 
 typedef struct {
     int truths;           /* ground-truth boxes of the class */
-    int detections;       /* detections of the class, any score */
+    int detections;       /* detections of the class, any score: those AP ranks */
     double ap;            /* NAN when the class has no ground truth */
     int tp, fp;           /* at the score threshold */
     double precision, recall;  /* at the score threshold; NAN when undefined */
@@ -33,5 +33,21 @@ typedef struct {
  * none has), or -2 when memory runs out. */
 double map_evaluate(const map_det *dets, int ndets, const map_truth *truths, int ntruths,
                     int classes, float iou_thresh, int points, float score_thresh, map_class *out);
+
+/* Box b (centre x, y, width, height, relative to the image) clipped to the image:
+ * its left, top, right and bottom edges each put into [0, 1] on both sides, so
+ * 0 <= left <= right <= 1 and the same for top and bottom (a box below or right of
+ * the image becomes a line on the far edge, not an inverted box). *out gets the
+ * clipped box in the same form. Returns 1, or 0 when nothing of the box is left:
+ * zero width or height after clipping, or a coordinate that is not finite. */
+int map_clip_box(box b, box *out);
+
+/* Box b (as for map_clip_box) in the image's w x h pixels as VOC's results files
+ * hold it, the way Darknet's validate_detector writes it: 1-based corners
+ * xmin = left * w + 1 and xmax = right * w + 1 (y alike), each clipped to [1, w]
+ * (to [1, h]) on both sides, so 1 <= xmin <= xmax <= w and 1 <= ymin <= ymax <= h.
+ * out is (xmin, ymin, xmax, ymax). Returns 1, or 0 when the box vanishes: zero
+ * width or height after clipping, or a coordinate that is not finite. */
+int map_voc_corners(box b, int w, int h, float out[4]);
 
 #endif

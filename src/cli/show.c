@@ -75,7 +75,7 @@ int ohem_show(int argc, char **argv)
     char lab[4096];
     label_path(pos[3], lab, sizeof(lab));
     if (!ok) {
-        fprintf(stderr, "error: %s: the image is missing or does not decode\n", pos[3]);
+        cli_image_error(pos[3], "");
         goto done;
     }
     if (read_labels(lab, d.classes, &rows, &nrows) != 0) goto done;
@@ -137,13 +137,18 @@ int ohem_show(int argc, char **argv)
     }
     sort_loss = loss;
     qsort(order, nk, sizeof(int), by_loss);
-    int scale = net->w < 512 ? (512 + net->w - 1) / net->w : 1;
-    image canvas = resize_image(im, net->w * scale, net->h * scale);
-    /* hardest first in red, fading through orange to yellow; drawn easiest first */
+    /* The picture keeps the image's own aspect (the network saw it stretched to its
+     * input; boxes are relative to the image either way), scaled up by a whole factor
+     * until its longer side reaches 512 pixels. */
+    int longer = im.w > im.h ? im.w : im.h, scale = longer < 512 ? (512 + longer - 1) / longer : 1;
+    image canvas = resize_image(im, im.w * scale, im.h * scale);
+    /* hardest first in red, fading through orange to yellow; drawn easiest first;
+     * a candidate wholly outside the image is not drawn */
+    int outside = 0;
     for (int k = nk - 1; k >= 0; k--) {
         float g = nk > 1 ? 0.9f * k / (nk - 1) : 0;
         float rgb[3] = {1, g, 0};
-        draw_relative_box(canvas, boxes[order[k]], posf[order[k]] ? 3 : 1, rgb);
+        outside += !draw_relative_box(canvas, boxes[order[k]], posf[order[k]] ? 3 : 1, rgb);
     }
     for (int r = 0; r < nrows; r++) {
         box t = {rows[5 * r + 1], rows[5 * r + 2], rows[5 * r + 3], rows[5 * r + 4]};
@@ -168,6 +173,7 @@ int ohem_show(int argc, char **argv)
         goto done;
     }
     printf("%s\n", caption);
+    if (outside) printf("%d kept candidates lie wholly outside the image and are not drawn\n", outside);
     printf("hardest kept candidates (green: ground truth; red to yellow: loss rank; thick: positive):\n");
     for (int k = 0; k < nk && k < 10; k++) {
         char where[128];

@@ -2,6 +2,7 @@
  * loop with data checks up front, atomic weights files, resumable interrupts, a CSV
  * log and a progress line. */
 #include "cli.h"
+#include "chart.h"
 #include "detect.h"
 #include "dist.h"
 #include "parser.h"
@@ -233,10 +234,49 @@ static void warn_box_limit(char **paths, int n, int classes, int max, int side)
     if (over > 5) fprintf(stderr, "warning: %d label files in all hold boxes that training drops\n", over);
 }
 
+/* The chart of the run: at path, or chart_<cfg>.png in the backup folder. Draws the
+ * empty chart once, so that an unwritable place is an error before training. Returns the
+ * chart, or NULL after printing an error. */
+static chart *train_chart_open(const char *path, const char *backup, const char *base, network *net)
+{
+    char def[4200];
+    if (!path) {
+        snprintf(def, sizeof(def), "%s/chart_%s.png", backup, base);
+        path = def;
+    }
+    chart *ch = chart_init(path, base);
+    if (!ch) {
+        fprintf(stderr, "error: out of memory for the chart\n");
+        return NULL;
+    }
+    long it = (long)get_current_batch(net);
+    chart_set_progress(ch, it, net->max_batches, -1);
+    if (chart_draw(ch) != 0) {
+        chart_free(ch);
+        return NULL;
+    }
+    return ch;
+}
+
+/* One iteration into the chart: the loss, the [ohem] means (s may be NULL), mAP
+ * when measured (not NAN), the learning rate and the time left; drawn every 10
+ * iterations and 5 seconds. */
+static void train_chart_add(chart *ch, network *net, long it, float loss, float avg, const ohem_stats *s,
+                            double map, double seconds_left)
+{
+    float kept = s && s->kept ? (float)(s->loss_kept / s->kept) : NAN;
+    float all = s && s->candidates ? (float)(s->loss_all / s->candidates) : NAN;
+    chart_add_loss(ch, it, loss, avg, kept, all);
+    if (!isnan(map)) chart_add_map(ch, it, (float)map);
+    chart_set_lr(ch, it, get_current_rate(net));
+    chart_set_progress(ch, it, net->max_batches, seconds_left);
+    chart_update(ch, it, cli_seconds());
+}
+
 static void usage_train(void)
 {
     fprintf(stderr,
-            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-clear] [-quiet]\n");
+            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-chart PNG|none] [-clear] [-quiet]\n");
 }
 
 int detector_train(int argc, char **argv)
@@ -244,12 +284,12 @@ int detector_train(int argc, char **argv)
     const char *pos[3] = {0};
     int npos = 0, clear = 0, quiet = 0, max_batches = -1, map_every = 0;
     unsigned seed = dist_clock_seed(); /* time(NULL); under MPI, rank 0's */
-    const char *log_path = NULL;
+    const char *log_path = NULL, *chart_path = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
         char *end;
-        if (has_val && (!strcmp(a, "-log") || !strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) &&
+        if (has_val && (!strcmp(a, "-log") || !strcmp(a, "-chart") || !strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) &&
             cli_check_flag_value(a, argv[i + 1]) != 0) {
             usage_train();
             return CLI_USAGE;
@@ -257,6 +297,7 @@ int detector_train(int argc, char **argv)
         if (!strcmp(a, "-clear")) clear = 1;
         else if (!strcmp(a, "-quiet")) quiet = 1;
         else if (!strcmp(a, "-log") && has_val) log_path = argv[++i];
+        else if (!strcmp(a, "-chart") && has_val) chart_path = argv[++i];
         else if ((!strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) && has_val) {
             long long hi = !strcmp(a, "-seed") ? 4294967295LL : 2000000000LL;
             errno = 0;
@@ -289,6 +330,7 @@ int detector_train(int argc, char **argv)
     for (int q = 0; q < npos; q++)
         if (cli_check_path(operand[q], pos[q]) != 0) return CLI_BAD_INPUT;
     if (log_path && cli_check_path("-log", log_path) != 0) return CLI_BAD_INPUT;
+    if (chart_path && cli_check_path("-chart", chart_path) != 0) return CLI_BAD_INPUT;
     data_cfg d;
     if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
     char **paths;
@@ -301,6 +343,7 @@ int detector_train(int argc, char **argv)
     int status = CLI_BAD_INPUT, nvalid = -1;
     network *net = NULL, *eval = NULL;
     FILE *log = NULL;
+    chart *ch = NULL;
     char **vpaths = NULL;
     map_class *mc = NULL;
     if (check_dataset(d.train, paths, npaths, d.classes, quiet) != 0) goto done;
@@ -360,9 +403,10 @@ int detector_train(int argc, char **argv)
                          "ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all,map,"
                          "rpn_loss,rpn_obj,rpn_box,roi_loss,roi_cls,roi_box,roi_trained,roi_foreground\n");
     }
-    if (dist_start(net) != 0) goto done;
     char base[256];
     path_stem(pos[1], base, sizeof(base));
+    if (dist_rank() == 0 && !(chart_path && !strcmp(chart_path, "none")) && !(ch = train_chart_open(chart_path, d.backup, base, net))) goto done;
+    if (dist_start(net) != 0) goto done;
     int imgs = net->batch * net->subdivisions;
     fprintf(stderr, "%s: %d images, %d per iteration, seed %u, learning rate %g, momentum %g, decay %g\n",
             base, npaths, imgs, seed, net->learning_rate, net->momentum, net->decay);
@@ -485,10 +529,12 @@ int detector_train(int argc, char **argv)
         fprintf(stderr, "%s%ld/%d: loss %.4f%s, avg %.4f, rate %g, %.2fs, %.1f img/s, left %s%s%s",
                 quiet && isatty(2) ? "\r" : "", it, net->max_batches, loss, parts, avg_loss,
                 get_current_rate(net), step, imgs * dist_size() / step, left, map_text, quiet && isatty(2) ? "   " : "\n");
+        ohem_stats s;
+        int has_s = ohem_l && dist_ohem_stats(ohem_l, &s) == 0;
+        if (ch) train_chart_add(ch, net, it, loss, avg_loss, has_s ? &s : NULL, map, ema_step * (net->max_batches - it));
         if (log) {
             fprintf(log, "%ld,%g,%g,%g,%.4f,%ld", it, loss, avg_loss, get_current_rate(net), step, it * imgs * dist_size());
-            ohem_stats s;
-            if (ohem_l && dist_ohem_stats(ohem_l, &s) == 0)
+            if (has_s)
                 fprintf(log, ",%ld,%ld,%ld,%ld,%g,%g", s.kept, s.candidates, s.positives_kept,
                         s.positives, s.kept ? s.loss_kept / s.kept : 0.0,
                         s.candidates ? s.loss_all / s.candidates : 0.0);
@@ -539,6 +585,10 @@ int detector_train(int argc, char **argv)
                     append_word(cmd, sizeof(cmd), "-map");
                     append_word(cmd, sizeof(cmd), num);
                 }
+                if (chart_path) {
+                    append_word(cmd, sizeof(cmd), "-chart");
+                    append_word(cmd, sizeof(cmd), chart_path);
+                }
                 if (quiet) append_word(cmd, sizeof(cmd), "-quiet");
                 fprintf(stderr, "\ninterrupted at iteration %ld; saved %s\nresume with: %s\n", it, backup_path, cmd);
             }
@@ -566,6 +616,8 @@ done:
         fprintf(stderr, "error: %s: the log could not be written in full (disk full?)\n", log_path);
         status = CLI_BAD_INPUT;
     }
+    if (ch && chart_draw(ch) != 0 && status == 0) status = CLI_BAD_INPUT; /* a stopped run's too */
+    chart_free(ch);
     if (net) free_network(net);
     if (eval) free_network(eval);
     free(mc);

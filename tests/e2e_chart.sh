@@ -15,7 +15,10 @@ DATA=$D/data/fashion.data
 sed -e 's/^batch=.*/batch=2/' -e 's/^width=.*/width=64/' -e 's/^height=.*/height=64/' \
     -e 's/^burn_in=.*/burn_in=0/' cfg/fashion-ohem.cfg >"$D/small.cfg"
 
+# a temporary chart of a killed run (its process is gone) is removed
+: >"$D/x.png.tmp-999999999"
 expect_status 0 ./darknet detector train "$DATA" "$D/small.cfg" -seed 1 -max_batches 12 -map 6 -quiet -chart "$D/x.png"
+expect_text "removed $D/x.png.tmp-999999999"
 [ -s "$D/x.png" ] && is_png "$D/x.png" || fail "-chart $D/x.png: no PNG"
 ls "$D" | grep -q 'tmp-' && fail "a temporary chart file was left: $(ls "$D")"
 [ -e "$D/data/backup/chart_small.png" ] && fail "-chart PATH also wrote the default chart"

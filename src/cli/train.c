@@ -234,16 +234,20 @@ static void warn_box_limit(char **paths, int n, int classes, int max, int side)
     if (over > 5) fprintf(stderr, "warning: %d label files in all hold boxes that training drops\n", over);
 }
 
-/* The chart of the run: at path, or chart_<cfg>.png in the backup folder. Draws the
- * empty chart once, so that an unwritable place is an error before training. Returns the
- * chart, or NULL after printing an error. */
+/* The chart of the run: at path, or chart_<cfg>.png in the backup folder. Removes
+ * the temporary charts a killed run left there, and draws the empty chart once, so
+ * that an unwritable place is an error before training. Returns the chart, or NULL
+ * after printing an error. */
 static chart *train_chart_open(const char *path, const char *backup, const char *base, network *net)
 {
-    char def[4200];
+    char def[4200], dir[4200];
     if (!path) {
         snprintf(def, sizeof(def), "%s/chart_%s.png", backup, base);
         path = def;
     }
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    remove_stale_tmp(slash == path ? "/" : dir, slash ? slash + 1 : path);
     chart *ch = chart_init(path, base);
     if (!ch) {
         fprintf(stderr, "error: out of memory for the chart\n");

@@ -250,9 +250,10 @@ static void test_atomic(void **state)
 static void test_throttle(void **state)
 {
     (void)state;
-    chart *c = chart_init(TMP "/throttle.png", "throttle");
     mkdir("tests/tmp", 0777);
     mkdir(TMP, 0777);
+    chart *c = chart_init(TMP "/throttle.png", "throttle");
+    assert_non_null(c);
     assert_int_equal(chart_update(c, 1, 100.0), 0);  /* the clock starts */
     assert_int_equal(chart_update(c, 10, 200.0), 0); /* 9 iterations */
     assert_int_equal(chart_update(c, 11, 104.9), 0); /* 4.9 seconds */
@@ -260,6 +261,14 @@ static void test_throttle(void **state)
     assert_int_equal(chart_update(c, 20, 500.0), 0);
     assert_int_equal(chart_update(c, 21, 109.0), 0);
     assert_int_equal(chart_update(c, 21, 110.0), 1);
+    chart_free(c);
+    /* a place that cannot be written: -1 at each due update, nothing between */
+    c = chart_init(TMP "/no/such/dir/throttle.png", "throttle");
+    assert_non_null(c);
+    assert_int_equal(chart_update(c, 1, 100.0), 0);
+    assert_int_equal(chart_update(c, 11, 105.0), -1);
+    assert_int_equal(chart_update(c, 12, 200.0), 0);
+    assert_int_equal(chart_update(c, 21, 200.0), -1);
     chart_free(c);
 }
 

@@ -523,7 +523,8 @@ static cairo_surface_t *render(chart *c)
     return sf;
 }
 
-int chart_draw(chart *c)
+/* chart_draw, with the error printed only when report. */
+static int draw_file(chart *c, int report)
 {
     cairo_surface_t *sf = render(c);
     char tmp[4200];
@@ -533,17 +534,23 @@ int chart_draw(chart *c)
     cairo_surface_destroy(sf);
     if (st != CAIRO_STATUS_SUCCESS) {
         int e = errno;
-        fprintf(stderr, "error: %s: could not write the chart: %s (%s)\n", c->path, cairo_status_to_string(st),
+        if (report)
+            fprintf(stderr, "error: %s: could not write the chart: %s (%s)\n", c->path, cairo_status_to_string(st),
                 st == CAIRO_STATUS_WRITE_ERROR && e ? strerror(e) : "cairo");
         unlink(tmp);
         return -1;
     }
     if (rename(tmp, c->path) != 0) {
-        fprintf(stderr, "error: %s: could not write the chart: %s\n", c->path, strerror(errno));
+        if (report) fprintf(stderr, "error: %s: could not write the chart: %s\n", c->path, strerror(errno));
         unlink(tmp);
         return -1;
     }
     return 0;
+}
+
+int chart_draw(chart *c)
+{
+    return draw_file(c, 1);
 }
 
 int chart_update(chart *c, long it, double now)
@@ -556,7 +563,12 @@ int chart_update(chart *c, long it, double now)
     if (it - c->drawn_it < 10 || now - c->drawn_at < 5) return 0;
     c->drawn_it = it;
     c->drawn_at = now;
-    if (chart_draw(c) == 0) return 1;
-    if (!c->failed++) fprintf(stderr, "warning: training goes on; the chart is written again every 10 iterations\n");
+    /* a failed write is reported once until a write succeeds again */
+    if (draw_file(c, !c->failed) == 0) {
+        if (c->failed) fprintf(stderr, "%s: the chart is written again\n", c->path);
+        c->failed = 0;
+        return 1;
+    }
+    if (!c->failed++) fprintf(stderr, "warning: training goes on; the chart is tried again every 10 iterations\n");
     return -1;
 }

@@ -62,8 +62,9 @@ void chart_set_progress(chart *c, long it, long max, double seconds_left);
 int chart_draw(chart *c);
 
 /* chart_draw when at least 10 iterations and 5 seconds (now, in seconds) have
- * passed since the last draw by chart_update, or since its first call. A failed write is reported once, and training goes on.
- * Returns 1 when it drew, 0 when not, -1 on a failed write. */
+ * passed since the last draw by chart_update, or since its first call. A failed
+ * write is reported once (until a write succeeds again), with a warning that
+ * training goes on. Returns 1 when it drew, 0 when not, -1 on a failed write. */
 int chart_update(chart *c, long it, double now);
 
 void chart_free(chart *c);

@@ -12,7 +12,10 @@ INC_LAYERS = $(INC_CORE) -Isrc/cpu -Isrc/layers
 INC_DARKNET = $(INC_LAYERS) -Isrc/darknet
 INC_ALL = $(INC_DARKNET) -Isrc/cli
 LDLIBS = -L$(DARKNET_DIR) -ldarknet -Wl,-rpath,$(DARKNET_DIR) -lopenblas -lm -pthread
-CLI_LIBS = -lz
+# the training chart (src/cli/chart.c) draws with cairo
+CAIRO_CFLAGS = $(shell pkg-config --cflags cairo 2>/dev/null)
+CAIRO_LIBS = $(shell pkg-config --libs cairo 2>/dev/null)
+CLI_LIBS = -lz $(CAIRO_LIBS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -40,10 +43,10 @@ LIB_SRC = $(CORE_SRC) $(CPU_SRC) $(LAYERS_SRC) $(DARKNET_SRC)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
-	src/cli/dataset.c src/cli/dist.c src/cli/rng.c src/cli/train_state.c
+	src/cli/dataset.c src/cli/dist.c src/cli/rng.c src/cli/train_state.c src/cli/chart.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
-	tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/test_data_check tests/example tests/mpi_equiv
+	tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv
 HEADERS = $(wildcard src/*/*.h bench/*.h)
 
 .PHONY: all deps cfgs test demo compare compare-onestage bench memcheck fuzz clean
@@ -84,6 +87,7 @@ src/layers/%.o: CFLAGS += $(INC_LAYERS)
 src/darknet/%.o: CFLAGS += $(INC_DARKNET)
 src/cli/%.o: CFLAGS += $(INC_ALL)
 src/cli/dist.o: CFLAGS += $(MPI_CFLAGS)
+src/cli/chart.o: CFLAGS += $(CAIRO_CFLAGS)
 tests/%: CFLAGS += $(INC_ALL)
 bench/%: CFLAGS += $(INC_ALL)
 
@@ -115,6 +119,8 @@ tests/mpi_equiv: tests/mpi_equiv.c src/cli/dist.o libohem.a $(HEADERS)
 
 tests/test_data_check: tests/test_data_check.c src/cli/data_check.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_data_check.c src/cli/data_check.c libohem.a $(LDLIBS) -lcmocka
+tests/test_chart: tests/test_chart.c src/cli/chart.c $(HEADERS)
+	$(CC) $(CFLAGS) $(CAIRO_CFLAGS) $(LDFLAGS) -o $@ tests/test_chart.c src/cli/chart.c $(CAIRO_LIBS) -lm -lcmocka
 
 tests/test_map: tests/test_map.c src/cli/map.c $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_map.c src/cli/map.c $(LDLIBS) -lcmocka
@@ -192,7 +198,7 @@ compare-onestage: all
 # sources less its main), so a change that breaks them breaks `make test` too.
 FUZZ_SECONDS ?= 60
 FUZZ_CC = clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
-	-I$(DARKNET_DIR)/include $(INC_ALL)
+	-I$(DARKNET_DIR)/include $(INC_ALL) $(CAIRO_CFLAGS)
 FUZZ_SRC = $(LIB_SRC) $(filter-out src/cli/darknet.c,$(CLI_SRC))
 FUZZ = tests/fuzz/fuzz_cfg tests/fuzz/fuzz_labels
 $(FUZZ): tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) $(HEADERS)

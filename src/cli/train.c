@@ -2,6 +2,7 @@
  * loop with data checks up front, atomic weights files, resumable interrupts, a CSV
  * log and a progress line. */
 #include "cli.h"
+#include "chart.h"
 #include "detect.h"
 #include "dist.h"
 #include "parser.h"
@@ -235,6 +236,49 @@ static void warn_box_limit(char **paths, int n, int classes, int max, int side)
     if (over > 5) fprintf(stderr, "warning: %d label files in all hold boxes that training drops\n", over);
 }
 
+/* The chart of the run: at path, or chart_<cfg>.png in the backup folder. Removes
+ * the temporary charts a killed run left there, and draws the empty chart once, so
+ * that an unwritable place is an error before training. Returns the chart, or NULL
+ * after printing an error. */
+static chart *train_chart_open(const char *path, const char *backup, const char *base, network *net)
+{
+    char def[4200], dir[4200];
+    if (!path) {
+        snprintf(def, sizeof(def), "%s/chart_%s.png", backup, base);
+        path = def;
+    }
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    remove_stale_tmp(slash == path ? "/" : dir, slash ? slash + 1 : path);
+    chart *ch = chart_init(path, base);
+    if (!ch) {
+        fprintf(stderr, "error: out of memory for the chart\n");
+        return NULL;
+    }
+    long it = (long)get_current_batch(net);
+    chart_set_progress(ch, it, net->max_batches, -1);
+    if (chart_draw(ch) != 0) {
+        chart_free(ch);
+        return NULL;
+    }
+    return ch;
+}
+
+/* One iteration into the chart: the loss, the [ohem] means (s may be NULL), mAP
+ * when measured (not NAN), the learning rate and the time left; drawn every 10
+ * iterations and 5 seconds. */
+static void train_chart_add(chart *ch, network *net, long it, float loss, float avg, const ohem_stats *s,
+                            double map, double seconds_left)
+{
+    float kept = s && s->kept ? (float)(s->loss_kept / s->kept) : NAN;
+    float all = s && s->candidates ? (float)(s->loss_all / s->candidates) : NAN;
+    chart_add_loss(ch, it, loss, avg, kept, all);
+    if (!isnan(map)) chart_add_map(ch, it, (float)map);
+    chart_set_lr(ch, it, get_current_rate(net));
+    chart_set_progress(ch, it, net->max_batches, seconds_left);
+    chart_update(ch, it, cli_seconds());
+}
+
 /* The state of one training run, shared by the steps of detector_train. */
 typedef struct {
     /* the command line */
@@ -242,6 +286,7 @@ typedef struct {
     int npos, clear, quiet, max_batches, map_every;
     unsigned seed;
     const char *log_path;
+    const char *chart_path; /* -chart: a PNG, "none", or NULL for the default */
     /* the inputs */
     data_cfg d;
     char **paths, **vpaths; /* this rank's training images; the valid list for -map */
@@ -252,6 +297,7 @@ typedef struct {
     network *net, *eval;
     const layer *det, *ohem_l;
     FILE *log;
+    chart *ch;              /* rank 0's chart, or NULL */
     char base[256], backup_path[4096];
     int imgs, ms_lo, ms_hi, saved_stdout;
     /* the loop */
@@ -268,7 +314,7 @@ typedef struct {
 static void usage_train(void)
 {
     fprintf(stderr,
-            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-clear] [-quiet]\n");
+            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-chart PNG|none] [-clear] [-quiet]\n");
 }
 
 /* Reads the operands and flags into r. Returns 0, or CLI_USAGE after printing why. */
@@ -280,7 +326,7 @@ static int train_parse_flags(train_run *r, int argc, char **argv)
         const char *a = argv[i];
         int has_val = i + 1 < argc;
         char *end;
-        if (has_val && (!strcmp(a, "-log") || !strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) &&
+        if (has_val && (!strcmp(a, "-log") || !strcmp(a, "-chart") || !strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) &&
             cli_check_flag_value(a, argv[i + 1]) != 0) {
             usage_train();
             return CLI_USAGE;
@@ -288,6 +334,7 @@ static int train_parse_flags(train_run *r, int argc, char **argv)
         if (!strcmp(a, "-clear")) r->clear = 1;
         else if (!strcmp(a, "-quiet")) r->quiet = 1;
         else if (!strcmp(a, "-log") && has_val) r->log_path = argv[++i];
+        else if (!strcmp(a, "-chart") && has_val) r->chart_path = argv[++i];
         else if ((!strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) && has_val) {
             long long hi = !strcmp(a, "-seed") ? 4294967295LL : 2000000000LL;
             errno = 0;
@@ -328,6 +375,7 @@ static int train_check_inputs(train_run *r)
     for (int q = 0; q < r->npos; q++)
         if (cli_check_path(operand[q], r->pos[q]) != 0) return CLI_BAD_INPUT;
     if (r->log_path && cli_check_path("-log", r->log_path) != 0) return CLI_BAD_INPUT;
+    if (r->chart_path && cli_check_path("-chart", r->chart_path) != 0) return CLI_BAD_INPUT;
     if (cli_read_data(r->pos[0], &r->d) != 0) return CLI_BAD_INPUT;
     int n = cli_read_list(r->d.train, r->d.train_from, &r->paths, &r->lines), nlist = n;
     if (n >= 0 && (n = dist_shard(r->paths, r->lines, n, r->seed)) < 0) {
@@ -405,8 +453,11 @@ static int train_build(train_run *r)
                             "ohem_positives_kept,ohem_positives,ohem_loss_kept,ohem_loss_all,map,"
                             "rpn_loss,rpn_obj,rpn_box,roi_loss,roi_cls,roi_box,roi_trained,roi_foreground\n");
     }
-    if (dist_start(net) != 0) return CLI_BAD_INPUT;
     path_stem(r->pos[1], r->base, sizeof(r->base));
+    if (dist_rank() == 0 && !(r->chart_path && !strcmp(r->chart_path, "none")) &&
+        !(r->ch = train_chart_open(r->chart_path, r->d.backup, r->base, net)))
+        return CLI_BAD_INPUT;
+    if (dist_start(net) != 0) return CLI_BAD_INPUT;
     snprintf(r->backup_path, sizeof(r->backup_path), "%s/%s.backup", r->d.backup, r->base);
     r->imgs = net->batch * net->subdivisions;
     fprintf(stderr, "%s: %d images, %d per iteration, seed %u, learning rate %g, momentum %g, decay %g\n",
@@ -533,11 +584,13 @@ static void train_report(train_run *r, long it, float loss, double step, double 
     fprintf(stderr, "%s%ld/%d: loss %.4f%s, avg %.4f, rate %g, %.2fs, %.1f img/s, left %s%s%s",
             r->quiet && isatty(2) ? "\r" : "", it, net->max_batches, loss, parts, r->avg_loss,
             get_current_rate(net), step, imgs * dist_size() / step, left, map_text, r->quiet && isatty(2) ? "   " : "\n");
+    ohem_stats s;
+    int has_s = r->ohem_l && dist_ohem_stats(r->ohem_l, &s) == 0;
+    if (r->ch) train_chart_add(r->ch, net, it, loss, r->avg_loss, has_s ? &s : NULL, map, r->ema_step * (net->max_batches - it));
     FILE *log = r->log;
     if (!log) return;
     fprintf(log, "%ld,%g,%g,%g,%.4f,%ld", it, loss, r->avg_loss, get_current_rate(net), step, it * imgs * dist_size());
-    ohem_stats s;
-    if (r->ohem_l && dist_ohem_stats(r->ohem_l, &s) == 0)
+    if (has_s)
         fprintf(log, ",%ld,%ld,%ld,%ld,%g,%g", s.kept, s.candidates, s.positives_kept, s.positives,
                 s.kept ? s.loss_kept / s.kept : 0.0, s.candidates ? s.loss_all / s.candidates : 0.0);
     else
@@ -590,6 +643,10 @@ static void print_resume_line(const train_run *r, long it)
         snprintf(num, sizeof(num), "%d", r->map_every);
         append_word(cmd, sizeof(cmd), "-map");
         append_word(cmd, sizeof(cmd), num);
+    }
+    if (r->chart_path) {
+        append_word(cmd, sizeof(cmd), "-chart");
+        append_word(cmd, sizeof(cmd), r->chart_path);
     }
     if (r->quiet) append_word(cmd, sizeof(cmd), "-quiet");
     fprintf(stderr, "\ninterrupted at iteration %ld; saved %s\nresume with:%s\n", it, r->backup_path, cmd);
@@ -697,6 +754,8 @@ static int train_free(train_run *r, int status)
         fprintf(stderr, "error: %s: the log could not be written in full (disk full?)\n", r->log_path);
         status = CLI_BAD_INPUT;
     }
+    if (r->ch && chart_draw(r->ch) != 0 && status == 0) status = CLI_BAD_INPUT; /* a stopped run's too */
+    chart_free(r->ch);
     if (r->net) free_network(r->net);
     if (r->eval) free_network(r->eval);
     free(r->mc);

@@ -33,7 +33,7 @@ CORE_SRC = src/core/ohem.c src/core/rcnn.c src/core/roi_align.c
 CPU_SRC = src/cpu/pool.c src/cpu/coretype.c src/cpu/gemm.c src/cpu/sgemm.c src/cpu/im2col.c src/cpu/winograd.c \
 	src/cpu/kernels.c
 LAYERS_SRC = src/layers/ohem_layer.c src/layers/rpn_layer.c src/layers/roipool_layer.c src/layers/roi_loss_layer.c
-DARKNET_SRC = src/darknet/startup.c src/darknet/env.c src/darknet/cfg.c src/darknet/parser.c \
+DARKNET_SRC = src/darknet/startup.c src/darknet/env.c src/darknet/cfg.c src/darknet/cfg_keys.c src/darknet/parser.c \
 	src/darknet/parse_twostage.c src/darknet/network.c src/darknet/resize.c src/darknet/keep_delta.c \
 	src/darknet/weights.c
 LIB_SRC = $(CORE_SRC) $(CPU_SRC) $(LAYERS_SRC) $(DARKNET_SRC)

@@ -159,7 +159,7 @@ static const foreign_key foreign[] = {
     {"[net]", "letter_box", K_AUGMENT, "0", "letterboxing (the image resized keeping its aspect ratio, padded); images are stretched to the network's size"},
     {"[net]", "blur", K_AUGMENT, "0", "random blur"},
     {"[net]", "gaussian_noise", K_AUGMENT, "0", "Gaussian noise on the images"},
-    {"[net]", "flip", K_AUGMENT, "1", "the switch for flips: libdarknet's detection loader flips half the images at random whatever flip= says"},
+    {"[net]", "flip", K_IGNORED, NULL, "AlexeyAB's Darknet switch for flips; libdarknet's detection loader flips half the images at random whatever it says"},
     {"[net]", "resize_step", K_AUGMENT, "32", "the step between multi-scale sizes: multi-scale training here picks multiples of 32"},
     {"[net]", "contrastive_jit_flip", K_AUGMENT, "0", "the flips of the contrastive pairs"},
     {"[net]", "contrastive_color", K_AUGMENT, "0", "the colour jitter of the contrastive pairs"},

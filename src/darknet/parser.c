@@ -508,8 +508,8 @@ static int p_ohem(parse_ctx *c, layer *l)
     if (o.fraction <= 0 && o.per_image >= n) {
         char nms[64] = "";
         if (o.nms < 1) snprintf(nms, sizeof(nms), " that NMS at %.2f leaves", o.nms);
-        fprintf(stderr, "%s:%d: warning: [ohem] per_image=%d: %s has %d candidates, so mining keeps every one%s and the loss ranks none out (hint: per_image below %d, or fraction=)\n",
-                c->cfg->path, ohem_cfg_line(c->s, "per_image"), o.per_image, images > 1 ? "a batch" : "an image", n, nms, n);
+        fprintf(stderr, "%s:%d: warning: [ohem] per_image=%d%s: %s has %d candidates, so mining keeps every one%s and the loss ranks none out (hint: per_image below %d, or fraction=)\n",
+                c->cfg->path, ohem_cfg_line(c->s, "per_image"), o.per_image, find_val(c->s, "per_image") ? "" : " (the default)", images > 1 ? "a batch" : "an image", n, nms, n);
     }
     return 0;
 }

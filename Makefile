@@ -148,11 +148,10 @@ bench: all bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench
 	bench/dist_bench.sh bench/results-mpi.md
 
 # The main job: the data set, then the two-stage detector trained with Fast R-CNN's
-# sampler and with [ohem] on its RoIs, side by side, one seed, and the comparison
-# (about 5 min on 2 cores). `make compare`: the same pair over 3 seeds, then the
-# one-stage rows (YOLO baseline, [ohem], the SSD-style setting, [ohem] rescaled to
-# the unmined delta's norm), 3 seeds each; about 90 min on 2 cores. `make
-# compare-onestage`: the earlier one-stage study (800 iterations, tuned settings).
+# sampler and with [ohem] on its RoIs, side by side, one seed, and the comparison.
+# `make compare`: the same pair over 3 seeds, then the one-stage rows (YOLO
+# baseline, [ohem], the SSD-style setting, [ohem] rescaled to the unmined delta's
+# norm), 3 seeds each. `make compare-onestage`: the earlier one-stage study (800 iterations, tuned settings).
 TWO_STAGE = "sampler:cfg=cfg/fashion-frcnn.cfg ohem:cfg=cfg/fashion-frcnn-ohem.cfg"
 ONE_STAGE = "baseline: ohem:per_image=64,nms=0.7 ssd:positives=keep,rank=obj,neg_pos_ratio=3,nms=1 rescaled:per_image=64,nms=0.7,rescale=norm"
 demo: all

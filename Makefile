@@ -32,9 +32,9 @@ FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 CORE_SRC = src/core/ohem.c src/core/rcnn.c src/core/roi_align.c
 CPU_SRC = src/cpu/pool.c src/cpu/coretype.c src/cpu/gemm.c src/cpu/sgemm.c src/cpu/im2col.c src/cpu/winograd.c \
 	src/cpu/kernels.c
-LAYERS_SRC = src/layers/ohem_layer.c src/layers/rpn_layer.c src/layers/roipool_layer.c src/layers/roi_loss_layer.c
+LAYERS_SRC = src/layers/roi_rows.c src/layers/ohem_layer.c src/layers/rpn_layer.c src/layers/roipool_layer.c src/layers/roi_loss_layer.c
 DARKNET_SRC = src/darknet/startup.c src/darknet/env.c src/darknet/cfg.c src/darknet/cfg_keys.c src/darknet/parser.c \
-	src/darknet/parse_twostage.c src/darknet/network.c src/darknet/resize.c src/darknet/keep_delta.c \
+	src/darknet/parse_twostage.c src/darknet/network.c src/darknet/keep_delta.c \
 	src/darknet/weights.c
 LIB_SRC = $(CORE_SRC) $(CPU_SRC) $(LAYERS_SRC) $(DARKNET_SRC)
 LIB_OBJ = $(LIB_SRC:.c=.o)
@@ -61,7 +61,7 @@ deps:
 # whether libohem.a comes before or after -ldarknet; a plain archive after
 # -ldarknet would be skipped, and the stock parser would run.
 libohem.a: libohem_core.a
-	printf '/* the [ohem] plugin: see README.md, "In your own program" */\nEXTERN(ohem_startup ohem_parse_network)\nINPUT(libohem_core.a)\n' >$@
+	printf '/* the [ohem] plugin: see README.md, "In your own program" */\nEXTERN(ohem_startup ohem_load_network)\nINPUT(libohem_core.a)\n' >$@
 
 libohem_core.a: $(LIB_OBJ)
 	rm -f $@

@@ -431,7 +431,7 @@ static void bench_torch(int reps)
 {
     bench_torch_one("yolov3-tiny 416x416, 9 classes", tiny_cfg(416, 0), reps);
     bench_torch_one("cfg/fashion.cfg 128x128", "cfg/fashion.cfg", reps);
-    /* the full network, fewer steps (about 1 s each) */
+    /* the full network: its steps are long, so fewer of them */
     bench_torch_one("yolov3 416x416, 80 classes", yolov3_cfg(), reps / 2 + 1);
 }
 

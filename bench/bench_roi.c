@@ -111,7 +111,7 @@ static void run_max_bwd(const bench_args *a, int r)
     roi_max_backward(a->dout + o, a->argmax + o, C, SIZE, a->dmap);
 }
 
-/* Seconds for one pass over all RoIs: the RoIs in chunks of 16 (about a millisecond),
+/* Seconds for one pass over all RoIs: the RoIs in chunks of 16 (short, so rarely interrupted),
  * each chunk timed reps times and its best kept, so that a pass interrupted by
  * another process on a shared machine does not count. */
 static double best_of(bench_fn fn, const bench_args *a, int reps)

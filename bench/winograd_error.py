@@ -1,6 +1,7 @@
 """Winograd's F(2x2, 3x3) and F(4x4, 3x3) in float against the direct convolution,
 each against a sum in double: the largest error relative to the largest output
-(README, sixth pass of issue #11). Needs python3-torch (scripts/install-deps.sh bench).
+(the table in docs/performance.md, Winograd, F(4x4, 3x3)). Needs python3-torch
+(scripts/install-deps.sh bench).
 
     python3 bench/winograd_error.py
 """

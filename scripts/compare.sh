@@ -6,9 +6,10 @@
 #   scripts/compare.sh [-seeds "1 2 3"] [-iters N] [-map N] [-out DIR] [-data DIR]
 #                      [-jobs N] [-variant "LABEL:key=value,key=value"]... [-variant-seeds "1"]
 #
-# -jobs runs that many trainings side by side (default 2, one OpenBLAS thread each:
-# two such runs share 2 cores with little loss); every run then sees the same
-# conditions, so their times compare.
+# -jobs runs that many trainings side by side (default 2: on 2 cores, two runs with
+# one OpenBLAS thread each take little more than one run alone; see
+# docs/performance.md); every run then sees the same conditions, so their times
+# compare.
 # -variant adds runs of cfg/fashion.cfg with an [ohem] section of those keys (for
 # tuning), e.g. -variant "p128:per_image=128,nms=0.5", with the seeds of
 # -variant-seeds (default: those of -seeds). A first key cfg=FILE trains FILE

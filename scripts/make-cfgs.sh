@@ -47,7 +47,7 @@ done
 
 # cfg/yolov3-tiny-frcnn.cfg: Debian's yolov3-tiny backbone (its layers 0..13, the
 # same as in yolov3-tiny.cfg, so its weights' first 14 layers load) with the
-# two-stage head of README's "Two-stage detection": a stride-16 map as yolov3-tiny's
+# two-stage head of docs/two-stage.md: a stride-16 map as yolov3-tiny's
 # second scale builds it, the RPN with yolov3-tiny's anchors, RoIAlign 7x7, two
 # [connected] of 512, [roi_loss] for 80 classes. Training batch 64 in 16 pieces.
 out=cfg/yolov3-tiny-frcnn.cfg

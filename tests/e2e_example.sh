@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 out=$(./tests/example cfg/fashion-ohem.cfg 2>tests/tmp/example.err) || { cat tests/tmp/example.err; echo "FAIL: example exited $?"; exit 1; }
 [ "$out" = "21 layers, 6144 outputs" ] || { echo "FAIL: example printed '$out'"; exit 1; }
 grep -q "ohem       64 per image" tests/tmp/example.err || { echo "FAIL: [ohem] was not built"; exit 1; }
-for sym in parse_network_cfg load_network gemm gemm_cpu resize_network; do
+REPLACED="parse_network_cfg load_network free_network resize_network set_batch_network get_network_boxes gemm gemm_cpu im2col_cpu forward_convolutional_layer"
+for sym in $REPLACED; do
     nm -D --defined-only tests/example | grep -q " T $sym\$" || { echo "FAIL: the example does not carry $sym"; exit 1; }
 done
 ./tests/example tests/tmp/no-such.cfg 2>tests/tmp/example.err && { echo "FAIL: a missing cfg succeeded"; exit 1; }
@@ -25,6 +26,9 @@ san=; [ "${SANITIZE:-}" = 1 ] && san=-fsanitize=address,undefined
     "$top/libohem.a" -Wl,-rpath,/usr/lib/darknet -lopenblas -lm -pthread) || { echo "FAIL: linking libohem.a after -ldarknet"; exit 1; }
 out=$(./tests/tmp/example-after cfg/fashion-ohem.cfg 2>tests/tmp/example.err)
 [ "$out" = "21 layers, 6144 outputs" ] || { tail -n 3 tests/tmp/example.err; echo "FAIL: linked after -ldarknet, the example printed '$out'"; exit 1; }
+for sym in $REPLACED; do
+    nm -D --defined-only tests/tmp/example-after | grep -q " T $sym\$" || { echo "FAIL: linked after -ldarknet, the example does not carry $sym"; exit 1; }
+done
 # the start-up line says what is in force: fraction=0.1 of 960 candidates keeps 96
 sed '/^per_image=/d' cfg/fashion-ohem.cfg >tests/tmp/fraction.cfg
 printf 'fraction=0.1\nrank=class\n' >>tests/tmp/fraction.cfg

@@ -1,6 +1,6 @@
 /* oracle.h: the tests' brute-force selection, written a second, simpler way:
  * a full sort, a greedy pass over it with libdarknet's own box_iou, and the
- * [ohem] policy spelled out as README.md states it. Also the tests' seeded PRNG. */
+ * [ohem] policy spelled out as docs/ohem.md states it. Also the tests' seeded PRNG. */
 #ifndef OHEM_TEST_ORACLE_H
 #define OHEM_TEST_ORACLE_H
 
@@ -61,7 +61,7 @@ static inline int oracle_select(const float *loss, const box *boxes, int n, floa
     return oracle_walk(loss, boxes, NULL, n, nms, 0, max_keep < n ? max_keep : n, keep);
 }
 
-/* The policy oracle: the README's words, written out with the oracle walk. */
+/* The policy oracle: docs/ohem.md's words, written out with the oracle walk. */
 static inline int oracle_policy(const ohem_policy *p, const float *loss, const box *boxes,
                          const unsigned char *pos, int n, int *keep)
 {

@@ -161,7 +161,10 @@ static void run_case(const roi_case *c, int ci)
 
     const unsigned char *valid;
     int nr;
-    const box *rois = roipool_layer_rois(&net->layers[4], &valid, &nr);
+    roi_rows *rr = roipool_layer_rows(&net->layers[4]);
+    nr = roi_rows_per_image(rr);
+    valid = roi_rows_valid(rr);
+    const box *rois = roi_rows_boxes(rr);
     assert_int_equal(nr, R);
     const layer *rl = &net->layers[7];
     const float *loss, *cls_part, *box_part;

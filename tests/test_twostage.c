@@ -158,7 +158,10 @@ static void test_rois_labels_sampler(void **state)
     train_forward(net, truths, 3);
     const unsigned char *valid;
     int R;
-    const box *rois = roipool_layer_rois(&net->layers[4], &valid, &R);
+    roi_rows *rr = roipool_layer_rows(&net->layers[4]);
+    R = roi_rows_per_image(rr);
+    valid = roi_rows_valid(rr);
+    const box *rois = roi_rows_boxes(rr);
     assert_int_equal(R, 6);
     assert_float_equal(rois[0].x, .3f, 1e-7);
     assert_float_equal(rois[1].w, .3f, 1e-7);
@@ -172,7 +175,7 @@ static void test_rois_labels_sampler(void **state)
     assert_int_equal(label[1], 0);
     assert_int_equal(label[6], 1);
     const int *row_of;
-    int K = roipool_layer_packed(&net->layers[4], &row_of), k = 0;
+    int K = roi_rows_packed(roipool_layer_rows(&net->layers[4]), &row_of), k = 0;
     assert_true(K > 0 && K <= 8);
     for (int i = 4; i <= 7; i++) assert_int_equal(net->layers[i].batch, K);
     for (int row = 0; row < 2 * R; row++)
@@ -403,7 +406,10 @@ static void test_detections_decode(void **state)
     net->truth = saved_truth;
     const unsigned char *valid;
     int R;
-    const box *rois = roipool_layer_rois(&net->layers[4], &valid, &R);
+    roi_rows *rr = roipool_layer_rows(&net->layers[4]);
+    R = roi_rows_per_image(rr);
+    valid = roi_rows_valid(rr);
+    const box *rois = roi_rows_boxes(rr);
     int nvalid = 0;
     for (int r = 0; r < R; r++) nvalid += valid[r];
     assert_true(nvalid > 0);

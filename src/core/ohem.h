@@ -53,7 +53,7 @@ typedef struct {
     int min_negatives;    /* at least this many negatives, while there are any */
 } ohem_policy;
 
-/* Selects with the policy (README.md, "[ohem] keys", says it in words):
+/* Selects with the policy (docs/ohem.md, "The forward", says it in words):
  *  keep_positives: all positives first, then a walk over the negatives for
  *    min(budget, ceil(ratio x P)) of them (no cap when ratio is 0), at least
  *    min_negatives;

@@ -1,9 +1,10 @@
 /* coretype.h: making sure OpenBLAS runs the best kernels the CPU supports.
  * Debian's OpenBLAS 0.3.21 picks its kernels ("core") from the CPU model when it
  * loads; on CPUs it does not know (recent Intel server parts) it falls back to the
- * generic SSE3 "Prescott" kernels, 2x slower on a training step. OpenBLAS reads
- * OPENBLAS_CORETYPE only when it loads, so the fix restarts the program once with it
- * set (ohem_core_fix, run at start-up by startup.c). */
+ * generic SSE3 "Prescott" kernels, far slower on a training step
+ * (docs/performance.md, OpenBLAS's core). OpenBLAS reads OPENBLAS_CORETYPE only when
+ * it loads, so the fix restarts the program once with it set (ohem_core_fix, run at
+ * start-up by startup.c). */
 #ifndef OHEM_CORETYPE_H
 #define OHEM_CORETYPE_H
 

@@ -666,7 +666,7 @@ void forward_batchnorm_layer(layer l, network net)
  * scale + bias is not > 0), the two sums in LANES float lanes per BLOCK (then the
  * lanes in order, in double; a row's last block shorter, so that rows of 64 or
  * 169 pixels are vectorised too), delta scaled. Written with GCC's vector type, as the
- * loop vectoriser made the lanes' sums scalar. */
+ * loop vectoriser leaves the lanes' sums scalar. */
 typedef float lanes_f __attribute__((vector_size(LANES * sizeof(float))));
 typedef int lanes_i __attribute__((vector_size(LANES * sizeof(int))));
 
@@ -788,11 +788,11 @@ static ohem_im2col_src conv_src(const layer *l, const float *im)
  * outputs in the batch for every WG_TILES_PER kernels (the weights' transforms and
  * the gradient's groups cost per kernel, what they save per tile), goes by
  * Winograd on our gemm: its forward, its input's delta as a forward of delta with
- * the weights turned round, and its weight gradient. Measured (two threads, each
- * layer alone): every fashion.cfg and yolov3-tiny layer inside these bounds gained,
- * every one outside lost (yolov3-tiny's 13 x 13 x 256 to 512, 4096 kernels a tile:
- * forward 2.05 to 3.79 ms; fashion.cfg's 8 x 8 x 128 to 256 at batch 2, 1024: backward
- * 0.40 to 0.61 ms). */
+ * the weights turned round, and its weight gradient. The bounds are where Winograd
+ * gains: every fashion.cfg and yolov3-tiny layer inside them is faster than by
+ * im2col and gemm, every one outside slower (such as yolov3-tiny's 13 x 13 x 256
+ * to 512, past WG_MAX_FC, or fashion.cfg's 8 x 8 x 128 to 256 at batch 2, 1024
+ * kernels a tile); see docs/performance.md, Winograd. */
 #define WG_MIN_C 32
 #define WG_MIN_F 32
 #define WG_MAX_FC (256L * 256)
@@ -836,8 +836,8 @@ void forward_convolutional_layer(layer l, network net)
     int m = l.n / l.groups, k = l.size * l.size * l.c / l.groups, n = l.out_w * l.out_h;
     /* training with batch norm: the product goes to x, which the batch norm keeps
      * (libdarknet copies it there from the output), and the batch norm's pass writes
-     * the output from it: one pass over the output less (fashion.cfg's 128x128x16
-     * forward 6.5 to 6.2 ms, 64x64x32 5.4 to 5.0 ms) */
+     * the output from it: one pass over the output less (docs/performance.md, the
+     * kernels) */
     int to_x = l.batch_normalize && net.train;
     float *prod = to_x ? l.x : l.output;
     /* libdarknet's own gemm reads C even with beta 0 (0 * C): clear it for that one */
@@ -973,10 +973,10 @@ static int backward_input_bands(const layer *l, float *delta)
  * weights w'[c][f][ksize - 1 - ky][ksize - 1 - kx]. Where that forward reads delta
  * in place (ohem_sgemm_conv_direct: few input channels, wide rows), it replaces the
  * gemm into col and col2im, and adds into the input's delta directly. Each pixel
- * is the same sum, in another order (float rounding of col2im's). Measured against
- * col2im, it gains with at most FLIP_C input channels (fashion.cfg's 64x64x16 layer:
- * 9.3 to 8.4 ms a backward) and loses with 64 (yolov3-tiny's 52x52x64: 3.9 to
- * 4.3 ms); the band path, where it applies, is faster still. */
+ * is the same sum, in another order (float rounding of col2im's). Against the gemm
+ * into col and col2im it is faster with at most FLIP_C input channels (fashion.cfg's
+ * 64x64x16 layer) and slower with 64 (yolov3-tiny's 52x52x64); the band path, where
+ * it applies, is faster still (docs/performance.md, convolution paths). */
 #define FLIP_C 32
 static int backward_input_flipped(const layer *l, float *delta)
 {
@@ -1112,8 +1112,8 @@ typedef struct {
 
 /* Output row i of a 2x2 max pool of stride s (2, or 1: yolov3-tiny's) with no
  * offset: the windows whose two input columns are inside the plane, branch-free so
- * that it vectorises (with random data the compares' branches mispredicted: 4.8 ns
- * an output); the same order of compares as libdarknet's (row by row, the first of
+ * that it vectorises (with branches, the compares mispredict on every window of
+ * random data); the same order of compares as libdarknet's (row by row, the first of
  * equal maxima kept, a window of values not above -FLT_MAX gives -FLT_MAX and index
  * -1). Returns the number of outputs done. */
 HOT static int maxpool_row_2x2(const float *in, int w, int s, int i, int ow, float *out, int *idx, long base)

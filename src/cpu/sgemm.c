@@ -426,7 +426,8 @@ static const kernel_fn kernels[2][2][2] = {
 
 /* Where B is read in place (direct_block): at most DIRECT_M rows of C (more rows
  * share a packed panel better) and at least DIRECT_K (fewer are dominated by C's
- * stores), measured on this project's convolutions. */
+ * stores): the shapes of this project's convolutions where it beats packing
+ * (docs/performance.md, convolution paths). */
 #define DIRECT_M 64
 #define DIRECT_K 64
 
@@ -553,7 +554,7 @@ static int tile_heights(int n, unsigned char *hs)
  * those of the packed B. A strip of panels goes down the image (output row h
  * reads rows h - pad .. h - pad + ksize - 1), so that consecutive panels share all
  * but one row of each channel, and that row is prefetched one panel ahead: without
- * the prefetch this was slower than packing. A panel's row descriptors change only
+ * the prefetch it is slower than packing. A panel's row descriptors change only
  * at the image's top and bottom rows, so they are made again only there. */
 static void direct_block(const gemm_args *g, int i0, int i1, int j0, int j1)
 {
@@ -974,8 +975,8 @@ static void run(gemm_args *g)
         return;
     }
     long strips_n = (n + NR - 1) / NR, strips_m = (m + ROWS - 1) / ROWS;
-    /* a weight gradient of at most 32 x 32 by groups of images (fashion.cfg's first:
-     * 3.25 to 2.45 ms, yolov3-tiny's 1.88 to 1.48 ms) */
+    /* a weight gradient of at most 32 x 32 (the first layers) by groups of images
+     * (sum_by_groups) */
     if (g->concat_k && g->im && g->nimg >= 2 && g->alpha == 1 && g->beta == 1 && n <= NR && m <= 32) {
         sum_by_groups(g, group_part, 0);
         return;
@@ -1011,8 +1012,8 @@ static void run(gemm_args *g)
     }
     /* a convolution's gemms (B an im2col) in 2 parts per thread, not the pool's 4:
      * each part reads all of A (and, summing images into one C, every image's), and
-     * packs its own B; so fewer parts. The least of 15 on 2 threads: the weight
-     * gradient of fashion.cfg's 8x8x128 layer 3.3 to 3.0 ms, the forward of
-     * yolov3-tiny's 13x13x512 7.8 to 7.1 ms; a plain gemm (the input's delta) lost */
+     * packs its own B; so fewer parts. Faster for these gemms (the deep layers'
+     * weight gradients and forwards), slower for a plain gemm (the input's delta),
+     * which keeps 4 (docs/performance.md, convolution paths) */
     ohem_pool_for_parts(strips, grain, g->im ? 2 : 4, gemm_part, g);
 }

@@ -1,11 +1,12 @@
-/* startup.c: the start-up of every program that links libohem.a, and the list of
- * libdarknet functions that the plugin replaces.
+/* startup.c: the start-up of every program that links libohem.a.
  *
- * libohem.a is a linker script that asks for ohem_startup and ohem_parse_network, so
- * this file and the parser are linked into every program that names libohem.a,
- * before or after -ldarknet. The table below refers to each replacement that no
- * other linked code names, so that its object is linked too, and its definition
- * takes the place of libdarknet's (calls inside libdarknet go through the PLT). */
+ * libohem.a is a linker script that asks for ohem_startup and ohem_load_network, two
+ * names libdarknet does not have, so this file and network.c are linked into every
+ * program that names libohem.a, before or after -ldarknet; with them come every
+ * object they call (the parser, the layers, the kernels, gemm.c, im2col.c). A linked
+ * object's definitions of libdarknet's functions take the place of the library's,
+ * whose own calls go through the PLT. A file of replacements that nothing here
+ * calls would stay out when libohem.a comes after -ldarknet. */
 #include "env.h"
 #include "keep_delta.h"
 #include "coretype.h"
@@ -16,17 +17,6 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-int resize_network(network *net, int w, int h);
-void im2col_cpu(float *im, int channels, int height, int width, int ksize, int stride, int pad, float *col);
-
-/* Replacements linked by reference from here: resize.c (multi-scale training with
- * plugin layers), network.c (two-stage batch and boxes), im2col.c. gemm.c, kernels.c
- * and keep_delta.c are linked by ohem_startup's own calls, the rest by the parser. */
-__attribute__((used)) static const void *const replacements[] = {
-    (const void *)resize_network, (const void *)set_batch_network, (const void *)get_network_boxes,
-    (const void *)im2col_cpu,
-};
 
 /* Runs before main (glibc passes argc, argv and envp to constructors): checks every
  * environment variable the project reads, puts OpenBLAS on the best kernels the CPU

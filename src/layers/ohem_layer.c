@@ -2,10 +2,10 @@
  * losses, boxes and positives (one small adapter per loss-layer kind), the
  * selection per image, and the delta mask. */
 #include "ohem_layer.h"
+#include "plugin.h"
 #include "dn_internal.h"
 #include "ohem.h"
 #include "roi_loss_layer.h"
-#include "roipool_layer.h"
 
 #include <assert.h>
 #include <math.h>
@@ -291,18 +291,10 @@ static void softmax_mask(layer *L, int b, const unsigned char *kept)
 
 /* ---- [roi_loss]: the RoIs of an image (its rows), labelled or not -------------- */
 
-/* The [roipool] of a [roi_loss] L: the nearest above it. */
-static const layer *roi_pool(const layer *L, const network *net)
-{
-    for (int i = (int)(L - net->layers) - 1; i >= 0; i--)
-        if (is_roipool_layer(&net->layers[i])) return &net->layers[i];
-    assert(!"[roi_loss] without a [roipool] above it");
-    return NULL;
-}
-
 static int roi_count(const layer *L, const network *net)
 {
-    return roipool_layer_count(roi_pool(L, net));
+    (void)net;
+    return roi_rows_per_image(roi_loss_layer_rows(L));
 }
 
 /* A RoI's parts are [roi_loss]'s own (mining turns its delta off until the RoIs are
@@ -323,7 +315,7 @@ static void roi_gather(const layer *L, const network *net, int b, float *coord, 
         cls[r] = c[o + r];
         pos[r] = label[o + r] >= 0 && label[o + r] < L->classes;
     }
-    if (boxes) memcpy(boxes, roipool_layer_rois(roi_pool(L, net), NULL, NULL) + o, (size_t)R * sizeof(box));
+    if (boxes) memcpy(boxes, roi_rows_boxes(roi_loss_layer_rows(L)) + o, (size_t)R * sizeof(box));
 }
 
 /* The RoIs with a label: not [roipool]'s invalid repeats, not outside the bg band. */
@@ -364,9 +356,7 @@ int ohem_layer_can_mine(const layer *l)
 
 static ohem_state *state_of(const layer *l)
 {
-    ohem_state *st = (ohem_state *)l->cweights;
-    assert(st && st->magic == OHEM_MAGIC);
-    return st;
+    return plugin_state(l, OHEM_MAGIC);
 }
 
 static size_t align16(size_t n)
@@ -513,7 +503,7 @@ int resize_ohem_layer(layer *l, network *net, int index)
 
 int is_ohem_layer(const layer *l)
 {
-    return l->type == BLANK && l->forward == forward_ohem_layer && l->cweights;
+    return plugin_is(l, forward_ohem_layer);
 }
 
 int ohem_layer_stats(const layer *l, ohem_stats *out)
@@ -772,8 +762,7 @@ void forward_ohem_layer(const layer l, network net)
              * keeps the dense backward) */
             const unsigned char *trained;
             roi_loss_layer_rois(L, NULL, NULL, &trained);
-            int pool = (int)(roi_pool(L, &net) - net.layers);
-            if (st->opt.sparse) roipool_layer_sparse(&net, pool, st->src[s].index, trained);
+            if (st->opt.sparse) roi_rows_sparse(roi_loss_layer_rows(L), &net, trained);
         }
     st->mask_ready = active || st->rows > 1;
     if (st->opt.stats && last_subdivision && !st->inspect) print_stats(&st->cur);

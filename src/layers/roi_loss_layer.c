@@ -1,5 +1,6 @@
 /* roi_loss_layer.c: the [roi_loss] Darknet layer (roi_loss_layer.h) over rcnn.c. */
 #include "roi_loss_layer.h"
+#include "plugin.h"
 #include "rcnn.h"
 #include "roipool_layer.h"
 #include "rpn_layer.h"
@@ -19,7 +20,8 @@ static const float roi_std[4] = {.1f, .1f, .2f, .2f};
 typedef struct {
     uint32_t magic;
     roi_loss_options opt;
-    int index, images, rois, roipool, rpn;
+    int index, images, rois, rpn;
+    roi_rows *rows;         /* [roipool]'s RoIs and the head's rows */
     float *loss, *cls, *bx; /* (images x rois): full loss and its two parts */
     int *label, *sampled, *matched, *idx; /* (images x rois), (rois) for idx */
     float *best;            /* (rois) */
@@ -32,10 +34,10 @@ typedef struct {
 
 static roi_loss_state *state_of(const layer *l)
 {
-    roi_loss_state *st = (roi_loss_state *)l->cweights;
-    assert(st && st->magic == ROI_LOSS_MAGIC);
-    return st;
+    return plugin_state(l, ROI_LOSS_MAGIC);
 }
+
+static int sample_rois(void *ctx, const network *net, unsigned char *picked);
 
 void roi_loss_options_default(roi_loss_options *o)
 {
@@ -70,7 +72,8 @@ int make_roi_loss_layer(layer *l, const roi_loss_options *o, network *net, int i
 {
     const layer *rp = &net->layers[roipool];
     assert(is_roipool_layer(rp) && roipool < index && inputs == 5 * o->classes + 1);
-    int R = roipool_layer_count(rp);
+    roi_rows *rr = roipool_layer_rows(rp);
+    int R = roi_rows_per_image(rr);
     layer z = {0};
     *l = z;
     l->type = BLANK;
@@ -97,7 +100,7 @@ int make_roi_loss_layer(layer *l, const roi_loss_options *o, network *net, int i
     st->index = index;
     st->rois = R;
     st->images = batch / R;
-    st->roipool = roipool;
+    st->rows = rr;
     st->rpn = roipool - 1;
     st->loss = calloc(rows, sizeof(float));
     st->cls = calloc(rows, sizeof(float));
@@ -113,6 +116,7 @@ int make_roi_loss_layer(layer *l, const roi_loss_options *o, network *net, int i
         !st->trained || !st->tmp)
         goto fail;
     st->rng = rcnn_seed();
+    roi_rows_attach(rr, index, sample_rois, st);
     if (o->sampler)
         fprintf(stderr, "roi_loss   %d classes, sampler: %d RoIs per image, <= %.0f%% foreground\n",
                 o->classes, o->rois_per_image, 100 * o->fg_fraction);
@@ -131,7 +135,7 @@ fail:
 
 int is_roi_loss_layer(const layer *l)
 {
-    return l->type == BLANK && l->forward == forward_roi_loss_layer && l->cweights;
+    return plugin_is(l, forward_roi_loss_layer);
 }
 
 void free_roi_loss_layer(layer *l)
@@ -200,14 +204,13 @@ static int image_truths(const roi_loss_state *st, const network *net, int b, box
 }
 
 /* Labels the RoIs of image b (-1 for [roipool]'s invalid repeats); returns its RoIs. */
-static const box *image_labels(roi_loss_state *st, const network *net, int b, const box *truths,
+static const box *image_labels(roi_loss_state *st, int b, const box *truths,
                                const int *cls, int nt)
 {
     const roi_loss_options *o = &st->opt;
     int R = st->rois;
-    const unsigned char *valid;
-    const box *rois = roipool_layer_rois(&net->layers[st->roipool], &valid, NULL) + (size_t)b * R;
-    valid += (size_t)b * R;
+    const box *rois = roi_rows_boxes(st->rows) + (size_t)b * R;
+    const unsigned char *valid = roi_rows_valid(st->rows) + (size_t)b * R;
     int *label = st->label + (size_t)b * R, *matched = st->matched + (size_t)b * R;
     rcnn_roi_label(rois, R, truths, cls, nt, o->fg_iou, o->bg_lo, o->bg_hi, o->classes, label, matched,
                    st->best);
@@ -224,7 +227,7 @@ static void image_loss(roi_loss_state *st, const layer *l, const network *net, i
     box truths[ROI_MAX_TRUTHS];
     int cls[ROI_MAX_TRUTHS];
     int nt = image_truths(st, net, b, truths, cls);
-    const box *rois = image_labels(st, net, b, truths, cls, nt);
+    const box *rois = image_labels(st, b, truths, cls, nt);
     int *label = st->label + (size_t)b * R, *sampled = st->sampled + (size_t)b * R;
     int *matched = st->matched + (size_t)b * R;
     memcpy(sampled, label, (size_t)R * sizeof(int));
@@ -250,9 +253,13 @@ static void image_loss(roi_loss_state *st, const layer *l, const network *net, i
     }
 }
 
-int roi_loss_layer_sample(layer *l, const network *net, unsigned char *picked)
+/* Fast R-CNN's sampler, the picker of the head's rows (roi_rows.h): labels the RoIs
+ * of each image of net's batch and sets picked to the sampled ones. Returns 0 (and
+ * sets nothing) when the sampler is off. */
+static int sample_rois(void *ctx, const network *net, unsigned char *picked)
 {
-    roi_loss_state *st = state_of(l);
+    roi_loss_state *st = ctx;
+    assert(st->magic == ROI_LOSS_MAGIC);
     const roi_loss_options *o = &st->opt;
     if (!o->sampler) return 0;
     int R = st->rois, C = o->classes;
@@ -260,7 +267,7 @@ int roi_loss_layer_sample(layer *l, const network *net, unsigned char *picked)
         box truths[ROI_MAX_TRUTHS];
         int cls[ROI_MAX_TRUTHS];
         int nt = image_truths(st, net, b, truths, cls);
-        image_labels(st, net, b, truths, cls, nt);
+        image_labels(st, b, truths, cls, nt);
         int *sampled = st->sampled + (size_t)b * R;
         memcpy(sampled, st->label + (size_t)b * R, (size_t)R * sizeof(int));
         rcnn_subsample(sampled, R, C, o->rois_per_image, (int)(o->fg_fraction * o->rois_per_image), &st->rng,
@@ -273,7 +280,7 @@ int roi_loss_layer_sample(layer *l, const network *net, unsigned char *picked)
 /* A packed forward ([roipool] cut only the K RoIs the sampler picked, row_of, in
  * image order): each gets its loss and delta at its packed row, an image's sampled
  * RoIs sharing its loss as the mean over them. Their labels are those that
- * roi_loss_layer_sample gave them in this forward. */
+ * sample_rois gave them in this forward. */
 static void packed_loss(roi_loss_state *st, const layer *l, const network *net, const int *row_of, int K)
 {
     int R = st->rois, C = st->opt.classes;
@@ -282,7 +289,7 @@ static void packed_loss(roi_loss_state *st, const layer *l, const network *net, 
     memset(st->loss, 0, n * sizeof(float));
     memset(st->cls, 0, n * sizeof(float));
     memset(st->bx, 0, n * sizeof(float));
-    const box *rois = roipool_layer_rois(&net->layers[st->roipool], NULL, NULL);
+    const box *rois = roi_rows_boxes(st->rows);
     for (int k = 0; k < K;) {
         int b = row_of[k] / R, first = k;
         while (k < K && row_of[k] / R == b) k++;
@@ -314,7 +321,7 @@ void forward_roi_loss_layer(const layer l, network net)
     if (!(net.train && net.truth)) return;
     memset(l.delta, 0, (size_t)l.batch * l.inputs * sizeof(float));
     const int *row_of;
-    int K = roipool_layer_packed(&net.layers[st->roipool], &row_of);
+    int K = roi_rows_packed(st->rows, &row_of);
     if (K >= 0) {
         packed_loss(st, &l, &net, row_of, K);
     } else {
@@ -347,7 +354,7 @@ void roi_loss_layer_train_rows(layer *l, const network *net, const unsigned char
 {
     roi_loss_state *st = state_of(l);
     int R = st->rois, C = st->opt.classes, images = l->batch / R;
-    const box *rois = roipool_layer_rois(&net->layers[st->roipool], NULL, NULL);
+    const box *rois = roi_rows_boxes(st->rows);
     const float *in = net->layers[st->index - 1].output;
     box truths[ROI_MAX_TRUTHS];
     int cls[ROI_MAX_TRUTHS];
@@ -421,9 +428,8 @@ int roi_loss_layer_detections(const layer *l, const network *net, int b, int im_
 {
     roi_loss_state *st = state_of(l);
     int R = st->rois, C = st->opt.classes, n = 0;
-    const unsigned char *valid;
-    const box *rois = roipool_layer_rois(&net->layers[st->roipool], &valid, NULL) + (size_t)b * R;
-    valid += (size_t)b * R;
+    const box *rois = roi_rows_boxes(st->rows) + (size_t)b * R;
+    const unsigned char *valid = roi_rows_valid(st->rows) + (size_t)b * R;
     const float *out = l->output + (size_t)b * R * l->inputs;
     for (int r = 0; r < R; r++)
         for (int k = 0; k < C; k++) n += valid[r] && out[(size_t)r * l->inputs + k] > thresh;
@@ -448,4 +454,9 @@ int roi_loss_layer_detections(const layer *l, const network *net, int b, int im_
         }
     }
     return j;
+}
+
+roi_rows *roi_loss_layer_rows(const layer *l)
+{
+    return state_of(l)->rows;
 }

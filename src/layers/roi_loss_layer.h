@@ -15,6 +15,7 @@
 #define ROI_LOSS_LAYER_H
 
 #include "darknet.h"
+#include "roi_rows.h"
 
 typedef struct {
     int classes;
@@ -58,13 +59,11 @@ void roi_loss_layer_take_stats(layer *l, roi_loss_stats *s);
 void roi_loss_layer_rois(const layer *l, const float **loss, const int **label,
                          const unsigned char **trained);
 
-/* Fast R-CNN's sampler, run by [roipool] before the head in training (so that the
- * head forwards the sampled RoIs only, as Fast R-CNN's does): labels the RoIs of
- * each image of net's batch that [roipool] holds and sets picked ((images x rois)
- * flags) to the sampled ones. [roipool] then hands on those rows alone, packed, and
- * forward computes the loss and delta of each at its packed row. Returns 0 (and sets
- * nothing) when the sampler is off. */
-int roi_loss_layer_sample(layer *l, const network *net, unsigned char *picked);
+/* The RoIs and the head's rows of the [roipool] above (roi_rows.h). In training,
+ * [roi_loss]'s sampler is their picker: the head forwards the sampled RoIs only, as
+ * Fast R-CNN's does, and forward computes the loss and delta of each at its packed
+ * row. */
+roi_rows *roi_loss_layer_rows(const layer *l);
 
 /* Hands the choice of the RoIs that train to [ohem] (the paper's setting): the
  * sampler is off, and every RoI is labelled with bg_lo = 0 unless bg_iou was set.

@@ -8,12 +8,15 @@
  * them no loss): a fixed batch of rows, without counting any RoI twice. Each RoI is
  * cut from the `from` layer's map as a (c, size, size) feature (roi_align.h). The
  * layer's batch, and that of every layer after it, is images x rois.
+ * In training with Fast R-CNN's sampler, only the sampled RoIs are cut, packed into
+ * the first rows (roi_rows.h).
  * Backward: each row's delta goes back through the same cut into the `from` layer's
  * delta (proposals get no gradient: approximate joint training). */
 #ifndef ROIPOOL_LAYER_H
 #define ROIPOOL_LAYER_H
 
 #include "darknet.h"
+#include "roi_rows.h"
 
 typedef enum { ROIPOOL_ALIGN, ROIPOOL_MAX } roipool_mode;
 
@@ -36,26 +39,10 @@ void backward_roipool_layer(const layer l, network net);
 int is_roipool_layer(const layer *l);
 void free_roipool_layer(layer *l);
 
-/* The trainable pass over the kept RoIs only ([ohem] on RoIs, issue #10): gathers
- * the rows with trained != 0 ((images x rois) flags) into the first K rows of
- * [roipool]'s output, runs the forward of the head (the layers between [roipool] and
- * the [roi_loss] at loss) again over those K rows, gathers [roi_loss]'s delta the
- * same way, and sets the batch of [roipool], the head and [roi_loss] to K, so that
- * the backward costs in proportion to K; [roipool]'s backward then adds each row to
- * its own RoI. The next forward of [roipool] sets the batches back. The weight
- * updates and the feature map's delta equal those of the dense backward with the
- * other rows' delta zero, to float rounding. Returns K, or -1 (and changes nothing)
- * when a head layer mixes rows (batch_normalize, [dropout], or a kind not known to
- * work row by row). */
-int roipool_layer_sparse(network *net, int pool, int loss, const unsigned char *trained);
-
-/* After a training forward with Fast R-CNN's sampler (roi_loss_layer_sample), which
- * hands on the sampled RoIs alone: K, and row_of (K) the RoI (image x rois + index)
- * of each packed row; -1 after any other forward. */
-int roipool_layer_packed(const layer *l, const int **row_of);
-
-/* The RoIs of the last forward: (images x rois) boxes, and their valid flags. */
-const box *roipool_layer_rois(const layer *l, const unsigned char **valid, int *rois);
+/* The RoIs of the last forward and the rows of the head that hold them: what
+ * [roi_loss] and [ohem] read, and where the sampler's packing and [ohem]'s sparse
+ * pass are made (roi_rows.h). */
+roi_rows *roipool_layer_rows(const layer *l);
 
 /* The RoIs per image of a [roipool], or 0 for any other layer. */
 int roipool_layer_count(const layer *l);

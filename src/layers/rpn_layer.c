@@ -1,5 +1,6 @@
 /* rpn_layer.c: the [rpn] Darknet layer (rpn_layer.h) over the math of rcnn.c. */
 #include "rpn_layer.h"
+#include "plugin.h"
 #include "rcnn.h"
 
 #include <assert.h>
@@ -32,9 +33,7 @@ typedef struct {
 
 static rpn_state *state_of(const layer *l)
 {
-    rpn_state *st = (rpn_state *)l->cweights;
-    assert(st && st->magic == RPN_MAGIC);
-    return st;
+    return plugin_state(l, RPN_MAGIC);
 }
 
 void rpn_options_default(rpn_options *o)
@@ -130,7 +129,7 @@ fail:
 
 int is_rpn_layer(const layer *l)
 {
-    return l->type == BLANK && l->forward == forward_rpn_layer && l->cweights;
+    return plugin_is(l, forward_rpn_layer);
 }
 
 /* The training loss of image b: labels, sample, loss and delta into dinput. */

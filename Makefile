@@ -43,7 +43,7 @@ CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.
 	src/cli/dataset.c src/cli/dist.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
-	tests/test_parser tests/test_cfg_keys tests/test_darknet tests/test_map tests/test_dataset tests/example tests/mpi_equiv
+	tests/test_parser tests/test_cfg_keys tests/test_darknet tests/test_map tests/test_dataset tests/test_data_check tests/example tests/mpi_equiv
 HEADERS = $(wildcard src/*/*.h bench/*.h)
 
 .PHONY: all deps cfgs test demo compare compare-onestage bench fuzz clean
@@ -113,6 +113,9 @@ tests/mpi_equiv: tests/mpi_equiv.c src/cli/dist.o libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(MPI_CFLAGS) $(LDFLAGS) -o $@ tests/mpi_equiv.c src/cli/dist.o libohem.a \
 		$(LDLIBS) $(CLI_LIBS) $(MPI_LIBS)
 
+tests/test_data_check: tests/test_data_check.c src/cli/data_check.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_data_check.c src/cli/data_check.c libohem.a $(LDLIBS) -lcmocka
+
 tests/test_map: tests/test_map.c src/cli/map.c $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_map.c src/cli/map.c $(LDLIBS) -lcmocka
 
@@ -133,10 +136,15 @@ bench/bench_twostage: bench/bench_twostage.c libohem.a $(HEADERS)
 bench/bench_roi: bench/bench_roi.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_roi.c libohem.a $(LDLIBS)
 
-# Benchmarks: prints the table and writes it to bench/results.md; the RoI table and
-# the two-stage step are appended to it. (python3-torch, for the PyTorch anchor, is
-# installed here only.)
-bench: all bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench
+# The data check before training on a generated list of tiny images (its own table).
+bench/bench_data_check: bench/bench_data_check.c src/cli/data_check.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/bench_data_check.c src/cli/data_check.c libohem.a $(LDLIBS)
+
+# Benchmarks: prints the table and writes it to bench/results.md; the RoI table,
+# the two-stage step and the data check are appended to it. (python3-torch, for the
+# PyTorch anchor, is installed here only.) Each line's exit status is the
+# benchmark's own (no pipe hides it), so a failing benchmark fails make bench.
+bench: all bench/bench bench/bench_roi bench/bench_twostage bench/bench_data_check bench/dist_bench
 	@scripts/install-deps.sh bench
 	bench/bench -o bench/results.md
 	bench/bench_roi -a bench/results.md
@@ -145,6 +153,7 @@ bench: all bench/bench bench/bench_roi bench/bench_twostage bench/dist_bench
 	@scripts/bench-twostage-cfgs.sh
 	bench/bench_twostage bench/tmp-sampler-256.cfg bench/tmp-ohem-256.cfg bench/tmp-dense-256.cfg >bench/tmp-out.md
 	@cat bench/tmp-out.md && cat bench/tmp-out.md >>bench/results.md
+	bench/bench_data_check -n 100000 -seed 1 -a bench/results.md
 	bench/dist_bench.sh bench/results-mpi.md
 
 # The main job: the data set, then the two-stage detector trained with Fast R-CNN's
@@ -189,6 +198,6 @@ test: all $(TESTS) $(FUZZ_BUILD)
 
 clean:
 	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/bench_roi bench/bench_twostage \
-		bench/dist_bench bench/tmp-* cfg/*-ohem.cfg.tmp $(FUZZ)
+		bench/bench_data_check bench/dist_bench cfg/*-ohem.cfg.tmp $(FUZZ)
 	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg cfg/yolov3-tiny-frcnn.cfg
-	rm -rf tests/tmp
+	rm -rf tests/tmp bench/tmp-*

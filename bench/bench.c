@@ -338,6 +338,10 @@ static void torch_stop(torch_child *t)
     waitpid(t->pid, NULL, 0);
 }
 
+/* Set when a row could not be measured: the table is still written, and the exit
+ * status is 1, so that make bench fails. */
+static int not_measured;
+
 /* Our step (our kernels, then libdarknet's loops) and PyTorch's on cfg, interleaved. */
 #define SETTLE_US 300000
 static void bench_torch_one(const char *what, const char *cfg, int reps)
@@ -348,6 +352,7 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
     int started = torch_start(&t, cfg, net->batch, net->w, net->h, threads, 0) == 0;
     if (!started || torch_start(&tk, cfg, net->batch, net->w, net->h, threads, 1) != 0) {
         if (started) torch_stop(&t);
+        not_measured = 1;
         out("| 5 | %s: PyTorch | not measured: bench/torch_step.py did not start (python3-torch missing? `scripts/install-deps.sh bench`) |\n", what);
         free_network(net);
         return;
@@ -525,7 +530,7 @@ int main(int argc, char **argv)
     if (torch_only) {
         bench_torch(quick ? 3 : 9);
         if (report) fclose(report);
-        return 0;
+        return not_measured;
     }
     bench_select();
     if (select_only) {
@@ -536,13 +541,15 @@ int main(int argc, char **argv)
     bench_ohem_overhead(quick ? 5 : 25);
     bench_torch(quick ? 3 : 9);
     long a = peak_kb(tiny_cfg(416, 0)), b = peak_kb(tiny_cfg(416, 1));
-    if (a < 0 || b < 0)
+    if (a < 0 || b < 0) {
+        not_measured = 1;
         out("| 4 | peak memory, training yolov3-tiny 416 batch 2 | not measured: the child run (`bench/bench -peak CFG`) gave no peak |\n");
-    else {
+    } else {
         out("| 4 | peak memory, training yolov3-tiny 416 batch 2, without [ohem] | %.1f MiB (a process of its own) |\n",
             a / 1024.0);
         out("| 4 | peak memory, with [ohem] | %.1f MiB (+%.2f MiB) |\n", b / 1024.0, (b - a) / 1024.0);
     }
-    if (report) fclose(report);
-    return 0;
+    if (report && fclose(report) != 0) not_measured = 1;
+    if (not_measured) fprintf(stderr, "bench: a row was not measured (see the table)\n");
+    return not_measured;
 }

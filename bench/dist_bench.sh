@@ -14,10 +14,19 @@ fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OHEM_THREADS=1
 tiny=bench/tmp-mpi-yolov3-tiny.cfg
 sed -e 's/^batch=.*/batch=2/' -e 's/^subdivisions=.*/subdivisions=1/' /usr/share/darknet/cfg/yolov3-tiny.cfg >"$tiny"
-run() { mpirun -q --oversubscribe -np 2 bench/dist_bench "$@" 2>/dev/null; }
-{
-    echo "## Data-parallel training: the update allreduce ($(date -u +%Y-%m-%d), make bench)"
-    run "$tiny" -iter 64 -reps 3
-    run cfg/fashion.cfg -reps 5
-} | tee "$out"
-rm -f "$tiny"
+# Each run's table goes to the report and is printed; its exit status is checked
+# (no pipe), and a failing run's messages are printed before the script fails.
+log=bench/tmp-mpi-stderr.log
+run() {
+    if ! mpirun -q --oversubscribe -np 2 bench/dist_bench "$@" >bench/tmp-mpi-out.md 2>"$log"; then
+        cat "$log" >&2
+        echo "dist_bench: bench/dist_bench $* failed" >&2
+        exit 1
+    fi
+    cat bench/tmp-mpi-out.md
+    cat bench/tmp-mpi-out.md >>"$out"
+}
+echo "## Data-parallel training: the update allreduce ($(date -u +%Y-%m-%d), make bench)" | tee "$out"
+run "$tiny" -iter 64 -reps 3
+run cfg/fashion.cfg -reps 5
+rm -f "$tiny" bench/tmp-mpi-out.md "$log"

@@ -182,6 +182,24 @@ for cmd in "detector test $X/four.data $D/fashion.cfg $FW $IMG -out $X/out" "det
     expect_text "four.data says classes=4 but $D/fashion"
 done
 
+# map and valid check their list before the network is loaded: a text file posing
+# as a .jpg is named with the line of the list that holds it (a blank line before it)
+X=$D/fakejpg; rm -rf "$X"; cp -r "$D/data" "$X"
+sed "s#$D/data#$X#g" "$DATA" >"$X/fashion.data"
+{ sed -n 1,2p "$D/data/valid.txt"; echo; echo "$D/data/images/fake.jpg"; sed -n '3,$p' "$D/data/valid.txt"; } | sed "s#$D/data#$X#g" >"$X/valid.txt"
+echo "a text file, not a JPEG" >"$X/images/fake.jpg"
+echo "0 0.5 0.5 0.1 0.1" >"$X/labels/fake.txt"
+expect_status 1 ./darknet detector map "$X/fashion.data" "$D/fashion.cfg" "$FW"
+expect_text "error: $X/images/fake.jpg: the image is missing or does not decode (line 4 of $X/valid.txt)"
+grep -q "mAP@" "$D/out" && fail "map: evaluated a list with a broken image"
+expect_status 1 ./darknet detector valid "$X/fashion.data" "$D/fashion.cfg" "$FW" -out "$X/r_"
+expect_text "error: $X/images/fake.jpg: the image is missing or does not decode (line 4 of $X/valid.txt)"
+# valid needs no labels: a missing label file is no error there, and is one in map
+rm "$X/labels/fake.txt"; cp "$D/data/images/$(basename "$(head -1 "$D/data/valid.txt")")" "$X/images/fake.jpg"
+expect_status 0 ./darknet detector valid "$X/fashion.data" "$D/fashion.cfg" "$FW" -out "$X/r_"
+expect_status 1 ./darknet detector map "$X/fashion.data" "$D/fashion.cfg" "$FW"
+expect_text "fake.txt: cannot open the label file: No such file or directory (the labels of $X/images/fake.jpg, line 4 of $X/valid.txt"
+
 # ohem show draws [detection] (YOLOv1) candidates too: 4 x 4 cells, 2 boxes each
 cat >"$D/v1.cfg" <<'CFG'
 [net]
@@ -301,7 +319,7 @@ expect_text "-seed 4294967296: expected an integer in 0..4294967295"
 expect_status 2 ./darknet detector train "$DATA" "$D/fashion.cfg" -max_batches -1
 expect_text "expected an integer in 0..2000000000"
 expect_status 2 ./darknet detector map "$DATA" "$D/fashion.cfg" "$W" -points 7
-# ---- cfg checks: each file named as what it is and where it came from ----
+# cfg and path checks: each file named as what it is and where it came from
 CWD=$(pwd)
 # a directory where a file should be: DATA, CFG, WEIGHTS, a list, a label file
 expect_status 1 ./darknet detector train "$D/data" "$D/fashion.cfg" -quiet

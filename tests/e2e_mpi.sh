@@ -98,6 +98,8 @@ seen=""
 for seed in 1 2 3 4 5 6 7 8 9 10; do
     expect_status 1 $MPIRUN -np 2 --tag-output ./darknet detector train "$X/fashion.data" "$D/fashion.cfg" -seed $seed -quiet
     [ "$(grep -c 'train_00002.txt: cannot open the label file' "$D/out")" -eq 1 ] || { cat "$D/out"; fail "missing label: not exactly one error line"; }
+    line=$(grep -n 'train_00002.png$' "$X/train.txt" | cut -d: -f1)
+    expect_text "line $line of $X/train.txt"
     [ "$(grep -c 'error' "$D/out")" -eq 1 ] || { cat "$D/out"; fail "missing label: other errors printed"; }
     r=$(sed -n 's/^\[1,\([01]\)\]<stderr>:error: .*train_00002.txt: cannot open.*/\1/p' "$D/out")
     case " $seen " in *" $r "*) ;; *) seen="$seen $r" ;; esac

@@ -119,12 +119,22 @@ static double max_diff(const char *a, const char *b, double *max_abs_b)
 static int check_shard(void)
 {
     char *paths[11];
+    int lines[11], line_bad = 0;
     for (int i = 0; i < 11; i++) {
         paths[i] = malloc(8);
         snprintf(paths[i], 8, "%d", i);
+        lines[i] = 2 * i + 1; /* the list line of path i, moved with it */
     }
-    int n = dist_shard(paths, 11, 7), mask = 0, all = 0, sizes[2];
-    for (int i = 0; i < n; i++) mask |= 1 << atoi(paths[i]);
+    int n = dist_shard(paths, lines, 11, 7), mask = 0, all = 0, sizes[2];
+    for (int i = 0; i < n; i++) {
+        mask |= 1 << atoi(paths[i]);
+        line_bad |= lines[i] != 2 * atoi(paths[i]) + 1;
+    }
+    if (line_bad) {
+        fprintf(stderr, "FAIL shard: the list lines did not move with their paths\n");
+        for (int i = 0; i < n; i++) free(paths[i]);
+        return 1;
+    }
     MPI_Allreduce(&mask, &all, 1, MPI_INT, MPI_BOR, MPI_COMM_WORLD);
     int overlap = 0, mine = mask, other;
     MPI_Allreduce(&mine, &other, 1, MPI_INT, MPI_BAND, MPI_COMM_WORLD);

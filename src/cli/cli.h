@@ -28,6 +28,9 @@ void data_cfg_free(data_cfg *d);
  * resolved against. Returns the count, or -1 after printing an error; *paths is
  * owned by the caller. */
 int read_list(const char *path, const char *from, char ***paths);
+/* read_list, and (lines not NULL) the line of the list each path was read from,
+ * counted from 1 (blank lines counted): *lines is owned by the caller. */
+int read_list_lines(const char *path, const char *from, char ***paths, int **lines);
 void free_paths(char **paths, int n);
 
 /* Darknet's label path for an image: images -> labels, extension -> .txt. */
@@ -36,9 +39,16 @@ void label_path(const char *image, char *out, size_t cap);
 /* Checks every image (exists, decodes) and label file (exists; lines of
  * "class x y w h" with class < classes and finite coordinates in (0,1]; no
  * byte-order mark, which libdarknet's loader cannot read) of the n paths read from
- * list. Prints each problem with file and line (for a missing file, the line of the
- * list and the working directory too); returns the number of problems. */
-int check_dataset(const char *list, char **paths, int n, int classes, int quiet);
+ * list, path i from line lines[i] of it (as read_list_lines gives). Prints each
+ * problem with file and line (for an image or a missing file, the line of the list
+ * and the working directory too), in list order, and stops after 20; returns the
+ * number of problems. The entries are checked in parallel on the pool (pool.h);
+ * unless quiet, a check that runs longer than a second prints a progress line
+ * (checked/total, images/s, time left) on stderr. */
+int check_dataset(const char *list, char **paths, const int *lines, int n, int classes, int quiet);
+
+/* check_dataset over the images alone, for a list without labels. */
+int check_images(const char *list, char **paths, const int *lines, int n, int quiet);
 
 /* Reads a label file: *out gets n rows of (class, x, y, w, h). Returns the number of
  * problems printed (file and line each); the good rows are kept. */
@@ -84,9 +94,10 @@ int cli_check_flag_value(const char *flag, const char *value);
 int cli_check_data_paths(const data_cfg *d);
 int cli_check_list(const char *list, char **paths, int n);
 
-/* data_cfg_read and read_list, then the checks above: what every command uses. */
+/* data_cfg_read and read_list_lines (lines may be NULL), then the checks above:
+ * what every command uses. */
 int cli_read_data(const char *path, data_cfg *d);
-int cli_read_list(const char *path, const char *from, char ***paths);
+int cli_read_list(const char *path, const char *from, char ***paths, int **lines);
 
 /* Writes im as the PNG file name + ".png", checking every step (open, write, close).
  * Returns 0, or -1 after printing an error naming the file and the reason. */

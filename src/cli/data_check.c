@@ -1,8 +1,12 @@
-/* data_check.c: .data files, image lists and labels, checked before training:
- * libdarknet's loader exits with status 0 from a thread on a missing label and
- * trains on a blank image for a missing one. */
+/* data_check.c: .data files, image lists and labels, checked before training,
+ * evaluation and detection over a list: libdarknet's loader exits with status 0
+ * from a thread on a missing label and trains on a blank image for a missing one.
+ * The list is read once; its images and label files are then checked in parallel
+ * on the kernels' thread pool, and the problems printed in list order. */
+#define _GNU_SOURCE
 #include "cli.h"
 #include "cfg.h"
+#include "pool.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 unsigned char *stbi_load(char const *filename, int *x, int *y, int *comp, int req_comp);
@@ -25,31 +30,31 @@ static char *get_line(FILE *f)
     return s;
 }
 
-/* Ends an error line about path: where the path was written (from, when known)
- * and, for a relative path that does not exist, the working directory it was
+/* Ends an error line about path on err: where the path was written (from, when
+ * known) and, for a relative path that does not exist, the working directory it was
  * resolved against, which is where Darknet resolves every path of a .data file and
  * a list. */
-static void end_error(const char *path, const char *from)
+static void end_error(FILE *err, const char *path, const char *from)
 {
     char cwd[4096];
     struct stat st;
     int relative = path[0] != '/' && stat(path, &st) != 0;
     if (relative && !getcwd(cwd, sizeof(cwd))) snprintf(cwd, sizeof(cwd), "(unknown: %s)", strerror(errno));
-    if (from && relative) fprintf(stderr, " (%s; a relative path is resolved against the working directory %s)\n", from, cwd);
-    else if (from) fprintf(stderr, " (%s)\n", from);
-    else if (relative) fprintf(stderr, " (a relative path, resolved against the working directory %s)\n", cwd);
-    else fprintf(stderr, "\n");
+    if (from && relative) fprintf(err, " (%s; a relative path is resolved against the working directory %s)\n", from, cwd);
+    else if (from) fprintf(err, " (%s)\n", from);
+    else if (relative) fprintf(err, " (a relative path, resolved against the working directory %s)\n", cwd);
+    else fprintf(err, "\n");
 }
 
-/* Opens path as what, or prints why not (missing, unreadable, a directory) with
- * end_error and returns NULL. */
-static FILE *open_checked(const char *path, const char *what, const char *from)
+/* Opens path as what, or prints on err why not (missing, unreadable, a directory)
+ * with end_error and returns NULL. */
+static FILE *open_checked(FILE *err, const char *path, const char *what, const char *from)
 {
     ohem_err e;
     FILE *f = ohem_open_file(path, "r", what, &e);
     if (!f) {
-        fprintf(stderr, "error: %s", e.msg);
-        end_error(path, from);
+        fprintf(err, "error: %s", e.msg);
+        end_error(err, path, from);
     }
     return f;
 }
@@ -65,7 +70,7 @@ static char *trim(char *s)
 int data_cfg_read(const char *path, data_cfg *d)
 {
     memset(d, 0, sizeof(*d));
-    FILE *f = open_checked(path, ".data file", NULL);
+    FILE *f = open_checked(stderr, path, ".data file", NULL);
     if (!f) return -1;
     d->path = strdup(path);
     char *line;
@@ -166,37 +171,50 @@ void path_stem(const char *path, char *out, size_t cap)
     if (dot && dot != out) *dot = 0;
 }
 
-int read_list(const char *path, const char *from, char ***paths)
+int read_list_lines(const char *path, const char *from, char ***paths, int **lines)
 {
     *paths = NULL;
-    FILE *f = open_checked(path, "image list", from);
+    if (lines) *lines = NULL;
+    FILE *f = open_checked(stderr, path, "image list", from);
     if (!f) return -1;
-    int n = 0, cap = 0, lineno = 0;
+    int n = 0, cap = 0, lineno = 0, oom = 0;
     char *line;
-    while ((line = get_line(f))) {
+    while (!oom && (line = get_line(f))) {
         char *s = trim(line + (++lineno == 1 ? ohem_utf8_bom(line) : 0));
-        if (!*s) {
-            free(line);
-            continue;
-        }
-        if (n == cap) {
+        if (*s && n == cap) {
             cap = cap ? 2 * cap : 256;
             char **np = realloc(*paths, cap * sizeof(char *));
-            if (!np) break;
-            *paths = np;
+            int *nl = lines ? realloc(*lines, cap * sizeof(int)) : NULL;
+            if (np) *paths = np;
+            if (nl) *lines = nl;
+            oom = !np || (lines && !nl);
         }
-        (*paths)[n++] = strdup(s);
+        if (*s && !oom) {
+            if (!((*paths)[n] = strdup(s))) oom = 1;
+            else if (lines) (*lines)[n++] = lineno;
+            else n++;
+        }
         free(line);
     }
     fclose(f);
-    if (n == 0) {
-        fprintf(stderr, "error: %s: the image list is empty", path);
-        end_error(path, from);
-        free(*paths);
+    if (oom || n == 0) {
+        if (oom) fprintf(stderr, "error: %s: out of memory at line %d of the image list", path, lineno);
+        else fprintf(stderr, "error: %s: the image list is empty", path);
+        end_error(stderr, path, from);
+        free_paths(*paths, n);
         *paths = NULL;
+        if (lines) {
+            free(*lines);
+            *lines = NULL;
+        }
         return -1;
     }
     return n;
+}
+
+int read_list(const char *path, const char *from, char ***paths)
+{
+    return read_list_lines(path, from, paths, NULL);
 }
 
 void free_paths(char **paths, int n)
@@ -228,12 +246,12 @@ void label_path(const char *image, char *out, size_t cap)
 }
 
 /* read_labels, with where the label path comes from for an error that it cannot
- * be opened. */
-static int read_labels_from(const char *path, const char *from, int classes, float **out, int *n)
+ * be opened; the problems are printed on err. */
+static int read_labels_from(FILE *err, const char *path, const char *from, int classes, float **out, int *n)
 {
     *out = NULL;
     *n = 0;
-    FILE *f = open_checked(path, "label file", from);
+    FILE *f = open_checked(err, path, "label file", from);
     if (!f) return 1;
     int bad = 0, lineno = 0, cap = 0;
     char *line;
@@ -242,8 +260,8 @@ static int read_labels_from(const char *path, const char *from, int classes, flo
         if (lineno == 1 && ohem_utf8_bom(line)) {
             /* libdarknet's loader reads labels with fscanf("%d ..."), which stops at
              * the mark: the image would train with no box at all. */
-            fprintf(stderr, "error: %s:1: the file starts with a UTF-8 byte-order mark, and libdarknet's loader would read no box from it "
-                            "(hint: save it without one, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)\n", path);
+            fprintf(err, "error: %s:1: the file starts with a UTF-8 byte-order mark, and libdarknet's loader would read no box from it "
+                         "(hint: save it without one, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)\n", path);
             bad++;
             break;
         }
@@ -252,20 +270,20 @@ static int read_labels_from(const char *path, const char *from, int classes, flo
             free(line);
             continue;
         }
-        char *tok[6] = {0};
+        char *tok[6] = {0}, *save = NULL;
         int nt = 0;
-        for (char *t = strtok(s, " \t"); t && nt < 6; t = strtok(NULL, " \t")) tok[nt++] = t;
+        for (char *t = strtok_r(s, " \t", &save); t && nt < 6; t = strtok_r(NULL, " \t", &save)) tok[nt++] = t;
         float v[5];
         int line_bad = 0;
         if (nt != 5) {
-            fprintf(stderr, "error: %s:%d: expected 5 fields (class x y w h), found %d\n", path, lineno, nt);
+            fprintf(err, "error: %s:%d: expected 5 fields (class x y w h), found %d\n", path, lineno, nt);
             line_bad++;
         } else {
             char *end;
             errno = 0;
             long c = strtol(tok[0], &end, 10);
             if (end == tok[0] || *end || errno || c < 0 || c >= classes) {
-                fprintf(stderr, "error: %s:%d: class '%s' is not an integer in 0..%d\n", path, lineno, tok[0], classes - 1);
+                fprintf(err, "error: %s:%d: class '%s' is not an integer in 0..%d\n", path, lineno, tok[0], classes - 1);
                 line_bad++;
             }
             v[0] = (float)c;
@@ -273,7 +291,7 @@ static int read_labels_from(const char *path, const char *from, int classes, flo
             for (int k = 1; k < 5; k++) {
                 v[k] = strtof(tok[k], &end);
                 if (end == tok[k] || *end || !isfinite(v[k]) || v[k] <= 0 || v[k] > 1) {
-                    fprintf(stderr, "error: %s:%d: %s = '%s' is not a number in (0,1]\n", path, lineno, names[k - 1], tok[k]);
+                    fprintf(err, "error: %s:%d: %s = '%s' is not a number in (0,1]\n", path, lineno, names[k - 1], tok[k]);
                     line_bad++;
                 }
             }
@@ -285,7 +303,11 @@ static int read_labels_from(const char *path, const char *from, int classes, flo
         if (*n == cap) {
             cap = cap ? 2 * cap : 16;
             float *no = realloc(*out, cap * 5 * sizeof(float));
-            if (!no) break;
+            if (!no) {
+                fprintf(err, "error: %s:%d: out of memory for the boxes\n", path, lineno);
+                bad++;
+                break;
+            }
             *out = no;
         }
         memcpy(*out + 5 * (*n)++, v, sizeof(v));
@@ -297,34 +319,7 @@ static int read_labels_from(const char *path, const char *from, int classes, flo
 
 int read_labels(const char *path, int classes, float **out, int *n)
 {
-    return read_labels_from(path, NULL, classes, out, n);
-}
-
-/* Checks one label file; returns the number of problems printed. */
-static int check_labels(const char *path, const char *from, int classes)
-{
-    float *boxes;
-    int n;
-    int bad = read_labels_from(path, from, classes, &boxes, &n);
-    free(boxes);
-    return bad;
-}
-
-/* The line of list that holds its index-th path, counted as read_list counts; 0
- * when the list cannot be read again. */
-static int list_line(const char *list, int index)
-{
-    FILE *f = fopen(list, "r");
-    if (!f) return 0;
-    int lineno = 0, seen = -1;
-    char *line;
-    while (seen < index && (line = get_line(f))) {
-        lineno++;
-        seen += *trim(line + (lineno == 1 ? ohem_utf8_bom(line) : 0)) != 0;
-        free(line);
-    }
-    fclose(f);
-    return seen == index ? lineno : 0;
+    return read_labels_from(stderr, path, NULL, classes, out, n);
 }
 
 image load_image_checked(const char *path, int *ok)
@@ -341,37 +336,164 @@ image load_image_checked(const char *path, int *ok)
     return im;
 }
 
-int check_dataset(const char *list, char **paths, int n, int classes, int quiet)
+double cli_seconds(void)
 {
-    int bad = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Checks the image at path, written on line `line` of list, and (labels != 0) its
+ * label file; prints each problem on err and returns their number. Safe to run
+ * from several threads at once. */
+static int check_entry(FILE *err, const char *list, const char *path, int line, int classes, int labels)
+{
+    int bad = 0, w, h, c;
     char lab[4096], from[8500];
-    for (int i = 0; i < n && bad < 20; i++) {
-        int w, h, c;
-        struct stat st;
-        unsigned char *px = stbi_load(paths[i], &w, &h, &c, 3);
-        snprintf(from, sizeof(from), "line %d of %s", list_line(list, i), list);
-        if (!px) {
-            if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
-                fprintf(stderr, "error: %s: is a directory, where an image should be", paths[i]);
-            else
-                fprintf(stderr, "error: %s: the image is missing or does not decode", paths[i]);
-            end_error(paths[i], from);
-            bad++;
-        } else {
-            stbi_image_free(px);
-        }
-        label_path(paths[i], lab, sizeof(lab));
-        if (!strcmp(lab, paths[i])) {
-            fprintf(stderr, "error: %s: no label path follows from it (hint: images/NAME.jpg has its labels in labels/NAME.txt)", paths[i]);
-            end_error(paths[i], from);
-            bad++;
-        } else {
-            snprintf(from, sizeof(from), "the labels of %s, line %d of %s", paths[i], list_line(list, i), list);
-            bad += check_labels(lab, from, classes);
-        }
-        if (!quiet && (i % 500 == 499 || i == n - 1)) fprintf(stderr, "\rchecking data: %d/%d", i + 1, n);
+    struct stat st;
+    unsigned char *px = stbi_load(path, &w, &h, &c, 3);
+    snprintf(from, sizeof(from), "line %d of %s", line, list);
+    if (!px) {
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            fprintf(err, "error: %s: is a directory, where an image should be", path);
+        else
+            fprintf(err, "error: %s: the image is missing or does not decode", path);
+        end_error(err, path, from);
+        bad++;
+    } else {
+        stbi_image_free(px);
     }
-    if (!quiet) fprintf(stderr, "\n");
-    if (bad >= 20) fprintf(stderr, "error: stopped checking after 20 problems\n");
+    if (!labels) return bad;
+    label_path(path, lab, sizeof(lab));
+    if (!strcmp(lab, path)) {
+        fprintf(err, "error: %s: no label path follows from it (hint: images/NAME.jpg has its labels in labels/NAME.txt)", path);
+        end_error(err, path, from);
+        return bad + 1;
+    }
+    snprintf(from, sizeof(from), "the labels of %s, line %d of %s", path, line, list);
+    float *boxes;
+    int n;
+    bad += read_labels_from(err, lab, from, classes, &boxes, &n);
+    free(boxes);
     return bad;
+}
+
+/* A block of entries [first, first + count) of a list, checked by the pool: what
+ * each entry printed (NULL: nothing) and its number of problems, indexed from
+ * first. */
+typedef struct {
+    const char *list;
+    char **paths;
+    const int *lines;
+    int classes, labels, first;
+    char **msg;
+    int *bad;
+} check_block;
+
+/* The pool's part: entries [begin, end) of the block, each printing into a buffer
+ * of its own so that the problems can be printed in list order afterwards. */
+static void check_part(void *ctx, long begin, long end)
+{
+    check_block *b = ctx;
+    for (long k = begin; k < end; k++) {
+        int i = b->first + (int)k;
+        size_t len = 0;
+        b->msg[k] = NULL;
+        FILE *err = open_memstream(&b->msg[k], &len);
+        b->bad[k] = check_entry(err ? err : stderr, b->list, b->paths[i], b->lines[i], b->classes, b->labels);
+        if (err) fclose(err);
+        if (!len) {
+            free(b->msg[k]);
+            b->msg[k] = NULL;
+        }
+    }
+}
+
+/* "42 s", "3 min 05 s", "1 h 02 min" */
+static void format_duration(double s, char *out, size_t cap)
+{
+    long t = (long)(s + 0.5);
+    if (t < 60) snprintf(out, cap, "%ld s", t);
+    else if (t < 3600) snprintf(out, cap, "%ld min %02ld s", t / 60, t % 60);
+    else snprintf(out, cap, "%ld h %02ld min", t / 3600, t / 60 % 60);
+}
+
+/* The progress line on stderr, rewritten in place ("\r"): entries checked of
+ * total, the rate and the time left, or the time taken once done. */
+static void print_progress(int done, int total, double seconds)
+{
+    double rate = done / (seconds > 1e-9 ? seconds : 1e-9);
+    char t[64];
+    format_duration(done < total ? (total - done) / rate : seconds, t, sizeof(t));
+    fprintf(stderr, "\rchecking data: %d/%d images, %.0f images/s, %s %s", done, total, rate, t,
+            done < total ? "left" : "in all");
+    if (done == total) fprintf(stderr, "\n");
+}
+
+/* The problems an error stops the check at. */
+#define CHECK_MAX_PROBLEMS 20
+/* The entries of a block: enough to give every thread parts, at most what the
+ * buffers hold; in between, about CHECK_BLOCK_SECONDS of work at the rate of the
+ * block before, so that the progress line moves and a list with problems near its
+ * top stops soon. */
+#define CHECK_BLOCK_MIN 64
+#define CHECK_BLOCK_MAX 8192
+#define CHECK_BLOCK_SECONDS 0.25
+/* The progress line appears once a check has run this long. */
+#define CHECK_PROGRESS_AFTER 1.0
+
+/* check_dataset and check_images: the entries in blocks, each block's entries in
+ * parallel on the pool, then their problems printed in list order until
+ * CHECK_MAX_PROBLEMS, as one thread checking the list from the top would. */
+static int check_entries(const char *list, char **paths, const int *lines, int n, int classes, int labels, int quiet)
+{
+    char **msg = malloc(CHECK_BLOCK_MAX * sizeof(char *));
+    int *bad = malloc(CHECK_BLOCK_MAX * sizeof(int));
+    if (!msg || !bad) {
+        free(msg);
+        free(bad);
+        fprintf(stderr, "error: %s: out of memory for checking the images of the list\n", list);
+        return 1;
+    }
+    int problems = 0, done = 0, block = CHECK_BLOCK_MIN, shown = 0;
+    double t0 = cli_seconds(), last = t0;
+    while (done < n && problems < CHECK_MAX_PROBLEMS) {
+        int count = n - done < block ? n - done : block;
+        check_block b = {list, paths, lines, classes, labels, done, msg, bad};
+        double tb = cli_seconds();
+        ohem_pool_for(count, 2, check_part, &b);
+        double now = cli_seconds();
+        for (int k = 0; k < count; k++) {
+            if (msg[k] && problems < CHECK_MAX_PROBLEMS) {
+                if (shown) fprintf(stderr, "\n");
+                shown = 0;
+                fputs(msg[k], stderr);
+            }
+            if (problems < CHECK_MAX_PROBLEMS) problems += bad[k];
+            free(msg[k]);
+        }
+        done += count;
+        double want = count / (now - tb + 1e-9) * CHECK_BLOCK_SECONDS;
+        block = want < CHECK_BLOCK_MIN ? CHECK_BLOCK_MIN : want > CHECK_BLOCK_MAX ? CHECK_BLOCK_MAX : (int)want;
+        if (!quiet && now - t0 > CHECK_PROGRESS_AFTER && (now - last > 0.2 || done == n)) {
+            print_progress(done, n, now - t0);
+            shown = done < n;
+            last = now;
+        }
+    }
+    if (shown) fprintf(stderr, "\n");
+    free(msg);
+    free(bad);
+    if (problems >= CHECK_MAX_PROBLEMS) fprintf(stderr, "error: stopped checking after %d problems\n", CHECK_MAX_PROBLEMS);
+    return problems;
+}
+
+int check_dataset(const char *list, char **paths, const int *lines, int n, int classes, int quiet)
+{
+    return check_entries(list, paths, lines, n, classes, 1, quiet);
+}
+
+int check_images(const char *list, char **paths, const int *lines, int n, int quiet)
+{
+    return check_entries(list, paths, lines, n, 0, 0, quiet);
 }

@@ -10,17 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #define DET_THRESH 0.005f  /* as Darknet's validate_detector */
 #define DET_NMS 0.45f
-
-double cli_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 const layer *detector_layer(const network *net)
 {
@@ -139,12 +131,16 @@ int cli_read_data(const char *path, data_cfg *d)
     return 0;
 }
 
-int cli_read_list(const char *path, const char *from, char ***paths)
+int cli_read_list(const char *path, const char *from, char ***paths, int **lines)
 {
-    int n = read_list(path, from, paths);
+    int n = read_list_lines(path, from, paths, lines);
     if (n >= 0 && cli_check_list(path, *paths, n) != 0) {
         free_paths(*paths, n);
         *paths = NULL;
+        if (lines) {
+            free(*lines);
+            *lines = NULL;
+        }
         return -1;
     }
     return n;
@@ -350,15 +346,16 @@ int detector_map(int argc, char **argv)
     o.points = points_s ? atoi(points_s) : 0;
     data_cfg d;
     if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
-    int status = CLI_BAD_INPUT, n = -1, nn = -1;
+    int status = CLI_BAD_INPUT, n = -1, nn = -1, *lines = NULL;
     char **paths = NULL, **names = NULL;
     network *net = NULL;
     if (!d.valid) {
         fprintf(stderr, "error: %s: the key 'valid' is missing (hint: valid=path/to/valid.txt)\n", pos[0]);
         goto done;
     }
-    if ((n = cli_read_list(d.valid, d.valid_from, &paths)) < 0) goto done;
+    if ((n = cli_read_list(d.valid, d.valid_from, &paths, &lines)) < 0) goto done;
     if (d.names && (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
+    if (check_dataset(d.valid, paths, lines, n, d.classes, 0) != 0) goto done;
     if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     map_class *m = calloc(d.classes, sizeof(*m));
     double map = detector_evaluate(net, paths, n, d.classes, &o, m);
@@ -370,6 +367,7 @@ int detector_map(int argc, char **argv)
 done:
     if (net) free_network(net);
     free_paths(paths, n);
+    free(lines);
     free_paths(names, nn);
     data_cfg_free(&d);
     return status;
@@ -385,7 +383,7 @@ int detector_valid(int argc, char **argv)
     if (!out) out = "results/comp4_det_test_";
     data_cfg d;
     if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
-    int status = CLI_BAD_INPUT, n = -1, nn = -1;
+    int status = CLI_BAD_INPUT, n = -1, nn = -1, *lines = NULL;
     char **paths = NULL, **names = NULL;
     network *net = NULL;
     FILE **fps = calloc(d.classes, sizeof(FILE *));
@@ -393,7 +391,8 @@ int detector_valid(int argc, char **argv)
         fprintf(stderr, "error: %s: the key '%s' is missing\n", pos[0], !d.valid ? "valid" : "names");
         goto done;
     }
-    if ((n = cli_read_list(d.valid, d.valid_from, &paths)) < 0 || (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
+    if ((n = cli_read_list(d.valid, d.valid_from, &paths, &lines)) < 0 || (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
+    if (check_images(d.valid, paths, lines, n, 0) != 0) goto done;
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s", out);
     char *slash = strrchr(dir, '/');
@@ -449,6 +448,7 @@ done:
     free(fps);
     if (net) free_network(net);
     free_paths(paths, n);
+    free(lines);
     free_paths(names, nn);
     data_cfg_free(&d);
     return status;

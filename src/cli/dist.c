@@ -356,7 +356,7 @@ static uint64_t splitmix64(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-int dist_shard(char **paths, int n, unsigned seed)
+int dist_shard(char **paths, int *lines, int n, unsigned seed)
 {
     if (D.size == 1) return n;
     if (n < D.size) {
@@ -369,11 +369,18 @@ int dist_shard(char **paths, int n, unsigned seed)
         char *t = paths[i];
         paths[i] = paths[j];
         paths[j] = t;
+        if (lines) {
+            int l = lines[i];
+            lines[i] = lines[j];
+            lines[j] = l;
+        }
     }
     int k = 0;
     for (int i = 0; i < n; i++) {
-        if (i % D.size == D.rank) paths[k++] = paths[i];
-        else free(paths[i]);
+        if (i % D.size == D.rank) {
+            if (lines) lines[k] = lines[i];
+            paths[k++] = paths[i];
+        } else free(paths[i]);
     }
     return k;
 }

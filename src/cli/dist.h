@@ -40,9 +40,10 @@ int dist_agree(int ok);
 
 /* Keeps this rank's shard of the training list: after a shuffle seeded with seed
  * (the same on every rank), entries r, r + N, r + 2N, ... for rank r of N. The
- * others are freed. Returns the new count, or -1 (printed) when there are fewer
+ * others are freed. lines (or NULL), the list line of each path, is shuffled and
+ * cut alongside. Returns the new count, or -1 (printed) when there are fewer
  * images than ranks. One rank: n, the list untouched. */
-int dist_shard(char **paths, int n, unsigned seed);
+int dist_shard(char **paths, int *lines, int n, unsigned seed);
 
 /* Seeds rand() per rank (seed + rank), after libdarknet's own srand calls: the
  * augmentation and the picks within the shard differ across ranks. One rank: no-op. */

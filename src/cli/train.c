@@ -322,9 +322,11 @@ int detector_train(int argc, char **argv)
     data_cfg d;
     if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
     char **paths;
-    int npaths = cli_read_list(d.train, d.train_from, &paths), nlist = npaths;
-    if (npaths >= 0 && (npaths = dist_shard(paths, npaths, seed)) < 0) free_paths(paths, nlist);
+    int *lines = NULL, *vlines = NULL;
+    int npaths = cli_read_list(d.train, d.train_from, &paths, &lines), nlist = npaths;
+    if (npaths >= 0 && (npaths = dist_shard(paths, lines, npaths, seed)) < 0) free_paths(paths, nlist);
     if (npaths < 0) {
+        free(lines);
         data_cfg_free(&d);
         return CLI_BAD_INPUT;
     }
@@ -333,13 +335,14 @@ int detector_train(int argc, char **argv)
     FILE *log = NULL;
     char **vpaths = NULL;
     map_class *mc = NULL;
-    if (check_dataset(d.train, paths, npaths, d.classes, quiet) != 0) goto done;
+    if (check_dataset(d.train, paths, lines, npaths, d.classes, quiet) != 0) goto done;
     if (map_every) {
         if (!d.valid) {
             fprintf(stderr, "error: %s: -map needs the key 'valid' (hint: valid=path/to/valid.txt)\n", pos[0]);
             goto done;
         }
-        if ((nvalid = cli_read_list(d.valid, d.valid_from, &vpaths)) < 0 || check_dataset(d.valid, vpaths, nvalid, d.classes, quiet) != 0) goto done;
+        if ((nvalid = cli_read_list(d.valid, d.valid_from, &vpaths, &vlines)) < 0 ||
+            check_dataset(d.valid, vpaths, vlines, nvalid, d.classes, quiet) != 0) goto done;
         mc = calloc(d.classes, sizeof(*mc));
     }
     if (ensure_dir(d.backup) != 0) {
@@ -602,6 +605,8 @@ done:
     free(mc);
     free_paths(vpaths, nvalid);
     free_paths(paths, npaths);
+    free(lines);
+    free(vlines);
     data_cfg_free(&d);
     return status;
 }

@@ -36,7 +36,7 @@ CORE_SRC = src/core/ohem.c src/core/rcnn.c src/core/roi_align.c
 CPU_SRC = src/cpu/pool.c src/cpu/coretype.c src/cpu/gemm.c src/cpu/sgemm.c src/cpu/im2col.c src/cpu/winograd.c \
 	src/cpu/kernels.c
 LAYERS_SRC = src/layers/roi_rows.c src/layers/ohem_layer.c src/layers/rpn_layer.c src/layers/roipool_layer.c src/layers/roi_loss_layer.c
-DARKNET_SRC = src/darknet/startup.c src/darknet/env.c src/darknet/cfg.c src/darknet/parser.c \
+DARKNET_SRC = src/darknet/startup.c src/darknet/env.c src/darknet/cfg.c src/darknet/cfg_keys.c src/darknet/parser.c \
 	src/darknet/parse_twostage.c src/darknet/network.c src/darknet/keep_delta.c \
 	src/darknet/weights.c
 LIB_SRC = $(CORE_SRC) $(CPU_SRC) $(LAYERS_SRC) $(DARKNET_SRC)
@@ -46,7 +46,7 @@ CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.
 	src/cli/dataset.c src/cli/dist.c src/cli/rng.c src/cli/train_state.c src/cli/chart.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
-	tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv
+	tests/test_parser tests/test_cfg_keys tests/test_darknet tests/test_map tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv
 HEADERS = $(wildcard src/*/*.h bench/*.h)
 
 .PHONY: all deps cfgs test demo compare compare-onestage bench memcheck fuzz clean
@@ -171,11 +171,10 @@ memcheck: all
 	scripts/memcheck.sh -iters $(MEMCHECK_ITERS)
 
 # The main job: the data set, then the two-stage detector trained with Fast R-CNN's
-# sampler and with [ohem] on its RoIs, side by side, one seed, and the comparison
-# (about 5 min on 2 cores). `make compare`: the same pair over 3 seeds, then the
-# one-stage rows (YOLO baseline, [ohem], the SSD-style setting, [ohem] rescaled to
-# the unmined delta's norm), 3 seeds each; about 90 min on 2 cores. `make
-# compare-onestage`: the earlier one-stage study (800 iterations, tuned settings).
+# sampler and with [ohem] on its RoIs, side by side, one seed, and the comparison.
+# `make compare`: the same pair over 3 seeds, then the one-stage rows (YOLO
+# baseline, [ohem], the SSD-style setting, [ohem] rescaled to the unmined delta's
+# norm), 3 seeds each. `make compare-onestage`: the earlier one-stage study (800 iterations, tuned settings).
 TWO_STAGE = "sampler:cfg=cfg/fashion-frcnn.cfg ohem:cfg=cfg/fashion-frcnn-ohem.cfg"
 ONE_STAGE = "baseline: ohem:per_image=64,nms=0.7 ssd:positives=keep,rank=obj,neg_pos_ratio=3,nms=1 rescaled:per_image=64,nms=0.7,rescale=norm"
 demo: all

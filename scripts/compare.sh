@@ -15,7 +15,7 @@
 # -variant-seeds (default: those of -seeds). A first key cfg=FILE trains FILE
 # instead of cfg/fashion.cfg (e.g. -variant "frcnn:cfg=cfg/fashion-frcnn.cfg"); when
 # FILE ends in an [ohem] section, the other keys go into it (e.g.
-# "dense:cfg=cfg/fashion-frcnn-ohem.cfg,sparse=0"). A first key env=NAME=VALUE
+# "rank-class:cfg=cfg/fashion-frcnn-ohem.cfg,rank=class"). A first key env=NAME=VALUE
 # (before cfg=) runs the variant with that environment variable (e.g.
 # "darknet:env=OHEM_BACKWARD=darknet,cfg=cfg/fashion-res.cfg").
 # -main "LABEL:keys ..." replaces the two main variants (baseline and ohem). The learning-rate steps are

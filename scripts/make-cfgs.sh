@@ -1,17 +1,45 @@
 #!/bin/sh
 # Writes [ohem] versions of Debian's standard Darknet cfgs into cfg/ (built, not
 # committed): yolov3-tiny, yolov3 and yolov2-tiny (YOLOv2's [region], which learns
-# with the plugin's backward). Each is Darknet's file with the section appended.
+# with the plugin's backward). Each is Darknet's file with the section appended, and
+# with its "# Training" batch lines in force: Darknet's cfgs keep the "# Testing"
+# ones (batch=1, subdivisions=1), at which training would take one image per step.
 set -eu
 cd "$(dirname "$0")/.."
 SRC=/usr/share/darknet/cfg
+
+# Copies a cfg with the batch lines of its [net] set for training: a commented
+# batch= above 1 and the commented subdivisions= after it are uncommented, and
+# batch=1 and subdivisions=1 in force are commented out (only when such a commented
+# batch exists: yolov3.cfg has its training lines in force already).
+training_batch() {
+    awk '
+        { lines[NR] = $0 }
+        /^\[/ { section++ }
+        section == 1 && /^[ \t]*#[ \t]*batch[ \t]*=[ \t]*[0-9]+[ \t]*$/ {
+            v = $0; sub(/.*=/, "", v); if (v + 0 > 1 && !train) train = NR
+        }
+        END {
+            section = 0
+            for (i = 1; i <= NR; i++) {
+                l = lines[i]
+                if (l ~ /^\[/) section++
+                if (section == 1 && train) {
+                    if (i == train) { sub(/^[ \t]*#[ \t]*/, "", l); subs = 1 }
+                    else if (subs == 1 && l ~ /^[ \t]*#[ \t]*subdivisions[ \t]*=/) { sub(/^[ \t]*#[ \t]*/, "", l); subs = 2 }
+                    else if (l ~ /^[ \t]*(batch|subdivisions)[ \t]*=[ \t]*1[ \t]*$/) { sub(/^[ \t]*/, "", l); l = "# " l }
+                }
+                print l
+            }
+        }'
+}
 for name in yolov3-tiny yolov3 yolov2-tiny; do
     out=cfg/$name-ohem.cfg
     [ "$out" -nt "$SRC/$name.cfg" ] && [ "$out" -nt "$0" ] && continue
     {
         echo "# $SRC/$name.cfg with online hard example mining appended (made by scripts/make-cfgs.sh)."
         echo "# Set classes= in each [yolo]/[region] and the filters= of the convolution before it for your data."
-        cat "$SRC/$name.cfg"
+        training_batch <"$SRC/$name.cfg"
         printf '\n[ohem]\nper_image=64\nnms=0.7\n'
     } >"$out.tmp"
     mv "$out.tmp" "$out"

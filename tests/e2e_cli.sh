@@ -404,6 +404,24 @@ sed -e 's/^batch=.*/batch=1/' -e 's/^subdivisions=.*/subdivisions=1/' -e 's/^wid
 expect_status 1 ./darknet detector train "$DATA" "$D/tiny100.cfg" -quiet
 expect_text "tiny100.cfg:$(grep -n '^layers *= *-1, *8' "$D/tiny100.cfg" | cut -d: -f1): [route] layers=-1,8 joins maps of different sizes"
 expect_text "multiples of 32"
+# Darknet's "# Testing" batch lines in force, its "# Training" ones commented out:
+# training warns at its start (with -quiet too), naming the lines to swap
+sed -e 's/^batch=.*/# Testing\nbatch=1\nsubdivisions=1\n# Training\n# batch=4\n# subdivisions=2/' -e '/^subdivisions=/d' \
+    "$D/fashion.cfg" >"$D/testing.cfg"
+[ "$(grep -n '^batch=1$\|^subdivisions=1$\|^# batch=4$\|^# subdivisions=2$' "$D/testing.cfg" | cut -d: -f1 | tr '\n' ' ')" = "6 7 9 10 " ] ||
+    fail "testing.cfg: the batch lines are not on lines 6, 7, 9 and 10"
+expect_status 0 ./darknet detector train "$DATA" "$D/testing.cfg" -max_batches 1 -quiet
+expect_text "warning: $D/testing.cfg trains one image per iteration (batch=1 on line 6, subdivisions=1 on line 7), Darknet's testing setting; its training batch is commented out (# batch=4 on line 9, # subdivisions=2 on line 10) (hint: uncomment lines 9 and 10, and comment out lines 6 and 7)"
+[ "$(grep -n 'trains one image per iteration\|^1/1:' "$D/out" | cut -d: -f2 | cut -c1-7)" = "$(printf 'warning\n1/1')" ] ||
+    { cat "$D/out"; fail "testing.cfg: the batch warning does not come before the first iteration"; }
+expect_status 0 ./darknet detector train "$DATA" "$D/fashion.cfg" -max_batches 1 -quiet
+grep -q "trains one image per iteration" "$D/out" && fail "fashion.cfg (batch=4): a batch warning"
+# the [ohem] versions of Debian's cfgs (make cfgs) train at Darknet's "# Training" batch
+for c in yolov3-tiny:2 yolov3:16 yolov2-tiny:2; do
+    f=cfg/${c%:*}-ohem.cfg
+    [ "$(awk '/^\[/ { n++ } n == 1 && /^(batch|subdivisions)=/' "$f" | tr '\n' ' ')" = "batch=64 subdivisions=${c#*:} " ] ||
+        fail "$f: the batch lines in force are not batch=64 subdivisions=${c#*:}"
+done
 # a weights file of 10 bytes is truncated
 head -c 10 "$W" >"$D/short.weights"
 expect_status 1 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$D/short.weights" -quiet

@@ -195,6 +195,36 @@ static void append_word(char *cmd, size_t cap, const char *s)
     snprintf(cmd + len, cap - len, "'");
 }
 
+/* Warns when the cfg trains one image per iteration while its [net] holds a larger
+ * batch commented out: Darknet's cfgs ship with the "# Testing" lines (batch=1,
+ * subdivisions=1) in force and the "# Training" ones commented, and libdarknet
+ * trains such a cfg at batch 1 without a word. */
+static void warn_testing_batch(const char *cfg, int imgs)
+{
+    ohem_cfg_batch_lines b;
+    ohem_err e;
+    if (imgs != 1 || ohem_cfg_batch_lines_read(cfg, &b, &e) != 0 || !b.commented_batch_line) return;
+    char in_force[128] = "", commented[128], fix[160];
+    if (b.batch_line) snprintf(in_force, sizeof(in_force), " (batch=%d on line %d", b.batch, b.batch_line);
+    if (b.batch_line && b.subdivisions_line)
+        snprintf(in_force + strlen(in_force), sizeof(in_force) - strlen(in_force), ", subdivisions=%d on line %d",
+                 b.subdivisions, b.subdivisions_line);
+    if (b.batch_line) strcat(in_force, ")");
+    snprintf(commented, sizeof(commented), "# batch=%d on line %d", b.commented_batch, b.commented_batch_line);
+    snprintf(fix, sizeof(fix), "uncomment line %d", b.commented_batch_line);
+    if (b.commented_subdivisions_line) {
+        snprintf(commented + strlen(commented), sizeof(commented) - strlen(commented), ", # subdivisions=%d on line %d",
+                 b.commented_subdivisions, b.commented_subdivisions_line);
+        snprintf(fix, sizeof(fix), "uncomment lines %d and %d", b.commented_batch_line, b.commented_subdivisions_line);
+    }
+    if (b.batch_line && b.subdivisions_line)
+        snprintf(fix + strlen(fix), sizeof(fix) - strlen(fix), ", and comment out lines %d and %d", b.batch_line, b.subdivisions_line);
+    else if (b.batch_line)
+        snprintf(fix + strlen(fix), sizeof(fix) - strlen(fix), ", and comment out line %d", b.batch_line);
+    fprintf(stderr, "warning: %s trains one image per iteration%s, Darknet's testing setting; its training batch is commented out (%s) (hint: %s)\n",
+            cfg, in_force, commented, fix);
+}
+
 /* Multi-scale training picks, every 10 iterations, a multiple of 32 from 10/13 to
  * 19/13 of the cfg's width (Darknet's 320..608 at 416): *lo and *hi in units of 32. */
 static void multiscale_range(int width, int *lo, int *hi)
@@ -462,6 +492,7 @@ static int train_build(train_run *r)
     r->imgs = net->batch * net->subdivisions;
     fprintf(stderr, "%s: %d images, %d per iteration, seed %u, learning rate %g, momentum %g, decay %g\n",
             r->base, r->npaths, r->imgs, r->seed, net->learning_rate, net->momentum, net->decay);
+    if (dist_rank() == 0) warn_testing_batch(r->pos[1], r->imgs);
     int threads = openblas_get_num_threads();
     fprintf(stderr, "gemm: %s; %d thread%s (OHEM_THREADS)\n", ohem_gemm_name(), threads, threads == 1 ? "" : "s");
     multiscale_range(net->w, &r->ms_lo, &r->ms_hi);

@@ -215,3 +215,50 @@ void ohem_cfg_free(ohem_cfg *cfg)
     free(cfg->path);
     memset(cfg, 0, sizeof(*cfg));
 }
+
+/* The integer after "key=" at the start of s (spaces already removed), or -1. */
+static int int_after(const char *s, const char *key)
+{
+    size_t n = strlen(key);
+    if (strncmp(s, key, n) || s[n] != '=') return -1;
+    char *end;
+    long v = strtol(s + n + 1, &end, 10);
+    return end == s + n + 1 || v < 0 || v > 1000000 ? -1 : (int)v;
+}
+
+int ohem_cfg_batch_lines_read(const char *path, ohem_cfg_batch_lines *b, ohem_err *e)
+{
+    memset(b, 0, sizeof(*b));
+    FILE *f = ohem_open_file(path, "r", "cfg file", e);
+    if (!f) return -1;
+    char *line;
+    int lineno = 0, sections = 0;
+    while (sections < 2 && (line = ohem_read_line(f))) {
+        lineno++;
+        strip_spaces(line);
+        int v;
+        if (line[0] == '[') sections++;
+        else if (sections == 1 && (line[0] == '#' || line[0] == ';')) {
+            const char *c = line + strspn(line, "#;");
+            if (!b->commented_batch_line && (v = int_after(c, "batch")) > 1) {
+                b->commented_batch = v;
+                b->commented_batch_line = lineno;
+            } else if (b->commented_batch_line && !b->commented_subdivisions_line && (v = int_after(c, "subdivisions")) >= 1) {
+                b->commented_subdivisions = v;
+                b->commented_subdivisions_line = lineno;
+            }
+        } else if (sections == 1) {
+            /* libdarknet reads the first of a key given twice */
+            if (!b->batch_line && (v = int_after(line, "batch")) >= 0) {
+                b->batch = v;
+                b->batch_line = lineno;
+            } else if (!b->subdivisions_line && (v = int_after(line, "subdivisions")) >= 0) {
+                b->subdivisions = v;
+                b->subdivisions_line = lineno;
+            }
+        }
+        free(line);
+    }
+    fclose(f);
+    return 0;
+}

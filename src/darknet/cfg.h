@@ -66,4 +66,17 @@ void ohem_cfg_cut_comments(ohem_cfg_section *s);
 /* Line of key's first occurrence in s, or the header's line when key is absent. */
 int ohem_cfg_line(const ohem_cfg_section *s, const char *key);
 
+/* The batch lines of a cfg's [net]: those in force and those commented out, as in
+ * Darknet's cfgs, which keep "# Training" lines (# batch=64, # subdivisions=2) beside
+ * the "# Testing" ones in force (batch=1). A line number is 0 where there is no such
+ * line; a value is that of the line. */
+typedef struct {
+    int batch, batch_line, subdivisions, subdivisions_line;                 /* in force */
+    int commented_batch, commented_batch_line;    /* the first commented batch= above 1 */
+    int commented_subdivisions, commented_subdivisions_line;  /* the first commented subdivisions= after it */
+} ohem_cfg_batch_lines;
+
+/* Reads the batch lines of the cfg at path. Returns 0, or -1 with e set. */
+int ohem_cfg_batch_lines_read(const char *path, ohem_cfg_batch_lines *b, ohem_err *e);
+
 #endif

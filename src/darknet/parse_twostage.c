@@ -188,6 +188,7 @@ int ohem_parse_rpn(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net,
     }
     for (int i = 0; i < p->index; i++)
         if (is_rpn_layer(&net->layers[i])) return fail(&k, NULL, "a network has one [rpn]");
+    ohem_layer_line_begin(p->index);
     if (make_rpn_layer(l, &o, p->batch, p->w, p->h, p->c, net->w, net->h) != 0)
         return fail(&k, NULL, "out of memory");
     layer *prev = &net->layers[p->index - 1];
@@ -239,6 +240,7 @@ int ohem_parse_roipool(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
                  p->batch, o.rois, o.size, o.size, src->out_c);
         return fail(&k, "rois", what);
     }
+    ohem_layer_line_begin(p->index);
     if (make_roipool_layer(l, &o, net, p->index, p->batch) != 0) return fail(&k, NULL, "out of memory");
     return 0;
 }
@@ -298,6 +300,7 @@ int ohem_parse_roi_loss(const ohem_cfg *cfg, const ohem_cfg_section *s, network 
     if (p->index != net->n - 1 && !ohem_next)
         return fail(&k, NULL, "must be the last section of the cfg, or be followed by an [ohem] only");
     if (ohem_next) o.sampler = 0; /* [ohem] chooses (roi_loss_layer_set_mining) */
+    ohem_layer_line_begin(p->index);
     if (make_roi_loss_layer(l, &o, net, p->index, rp, p->batch, p->inputs) != 0)
         return fail(&k, NULL, "out of memory");
     layer *prev = &net->layers[p->index - 1];
@@ -306,6 +309,11 @@ int ohem_parse_roi_loss(const ohem_cfg *cfg, const ohem_cfg_section *s, network 
         init_prediction(prev, o.classes + 1, .01f, .001f); /* scores, box deltas (Fast R-CNN) */
     }
     return 0;
+}
+
+void ohem_layer_line_begin(int index)
+{
+    fprintf(stderr, "%5d ", index);
 }
 
 void ohem_free_plugin_layer(layer *l)

@@ -12,6 +12,11 @@ typedef struct {
     int index, batch, inputs, h, w, c;
 } ohem_layer_params;
 
+/* Starts layer index's line of the layer table, which the layer's make function
+ * ends. Called once the section passed every check, right before the layer is
+ * built, so that an error never lands inside a started line. */
+void ohem_layer_line_begin(int index);
+
 /* Each returns 0, or -1 with e set. */
 int ohem_parse_rpn(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net,
                    const ohem_layer_params *p, layer *l, ohem_err *e);

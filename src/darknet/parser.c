@@ -2,6 +2,7 @@
  * through the PLT, so these serve the library too). A table maps section names to
  * parse functions; an unknown section is an error. */
 #include "parser.h"
+#include "cfg_keys.h"
 #include "keep_delta.h"
 #include "parse_twostage.h"
 #include "weights.h"
@@ -33,6 +34,7 @@ typedef int (*parse_fn)(parse_ctx *c, layer *l);
     static int fn(parse_ctx *c, layer *l)         \
     {                                             \
         list *o = c->s->options;                  \
+        ohem_layer_line_begin(c->params.index);   \
         *l = call;                                \
         return 0;                                 \
     }
@@ -60,6 +62,7 @@ BUILTIN(p_upsample, parse_upsample(o, c->params, c->net))
 
 static int p_softmax(parse_ctx *c, layer *l)
 {
+    ohem_layer_line_begin(c->params.index);
     *l = parse_softmax(c->s->options, c->params);
     c->net->hierarchy = l->softmax_tree;
     return 0;
@@ -72,6 +75,7 @@ static int p_dropout(parse_ctx *c, layer *l)
                      c->cfg->path, c->s->line);
         return -1;
     }
+    ohem_layer_line_begin(c->params.index);
     *l = parse_dropout(c->s->options, c->params);
     l->output = c->net->layers[c->params.index - 1].output;
     l->delta = c->net->layers[c->params.index - 1].delta;
@@ -167,6 +171,7 @@ static int check_route_sizes(parse_ctx *c)
 static int p_route(parse_ctx *c, layer *l)
 {
     if (check_layer_refs(c, "layers") != 0 || check_route_sizes(c) != 0) return -1;
+    ohem_layer_line_begin(c->params.index);
     *l = parse_route(c->s->options, c->params, c->net);
     return 0;
 }
@@ -174,6 +179,7 @@ static int p_route(parse_ctx *c, layer *l)
 static int p_shortcut(parse_ctx *c, layer *l)
 {
     if (check_layer_refs(c, "from") != 0) return -1;
+    ohem_layer_line_begin(c->params.index);
     *l = parse_shortcut(c->s->options, c->params, c->net);
     return 0;
 }
@@ -254,6 +260,7 @@ static int p_yolo(parse_ctx *c, layer *l)
         p = *end == ',' ? end + 1 : end;
     }
     if (check_anchors(c, total) != 0) return -1;
+    ohem_layer_line_begin(c->params.index);
     *l = parse_yolo(s->options, c->params);
     return 0;
 }
@@ -267,6 +274,7 @@ static int p_region(parse_ctx *c, layer *l)
                           "filters = num x (classes + coords + 1)") != 0)
         return -1;
     if (check_anchors(c, n) != 0) return -1;
+    ohem_layer_line_begin(c->params.index);
     *l = parse_region(s->options, c->params);
     l->backward = ohem_backward_region_layer;
     return 0;
@@ -288,6 +296,7 @@ static int p_detection(parse_ctx *c, layer *l)
                      before->type, before->line, c->params.inputs, expected);
         return -1;
     }
+    ohem_layer_line_begin(c->params.index);
     *l = parse_detection(s->options, c->params);
     return 0;
 }
@@ -296,7 +305,7 @@ static int p_detection(parse_ctx *c, layer *l)
 
 static const char *const ohem_keys[] = {"per_image", "fraction", "nms", "layers", "rank",
                                         "positives", "neg_pos_ratio", "min_negatives",
-                                        "warmup", "stats", "sparse", "rescale", "pipeline"};
+                                        "warmup", "stats", "sparse", "rescale"};
 
 static int bad_value(const ohem_cfg *cfg, const ohem_cfg_section *s, const char *key,
                      const char *val, const char *what, ohem_err *e)
@@ -476,10 +485,6 @@ int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *
         return bad_value(cfg, s, "rescale", find_val(s, "rescale"), "applies to one-stage loss layers: the kept RoIs' loss is already their mean (hint: leave it out)", e);
     if (nroi && o->rank == OHEM_RANK_OBJ)
         return bad_value(cfg, s, "rank", find_val(s, "rank"), "a RoI of [roi_loss] has no objectness loss (hint: rank=all, rank=class or rank=coord)", e);
-    int pipeline = 0;
-    if (get_int(cfg, s, "pipeline", 0, 1, &pipeline, e)) return -1;
-    if (pipeline)
-        return bad_value(cfg, s, "pipeline", find_val(s, "pipeline"), "the read-only pass on a second thread was built and measured slower than the sequential step on 2 cores, and removed (README: \"pipeline=1: built, measured, removed\") (hint: pipeline=0, or leave it out)", e);
     return 0;
 }
 
@@ -492,10 +497,19 @@ static int p_ohem(parse_ctx *c, layer *l)
         return -1;
     }
     if (ohem_parse_options(c->cfg, c->s, c->net, c->params.index, &o, c->e) != 0) return -1;
+    ohem_layer_line_begin(c->params.index);
     if (make_ohem_layer(l, &o, c->net, c->params.index, c->params.batch, c->params.inputs,
                         c->params.h, c->params.w, c->params.c) != 0) {
+        fputc('\n', stderr);
         ohem_err_set(c->e, "%s:%d: [ohem]: out of memory", c->cfg->path, c->s->line);
         return -1;
+    }
+    int images, n = ohem_layer_unit_candidates(l, &images);
+    if (o.fraction <= 0 && o.per_image >= n) {
+        char nms[64] = "";
+        if (o.nms < 1) snprintf(nms, sizeof(nms), " that NMS at %.2f leaves", o.nms);
+        fprintf(stderr, "%s:%d: warning: [ohem] per_image=%d%s: %s has %d candidates, so mining keeps every one%s and the loss ranks none out (hint: per_image below %d, or fraction=)\n",
+                c->cfg->path, ohem_cfg_line(c->s, "per_image"), o.per_image, find_val(c->s, "per_image") ? "" : " (the default)", images > 1 ? "a batch" : "an image", n, nms, n);
     }
     return 0;
 }
@@ -805,23 +819,6 @@ static void apply_common_keys(list *o, network *net, layer *l)
     l->smooth = option_find_float_quiet(o, "smooth", 0);
 }
 
-/* Warns, with file and line, of keys a built-in section did not read, and of keys
- * given twice (libdarknet reads the first). */
-static void warn_unused(const ohem_cfg *cfg, const ohem_cfg_section *s)
-{
-    int i = 0;
-    for (node *n = s->options->front; n; n = n->next, i++) {
-        dn_kvp *p = (dn_kvp *)n->val;
-        int first = ohem_cfg_line(s, p->key);
-        if (first != s->lines[i])
-            fprintf(stderr, "%s:%d: warning: %s key '%s' is given twice; libdarknet reads line %d\n",
-                    cfg->path, s->lines[i], s->type, p->key, first);
-        else if (!p->used)
-            fprintf(stderr, "%s:%d: warning: %s key '%s' is not used by libdarknet\n", cfg->path,
-                    s->lines[i], s->type, p->key);
-    }
-}
-
 int ohem_parse_network(const char *path, network **out, ohem_err *e)
 {
     ohem_cfg cfg;
@@ -847,7 +844,7 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
     }
     for (int i = 0; i < cfg.n; i++) {
         if (i > 0 && find_section_type(cfg.sections[i].type)->plugin) ohem_cfg_cut_comments(&cfg.sections[i]);
-        else if (check_values(&cfg, &cfg.sections[i], e) != 0) {
+        else if (ohem_cfg_check_keys(&cfg, &cfg.sections[i], e) != 0 || check_values(&cfg, &cfg.sections[i], e) != 0) {
             ohem_cfg_free(&cfg);
             return -1;
         }
@@ -859,6 +856,7 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
     network *net = make_network(cfg.n - 1);
     net->gpu_index = gpu_index;
     parse_net_options(cfg.sections[0].options, net);
+    ohem_cfg_warn_unread(&cfg, &cfg.sections[0]);
     if (net->batch < 1 || net->h < 0 || net->w < 0 || net->c < 0 || net->inputs < 1) {
         ohem_err_set(e, "%s:%d: [net]: batch/subdivisions leave no image per step, or width, height and channels are unset (batch=%d, %dx%dx%d)",
                      path, cfg.sections[0].line, net->batch, net->w, net->h, net->c);
@@ -882,11 +880,9 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         layer l = {0};
         c.s = &cfg.sections[i];
         c.params.index = index;
-        fprintf(stderr, "%5d ", index);
         if (needs_image(c.s->type) && !(c.params.h > 0 && c.params.w > 0 && c.params.c > 0)) {
             ohem_err_set(e, "%s:%d: %s needs an image input, but the %s before it (line %d) gives %dx%dx%d (hint: [connected], [softmax] and [cost] output flat vectors)",
                          path, c.s->line, c.s->type, cfg.sections[i - 1].type, cfg.sections[i - 1].line, c.params.w, c.params.h, c.params.c);
-            fprintf(stderr, "\n");
             free_network(net);
             ohem_cfg_free(&cfg);
             return -1;
@@ -895,13 +891,11 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         if (window_output(&c, &ow, &oh, &oc) && !(ow > 0 && oh > 0 && oc > 0)) {
             ohem_err_set(e, "%s:%d: %s makes a %dx%dx%d output from its %dx%dx%d input (hint: lower size= or the downsampling before it, or raise [net] width and height)",
                          path, c.s->line, c.s->type, ow, oh, oc, c.params.w, c.params.h, c.params.c);
-            fprintf(stderr, "\n");
             free_network(net);
             ohem_cfg_free(&cfg);
             return -1;
         }
         if (t->parse(&c, &l) != 0) {
-            fprintf(stderr, "\n");
             free_network(net);
             ohem_cfg_free(&cfg);
             return -1;
@@ -910,7 +904,6 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
             /* the other sections that shrink an image ([local], [upsample] stride<0) */
             ohem_err_set(e, "%s:%d: %s makes a %dx%dx%d output from its %dx%dx%d input (hint: lower size= or the downsampling before it, or raise [net] width and height)",
                          path, c.s->line, c.s->type, l.out_w, l.out_h, l.out_c, c.params.w, c.params.h, c.params.c);
-            fprintf(stderr, "\n");
             free_layer(l);
             free_network(net);
             ohem_cfg_free(&cfg);
@@ -918,7 +911,7 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         }
         if (!t->plugin) {
             apply_common_keys(c.s->options, net, &l);
-            warn_unused(&cfg, c.s);
+            ohem_cfg_warn_unread(&cfg, c.s);
         }
         net->layers[index] = l;
         if (l.workspace_size > workspace) workspace = l.workspace_size;

@@ -537,6 +537,13 @@ int ohem_layer_candidates(const layer *l, const box **boxes, const float **rank_
     return 0;
 }
 
+int ohem_layer_unit_candidates(const layer *l, int *images)
+{
+    const ohem_state *st = state_of(l);
+    *images = st->per_unit;
+    return st->unit_n;
+}
+
 void ohem_layer_inspect(layer *l, int on)
 {
     state_of(l)->inspect = on;

@@ -92,6 +92,10 @@ const unsigned char *ohem_layer_kept(const layer *l, int *per_image);
 int ohem_layer_candidates(const layer *l, const box **boxes, const float **rank_loss,
                           const unsigned char **pos, const unsigned char **kept, int *n);
 
+/* The candidates of a selection unit, which per_image budgets: an image's, or the
+ * whole batch's for [softmax] (*images receives the images of a unit). */
+int ohem_layer_unit_candidates(const layer *l, int *images);
+
 /* Inspection (ohem show): every training forward mines (warmup ignored), decodes the
  * boxes even without NMS, and prints no stats line. */
 void ohem_layer_inspect(layer *l, int on);

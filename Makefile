@@ -12,7 +12,11 @@ INC_LAYERS = $(INC_CORE) -Isrc/cpu -Isrc/layers
 INC_DARKNET = $(INC_LAYERS) -Isrc/darknet
 INC_ALL = $(INC_DARKNET) -Isrc/cli
 LDLIBS = -L$(DARKNET_DIR) -ldarknet -Wl,-rpath,$(DARKNET_DIR) -lopenblas -lm -pthread
-CLI_LIBS = -lz
+# The importers' parsers (libxml2 for VOC, jansson for COCO), for the CLI objects only;
+# expanded when used, so that a first `make` sees what deps installed.
+IMPORT_CFLAGS = $(shell pkg-config --cflags libxml-2.0 jansson)
+IMPORT_LIBS = $(shell pkg-config --libs libxml-2.0 jansson)
+CLI_LIBS = -lz $(IMPORT_LIBS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -40,7 +44,7 @@ LIB_SRC = $(CORE_SRC) $(CPU_SRC) $(LAYERS_SRC) $(DARKNET_SRC)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
-	src/cli/dataset.c src/cli/dist.c
+	src/cli/dataset.c src/cli/dist.c src/cli/import.c src/cli/import_voc.c src/cli/import_coco.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
 	tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example tests/mpi_equiv
@@ -84,6 +88,7 @@ src/layers/%.o: CFLAGS += $(INC_LAYERS)
 src/darknet/%.o: CFLAGS += $(INC_DARKNET)
 src/cli/%.o: CFLAGS += $(INC_ALL)
 src/cli/dist.o: CFLAGS += $(MPI_CFLAGS)
+src/cli/import_voc.o src/cli/import_coco.o: CFLAGS += $(IMPORT_CFLAGS)
 tests/%: CFLAGS += $(INC_ALL)
 bench/%: CFLAGS += $(INC_ALL)
 
@@ -175,7 +180,7 @@ compare-onestage: all
 # sources less its main), so a change that breaks them breaks `make test` too.
 FUZZ_SECONDS ?= 60
 FUZZ_CC = clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
-	-I$(DARKNET_DIR)/include $(INC_ALL)
+	-I$(DARKNET_DIR)/include $(INC_ALL) $(IMPORT_CFLAGS)
 FUZZ_SRC = $(LIB_SRC) $(filter-out src/cli/darknet.c,$(CLI_SRC))
 FUZZ = tests/fuzz/fuzz_cfg tests/fuzz/fuzz_labels
 $(FUZZ): tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) $(HEADERS)

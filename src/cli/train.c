@@ -298,10 +298,10 @@ int detector_train(int argc, char **argv)
         data_cfg_free(&d);
         return CLI_BAD_INPUT;
     }
-    int status = CLI_BAD_INPUT, nvalid = -1;
+    int status = CLI_BAD_INPUT, nvalid = -1, ndifficult = 0;
     network *net = NULL, *eval = NULL;
     FILE *log = NULL;
-    char **vpaths = NULL;
+    char **vpaths = NULL, **difficult = NULL;
     map_class *mc = NULL;
     if (check_dataset(d.train, paths, npaths, d.classes, quiet) != 0) goto done;
     if (map_every) {
@@ -309,7 +309,9 @@ int detector_train(int argc, char **argv)
             fprintf(stderr, "error: %s: -map needs the key 'valid' (hint: valid=path/to/valid.txt)\n", pos[0]);
             goto done;
         }
-        if ((nvalid = cli_read_list(d.valid, d.valid_from, &vpaths)) < 0 || check_dataset(d.valid, vpaths, nvalid, d.classes, quiet) != 0) goto done;
+        if ((nvalid = cli_read_list(d.valid, d.valid_from, &vpaths)) < 0 || check_dataset(d.valid, vpaths, nvalid, d.classes, quiet) != 0 ||
+            (ndifficult = cli_read_difficult(&d, nvalid, &difficult)) < 0)
+            goto done;
         mc = calloc(d.classes, sizeof(*mc));
     }
     if (ensure_dir(d.backup) != 0) {
@@ -463,7 +465,7 @@ int detector_train(int argc, char **argv)
         char left[32], map_text[32] = "";
         double map = NAN;
         if (map_every && dist_rank() == 0 && (it % map_every == 0 || it == net->max_batches)) {
-            map_options mo = {0.5f, 0, 0.25f, 0};
+            map_options mo = {0.5f, 0, 0.25f, 0, difficult};
             ohem_copy_parameters(eval, net);
             map = detector_evaluate(eval, vpaths, nvalid, d.classes, &mo, mc);
             if (map == -1) {
@@ -570,6 +572,7 @@ done:
     if (eval) free_network(eval);
     free(mc);
     free_paths(vpaths, nvalid);
+    free_paths(difficult, ndifficult);
     free_paths(paths, npaths);
     data_cfg_free(&d);
     return status;

@@ -76,11 +76,22 @@ static int number_of(xmlNode *node, const char *key, const char *where, double *
     return 0;
 }
 
-/* libxml2's errors are taken from xmlGetLastError and printed as ours. */
-static void quiet_errors(void *ctx, const char *msg, ...)
+/* libxml2's first error of a file, kept to be printed as ours (its own printing is
+ * turned off). */
+typedef struct {
+    int line, set;
+    char msg[512];
+} xml_first_error;
+
+static void keep_first_error(void *ctx, xmlErrorPtr e)
 {
-    (void)ctx;
-    (void)msg;
+    xml_first_error *f = ctx;
+    if (f->set || !e) return;
+    f->set = 1;
+    f->line = e->line;
+    snprintf(f->msg, sizeof(f->msg), "%s", e->message ? e->message : "?");
+    size_t n = strlen(f->msg);
+    while (n && f->msg[n - 1] == '\n') f->msg[--n] = 0;
 }
 
 /* Reads one annotation file: its image (image_dir/<filename>, or image_path when
@@ -89,12 +100,12 @@ static void quiet_errors(void *ctx, const char *msg, ...)
 static int read_annotation(importer *im, import_list *list, const char *xml, const char *image_dir,
                            const char *image_path, const char *sub)
 {
-    xmlResetLastError();
-    xmlDoc *doc = xmlReadFile(xml, NULL, XML_PARSE_NONET);
+    xml_first_error first = {0};
+    xmlSetStructuredErrorFunc(&first, keep_first_error);
+    xmlDoc *doc = xmlReadFile(xml, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlSetStructuredErrorFunc(NULL, NULL);
     if (!doc) {
-        const xmlError *e = xmlGetLastError();
-        if (e && e->domain == XML_FROM_IO) fprintf(stderr, "error: %s: cannot read the file\n", xml);
-        else fprintf(stderr, "error: %s:%d: malformed XML: %s", xml, e ? e->line : 0, e && e->message ? e->message : "?\n");
+        fprintf(stderr, "error: %s:%d: malformed XML: %s\n", xml, first.line, first.set ? first.msg : "cannot read the file");
         return -1;
     }
     int rc = -1;
@@ -290,7 +301,6 @@ static int run(const voc_options *o)
     im.copy = o->copy;
     im.quiet = o->quiet;
     int rc = -1;
-    xmlSetGenericErrorFunc(NULL, quiet_errors);
     if (o->names && import_read_names(&im, o->names)) goto done;
     if (!is_dir(o->devkit)) {
         fprintf(stderr, "error: %s: VOCDEVKIT is not a directory\n", o->devkit);

@@ -44,7 +44,7 @@ LIB_SRC = $(CORE_SRC) $(CPU_SRC) $(LAYERS_SRC) $(DARKNET_SRC)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
-	src/cli/dataset.c src/cli/dist.c src/cli/import.c src/cli/import_voc.c src/cli/import_coco.c
+	src/cli/dataset.c src/cli/dist.c src/cli/import.c src/cli/import_voc.c src/cli/import_coco.c src/cli/files.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
 	tests/test_parser tests/test_darknet tests/test_map tests/test_dataset tests/example tests/mpi_equiv
@@ -110,8 +110,8 @@ src/cpu/winograd.o: CFLAGS += -O3
 tests/example: tests/example.c libohem.a
 	$(CC) -I$(DARKNET_DIR)/include $(LDFLAGS) -o $@ $< libohem.a $(LDLIBS)
 
-tests/test_dataset: tests/test_dataset.c src/cli/dataset.c libohem.a $(HEADERS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_dataset.c src/cli/dataset.c libohem.a $(LDLIBS) $(CLI_LIBS) -lcmocka
+tests/test_dataset: tests/test_dataset.c src/cli/dataset.c src/cli/files.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_dataset.c src/cli/dataset.c src/cli/files.c libohem.a $(LDLIBS) $(CLI_LIBS) -lcmocka
 
 # run under mpirun by tests/e2e_mpi.sh (not a tests/test_* program: run.sh runs those alone)
 tests/mpi_equiv: tests/mpi_equiv.c src/cli/dist.o libohem.a $(HEADERS)

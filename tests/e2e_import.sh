@@ -209,6 +209,7 @@ expect_text "VOC2010 is not a directory"
 # an output directory whose path sends Darknet's label lookup elsewhere
 expect_status 1 ./darknet ohem import voc "$VOC" "$D/raw" -quiet
 expect_text "Darknet would look for the labels of this image in"
+[ -e "$D/raw" ] && fail "the refused import created $D/raw"
 expect_status 2 ./darknet ohem import voc "$VOC"
 expect_text "OUTDIR is missing"
 expect_status 2 ./darknet ohem import tsv x

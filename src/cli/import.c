@@ -2,6 +2,7 @@
  * images and boxes in pixels, and the writer of Darknet's layout (import.h). */
 #include "import.h"
 #include "cli.h"
+#include "files.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,7 +15,7 @@
 
 int stbi_info(char const *filename, int *x, int *y, int *comp);
 
-#define PATH_CAP 4096
+#define PATH_CAP FILES_PATH_CAP
 /* A box keeps at least this share of the image's width and height, so that its
  * label, printed with 6 decimals, has a size above 0. */
 #define MIN_SIDE 2e-6
@@ -219,51 +220,6 @@ int import_add_box(importer *im, import_image *img, int cls, double x0, double y
 
 /* ---- files ---------------------------------------------------------------------- */
 
-/* Creates dir and its missing parents; -1 after an error naming the directory. */
-static int make_dirs(const char *dir)
-{
-    char path[PATH_CAP];
-    struct stat st;
-    snprintf(path, sizeof(path), "%s", dir);
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p != 0) continue;
-        char keep = *p;
-        *p = 0;
-        if (mkdir(path, 0777) != 0 && (errno != EEXIST || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) {
-            fprintf(stderr, "error: %s: cannot create the directory: %s\n", path,
-                    errno == EEXIST ? "a file of that name exists" : strerror(errno));
-            return -1;
-        }
-        if (!(*p = keep)) return 0;
-    }
-}
-
-/* Opens "path.tmp" for writing into tmp (capacity PATH_CAP); NULL after an error. */
-static FILE *tmp_open(const char *path, char *tmp)
-{
-    if (snprintf(tmp, PATH_CAP, "%s.tmp", path) >= PATH_CAP) {
-        fprintf(stderr, "error: %s: the path is too long\n", path);
-        return NULL;
-    }
-    FILE *f = fopen(tmp, "w");
-    if (!f) fprintf(stderr, "error: %s: cannot write: %s\n", tmp, strerror(errno));
-    return f;
-}
-
-/* Closes f and renames tmp over path; -1 after an error naming path (tmp removed). */
-static int tmp_commit(FILE *f, const char *tmp, const char *path)
-{
-    int bad = ferror(f), saved = errno;
-    if (fclose(f) != 0 && !bad) bad = 1, saved = errno;
-    if (!bad && rename(tmp, path) != 0) bad = 1, saved = errno;
-    if (bad) {
-        fprintf(stderr, "error: %s: cannot write: %s\n", path, strerror(saved));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 /* Copies the file src to dst through a temporary name. -1 after an error. */
 static int copy_file(const char *src, const char *dst)
 {
@@ -273,7 +229,7 @@ static int copy_file(const char *src, const char *dst)
         fprintf(stderr, "error: %s: cannot read: %s\n", src, strerror(errno));
         return -1;
     }
-    FILE *out = tmp_open(dst, tmp);
+    FILE *out = files_tmp_open(dst, tmp);
     if (!out) {
         fclose(in);
         return -1;
@@ -289,7 +245,7 @@ static int copy_file(const char *src, const char *dst)
         remove(tmp);
         return -1;
     }
-    return tmp_commit(out, tmp, dst);
+    return files_tmp_commit(out, tmp, dst);
 }
 
 /* Puts the image src at dst: a symbolic link, or a copy when asked for or when no
@@ -323,7 +279,7 @@ static int place_image(importer *im, const char *src, const char *dst)
 static int write_labels(const import_image *img, int which, const char *path)
 {
     char tmp[PATH_CAP];
-    FILE *f = tmp_open(path, tmp);
+    FILE *f = files_tmp_open(path, tmp);
     if (!f) return -1;
     double W = img->w, H = img->h;
     for (int b = 0; b < img->nboxes; b++) {
@@ -332,7 +288,7 @@ static int write_labels(const import_image *img, int which, const char *path)
         fprintf(f, "%d %.6f %.6f %.6f %.6f\n", x->cls, (x->x0 + x->x1) / (2 * W), (x->y0 + x->y1) / (2 * H),
                 (x->x1 - x->x0) / W, (x->y1 - x->y0) / H);
     }
-    return tmp_commit(f, tmp, path);
+    return files_tmp_commit(f, tmp, path);
 }
 
 /* The paths of one image under the absolute output directory out. */
@@ -378,9 +334,9 @@ static int write_list(importer *im, const char *out, const import_list *l, const
     char path[PATH_CAP], tmp[PATH_CAP], dpath[PATH_CAP], dtmp[PATH_CAP], last_sub[PATH_CAP] = "";
     snprintf(path, sizeof(path), "%s/%s.txt", out, name);
     snprintf(dpath, sizeof(dpath), "%s/difficult.txt", out);
-    FILE *f = tmp_open(path, tmp), *df = NULL;
+    FILE *f = files_tmp_open(path, tmp), *df = NULL;
     if (!f) return -1;
-    if (difficult && !(df = tmp_open(dpath, dtmp))) {
+    if (difficult && !(df = files_tmp_open(dpath, dtmp))) {
         fclose(f);
         remove(tmp);
         return -1;
@@ -398,7 +354,7 @@ static int write_list(importer *im, const char *out, const import_list *l, const
             char dir[PATH_CAP];
             for (int k = 0; k < 3 && !bad; k++) {
                 snprintf(dir, sizeof(dir), "%s/%s/%s", out, dirs[k], img->sub);
-                bad = make_dirs(dir);
+                bad = files_make_dirs(dir);
             }
             snprintf(last_sub, sizeof(last_sub), "%s", img->sub);
             if (bad) break;
@@ -415,11 +371,11 @@ static int write_list(importer *im, const char *out, const import_list *l, const
         if (df) fclose(df), remove(dtmp);
         return -1;
     }
-    if (tmp_commit(f, tmp, path)) {
+    if (files_tmp_commit(f, tmp, path)) {
         if (df) fclose(df), remove(dtmp);
         return -1;
     }
-    return df ? tmp_commit(df, dtmp, dpath) : 0;
+    return df ? files_tmp_commit(df, dtmp, dpath) : 0;
 }
 
 /* Writes out/NAME.names and out/NAME.data; the .data path goes to data. */
@@ -427,15 +383,15 @@ static int write_meta(const importer *im, const char *out, char *data)
 {
     char path[PATH_CAP + 64], tmp[PATH_CAP];
     snprintf(path, sizeof(path), "%s/%s.names", out, im->name);
-    FILE *f = tmp_open(path, tmp);
+    FILE *f = files_tmp_open(path, tmp);
     if (!f) return -1;
     for (int k = 0; k < im->classes; k++) fprintf(f, "%s\n", im->names[k]);
-    if (tmp_commit(f, tmp, path)) return -1;
+    if (files_tmp_commit(f, tmp, path)) return -1;
     snprintf(data, PATH_CAP + 64, "%s/%s.data", out, im->name);
-    if (!(f = tmp_open(data, tmp))) return -1;
+    if (!(f = files_tmp_open(data, tmp))) return -1;
     fprintf(f, "classes=%d\ntrain=%s/train.txt\nvalid=%s/%s.txt\nnames=%s\nbackup=%s/backup/\ndifficult=%s/difficult.txt\n",
             im->classes, out, out, im->valid_is_train ? "train" : "valid", path, out, out);
-    return tmp_commit(f, tmp, data);
+    return files_tmp_commit(f, tmp, data);
 }
 
 /* Boxes per class of a list: train[k] and ignored[k]; images without any box. */
@@ -494,14 +450,25 @@ int import_write(importer *im)
         fprintf(stderr, "error: no validation image\n");
         return -1;
     }
-    if (make_dirs(im->out)) return -1;
+    /* the label lookup checked before anything is created, on the absolute path as
+     * it will most likely be (realpath needs the directory; checked again after) */
+    char cwd[PATH_CAP], guess[2 * PATH_CAP + 2];
+    if (im->out[0] != '/' && !getcwd(cwd, sizeof(cwd))) snprintf(cwd, sizeof(cwd), ".");
+    snprintf(guess, sizeof(guess), "%s%s%s", im->out[0] == '/' ? "" : cwd, im->out[0] == '/' ? "" : "/", im->out);
+    for (int k = 0; k < 2; k++) {
+        const import_list *l = k ? &im->valid : &im->train;
+        image_paths p;
+        for (int i = 0; i < l->n; i++)
+            if (image_paths_of(guess, &l->images[i], &p)) return -1;
+    }
+    if (files_make_dirs(im->out)) return -1;
     if (!realpath(im->out, out)) {
         fprintf(stderr, "error: %s: %s\n", im->out, strerror(errno));
         return -1;
     }
     if (cli_check_path("OUTDIR's absolute path", out)) return -1;
     char backup[PATH_CAP];
-    if (import_join(backup, sizeof(backup), out, "backup") || make_dirs(backup)) return -1;
+    if (import_join(backup, sizeof(backup), out, "backup") || files_make_dirs(backup)) return -1;
     if (write_list(im, out, &im->train, "train", im->valid_is_train, "train images")) return -1;
     if (!im->valid_is_train && write_list(im, out, &im->valid, "valid", 1, "valid images")) return -1;
     if (write_meta(im, out, data)) return -1;

@@ -12,10 +12,14 @@ INC_LAYERS = $(INC_CORE) -Isrc/cpu -Isrc/layers
 INC_DARKNET = $(INC_LAYERS) -Isrc/darknet
 INC_ALL = $(INC_DARKNET) -Isrc/cli
 LDLIBS = -L$(DARKNET_DIR) -ldarknet -Wl,-rpath,$(DARKNET_DIR) -lopenblas -lm -pthread
-# the training chart (src/cli/chart.c) draws with cairo
+# the training chart (src/cli/chart.c) draws with cairo; the importers' parsers are
+# libxml2 (VOC) and jansson (COCO). For the CLI objects only; expanded when used, so
+# that a first `make` sees what deps installed.
 CAIRO_CFLAGS = $(shell pkg-config --cflags cairo 2>/dev/null)
 CAIRO_LIBS = $(shell pkg-config --libs cairo 2>/dev/null)
-CLI_LIBS = -lz $(CAIRO_LIBS)
+IMPORT_CFLAGS = $(shell pkg-config --cflags libxml-2.0 jansson)
+IMPORT_LIBS = $(shell pkg-config --libs libxml-2.0 jansson)
+CLI_LIBS = -lz $(CAIRO_LIBS) $(IMPORT_LIBS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -43,7 +47,8 @@ LIB_SRC = $(CORE_SRC) $(CPU_SRC) $(LAYERS_SRC) $(DARKNET_SRC)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
-	src/cli/dataset.c src/cli/dist.c src/cli/rng.c src/cli/train_state.c src/cli/chart.c
+	src/cli/dataset.c src/cli/dist.c src/cli/rng.c src/cli/train_state.c src/cli/chart.c src/cli/import.c \
+	src/cli/import_voc.c src/cli/import_coco.c src/cli/files.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
 	tests/test_parser tests/test_cfg_keys tests/test_darknet tests/test_map tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv
@@ -88,6 +93,7 @@ src/darknet/%.o: CFLAGS += $(INC_DARKNET)
 src/cli/%.o: CFLAGS += $(INC_ALL)
 src/cli/dist.o: CFLAGS += $(MPI_CFLAGS)
 src/cli/chart.o: CFLAGS += $(CAIRO_CFLAGS)
+src/cli/import_voc.o src/cli/import_coco.o: CFLAGS += $(IMPORT_CFLAGS)
 tests/%: CFLAGS += $(INC_ALL)
 bench/%: CFLAGS += $(INC_ALL)
 
@@ -109,8 +115,8 @@ src/cpu/winograd.o: CFLAGS += -O3
 tests/example: tests/example.c libohem.a
 	$(CC) -I$(DARKNET_DIR)/include $(LDFLAGS) -o $@ $< libohem.a $(LDLIBS)
 
-tests/test_dataset: tests/test_dataset.c src/cli/dataset.c libohem.a $(HEADERS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_dataset.c src/cli/dataset.c libohem.a $(LDLIBS) $(CLI_LIBS) -lcmocka
+tests/test_dataset: tests/test_dataset.c src/cli/dataset.c src/cli/files.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_dataset.c src/cli/dataset.c src/cli/files.c libohem.a $(LDLIBS) $(CLI_LIBS) -lcmocka
 
 # run under mpirun by tests/e2e_mpi.sh (not a tests/test_* program: run.sh runs those alone)
 tests/mpi_equiv: tests/mpi_equiv.c src/cli/dist.o libohem.a $(HEADERS)
@@ -197,7 +203,7 @@ compare-onestage: all
 # sources less its main), so a change that breaks them breaks `make test` too.
 FUZZ_SECONDS ?= 60
 FUZZ_CC = clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
-	-I$(DARKNET_DIR)/include $(INC_ALL) $(CAIRO_CFLAGS)
+	-I$(DARKNET_DIR)/include $(INC_ALL) $(CAIRO_CFLAGS) $(IMPORT_CFLAGS)
 FUZZ_SRC = $(LIB_SRC) $(filter-out src/cli/darknet.c,$(CLI_SRC))
 FUZZ = tests/fuzz/fuzz_cfg tests/fuzz/fuzz_labels
 $(FUZZ): tests/fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) $(HEADERS)

@@ -21,7 +21,7 @@ static void test_hand_case(void **state)
 {
     (void)state;
     /* two truths; ranks: hit, miss, hit. PR points (1, .5) (.5, .5) (2/3, 1). */
-    map_truth t[2] = {{0, 0, {0.2f, 0.2f, 0.2f, 0.2f}}, {0, 0, {0.7f, 0.7f, 0.2f, 0.2f}}};
+    map_truth t[2] = {{0, 0, {0.2f, 0.2f, 0.2f, 0.2f}, 0}, {0, 0, {0.7f, 0.7f, 0.2f, 0.2f}, 0}};
     map_det d[3] = {{0, 0, 0.9f, {0.2f, 0.2f, 0.2f, 0.2f}}, {0, 0, 0.8f, {0.5f, 0.2f, 0.1f, 0.1f}},
                     {0, 0, 0.7f, {0.7f, 0.7f, 0.2f, 0.2f}}};
     map_class m[1];
@@ -40,7 +40,7 @@ static void test_hand_case(void **state)
 static void test_duplicates_and_threshold(void **state)
 {
     (void)state;
-    map_truth t[1] = {{0, 0, {1.5f, 0.5f, 3, 1}}};
+    map_truth t[1] = {{0, 0, {1.5f, 0.5f, 3, 1}, 0}};
     /* the same truth found twice: the second is a false positive */
     map_det d[2] = {{0, 0, 0.9f, {1.5f, 0.5f, 3, 1}}, {0, 0, 0.8f, {1.5f, 0.5f, 3, 1}}};
     map_class m[1];
@@ -59,13 +59,52 @@ static void test_duplicates_and_threshold(void **state)
 static void test_classes_without_truth(void **state)
 {
     (void)state;
-    map_truth t[1] = {{0, 1, {0.5f, 0.5f, 0.2f, 0.2f}}};
+    map_truth t[1] = {{0, 1, {0.5f, 0.5f, 0.2f, 0.2f}, 0}};
     map_det d[2] = {{0, 1, 0.9f, {0.5f, 0.5f, 0.2f, 0.2f}}, {0, 0, 0.9f, {0.5f, 0.5f, 0.2f, 0.2f}}};
     map_class m[3];
     double map = map_evaluate(d, 2, t, 1, 3, 0.5f, 0, 0.5f, m);
     assert_true(isnan(m[0].ap) && isnan(m[2].ap));
     assert_true(fabs(map - 1.0) < EPS);
     assert_true(isnan(map_evaluate(d, 2, t, 0, 3, 0.5f, 0, 0.5f, m)));
+}
+
+static void test_ignored_truths(void **state)
+{
+    (void)state;
+    /* image 0: a truth and a difficult one; image 1: a difficult one only */
+    map_truth t[3] = {{0, 0, {0.2f, 0.2f, 0.2f, 0.2f}, 0}, {0, 0, {0.7f, 0.7f, 0.2f, 0.2f}, 1},
+                      {1, 0, {0.5f, 0.5f, 0.4f, 0.4f}, 1}};
+    /* ranks: on the difficult box (ignored), a miss, twice on the difficult box of
+     * image 1 (ignored both times: a difficult box is never taken), the hit */
+    map_det d[5] = {{0, 0, 0.95f, {0.7f, 0.7f, 0.2f, 0.2f}}, {0, 0, 0.9f, {0.5f, 0.2f, 0.1f, 0.1f}},
+                    {1, 0, 0.85f, {0.5f, 0.5f, 0.4f, 0.4f}}, {1, 0, 0.84f, {0.5f, 0.5f, 0.38f, 0.4f}},
+                    {0, 0, 0.8f, {0.2f, 0.2f, 0.2f, 0.2f}}};
+    map_class m[1];
+    /* ranked: miss, hit: PR points (0, 0) (.5, 1): AP = 0.5; one positive only */
+    double map = map_evaluate(d, 5, t, 3, 1, 0.5f, 0, 0, m);
+    assert_true(fabs(map - 0.5) < EPS);
+    assert_int_equal(m[0].truths, 1);
+    assert_int_equal(m[0].ignored, 3);
+    assert_int_equal(m[0].detections, 5);
+    assert_int_equal(m[0].tp, 1);
+    assert_int_equal(m[0].fp, 1);
+    /* without the flags the three are hits and duplicates: a different AP */
+    for (int j = 0; j < 3; j++) t[j].ignore = 0;
+    assert_true(fabs(map_evaluate(d, 5, t, 3, 1, 0.5f, 0, 0, m) - 0.5) > 0.1);
+    /* the best match wins: a detection nearer a real truth than a difficult one
+     * that overlaps it is a hit, and a later one on the taken truth a duplicate */
+    map_truth u[2] = {{0, 0, {0.5f, 0.5f, 0.4f, 0.4f}, 0}, {0, 0, {0.55f, 0.5f, 0.4f, 0.4f}, 1}};
+    map_det e[2] = {{0, 0, 0.9f, {0.5f, 0.5f, 0.4f, 0.4f}}, {0, 0, 0.8f, {0.5f, 0.5f, 0.4f, 0.4f}}};
+    map_evaluate(e, 2, u, 2, 1, 0.5f, 0, 0, m);
+    assert_int_equal(m[0].tp, 1);
+    assert_int_equal(m[0].fp, 1);
+    assert_int_equal(m[0].ignored, 0);
+    /* a detection below the threshold on a difficult box is a false positive */
+    map_det far[1] = {{0, 0, 0.9f, {0.9f, 0.9f, 0.05f, 0.05f}}};
+    map_truth v[1] = {{0, 0, {0.85f, 0.85f, 0.2f, 0.2f}, 1}};
+    map_evaluate(far, 1, v, 1, 1, 0.5f, 0, 0, m);
+    assert_int_equal(m[0].fp, 1);
+    assert_int_equal(m[0].truths, 0);
 }
 
 /* ---- the second computation ---------------------------------------------------- */
@@ -85,12 +124,12 @@ static double oracle_ap(const map_det *d, int nd, const map_truth *t, int nt, in
         idx[a] = v;
     }
     int total = 0;
-    for (int j = 0; j < nt; j++) total += t[j].cls == cls;
+    for (int j = 0; j < nt; j++) total += t[j].cls == cls && !t[j].ignore;
     if (!total) {
         free(idx);
         return NAN;
     }
-    int *hit = calloc(n + 1, sizeof(int)), *used = calloc(nt + 1, sizeof(int));
+    int *hit = calloc(n + 1, sizeof(int)), *used = calloc(nt + 1, sizeof(int)), kept = 0;
     for (int k = 0; k < n; k++) {
         const map_det *x = &d[idx[k]];
         int best = -1;
@@ -100,8 +139,12 @@ static double oracle_ap(const map_det *d, int nd, const map_truth *t, int nt, in
                 float v = box_iou(x->b, t[j].b);
                 if (v > bi) bi = v, best = j;
             }
-        if (best >= 0 && bi > iou && !used[best]) used[best] = 1, hit[k] = 1;
+        /* a detection whose best truth is an ignored one above the threshold drops out */
+        if (best >= 0 && bi > iou && t[best].ignore) continue;
+        if (best >= 0 && bi > iou && !used[best]) used[best] = 1, hit[kept] = 1;
+        kept++;
     }
+    n = kept;
     double ap = 0;
     if (points == 11) {
         for (int s = 0; s <= 10; s++) {
@@ -145,7 +188,8 @@ static void test_random_against_oracle(void **state)
         map_det *d = malloc((nd + 1) * sizeof(*d));
         for (int j = 0; j < nt; j++)
             t[j] = (map_truth){(int)(rng_u32() % images), (int)(rng_u32() % classes),
-                               {rng_unit(), rng_unit(), 0.1f + 0.3f * rng_unit(), 0.1f + 0.3f * rng_unit()}};
+                               {rng_unit(), rng_unit(), 0.1f + 0.3f * rng_unit(), 0.1f + 0.3f * rng_unit()},
+                               trial % 2 && rng_u32() % 4 == 0};
         for (int i = 0; i < nd; i++) {
             if (nt && rng_u32() % 2) {
                 const map_truth *s = &t[rng_u32() % nt];
@@ -265,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_hand_case),
         cmocka_unit_test(test_duplicates_and_threshold),
         cmocka_unit_test(test_classes_without_truth),
+        cmocka_unit_test(test_ignored_truths),
         cmocka_unit_test(test_random_against_oracle),
         cmocka_unit_test(test_voc_corners_hand),
         cmocka_unit_test(test_clip_box_hand),

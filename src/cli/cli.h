@@ -12,11 +12,12 @@ typedef struct {
     char *path;
     int classes;
     char *train, *valid, *names, *backup;
-    char *train_from, *valid_from, *names_from; /* "train= on line 3 of my.data", or NULL */
+    char *difficult; /* AlexeyAB's key: a list parallel to valid's whose label files hold boxes map ignores */
+    char *train_from, *valid_from, *names_from, *difficult_from; /* "train= on line 3 of my.data", or NULL */
 } data_cfg;
 
 /* Reads a .data file: classes (required, >= 1), train (required), valid, names,
- * backup (default "backup", trailing slashes dropped). A UTF-8 byte-order mark is
+ * backup (default "backup", trailing slashes dropped), difficult. A UTF-8 byte-order mark is
  * skipped. Returns 0, or -1 after printing an error naming file, line and key (a
  * directory is named as such). */
 int data_cfg_read(const char *path, data_cfg *d);
@@ -105,6 +106,11 @@ int cli_check_list(const char *list, char **paths, int n);
  * what every command uses. */
 int cli_read_data(const char *path, data_cfg *d);
 int cli_read_list(const char *path, const char *from, char ***paths, int **lines);
+
+/* The list of d's difficult= key, which must have nvalid entries (one per image of
+ * valid=, in its order): returns nvalid, 0 when there is no such key (*paths NULL),
+ * or -1 after an error. */
+int cli_read_difficult(const data_cfg *d, int nvalid, char ***paths);
 
 /* Writes im as the PNG file name + ".png", checking every step (open, write, close).
  * Returns 0, or -1 after printing an error naming the file and the reason. */

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "dataset.h"
 #include "dist.h"
+#include "import.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,9 @@ static const command commands[] = {
     {"detector", "test", detector_test, " DATA CFG WEIGHTS IMAGE [-thresh 0.25] [-out NAME]"},
     {"ohem", "show", ohem_show, "     DATA CFG WEIGHTS IMAGE [-out NAME]"},
     {"ohem", "dataset", dataset_main, "  OUTDIR [-train N] [-valid N] [-size S] [-seed N] [-quiet]"},
+    /* one command, two usage lines: the first row runs, import_main reads the format */
+    {"ohem", "import", import_main, "   voc VOCDEVKIT OUTDIR [-train 2007/trainval,2012/trainval] [-valid 2007/test] [-names FILE] [-copy] [-quiet]"},
+    {"ohem", "import", import_main, "   coco OUTDIR -train INSTANCES.json IMAGEDIR [-valid INSTANCES.json IMAGEDIR] [-copy] [-quiet]"},
 };
 enum { NCOMMANDS = sizeof(commands) / sizeof(commands[0]) };
 

@@ -90,9 +90,10 @@ int data_cfg_read(const char *path, data_cfg *d)
             *eq = 0;
             char *key = trim(s), *val = trim(eq + 1);
             char **slot = !strcmp(key, "train") ? &d->train : !strcmp(key, "valid") ? &d->valid
-                        : !strcmp(key, "names") ? &d->names : !strcmp(key, "backup") ? &d->backup : NULL;
+                        : !strcmp(key, "names") ? &d->names : !strcmp(key, "backup") ? &d->backup
+                        : !strcmp(key, "difficult") ? &d->difficult : NULL;
             char **from = !strcmp(key, "train") ? &d->train_from : !strcmp(key, "valid") ? &d->valid_from
-                        : !strcmp(key, "names") ? &d->names_from : NULL;
+                        : !strcmp(key, "names") ? &d->names_from : !strcmp(key, "difficult") ? &d->difficult_from : NULL;
             if (from) {
                 char buf[4200];
                 snprintf(buf, sizeof(buf), "%s= on line %d of %s", key, lineno, path);
@@ -147,6 +148,8 @@ void data_cfg_free(data_cfg *d)
     free(d->train_from);
     free(d->valid_from);
     free(d->names_from);
+    free(d->difficult);
+    free(d->difficult_from);
     memset(d, 0, sizeof(*d));
 }
 

@@ -116,9 +116,9 @@ int cli_save_png(image im, const char *name)
 
 int cli_check_data_paths(const data_cfg *d)
 {
-    const char *keys[] = {"train", "valid", "names", "backup"};
-    const char *vals[] = {d->train, d->valid, d->names, d->backup};
-    for (int i = 0; i < 4; i++) {
+    const char *keys[] = {"train", "valid", "names", "backup", "difficult"};
+    const char *vals[] = {d->train, d->valid, d->names, d->backup, d->difficult};
+    for (int i = 0; i < 5; i++) {
         char what[256];
         snprintf(what, sizeof(what), "%.200s: %s", d->path, keys[i]);
         if (vals[i] && cli_check_path(what, vals[i]) != 0) return -1;
@@ -146,6 +146,21 @@ int cli_read_data(const char *path, data_cfg *d)
         return -1;
     }
     return 0;
+}
+
+int cli_read_difficult(const data_cfg *d, int nvalid, char ***paths)
+{
+    *paths = NULL;
+    if (!d->difficult) return 0;
+    int n = cli_read_list(d->difficult, d->difficult_from, paths, NULL);
+    if (n >= 0 && n != nvalid) {
+        fprintf(stderr, "error: %s: %d entries, but valid= lists %d images (hint: the difficult list names one image a "
+                "line, parallel to valid's; `ohem import` writes both) (%s)\n", d->difficult, n, nvalid, d->difficult_from);
+        free_paths(*paths, n);
+        *paths = NULL;
+        return -1;
+    }
+    return n;
 }
 
 int cli_read_list(const char *path, const char *from, char ***paths, int **lines)
@@ -217,11 +232,25 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
             free_image(im);
             break;
         }
-        for (int r = 0; r < nrows; r++) {
-            if (ntru == captru) tru = realloc(tru, (captru *= 2) * sizeof(*tru));
-            tru[ntru++] = (map_truth){i, (int)rows[5 * r], {rows[5 * r + 1], rows[5 * r + 2], rows[5 * r + 3], rows[5 * r + 4]}};
+        for (int pass = 0; pass < 2; pass++) {
+            for (int r = 0; r < nrows; r++) {
+                if (ntru == captru) tru = realloc(tru, (captru *= 2) * sizeof(*tru));
+                tru[ntru++] = (map_truth){i, (int)rows[5 * r], {rows[5 * r + 1], rows[5 * r + 2], rows[5 * r + 3], rows[5 * r + 4]}, pass};
+            }
+            free(rows);
+            if (pass || !o->ignore) break;
+            /* the boxes to ignore: the label file of the difficult list's entry */
+            label_path(o->ignore[i], lab, sizeof(lab));
+            if (read_labels(lab, classes, &rows, &nrows) != 0) {
+                free(rows);
+                bad = 1;
+                break;
+            }
         }
-        free(rows);
+        if (bad) {
+            free_image(im);
+            break;
+        }
         int nb;
         detection *d = detect_image(net, im, DET_THRESH, &nb);
         for (int k = 0; k < nb; k++)
@@ -242,6 +271,7 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
 
 void print_map_table(FILE *f, const map_class *m, int classes, char **names, float iou, float thresh, double map)
 {
+    long ignored = 0;
     fprintf(f, "ranked: the detections AP ranks (score > %g, after NMS); TP + FP, precision and recall: those with "
                "score >= %g (-thresh)\n", DET_THRESH, thresh);
     fprintf(f, "%-16s %7s %7s %8s %9s %7s %6s %6s\n", "class", "truths", "ranked", "AP", "precision", "recall", "TP", "FP");
@@ -252,7 +282,9 @@ void print_map_table(FILE *f, const map_class *m, int classes, char **names, flo
         if (!isnan(m[c].recall)) snprintf(rc, sizeof(rc), "%.4f", m[c].recall);
         fprintf(f, "%-16s %7d %7d %8s %9s %7s %6d %6d\n", names ? names[c] : "?", m[c].truths,
                 m[c].detections, ap, pr, rc, m[c].tp, m[c].fp);
+        ignored += m[c].ignored;
     }
+    if (ignored) fprintf(f, "ignored: %ld detections on difficult or crowd boxes (neither true nor false positives)\n", ignored);
     fprintf(f, "mAP@%.2f = %.4f\n", iou, isnan(map) ? 0.0 : map);
 }
 
@@ -356,7 +388,7 @@ int detector_map(int argc, char **argv)
     flag flags[] = {{"iou", &iou_s}, {"points", &points_s}, {"thresh", &thresh_s}};
     int st = parse_args(argc, argv, pos, 3, 3, flags, 3, usage);
     if (st) return st;
-    map_options o = {0.5f, 0, 0.25f, 1};
+    map_options o = {0.5f, 0, 0.25f, 1, NULL};
     if (flag_float("iou", iou_s, 0, 1, &o.iou) || flag_float("thresh", thresh_s, 0, 1, &o.thresh)) return CLI_USAGE;
     if (points_s && strcmp(points_s, "0") && strcmp(points_s, "11")) {
         fprintf(stderr, "error: -points %s: expected 0 (all points) or 11\nusage: %s\n", points_s, usage);
@@ -365,14 +397,15 @@ int detector_map(int argc, char **argv)
     o.points = points_s ? atoi(points_s) : 0;
     data_cfg d;
     if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
-    int status = CLI_BAD_INPUT, n = -1, nn = -1, *lines = NULL;
-    char **paths = NULL, **names = NULL;
+    int status = CLI_BAD_INPUT, n = -1, nn = -1, nd = 0, *lines = NULL;
+    char **paths = NULL, **names = NULL, **difficult = NULL;
     network *net = NULL;
     if (!d.valid) {
         fprintf(stderr, "error: %s: the key 'valid' is missing (hint: valid=path/to/valid.txt)\n", pos[0]);
         goto done;
     }
-    if ((n = cli_read_list(d.valid, d.valid_from, &paths, &lines)) < 0) goto done;
+    if ((n = cli_read_list(d.valid, d.valid_from, &paths, &lines)) < 0 || (nd = cli_read_difficult(&d, n, &difficult)) < 0) goto done;
+    o.ignore = difficult;
     if (d.names && (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
     if (check_dataset(d.valid, paths, lines, n, d.classes, 0) != 0) goto done;
     if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
@@ -388,6 +421,7 @@ done:
     free_paths(paths, n);
     free(lines);
     free_paths(names, nn);
+    free_paths(difficult, nd);
     data_cfg_free(&d);
     return status;
 }

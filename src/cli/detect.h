@@ -11,6 +11,7 @@ typedef struct {
     int points;       /* 0: all-point AP, 11: 11-point */
     float thresh;     /* score threshold of the TP/FP/precision/recall counts */
     int progress;     /* 1: a progress bar on stderr */
+    char **ignore;    /* NULL, or one image path per image: its label file holds boxes to ignore */
 } map_options;
 
 /* Runs net (batch 1) over the n images and their labels. out is (classes). Returns

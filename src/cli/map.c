@@ -97,14 +97,14 @@ double map_evaluate(const map_det *dets, int ndets, const map_truth *truths, int
     for (int c = 0; c < classes; c++) {
         map_class *m = &out[c];
         memset(m, 0, sizeof(*m));
-        for (int t = 0; t < ntruths; t++) m->truths += truths[t].cls == c;
+        for (int t = 0; t < ntruths; t++) m->truths += truths[t].cls == c && !truths[t].ignore;
         int n = 0;
         for (int i = 0; i < ndets; i++)
             if (dets[i].cls == c) order[n++] = i;
         sort_dets = dets;
         qsort(order, n, sizeof(int), by_score);
         memset(taken, 0, ntruths);
-        int tp = 0, fp = 0;
+        int tp = 0, fp = 0, ranked = 0;
         for (int k = 0; k < n; k++) {
             const map_det *d = &dets[order[k]];
             int best = -1;
@@ -117,6 +117,10 @@ double map_evaluate(const map_det *dets, int ndets, const map_truth *truths, int
                 float iou = box_iou(d->b, truths[t].b);
                 if (best < 0 || iou > best_iou) best = t, best_iou = iou;
             }
+            if (best >= 0 && best_iou > iou_thresh && truths[best].ignore) {
+                m->ignored++;
+                continue;
+            }
             int hit = best >= 0 && best_iou > iou_thresh && !taken[best];
             if (hit) taken[best] = 1;
             tp += hit;
@@ -125,13 +129,13 @@ double map_evaluate(const map_det *dets, int ndets, const map_truth *truths, int
                 m->tp += hit;
                 m->fp += !hit;
             }
-            prec[k] = (double)tp / (tp + fp);
-            rec[k] = m->truths ? (double)tp / m->truths : 0;
+            prec[ranked] = (double)tp / (tp + fp);
+            rec[ranked++] = m->truths ? (double)tp / m->truths : 0;
         }
         m->detections = n;
         m->precision = m->tp + m->fp ? (double)m->tp / (m->tp + m->fp) : NAN;
         m->recall = m->truths ? (double)m->tp / m->truths : NAN;
-        m->ap = m->truths ? average_precision(prec, rec, n, points) : NAN;
+        m->ap = m->truths ? average_precision(prec, rec, ranked, points) : NAN;
         if (m->truths) sum += m->ap, counted++;
     }
     free(order), free(start), free(byimg), free(taken), free(prec), free(rec);

@@ -321,6 +321,8 @@ typedef struct {
     data_cfg d;
     char **paths, **vpaths; /* this rank's training images; the valid list for -map */
     int *lines, *vlines;    /* the list line of each, for the data check's messages */
+    char **difficult;       /* difficult=: the boxes -map ignores, parallel to vpaths */
+    int ndifficult;
     int npaths, nvalid;
     map_class *mc;
     /* what is built */
@@ -421,7 +423,8 @@ static int train_check_inputs(train_run *r)
             return CLI_BAD_INPUT;
         }
         if ((r->nvalid = cli_read_list(r->d.valid, r->d.valid_from, &r->vpaths, &r->vlines)) < 0 ||
-            check_dataset(r->d.valid, r->vpaths, r->vlines, r->nvalid, r->d.classes, r->quiet) != 0)
+            check_dataset(r->d.valid, r->vpaths, r->vlines, r->nvalid, r->d.classes, r->quiet) != 0 ||
+            (r->ndifficult = cli_read_difficult(&r->d, r->nvalid, &r->difficult)) < 0)
             return CLI_BAD_INPUT;
         r->mc = calloc(r->d.classes, sizeof(*r->mc));
     }
@@ -739,7 +742,7 @@ static int train_loop(train_run *r)
         char map_text[32] = "";
         double map = NAN;
         if (r->map_every && dist_rank() == 0 && (it % r->map_every == 0 || it == net->max_batches)) {
-            map_options mo = {0.5f, 0, 0.25f, 0};
+            map_options mo = {0.5f, 0, 0.25f, 0, r->difficult};
             ohem_copy_parameters(r->eval, net);
             map = detector_evaluate(r->eval, r->vpaths, r->nvalid, r->d.classes, &mo, r->mc);
             if (map == -1) return CLI_BAD_INPUT;
@@ -791,6 +794,7 @@ static int train_free(train_run *r, int status)
     if (r->eval) free_network(r->eval);
     free(r->mc);
     free_paths(r->vpaths, r->nvalid);
+    free_paths(r->difficult, r->ndifficult);
     free_paths(r->paths, r->npaths);
     free(r->lines);
     free(r->vlines);

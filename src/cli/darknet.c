@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "dataset.h"
 #include "dist.h"
+#include "mine.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,7 @@ static const command commands[] = {
     {"detector", "valid", detector_valid, "DATA CFG WEIGHTS [-out DIR/PREFIX]"},
     {"detector", "test", detector_test, " DATA CFG WEIGHTS IMAGE [-thresh 0.25] [-out NAME]"},
     {"ohem", "show", ohem_show, "     DATA CFG WEIGHTS IMAGE [-out NAME]"},
+    {"ohem", "mine", ohem_mine, "     DATA CFG WEIGHTS [-list train|valid|FILE] [-top N] [-out DIR] [-thresh T] [-repeat K] [-by loss|errors]"},
     {"ohem", "dataset", dataset_main, "  OUTDIR [-train N] [-valid N] [-size S] [-seed N] [-quiet]"},
 };
 enum { NCOMMANDS = sizeof(commands) / sizeof(commands[0]) };

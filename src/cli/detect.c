@@ -39,6 +39,27 @@ void draw_relative_box(image im, box b, int width, const float rgb[3])
     draw_box_width(im, l, t, r, bo, width, rgb[0], rgb[1], rgb[2]);
 }
 
+int cli_mkdir_p(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    if ((size_t)snprintf(path, sizeof(path), "%s", dir) >= sizeof(path)) {
+        fprintf(stderr, "error: %s: the path is too long\n", dir);
+        return -1;
+    }
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != 0) continue;
+        char keep = *p;
+        *p = 0;
+        if (mkdir(path, 0777) != 0 && (errno != EEXIST || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) {
+            fprintf(stderr, "error: %s: cannot create the directory: %s\n", path,
+                    errno == EEXIST ? "a file of that name exists" : strerror(errno));
+            return -1;
+        }
+        if (!(*p = keep)) return 0;
+    }
+}
+
 int cli_check_path(const char *what, const char *path)
 {
     size_t len = path ? strlen(path) : 0;
@@ -160,8 +181,7 @@ void free_alphabet(image **a)
     free(a);
 }
 
-/* Detections of net on im, after NMS; boxes relative to the image. */
-static detection *detect_image(network *net, image im, float thresh, int *n)
+detection *detector_detect(network *net, image im, float thresh, int *n)
 {
     image sized = letterbox_image(im, net->w, net->h);
     network_predict(net, sized.data);
@@ -210,7 +230,7 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
         }
         free(rows);
         int nb;
-        detection *d = detect_image(net, im, DET_THRESH, &nb);
+        detection *d = detector_detect(net, im, DET_THRESH, &nb);
         for (int k = 0; k < nb; k++)
             for (int c = 0; c < classes && c < d[k].classes; c++)
                 if (d[k].prob[c] > 0) {
@@ -420,7 +440,7 @@ int detector_valid(int argc, char **argv)
             goto done;
         }
         int nb;
-        detection *dets = detect_image(net, im, DET_THRESH, &nb);
+        detection *dets = detector_detect(net, im, DET_THRESH, &nb);
         char id[1024];
         path_stem(paths[i], id, sizeof(id));
         for (int k = 0; k < nb; k++) {
@@ -491,7 +511,7 @@ int detector_test(int argc, char **argv)
     if ((nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
     if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     int nb;
-    detection *dets = detect_image(net, im, thresh, &nb);
+    detection *dets = detector_detect(net, im, thresh, &nb);
     image show = resize_image(im, im.w < 416 ? im.w * 416 / im.w : im.w, im.w < 416 ? im.h * 416 / im.w : im.h);
     image **alphabet = load_alphabet();
     int shown = 0;

@@ -37,6 +37,12 @@ for v in fashion fashion-ohem fashion-frcnn fashion-frcnn-ohem; do
 done
 # the two-stage heads trained with no foreground at all where there is no truth
 awk -F, 'NR > 1 && $21 != 0 { exit 1 }' "$D/fashion-frcnn-none.csv" || fail "foreground RoIs trained without any truth"
+# the sampler's background starts at bg_iou's low end: from 0, negative images train
+# the RoI head as background
+sed 's/^bg_iou=.*/bg_iou=0,0.5/' "$D/fashion-frcnn.cfg" >"$D/bg0.cfg"
+expect_status 0 ./darknet detector train "$D/none/fashion.data" "$D/bg0.cfg" -seed 3 -quiet -log "$D/bg0.csv"
+awk -F, 'NR > 1 && !($20 > 0 && $21 == 0 && $17 > 0) { exit 1 }' "$D/bg0.csv" ||
+    fail "bg_iou=0,0.5: negative images did not train the RoI head as background"
 
 # Inference needs detections to count: networks trained for 4 iterations have batch
 # norm statistics too young to detect anything, so these cfgs leave batch norm out.

@@ -486,6 +486,8 @@ int ohem_mine(int argc, char **argv)
         from = from_buf;
     }
     if ((n = cli_read_list(list, from, &paths)) < 0) goto done;
+    /* every image and label file, before the network is even built */
+    if (check_dataset(list, paths, n, d.classes, 0) != 0) goto done;
     if (repeat && (ntrain = cli_read_list(d.train, d.train_from, &train)) < 0) goto done;
     FILE *wf = fopen(pos[2], "rb");
     if (!wf) {
@@ -557,6 +559,7 @@ int ohem_mine(int argc, char **argv)
         const mine_figures *x = &fig[order[k]];
         printf("%3d. loss %8.4f  fp %d  misses %d/%d  %s\n", k + 1, x->loss, x->fp, x->misses, x->truths, paths[order[k]]);
     }
+    fflush(stdout);
     fprintf(stderr, "wrote %s/mine.csv, %s/hard.txt (%d images)%s%s, %s/hard.png (%d tiles)\n", out, out, top,
             repeat ? ", " : "", repeat ? "train-hard.txt" : "", out, shown);
     status = 0;

@@ -310,11 +310,12 @@ static int write_sheet(mine_net *m, char **paths, const int *order, const mine_f
             break;
         }
         image tile = resize_image(x.im, MINE_TILE, MINE_TILE);
+        /* the detections first, the truths over them */
+        for (int d = 0; d < x.ndets; d++) draw_relative_box(tile, x.dets[d].b, x.det_fp[d] ? 2 : 1, x.det_fp[d] ? red : yellow);
         for (int r = 0; r < x.nrows; r++) {
             box t = {x.rows[5 * r + 1], x.rows[5 * r + 2], x.rows[5 * r + 3], x.rows[5 * r + 4]};
             draw_relative_box(tile, t, x.missed[r] ? 3 : 2, x.missed[r] ? magenta : green);
         }
-        for (int d = 0; d < x.ndets; d++) draw_relative_box(tile, x.dets[d].b, x.det_fp[d] ? 2 : 1, x.det_fp[d] ? red : yellow);
         char caption[128];
         snprintf(caption, sizeof(caption), "%d loss %.3g fp %d miss %d", k + 1, f[order[k]].loss, f[order[k]].fp,
                  f[order[k]].misses);

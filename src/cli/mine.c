@@ -387,6 +387,136 @@ static int flag_int(const char *name, const char *v, long lo, long hi, int *out)
     return 0;
 }
 
+/* The command line of ohem mine, checked. */
+typedef struct {
+    const char *data, *cfg, *weights, *list, *out;
+    int top, repeat;
+    float thresh;
+    mine_by by;
+    char out_buf[4096];
+} mine_args;
+
+static const char *mine_usage = "./darknet ohem mine DATA CFG WEIGHTS [-list train|valid|FILE] [-top N] [-out DIR] "
+                                "[-thresh T] [-repeat K] [-by loss|errors]";
+
+/* Returns 0, or the exit status after printing the error (and the usage). */
+static int parse_args(int argc, char **argv, mine_args *a)
+{
+    const char *pos[3] = {0}, *top_s = NULL, *thresh_s = NULL, *repeat_s = NULL, *by_s = NULL;
+    memset(a, 0, sizeof(*a));
+    a->list = "train";
+    struct { const char *name; const char **val; } flags[] = {{"list", &a->list}, {"top", &top_s}, {"out", &a->out},
+        {"thresh", &thresh_s}, {"repeat", &repeat_s}, {"by", &by_s}};
+    int npos = 0;
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            int found = 0;
+            for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]) && !found; f++)
+                if (!strcmp(argv[i] + 1, flags[f].name) && i + 1 < argc) {
+                    if (cli_check_flag_value(argv[i], argv[i + 1]) != 0) {
+                        fprintf(stderr, "usage: %s\n", mine_usage);
+                        return CLI_USAGE;
+                    }
+                    *flags[f].val = argv[++i];
+                    found = 1;
+                }
+            if (!found) {
+                fprintf(stderr, "error: unknown flag or missing value: %s\nusage: %s\n", argv[i], mine_usage);
+                return CLI_USAGE;
+            }
+        } else if (npos < 3) {
+            pos[npos++] = argv[i];
+        } else {
+            fprintf(stderr, "error: unexpected argument: %s\nusage: %s\n", argv[i], mine_usage);
+            return CLI_USAGE;
+        }
+    }
+    if (npos < 3) {
+        fprintf(stderr, "error: missing operand\nusage: %s\n", mine_usage);
+        return CLI_USAGE;
+    }
+    a->data = pos[0], a->cfg = pos[1], a->weights = pos[2];
+    a->top = 100;
+    a->thresh = 0.25f;
+    a->by = by_s && !strcmp(by_s, "errors") ? MINE_BY_ERRORS : MINE_BY_LOSS;
+    int bad = flag_int("top", top_s, 1, 1000000000, &a->top) || flag_int("repeat", repeat_s, 1, 1000, &a->repeat);
+    if (!bad && thresh_s) {
+        char *end;
+        a->thresh = strtof(thresh_s, &end);
+        if ((bad = end == thresh_s || *end || !(a->thresh >= 0 && a->thresh <= 1)))
+            fprintf(stderr, "error: -thresh %s: expected a number in [0, 1]\n", thresh_s);
+    }
+    if (!bad && by_s && (bad = strcmp(by_s, "loss") && strcmp(by_s, "errors")))
+        fprintf(stderr, "error: -by %s: expected loss or errors\n", by_s);
+    if (bad) {
+        fprintf(stderr, "usage: %s\n", mine_usage);
+        return CLI_USAGE;
+    }
+    static const char *const names[] = {"DATA", "CFG", "WEIGHTS"};
+    for (int q = 0; q < 3; q++)
+        if (cli_check_path(names[q], pos[q]) != 0) return CLI_BAD_INPUT;
+    /* the default output folder: mine/ beside the weights */
+    if (!a->out) {
+        const char *slash = strrchr(a->weights, '/');
+        if (slash) snprintf(a->out_buf, sizeof(a->out_buf), "%.*s/mine", (int)(slash - a->weights), a->weights);
+        else snprintf(a->out_buf, sizeof(a->out_buf), "mine");
+        a->out = a->out_buf;
+    }
+    if (cli_check_path("-out", a->out) != 0 || cli_check_path("-list", a->list) != 0) return CLI_BAD_INPUT;
+    return 0;
+}
+
+/* Reads and checks the list that -list names (and, for -repeat, the training
+ * list). Returns 0, or -1 after an error. */
+static int read_lists(const mine_args *a, const data_cfg *d, char ***paths, int *n, char ***train, int *ntrain)
+{
+    const char *list = a->list, *from = "-list";
+    if (!strcmp(a->list, "train")) {
+        list = d->train, from = d->train_from;
+    } else if (!strcmp(a->list, "valid")) {
+        if (!d->valid) {
+            fprintf(stderr, "error: %s: -list valid, but the key 'valid' is missing (hint: valid=path/to/valid.txt)\n", a->data);
+            return -1;
+        }
+        list = d->valid, from = d->valid_from;
+    }
+    if ((*n = cli_read_list(list, from, paths)) < 0) return -1;
+    /* every image and label file, before the network is even built */
+    if (check_dataset(list, *paths, *n, d->classes, 0) != 0) return -1;
+    if (a->repeat && (*ntrain = cli_read_list(d->train, d->train_from, train)) < 0) return -1;
+    return 0;
+}
+
+/* Loads CFG and WEIGHTS at batch 1 and builds the mining layer. Returns the network
+ * (m set), or NULL after an error. */
+static network *load_mining(const mine_args *a, const data_cfg *d, mine_net *m)
+{
+    FILE *wf = fopen(a->weights, "rb");
+    if (!wf) {
+        fprintf(stderr, "error: %s: cannot read the weights file: %s\n", a->weights, strerror(errno));
+        return NULL;
+    }
+    fclose(wf);
+    network *net = load_network((char *)a->cfg, (char *)a->weights, 0);
+    set_batch_network(net, 1);
+    int ok = 1;
+    for (int i = 0; i < net->n && ok; i++)
+        if (net->layers[i].type == SOFTMAX) {
+            fprintf(stderr, "error: %s: a [softmax] network classifies whole images; ohem mine ranks the images of a detector\n", a->cfg);
+            ok = 0;
+        }
+    if (ok && mine_net_init(m, net) != 0) ok = 0;
+    if (ok && m->classes != d->classes) {
+        fprintf(stderr, "error: %s says classes=%d but %s's last detection layer has classes=%d\n", a->data, d->classes,
+                a->cfg, m->classes);
+        ok = 0;
+    }
+    if (ok) return net;
+    mine_net_free(m);
+    free_network(net);
+    return NULL;
+}
+
 static void progress(int done, int total, double t0)
 {
     double dt = cli_seconds() - t0, rate = done / (dt + 1e-9);
@@ -395,129 +525,15 @@ static void progress(int done, int total, double t0)
     if (done == total) fprintf(stderr, "\n");
 }
 
-int ohem_mine(int argc, char **argv)
+/* The figures of the n images into fig, with a progress line. Returns 0 or -1. */
+static int mine_pass(mine_net *m, char **paths, int n, float thresh, mine_figures *fig)
 {
-    static const char *usage = "./darknet ohem mine DATA CFG WEIGHTS [-list train|valid|FILE] [-top N] [-out DIR] "
-                               "[-thresh T] [-repeat K] [-by loss|errors]";
-    const char *pos[3] = {0}, *list_s = "train", *top_s = NULL, *out = NULL, *thresh_s = NULL, *repeat_s = NULL,
-               *by_s = NULL;
-    struct { const char *name; const char **val; } flags[] = {{"list", &list_s}, {"top", &top_s}, {"out", &out},
-        {"thresh", &thresh_s}, {"repeat", &repeat_s}, {"by", &by_s}};
-    int npos = 0;
-    for (int i = 0; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) {
-            int found = 0;
-            for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++)
-                if (!strcmp(argv[i] + 1, flags[f].name) && i + 1 < argc) {
-                    if (cli_check_flag_value(argv[i], argv[i + 1]) != 0) {
-                        fprintf(stderr, "usage: %s\n", usage);
-                        return CLI_USAGE;
-                    }
-                    *flags[f].val = argv[++i];
-                    found = 1;
-                    break;
-                }
-            if (!found) {
-                fprintf(stderr, "error: unknown flag or missing value: %s\nusage: %s\n", argv[i], usage);
-                return CLI_USAGE;
-            }
-        } else if (npos < 3) {
-            pos[npos++] = argv[i];
-        } else {
-            fprintf(stderr, "error: unexpected argument: %s\nusage: %s\n", argv[i], usage);
-            return CLI_USAGE;
-        }
-    }
-    if (npos < 3) {
-        fprintf(stderr, "error: missing operand\nusage: %s\n", usage);
-        return CLI_USAGE;
-    }
-    int top = 100, repeat = 0;
-    float thresh = 0.25f;
-    mine_by by = MINE_BY_LOSS;
-    if (flag_int("top", top_s, 1, 1000000000, &top) || flag_int("repeat", repeat_s, 1, 1000, &repeat)) {
-        fprintf(stderr, "usage: %s\n", usage);
-        return CLI_USAGE;
-    }
-    if (thresh_s) {
-        char *end;
-        thresh = strtof(thresh_s, &end);
-        if (end == thresh_s || *end || !(thresh >= 0 && thresh <= 1)) {
-            fprintf(stderr, "error: -thresh %s: expected a number in [0, 1]\nusage: %s\n", thresh_s, usage);
-            return CLI_USAGE;
-        }
-    }
-    if (by_s && strcmp(by_s, "loss") && strcmp(by_s, "errors")) {
-        fprintf(stderr, "error: -by %s: expected loss or errors\nusage: %s\n", by_s, usage);
-        return CLI_USAGE;
-    }
-    if (by_s && !strcmp(by_s, "errors")) by = MINE_BY_ERRORS;
-    static const char *const names[] = {"DATA", "CFG", "WEIGHTS"};
-    for (int q = 0; q < 3; q++)
-        if (cli_check_path(names[q], pos[q]) != 0) return CLI_BAD_INPUT;
-    /* the default output folder: mine/ beside the weights */
-    char outbuf[4096];
-    if (!out) {
-        const char *slash = strrchr(pos[2], '/');
-        if (slash) snprintf(outbuf, sizeof(outbuf), "%.*s/mine", (int)(slash - pos[2]), pos[2]);
-        else snprintf(outbuf, sizeof(outbuf), "mine");
-        out = outbuf;
-    }
-    if (cli_check_path("-out", out) != 0 || cli_check_path("-list", list_s) != 0) return CLI_BAD_INPUT;
-
-    data_cfg d;
-    if (cli_read_data(pos[0], &d) != 0) return CLI_BAD_INPUT;
-    int status = CLI_BAD_INPUT, n = -1, ntrain = -1;
-    char **paths = NULL, **train = NULL;
-    network *net = NULL;
-    mine_net m = {0};
-    mine_figures *fig = NULL;
-    int *order = NULL;
-    const char *list = list_s, *from = NULL;
-    char from_buf[300];
-    if (!strcmp(list_s, "train")) list = d.train, from = d.train_from;
-    else if (!strcmp(list_s, "valid")) {
-        if (!d.valid) {
-            fprintf(stderr, "error: %s: -list valid, but the key 'valid' is missing (hint: valid=path/to/valid.txt)\n", pos[0]);
-            goto done;
-        }
-        list = d.valid, from = d.valid_from;
-    } else {
-        snprintf(from_buf, sizeof(from_buf), "-list");
-        from = from_buf;
-    }
-    if ((n = cli_read_list(list, from, &paths)) < 0) goto done;
-    /* every image and label file, before the network is even built */
-    if (check_dataset(list, paths, n, d.classes, 0) != 0) goto done;
-    if (repeat && (ntrain = cli_read_list(d.train, d.train_from, &train)) < 0) goto done;
-    FILE *wf = fopen(pos[2], "rb");
-    if (!wf) {
-        fprintf(stderr, "error: %s: cannot read the weights file: %s\n", pos[2], strerror(errno));
-        goto done;
-    }
-    fclose(wf);
-    net = load_network((char *)pos[1], (char *)pos[2], 0);
-    set_batch_network(net, 1);
-    for (int i = 0; i < net->n; i++)
-        if (net->layers[i].type == SOFTMAX) {
-            fprintf(stderr, "error: %s: a [softmax] network classifies whole images; ohem mine ranks the images of a detector\n", pos[1]);
-            goto done;
-        }
-    if (mine_net_init(&m, net) != 0) goto done;
-    if (m.classes != d.classes) {
-        fprintf(stderr, "error: %s says classes=%d but %s's last detection layer has classes=%d\n", pos[0], d.classes,
-                pos[1], m.classes);
-        goto done;
-    }
-    if (cli_mkdir_p(out) != 0) goto done;
-    fig = calloc(n, sizeof(*fig));
-    order = malloc(n * sizeof(int));
     double t0 = cli_seconds(), last = t0;
-    int muted = mute_stdout(), bad = 0;
-    for (int i = 0; i < n && !bad; i++) {
+    int muted = mute_stdout(), status = 0;
+    for (int i = 0; i < n; i++) {
         mine_image x;
-        if (mine_one(&m, paths[i], thresh, &fig[i], &x) != 0) {
-            bad = 1;
+        if (mine_one(m, paths[i], thresh, &fig[i], &x) != 0) {
+            status = -1;
             break;
         }
         mine_image_free(&x);
@@ -528,24 +544,32 @@ int ohem_mine(int argc, char **argv)
         }
     }
     unmute_stdout(muted);
-    if (bad) goto done;
-    mine_rank(fig, n, by, order);
-    if (top > n) top = n;
+    return status;
+}
+
+/* mine.csv, hard.txt, train-hard.txt (with -repeat) and the sheet hard.png, of the
+ * first top of order. Returns 0 or -1. */
+static int write_outputs(const mine_args *a, mine_net *m, char **paths, int n, char **train, int ntrain,
+                         const mine_figures *fig, const int *order, int top)
+{
     char path[4200];
-    snprintf(path, sizeof(path), "%s/mine.csv", out);
-    if (mine_write_csv(path, paths, fig, order, n) != 0) goto done;
-    snprintf(path, sizeof(path), "%s/hard.txt", out);
-    if (write_list(path, paths, order, top) != 0) goto done;
-    if (repeat) {
-        snprintf(path, sizeof(path), "%s/train-hard.txt", out);
-        if (write_repeat(path, train, ntrain, paths, order, top, repeat) != 0) goto done;
+    snprintf(path, sizeof(path), "%s/mine.csv", a->out);
+    if (mine_write_csv(path, paths, fig, order, n) != 0) return -1;
+    snprintf(path, sizeof(path), "%s/hard.txt", a->out);
+    if (write_list(path, paths, order, top) != 0) return -1;
+    if (a->repeat) {
+        snprintf(path, sizeof(path), "%s/train-hard.txt", a->out);
+        if (write_repeat(path, train, ntrain, paths, order, top, a->repeat) != 0) return -1;
     }
-    snprintf(path, sizeof(path), "%s/hard", out);
-    int shown = top < MINE_SHEET_MAX ? top : MINE_SHEET_MAX;
-    muted = mute_stdout();
-    bad = write_sheet(&m, paths, order, fig, shown, thresh, path) != 0;
+    snprintf(path, sizeof(path), "%s/hard", a->out);
+    int muted = mute_stdout();
+    int st = write_sheet(m, paths, order, fig, top < MINE_SHEET_MAX ? top : MINE_SHEET_MAX, a->thresh, path);
     unmute_stdout(muted);
-    if (bad) goto done;
+    return st;
+}
+
+static void print_summary(const mine_args *a, char **paths, int n, const mine_figures *fig, const int *order, int top)
+{
     double loss = 0;
     long fp = 0, miss = 0, truths = 0, negatives = 0;
     for (int i = 0; i < n; i++) {
@@ -554,15 +578,44 @@ int ohem_mine(int argc, char **argv)
         negatives += fig[i].truths == 0;
     }
     printf("%d images (%ld without boxes), %ld truths: mean loss %.4g, %ld false positives and %ld misses at -thresh %.2f\n",
-           n, negatives, truths, n ? loss / n : 0, fp, miss, thresh);
-    printf("hardest %d (by %s):\n", top < 10 ? top : 10, by == MINE_BY_ERRORS ? "errors" : "loss");
+           n, negatives, truths, n ? loss / n : 0, fp, miss, a->thresh);
+    printf("hardest %d (by %s):\n", top < 10 ? top : 10, a->by == MINE_BY_ERRORS ? "errors" : "loss");
     for (int k = 0; k < top && k < 10; k++) {
         const mine_figures *x = &fig[order[k]];
         printf("%3d. loss %8.4f  fp %d  misses %d/%d  %s\n", k + 1, x->loss, x->fp, x->misses, x->truths, paths[order[k]]);
     }
     fflush(stdout);
-    fprintf(stderr, "wrote %s/mine.csv, %s/hard.txt (%d images)%s%s, %s/hard.png (%d tiles)\n", out, out, top,
-            repeat ? ", " : "", repeat ? "train-hard.txt" : "", out, shown);
+    fprintf(stderr, "wrote %s/mine.csv, %s/hard.txt (%d images)%s, %s/hard.png (%d tiles)\n", a->out, a->out, top,
+            a->repeat ? ", train-hard.txt" : "", a->out, top < MINE_SHEET_MAX ? top : MINE_SHEET_MAX);
+}
+
+int ohem_mine(int argc, char **argv)
+{
+    mine_args a;
+    int st = parse_args(argc, argv, &a);
+    if (st) return st;
+    data_cfg d;
+    if (cli_read_data(a.data, &d) != 0) return CLI_BAD_INPUT;
+    int status = CLI_BAD_INPUT, n = -1, ntrain = -1;
+    char **paths = NULL, **train = NULL;
+    network *net = NULL;
+    mine_net m = {0};
+    mine_figures *fig = NULL;
+    int *order = NULL;
+    if (read_lists(&a, &d, &paths, &n, &train, &ntrain) != 0 || !(net = load_mining(&a, &d, &m)) ||
+        cli_mkdir_p(a.out) != 0)
+        goto done;
+    fig = calloc(n, sizeof(*fig));
+    order = malloc(n * sizeof(int));
+    if (!fig || !order) {
+        fprintf(stderr, "error: out of memory for %d images\n", n);
+        goto done;
+    }
+    if (mine_pass(&m, paths, n, a.thresh, fig) != 0) goto done;
+    mine_rank(fig, n, a.by, order);
+    int top = a.top < n ? a.top : n;
+    if (write_outputs(&a, &m, paths, n, train, ntrain, fig, order, top) != 0) goto done;
+    print_summary(&a, paths, n, fig, order, top);
     status = 0;
 done:
     free(fig);

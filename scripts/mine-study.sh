@@ -12,6 +12,8 @@
 # Both continuations restart from the same weights file with the same seed, so they
 # differ in the list only. mAP@0.5 of each on the valid set by `detector map`.
 # Every step is skipped when its output exists, so an interrupted study resumes.
+# The runs go to -runs DIR (default mine-study/, not kept); OUT/report.md is
+# written anew from them.
 set -eu
 cd "$(dirname "$0")/.."
 SEEDS="1 2 3"
@@ -103,7 +105,7 @@ R=$OUT/report.md
     echo "# One round of offline hard-image mining (\`ohem mine -repeat\`) against plain training"
     echo
     echo "Written by \`scripts/mine-study.sh\` on $(date -u '+%Y-%m-%d %H:%M') UTC in $((ELAPSED / 60)) min"
-    echo "(steps already done by an earlier, interrupted run are not in that time)."
+    echo "(steps already done by an earlier, interrupted run are not in that time), at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
     echo
     echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), family $(grep -m1 'cpu family' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores shared with other work; OHEM_THREADS=$OHEM_THREADS, $JOBS runs side by side."
     echo

@@ -48,10 +48,10 @@ LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
 	src/cli/dataset.c src/cli/dist.c src/cli/rng.c src/cli/train_state.c src/cli/chart.c src/cli/import.c \
-	src/cli/import_voc.c src/cli/import_coco.c src/cli/files.c
+	src/cli/import_voc.c src/cli/import_coco.c src/cli/files.c src/cli/mine.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
-	tests/test_parser tests/test_cfg_keys tests/test_darknet tests/test_map tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv
+	tests/test_parser tests/test_cfg_keys tests/test_darknet tests/test_map tests/test_mine tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv
 HEADERS = $(wildcard src/*/*.h bench/*.h)
 
 .PHONY: all deps cfgs test demo compare compare-onestage bench memcheck fuzz clean
@@ -130,6 +130,11 @@ tests/test_chart: tests/test_chart.c src/cli/chart.c $(HEADERS)
 
 tests/test_map: tests/test_map.c src/cli/map.c $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_map.c src/cli/map.c $(LDLIBS) -lcmocka
+
+# ohem mine's pieces, with the command line's objects they use (not main, not MPI)
+MINE_TEST_OBJ = src/cli/mine.o src/cli/detect.o src/cli/map.o src/cli/show.o src/cli/data_check.o
+tests/test_mine: tests/test_mine.c $(MINE_TEST_OBJ) libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_mine.c $(MINE_TEST_OBJ) libohem.a $(LDLIBS) $(CLI_LIBS) -lcmocka
 
 tests/%: tests/%.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libohem.a $(LDLIBS) -lcmocka -ldl

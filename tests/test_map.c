@@ -177,6 +177,34 @@ static double oracle_ap(const map_det *d, int nd, const map_truth *t, int nt, in
     return ap;
 }
 
+/* Negative images (no truth at all): one between images with truths, one past the
+ * last of them. Their detections, though boxed exactly like another image's truth,
+ * are false positives; ranks FP, TP, FP, TP give precision 0, 1/2, 1/3, 1/2 at recall
+ * 0, 1/2, 1/2, 1, so AP = 1/2 x 1/2 + 1/2 x 1/2. */
+static void test_negative_images(void **state)
+{
+    (void)state;
+    box a = {0.3f, 0.3f, 0.2f, 0.2f}, b = {0.6f, 0.6f, 0.3f, 0.3f};
+    map_truth t[2] = {{0, 0, a}, {2, 0, b}};
+    map_det d[4] = {{1, 0, 0.95f, a}, {0, 0, 0.9f, a}, {3, 0, 0.85f, b}, {2, 0, 0.8f, b}};
+    map_class m[2];
+    double map = map_evaluate(d, 4, t, 2, 2, 0.5f, 0, 0.0f, m);
+    assert_true(fabs(m[0].ap - 0.5) < EPS);
+    assert_true(fabs(map - 0.5) < EPS);
+    assert_int_equal(m[0].tp, 2);
+    assert_int_equal(m[0].fp, 2);
+    assert_int_equal(m[0].detections, 4);
+    /* only negative images: every detection is a false positive, no class has an AP */
+    map_det neg[2] = {{0, 1, 0.9f, a}, {1, 1, 0.4f, b}};
+    map = map_evaluate(neg, 2, NULL, 0, 2, 0.5f, 0, 0.5f, m);
+    assert_true(isnan(map));
+    assert_int_equal(m[1].fp, 1);
+    assert_int_equal(m[1].tp, 0);
+    assert_int_equal(m[1].detections, 2);
+    assert_true(isnan(m[1].ap));
+    assert_true(fabs(m[1].precision) < EPS);
+}
+
 static void test_random_against_oracle(void **state)
 {
     (void)state;
@@ -310,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_duplicates_and_threshold),
         cmocka_unit_test(test_classes_without_truth),
         cmocka_unit_test(test_ignored_truths),
+        cmocka_unit_test(test_negative_images),
         cmocka_unit_test(test_random_against_oracle),
         cmocka_unit_test(test_voc_corners_hand),
         cmocka_unit_test(test_clip_box_hand),

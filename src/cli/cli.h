@@ -72,6 +72,12 @@ double cli_seconds(void);
 /* The last [yolo], [region] or [detection] layer of net, or NULL. */
 const layer *detector_layer(const network *net);
 
+/* Writes n label rows (class, x, y, w, h) into net->truth (batch 1) in the layout
+ * of its last detection layer, as libdarknet's loader writes them: [yolo] and the
+ * others (x, y, w, h, class) per box, the first net->truths / 5; [detection] per
+ * cell (the first box of a cell wins). */
+void cli_fill_truth(network *net, const float *rows, int n);
+
 /* Draws box b (relative coordinates) on im, width pixels thick, in colour rgb,
  * clipped to the image (map_clip_box). Returns 1, or 0 (and draws nothing) when
  * nothing of the box is inside the image. */
@@ -127,5 +133,9 @@ int detector_map(int argc, char **argv);
 int detector_valid(int argc, char **argv);
 int detector_test(int argc, char **argv);
 int ohem_show(int argc, char **argv);
+
+/* The detections of net (batch 1) on im with a score above thresh, after NMS, boxes
+ * relative to the image, as `detector map` sees them. */
+detection *detector_detect(network *net, image im, float thresh, int *n);
 
 #endif

@@ -3,6 +3,7 @@
 #include "dataset.h"
 #include "dist.h"
 #include "import.h"
+#include "mine.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,7 @@ static const command commands[] = {
     {"detector", "valid", detector_valid, "DATA CFG WEIGHTS [-out DIR/PREFIX]"},
     {"detector", "test", detector_test, " DATA CFG WEIGHTS IMAGE [-thresh 0.25] [-out NAME]"},
     {"ohem", "show", ohem_show, "     DATA CFG WEIGHTS IMAGE [-out NAME]"},
+    {"ohem", "mine", ohem_mine, "     DATA CFG WEIGHTS [-list train|valid|FILE] [-top N] [-out DIR] [-thresh T] [-repeat K] [-by loss|errors]"},
     {"ohem", "dataset", dataset_main, "  OUTDIR [-train N] [-valid N] [-size S] [-seed N] [-quiet]"},
     /* one command, two usage lines: the first row runs, import_main reads the format */
     {"ohem", "import", import_main, "   voc VOCDEVKIT OUTDIR [-train 2007/trainval,2012/trainval] [-valid 2007/test] [-names FILE] [-copy] [-quiet]"},

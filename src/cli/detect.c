@@ -188,8 +188,7 @@ void free_alphabet(image **a)
     free(a);
 }
 
-/* Detections of net on im, after NMS; boxes relative to the image. */
-static detection *detect_image(network *net, image im, float thresh, int *n)
+detection *detector_detect(network *net, image im, float thresh, int *n)
 {
     image sized = letterbox_image(im, net->w, net->h);
     network_predict(net, sized.data);
@@ -252,7 +251,7 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
             break;
         }
         int nb;
-        detection *d = detect_image(net, im, DET_THRESH, &nb);
+        detection *d = detector_detect(net, im, DET_THRESH, &nb);
         for (int k = 0; k < nb; k++)
             for (int c = 0; c < classes && c < d[k].classes; c++)
                 if (d[k].prob[c] > 0) {
@@ -472,7 +471,7 @@ int detector_valid(int argc, char **argv)
             goto done;
         }
         int nb;
-        detection *dets = detect_image(net, im, DET_THRESH, &nb);
+        detection *dets = detector_detect(net, im, DET_THRESH, &nb);
         char id[1024];
         path_stem(paths[i], id, sizeof(id));
         for (int k = 0; k < nb; k++) {
@@ -540,7 +539,7 @@ int detector_test(int argc, char **argv)
     if ((nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
     if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     int nb;
-    detection *dets = detect_image(net, im, thresh, &nb);
+    detection *dets = detector_detect(net, im, thresh, &nb);
     image show = resize_image(im, im.w < 416 ? im.w * 416 / im.w : im.w, im.w < 416 ? im.h * 416 / im.w : im.h);
     image **alphabet = load_alphabet();
     int shown = 0;

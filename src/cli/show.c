@@ -41,6 +41,21 @@ static void fill_cell_truth(float *truth, const layer *det, const float *rows, i
     }
 }
 
+void cli_fill_truth(network *net, const float *rows, int n)
+{
+    const layer *det = detector_layer(net);
+    memset(net->truth, 0, (size_t)net->truths * sizeof(float));
+    if (det && det->type == DETECTION) {
+        fill_cell_truth(net->truth, det, rows, n);
+        return;
+    }
+    for (int r = 0; r < n && (r + 1) * 5 <= net->truths; r++) {
+        float *t = net->truth + 5 * r;
+        t[0] = rows[5 * r + 1], t[1] = rows[5 * r + 2], t[2] = rows[5 * r + 3], t[3] = rows[5 * r + 4];
+        t[4] = rows[5 * r];
+    }
+}
+
 int ohem_show(int argc, char **argv)
 {
     static const char *usage = "./darknet ohem show DATA CFG WEIGHTS IMAGE [-out NAME]";
@@ -108,18 +123,10 @@ int ohem_show(int argc, char **argv)
     image sized = resize_image(im, net->w, net->h);
     memcpy(net->input, sized.data, (size_t)net->inputs * sizeof(float));
     free_image(sized);
-    memset(net->truth, 0, (size_t)net->truths * sizeof(float));
-    if (det && det->type == DETECTION) fill_cell_truth(net->truth, det, rows, nrows);
-    else {
-        if (nrows * 5 > net->truths)
-            fprintf(stderr, "warning: %s: %d boxes; the network takes the first %d, as in training\n", lab, nrows,
-                    net->truths / 5);
-        for (int r = 0; r < nrows && (r + 1) * 5 <= net->truths; r++) {
-            float *t = net->truth + 5 * r;
-            t[0] = rows[5 * r + 1], t[1] = rows[5 * r + 2], t[2] = rows[5 * r + 3], t[3] = rows[5 * r + 4];
-            t[4] = rows[5 * r];
-        }
-    }
+    if (nrows * 5 > net->truths && !(det && det->type == DETECTION))
+        fprintf(stderr, "warning: %s: %d boxes; the network takes the first %d, as in training\n", lab, nrows,
+                net->truths / 5);
+    cli_fill_truth(net, rows, nrows);
     ohem_layer_inspect(ol, 1);
     *net->seen = (size_t)1 << 40; /* past [region]'s prior-box phase */
     net->train = 1;

@@ -1,0 +1,223 @@
+/* test_mine.c: the pieces of `ohem mine` against second computations: an image's
+ * loss against a plain forward (inference mode) followed by the [yolo] layer's own
+ * training forward and its cost; the per-image matching against a brute-force
+ * matcher and against map_evaluate's counts; the ranking against its definition. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mine.h"
+#include "map.h"
+#include "oracle.h"
+
+/* A small one-stage detector: 32 x 32 input, batch norm, one [yolo] of 2 classes. */
+static const char *tiny_cfg =
+    "[net]\nbatch=1\nsubdivisions=1\nwidth=32\nheight=32\nchannels=3\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+    "[maxpool]\nsize=2\nstride=2\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+    "[convolutional]\nsize=1\nstride=1\npad=1\nfilters=21\nactivation=linear\n"
+    "[yolo]\nmask=0,1,2\nanchors=4,4, 8,8, 16,12\nclasses=2\nnum=3\njitter=0\nignore_thresh=.7\ntruth_thresh=1\nrandom=0\n";
+
+static network *tiny_network(void)
+{
+    const char *path = "tests/tmp/test_mine.cfg";
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(tiny_cfg, f);
+    fclose(f);
+    srand(7);
+    network *net = parse_network_cfg((char *)path);
+    assert_non_null(net);
+    /* a fresh network's rolling variances are 0: inference would divide by ~0 */
+    for (int i = 0; i < net->n; i++) {
+        layer *l = &net->layers[i];
+        if (l->type == CONVOLUTIONAL && l->batch_normalize)
+            for (int c = 0; c < l->n; c++) l->rolling_variance[c] = 0.5f + rng_unit(), l->rolling_mean[c] = rng_unit() - .5f;
+    }
+    set_batch_network(net, 1);
+    return net;
+}
+
+/* The oracle: libdarknet's forward in inference mode, then the [yolo] layer's own
+ * training forward on the same input; its cost is the sum of its squared delta. */
+static double oracle_loss(network *net, const float *pixels, const float *rows, int n)
+{
+    memcpy(net->input, pixels, (size_t)net->inputs * sizeof(float));
+    memset(net->truth, 0, (size_t)net->truths * sizeof(float));
+    for (int r = 0; r < n; r++) {
+        float *t = net->truth + 5 * r;
+        t[0] = rows[5 * r + 1], t[1] = rows[5 * r + 2], t[2] = rows[5 * r + 3], t[3] = rows[5 * r + 4];
+        t[4] = rows[5 * r];
+    }
+    net->train = 0;
+    forward_network(net);
+    int y = net->n - 1;
+    layer l = net->layers[y];
+    assert_int_equal(l.type, YOLO);
+    network run = *net;
+    run.train = 1;
+    run.index = y;
+    run.input = net->layers[y - 1].output;
+    memset(l.delta, 0, (size_t)l.outputs * l.batch * sizeof(float));
+    l.forward(l, run);
+    double sq = 0;
+    for (int i = 0; i < l.outputs; i++) sq += (double)l.delta[i] * l.delta[i];
+    /* the layer's cost is the same sum (libdarknet's mag_array squared) */
+    assert_true(fabs(sq - *l.cost) <= 1e-4 * (sq + 1));
+    return *l.cost;
+}
+
+static void test_loss_against_forward_and_cost(void **state)
+{
+    (void)state;
+    network *net = tiny_network();
+    mine_net m;
+    assert_int_equal(mine_net_init(&m, net), 0);
+    assert_int_equal(m.classes, 2);
+    rng_seed(11);
+    for (int k = 0; k < 6; k++) {
+        image im = make_image(net->w, net->h, 3);
+        for (int i = 0; i < im.w * im.h * 3; i++) im.data[i] = rng_unit();
+        /* image 0 is a negative image: no box */
+        int n = k == 0 ? 0 : 1 + (int)(rng_u32() % 4);
+        float rows[5 * 4];
+        for (int r = 0; r < n; r++) {
+            float w = .1f + .5f * rng_unit(), h = .1f + .5f * rng_unit();
+            rows[5 * r] = (float)(rng_u32() % 2);
+            rows[5 * r + 1] = w / 2 + (1 - w) * rng_unit();
+            rows[5 * r + 2] = h / 2 + (1 - h) * rng_unit();
+            rows[5 * r + 3] = w;
+            rows[5 * r + 4] = h;
+        }
+        float got = mine_image_loss(&m, im, rows, n);
+        double want = oracle_loss(net, im.data, rows, n);
+        if (!(fabs(got - want) <= 1e-4 * want)) fprintf(stderr, "image %d (%d boxes): loss %.6g, oracle %.6g\n", k, n, got, want);
+        assert_true(want > 0);
+        assert_true(fabs(got - want) <= 1e-4 * want);
+        /* the same image again: the same loss (nothing depends on the order) */
+        assert_true(mine_image_loss(&m, im, rows, n) == got);
+        free_image(im);
+    }
+    mine_net_free(&m);
+    free_network(net);
+}
+
+/* Brute force: repeatedly the highest-scoring detection not yet looked at (the
+ * earliest on ties) tries every truth of its class; the best IoU wins. */
+static void brute_match(const map_det *d, int nd, const map_truth *t, int nt, float iou, int *fp, int *miss)
+{
+    unsigned char done[64] = {0}, taken[64] = {0};
+    *fp = 0;
+    for (int step = 0; step < nd; step++) {
+        int k = -1;
+        for (int i = 0; i < nd; i++)
+            if (!done[i] && (k < 0 || d[i].score > d[k].score)) k = i;
+        done[k] = 1;
+        int best = -1;
+        float bi = -1;
+        for (int j = 0; j < nt; j++)
+            if (t[j].cls == d[k].cls && box_iou(d[k].b, t[j].b) > bi) best = j, bi = box_iou(d[k].b, t[j].b);
+        if (best >= 0 && bi > iou && !taken[best]) taken[best] = 1;
+        else (*fp)++;
+    }
+    *miss = 0;
+    for (int j = 0; j < nt; j++) *miss += !taken[j];
+}
+
+static box random_box(void)
+{
+    box b = {.2f + .6f * rng_unit(), .2f + .6f * rng_unit(), .05f + .3f * rng_unit(), .05f + .3f * rng_unit()};
+    return b;
+}
+
+static void test_match_against_brute_force_and_map(void **state)
+{
+    (void)state;
+    rng_seed(5);
+    for (int trial = 0; trial < 500; trial++) {
+        int nt = (int)(rng_u32() % 6), nd = (int)(rng_u32() % 12), classes = 3;
+        map_truth t[8];
+        map_det d[16];
+        for (int j = 0; j < nt; j++) t[j] = (map_truth){0, (int)(rng_u32() % classes), random_box()};
+        for (int i = 0; i < nd; i++) {
+            /* half of them near a truth, so that hits, duplicates and misses all occur */
+            box b = random_box();
+            if (nt && rng_u32() % 2) {
+                b = t[rng_u32() % nt].b;
+                b.x += .05f * (rng_unit() - .5f);
+                b.w *= .8f + .4f * rng_unit();
+            }
+            d[i] = (map_det){0, (int)(rng_u32() % classes), (float)(rng_u32() % 20) / 20, b};
+        }
+        unsigned char det_fp[16], missed[8];
+        int fp, miss, bfp, bmiss;
+        mine_match(d, nd, t, nt, .5f, det_fp, missed, &fp, &miss);
+        brute_match(d, nd, t, nt, .5f, &bfp, &bmiss);
+        assert_int_equal(fp, bfp);
+        assert_int_equal(miss, bmiss);
+        int sfp = 0, smiss = 0;
+        for (int i = 0; i < nd; i++) sfp += det_fp[i];
+        for (int j = 0; j < nt; j++) smiss += missed[j];
+        assert_int_equal(sfp, fp);
+        assert_int_equal(smiss, miss);
+        /* map_evaluate's counts at score threshold 0: the same */
+        map_class mc[3];
+        map_evaluate(d, nd, t, nt, classes, .5f, 0, 0.f, mc);
+        int mtp = 0, mfp = 0;
+        for (int c = 0; c < classes; c++) mtp += mc[c].tp, mfp += mc[c].fp;
+        assert_int_equal(fp, mfp);
+        assert_int_equal(miss, nt - mtp);
+        if (nt == 0) assert_int_equal(fp, nd); /* a negative image: every detection is false */
+    }
+}
+
+static void test_rank(void **state)
+{
+    (void)state;
+    rng_seed(9);
+    enum { N = 200 };
+    mine_figures f[N];
+    int order[N];
+    for (int i = 0; i < N; i++) {
+        f[i] = (mine_figures){(float)(rng_u32() % 30) / 3, 0, 0, (int)(rng_u32() % 4), (int)(rng_u32() % 3)};
+        if (i % 50 == 7) f[i].loss = NAN;
+    }
+    for (int by = MINE_BY_LOSS; by <= MINE_BY_ERRORS; by++) {
+        mine_rank(f, N, (mine_by)by, order);
+        unsigned char seen[N] = {0};
+        for (int k = 0; k < N; k++) {
+            assert_false(seen[order[k]]);
+            seen[order[k]] = 1;
+        }
+        for (int k = 1; k < N; k++) {
+            const mine_figures *a = &f[order[k - 1]], *b = &f[order[k]];
+            int ea = a->fp + a->misses, eb = b->fp + b->misses;
+            if (by == MINE_BY_ERRORS) {
+                assert_true(ea >= eb);
+                if (ea != eb) continue;
+            }
+            /* NaN last; then loss descending; ties in list order */
+            assert_false(isnan(a->loss) && !isnan(b->loss));
+            if (isnan(a->loss) || isnan(b->loss)) continue;
+            assert_true(a->loss >= b->loss);
+            if (a->loss == b->loss) assert_true(order[k - 1] < order[k]);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loss_against_forward_and_cost),
+        cmocka_unit_test(test_match_against_brute_force_and_map),
+        cmocka_unit_test(test_rank),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

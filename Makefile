@@ -132,7 +132,7 @@ tests/test_map: tests/test_map.c src/cli/map.c $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_map.c src/cli/map.c $(LDLIBS) -lcmocka
 
 # ohem mine's pieces, with the command line's objects they use (not main, not MPI)
-MINE_TEST_OBJ = src/cli/mine.o src/cli/detect.o src/cli/map.o src/cli/show.o src/cli/data_check.o
+MINE_TEST_OBJ = src/cli/mine.o src/cli/detect.o src/cli/map.o src/cli/show.o src/cli/data_check.o src/cli/files.o
 tests/test_mine: tests/test_mine.c $(MINE_TEST_OBJ) libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_mine.c $(MINE_TEST_OBJ) libohem.a $(LDLIBS) $(CLI_LIBS) -lcmocka
 

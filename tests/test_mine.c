@@ -145,7 +145,7 @@ static void test_match_against_brute_force_and_map(void **state)
         int nt = (int)(rng_u32() % 6), nd = (int)(rng_u32() % 12), classes = 3;
         map_truth t[8];
         map_det d[16];
-        for (int j = 0; j < nt; j++) t[j] = (map_truth){0, (int)(rng_u32() % classes), random_box()};
+        for (int j = 0; j < nt; j++) t[j] = (map_truth){0, (int)(rng_u32() % classes), random_box(), 0};
         for (int i = 0; i < nd; i++) {
             /* half of them near a truth, so that hits, duplicates and misses all occur */
             box b = random_box();

@@ -561,6 +561,7 @@ int detector_test(int argc, char **argv)
         }
     free_alphabet(alphabet);
     printf("%d detections at -thresh %.2f\n", shown, thresh);
+    fflush(stdout); /* the detections before stderr's lines, whole, where both go to one file */
     if (cli_save_png(show, out) == 0) {
         fprintf(stderr, "wrote %s.png\n", out);
         status = 0;

@@ -10,6 +10,7 @@
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
+#include "route_layer.h"
 #include "rpn_layer.h"
 
 #include <errno.h>
@@ -168,12 +169,49 @@ static int check_route_sizes(parse_ctx *c)
     return 0;
 }
 
+/* AlexeyAB's groups= and group_id= of a [route] libdarknet built (route_layer.h):
+ * 1 <= groups, 0 <= group_id < groups, and each input's channels divisible by
+ * groups. Frees l on error. */
+static int route_groups(parse_ctx *c, layer *l)
+{
+    const ohem_cfg_section *s = c->s;
+    int groups = option_find_int_quiet(s->options, "groups", 1);
+    int gid = option_find_int_quiet(s->options, "group_id", 0);
+    const char *msg = NULL;
+    if (groups < 1) msg = "groups must be at least 1";
+    else if (gid < 0 || gid >= groups) msg = "group_id must be in 0..groups-1";
+    if (msg) {
+        const char *key = groups < 1 ? "groups" : "group_id";
+        ohem_err_set(c->e, "%s:%d: [route] %s=%s: %s (groups=%d, group_id=%d)", c->cfg->path,
+                     ohem_cfg_line(s, key), key,
+                     find_val(s, key) ? find_val(s, key) : "(unset)", msg, groups, gid);
+        free_layer(*l);
+        return -1;
+    }
+    for (int i = 0; i < l->n; i++) {
+        const layer *in = &c->net->layers[l->input_layers[i]];
+        if (in->out_c % groups) {
+            ohem_err_set(c->e, "%s:%d: [route] groups=%d: layer %d has %d channels, not a multiple of groups "
+                         "(hint: each input is split into groups equal channel groups)",
+                         c->cfg->path, ohem_cfg_line(s, "groups"), groups, l->input_layers[i], in->out_c);
+            free_layer(*l);
+            return -1;
+        }
+    }
+    if (route_layer_set_groups(l, c->net, groups, gid) != 0) {
+        ohem_err_set(c->e, "%s:%d: [route]: out of memory", c->cfg->path, s->line);
+        free_layer(*l);
+        return -1;
+    }
+    return 0;
+}
+
 static int p_route(parse_ctx *c, layer *l)
 {
     if (check_layer_refs(c, "layers") != 0 || check_route_sizes(c) != 0) return -1;
     ohem_layer_line_begin(c->params.index);
     *l = parse_route(c->s->options, c->params, c->net);
-    return 0;
+    return route_groups(c, l);
 }
 
 static int p_shortcut(parse_ctx *c, layer *l)
@@ -544,7 +582,7 @@ static const value_rule value_rules[] = {
     {"batch", V_INT, 1}, {"subdivisions", V_INT, 1}, {"width", V_INT, 1}, {"height", V_INT, 1},
     {"channels", V_INT, 1}, {"inputs", V_INT, 1}, {"time_steps", V_INT, 1},
     {"max_batches", V_INT, 0}, {"burn_in", V_INT, 0}, {"filters", V_INT, 1}, {"size", V_INT, 1},
-    {"stride", V_INT, 1}, {"pad", V_INT, 0}, {"padding", V_INT, 0}, {"groups", V_INT, 1},
+    {"stride", V_INT, 1}, {"pad", V_INT, 0}, {"padding", V_INT, 0}, {"groups", V_INT, 1}, {"group_id", V_INT, 0},
     {"batch_normalize", V_INT, 0}, {"classes", V_INT, 1}, {"num", V_INT, 1}, {"coords", V_INT, 0},
     {"side", V_INT, 1}, {"output", V_INT, 1}, {"hidden", V_INT, 1}, {"random", V_INT, 0},
     {"max", V_INT, 1}, {"learning_rate", V_FLOAT, 0}, {"momentum", V_FLOAT, 0},

@@ -11,6 +11,7 @@
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
 #include "route_layer.h"
+#include "kernels.h"
 #include "rpn_layer.h"
 
 #include <errno.h>
@@ -39,7 +40,6 @@ typedef int (*parse_fn)(parse_ctx *c, layer *l);
         *l = call;                                \
         return 0;                                 \
     }
-BUILTIN(p_convolutional, parse_convolutional(o, c->params))
 BUILTIN(p_deconvolutional, parse_deconvolutional(o, c->params))
 BUILTIN(p_local, parse_local(o, c->params))
 BUILTIN(p_activation, parse_activation(o, c->params))
@@ -60,6 +60,35 @@ BUILTIN(p_reorg, parse_reorg(o, c->params))
 BUILTIN(p_avgpool, parse_avgpool(o, c->params))
 BUILTIN(p_upsample, parse_upsample(o, c->params, c->net))
 #undef BUILTIN
+
+/* [convolutional]: libdarknet's parse, with AlexeyAB's activations (kernels.h)
+ * handed to it as linear (it knows none of them) and set after, with the
+ * pre-activation buffer their gradient reads. */
+static int p_convolutional(parse_ctx *c, layer *l)
+{
+    dn_kvp *act = NULL;
+    for (node *n = c->s->options->front; n; n = n->next) {
+        dn_kvp *p = (dn_kvp *)n->val;
+        if (!strcmp(p->key, "activation")) {
+            act = p;
+            break;
+        }
+    }
+    int ours = act ? ohem_act_of_word(act->val) : -1;
+    char *word = act ? act->val : NULL;
+    if (ours >= 0) act->val = "linear";
+    ohem_layer_line_begin(c->params.index);
+    *l = parse_convolutional(c->s->options, c->params);
+    if (ours < 0) return 0;
+    act->val = word;
+    l->activation = (ACTIVATION)ours;
+    if (ohem_conv_act_alloc(l) != 0) {
+        ohem_err_set(c->e, "%s:%d: [convolutional]: out of memory", c->cfg->path, c->s->line);
+        free_layer(*l);
+        return -1;
+    }
+    return 0;
+}
 
 static int p_softmax(parse_ctx *c, layer *l)
 {
@@ -648,6 +677,15 @@ static int check_values(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err
         const char *v = s->keys[i] + strlen(s->keys[i]) + 1, *hash = strchr(v, '#');
         char expected[200];
         int w = word_ok(s->keys[i], v, expected, sizeof(expected));
+        if (!strcmp(s->keys[i], "activation") && ohem_act_of_word(v) >= 0) {
+            if (strcmp(s->type, "[convolutional]") && strcmp(s->type, "[conv]")) {
+                ohem_err_set(e, "%s:%d: %s activation=%s: AlexeyAB's activation, implemented here for [convolutional] only "
+                             "(hint: libdarknet's activations are the others: %s)",
+                             cfg->path, s->lines[i], s->type, v, expected + strlen("expected one of: "));
+                return -1;
+            }
+            w = 1;
+        }
         if (w == 0 && hash) {
             ohem_err_set(e, "%s:%d: %s %s=%s: libdarknet reads the word with the comment after it, as an unknown %s, "
                          "and goes on with a default (hint: put the comment on a line of its own)",

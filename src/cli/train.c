@@ -266,7 +266,7 @@ static void warn_box_limit(char **paths, int n, int classes, int max, int side)
 static void usage_train(void)
 {
     fprintf(stderr,
-            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-clear] [-quiet]\n");
+            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map [N]] [-clear] [-quiet] [-dont_show]\n");
 }
 
 int detector_train(int argc, char **argv)
@@ -279,10 +279,16 @@ int detector_train(int argc, char **argv)
         const char *a = argv[i];
         int has_val = i + 1 < argc;
         char *end;
-        if (has_val && (!strcmp(a, "-log") || !strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) &&
+        if (has_val && (!strcmp(a, "-log") || !strcmp(a, "-seed") || !strcmp(a, "-max_batches")) &&
             cli_check_flag_value(a, argv[i + 1]) != 0) {
             usage_train();
             return CLI_USAGE;
+        }
+        /* -map without a number (AlexeyAB's): every 4 epochs, at least 100 iterations
+         * apart, and at the end; the period is set once the network is loaded */
+        if (!strcmp(a, "-map") && (!has_val || strtol(argv[i + 1], &end, 10) < 0 || end == argv[i + 1] || *end)) {
+            map_every = -1;
+            continue;
         }
         if (!strcmp(a, "-clear")) clear = 1;
         else if (!strcmp(a, "-quiet")) quiet = 1;
@@ -354,6 +360,10 @@ int detector_train(int argc, char **argv)
     if (quiet) capture_begin();
     net = load_network((char *)pos[1], (char *)pos[2], clear);
     if (max_batches >= 0) net->max_batches = max_batches;
+    if (map_every < 0) {
+        long every = 4L * npaths / (net->batch * net->subdivisions);
+        map_every = every < 100 ? 100 : (int)every;
+    }
     if (map_every) {
         eval = parse_network_cfg((char *)pos[1]);
         set_batch_network(eval, 1);

@@ -41,7 +41,7 @@ LIB_SRC = $(CORE_SRC) $(CPU_SRC) $(LAYERS_SRC) $(DARKNET_SRC)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
-	src/cli/dataset.c src/cli/dist.c
+	src/cli/dataset.c src/cli/dist.c src/cli/partial.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
 	tests/test_parser tests/test_cfg_keys tests/test_alexeyab tests/test_darknet tests/test_map tests/test_dataset tests/example tests/mpi_equiv

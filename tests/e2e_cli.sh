@@ -91,6 +91,19 @@ awk -F, 'NR > 1 && NR < 4 && $13 != "" { exit 1 } NR == 4 && $13 == "" { exit 1 
 expect_status 0 ./darknet detector train "$DATA" "$D/fashion.cfg" -max_batches 1 -quiet -dont_show -map
 expect_text "mAP@0.50"
 
+# partial CFG WEIGHTS OUT N: the first N layers' weights, byte for byte, after
+# AlexeyAB's header (0, 2, 5, seen 0); training starts from it
+W=$D/data/backup/fashion_final.weights
+expect_status 0 ./darknet partial "$D/fashion.cfg" "$W" "$D/backbone.weights" 4
+[ "$(od -A n -t d4 -N 20 "$D/backbone.weights" | tr -s ' \n' ' ')" = " 0 2 5 0 0 " ] || fail "partial: header is not 0 2 5 seen 0"
+size=$(wc -c <"$D/backbone.weights")
+cmp -s -i 20 -n $((size - 20)) "$D/backbone.weights" "$W" || fail "partial: the layers' weights differ from the trained ones"
+[ "$size" -gt 1000 ] && [ "$size" -lt "$(wc -c <"$W")" ] || fail "partial: $size bytes"
+expect_status 0 ./darknet detector train "$DATA" "$D/fashion.cfg" "$D/backbone.weights" -max_batches 1 -quiet
+expect_status 2 ./darknet partial "$D/fashion.cfg" "$W" "$D/backbone.weights" x
+expect_status 1 ./darknet partial "$D/fashion.cfg" "$W" "$D/backbone.weights" 99
+expect_text "has 20 layers"
+
 # an interrupted run saves a backup that loads and resumes; the command it prints
 # continues the run with the flags it was started with
 interrupt() { # out, then the command: runs it until its log has grown by 2 rows, then SIGINT

@@ -100,5 +100,7 @@ int detector_map(int argc, char **argv);
 int detector_valid(int argc, char **argv);
 int detector_test(int argc, char **argv);
 int ohem_show(int argc, char **argv);
+/* partial CFG WEIGHTS OUT N (partial.c) */
+int cli_partial(int argc, char **argv);
 
 #endif

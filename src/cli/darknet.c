@@ -24,6 +24,7 @@ static const command commands[] = {
     {"detector", "valid", detector_valid, "DATA CFG WEIGHTS [-out DIR/PREFIX]"},
     {"detector", "test", detector_test, " DATA CFG WEIGHTS IMAGE [-thresh 0.25] [-out NAME]"},
     {"ohem", "show", ohem_show, "     DATA CFG WEIGHTS IMAGE [-out NAME]"},
+    {"partial", "", cli_partial, "CFG WEIGHTS OUT N"},
     {"ohem", "dataset", dataset_main, "  OUTDIR [-train N] [-valid N] [-size S] [-seed N] [-quiet]"},
 };
 enum { NCOMMANDS = sizeof(commands) / sizeof(commands[0]) };
@@ -75,6 +76,8 @@ int main(int argc, char **argv)
     for (int i = 0; argc >= 3 && i < NCOMMANDS; i++)
         if (!strcmp(argv[1], commands[i].group) && !strcmp(argv[2], commands[i].name))
             return commands[i].run(argc - 3, argv + 3);
+    for (int i = 0; argc >= 2 && i < NCOMMANDS; i++) /* a command without subcommand */
+        if (!commands[i].name[0] && !strcmp(argv[1], commands[i].group)) return commands[i].run(argc - 2, argv + 2);
     if (argc >= 2 && is_help(argv[1])) {
         usage(NULL);
         return 0;

@@ -41,7 +41,9 @@ layer make_connected_layer(int batch, int inputs, int outputs, ACTIVATION activa
  * last (SELU), set by the plugin's parser on [convolutional] layers only, so no
  * libdarknet code ever sees them. Their gradient needs the pre-activation value:
  * such a layer keeps it in l.h_cpu (a field only [gru] and [lstm] use),
- * (batch, outputs), allocated by ohem_conv_act_alloc and freed by free_network. */
+ * (batch, outputs), allocated by ohem_conv_act_alloc and freed by free_network;
+ * batch-norm layers keep it too (it could be recomputed from x_norm, scales and
+ * biases), so that one path serves both. */
 enum {
     OHEM_MISH = 100,  /* x tanh(softplus(x)), softplus with AlexeyAB's threshold 20 */
     OHEM_SWISH,       /* x logistic(x) */

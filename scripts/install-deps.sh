@@ -4,7 +4,7 @@
 #   scripts/install-deps.sh          what make, make test and make demo need
 #   scripts/install-deps.sh bench    and python3-torch, for make bench's PyTorch anchor
 set -eu
-PACKAGES="darknet libopenblas-dev libcmocka-dev zlib1g-dev libcairo2-dev libxml2-dev libjansson-dev gnuplot-nox dataset-fashion-mnist libopenmpi-dev openmpi-bin"
+PACKAGES="darknet libopenblas-dev libcmocka-dev zlib1g-dev libcairo2-dev libxml2-dev libjansson-dev gnuplot-nox dataset-fashion-mnist libopenmpi-dev openmpi-bin python3-opencv"
 case "${1:-}" in
 "") ;;
 bench) PACKAGES="$PACKAGES python3-torch" ;;

@@ -82,6 +82,28 @@ expect_status 0 ./darknet detector train "$DATA" "$D/fashion.cfg" -max_batches 2
 expect_text "mAP@0.50"
 awk -F, 'NR > 1 && $13 == "" { exit 1 }' "$D/map.csv" || fail "-map left the map column empty"
 
+# AlexeyAB's and hank.ai's command lines: -dont_show ignored, flags before the
+# subcommand, -map without a number (every 4 epochs but at least 100 iterations
+# apart, and at the end: here only the last of 3 iterations)
+expect_status 0 ./darknet detector -map -dont_show train "$DATA" "$D/fashion.cfg" -max_batches 3 -quiet -log "$D/mapauto.csv"
+awk -F, 'NR > 1 && NR < 4 && $13 != "" { exit 1 } NR == 4 && $13 == "" { exit 1 }' "$D/mapauto.csv" ||
+    fail "-map without a number did not evaluate at the last iteration only"
+expect_status 0 ./darknet detector train "$DATA" "$D/fashion.cfg" -max_batches 1 -quiet -dont_show -map
+expect_text "mAP@0.50"
+
+# partial CFG WEIGHTS OUT N: the first N layers' weights, byte for byte, after
+# AlexeyAB's header (0, 2, 5, seen 0); training starts from it
+W=$D/data/backup/fashion_final.weights
+expect_status 0 ./darknet partial "$D/fashion.cfg" "$W" "$D/backbone.weights" 4
+[ "$(od -A n -t d4 -N 20 "$D/backbone.weights" | tr -s ' \n' ' ')" = " 0 2 5 0 0 " ] || fail "partial: header is not 0 2 5 seen 0"
+size=$(wc -c <"$D/backbone.weights")
+cmp -s -i 20 -n $((size - 20)) "$D/backbone.weights" "$W" || fail "partial: the layers' weights differ from the trained ones"
+[ "$size" -gt 1000 ] && [ "$size" -lt "$(wc -c <"$W")" ] || fail "partial: $size bytes"
+expect_status 0 ./darknet detector train "$DATA" "$D/fashion.cfg" "$D/backbone.weights" -max_batches 1 -quiet
+expect_status 2 ./darknet partial "$D/fashion.cfg" "$W" "$D/backbone.weights" x
+expect_status 1 ./darknet partial "$D/fashion.cfg" "$W" "$D/backbone.weights" 99
+expect_text "has 20 layers"
+
 # an interrupted run saves a backup that loads and resumes; the command it prints
 # continues the run with the flags it was started with
 interrupt() { # out, then the command: runs it until its log has grown by 2 rows, then SIGINT

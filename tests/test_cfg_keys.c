@@ -273,9 +273,11 @@ static void test_messages(void **state)
         {NET "jitter=.3\n" CONV,
          "tests/tmp/keys.cfg:6: [net] jitter=.3: libdarknet reads jitter in [region], [yolo], [detection], not in [net] (hint: move the line there)", ""},
         /* AlexeyAB's keys that change the network or the loss */
-        {NET CONV "[route]\nlayers=-1\ngroups=2\ngroup_id=1\n",
-         "tests/tmp/keys.cfg:14: [route] groups=2: AlexeyAB's Darknet key, not implemented here: it changes the network "
-         "(the route passes 1/groups of the channels: yolov4-tiny's split) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
+        {NET CONV "[shortcut]\nfrom=-1\nweights_type=per_feature\n",
+         "tests/tmp/keys.cfg:14: [shortcut] weights_type=per_feature: AlexeyAB's Darknet key, not implemented here: it changes the network "
+         "(weighted shortcut sums) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
+        /* AlexeyAB's keys the plugin implements: no message */
+        {NET CONV "[route]\nlayers=-1\ngroups=2\ngroup_id=1\n", NULL, ""},
         {YOLO_NET "scale_x_y=1.05\n",
          "tests/tmp/keys.cfg:22: [yolo] scale_x_y=1.05: AlexeyAB's Darknet key, not implemented here: it changes the box decoding "
          "(x and y scaled about the cell centre) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
@@ -301,7 +303,6 @@ static void test_messages(void **state)
          "images at random whatever it says; ignored\n"
          "tests/tmp/keys.cfg:10: warning: [net] max_chart_loss=10: AlexeyAB's Darknet key for its loss chart, which this build does not draw; ignored\n"
          "tests/tmp/keys.cfg:12: warning: [net] seen=0: not read by libdarknet (the count of images seen comes from the weights file); ignored\n"
-         "tests/tmp/keys.cfg:21: warning: [route] groups=1: AlexeyAB's Darknet key, at the value that changes nothing; ignored\n"
          "tests/tmp/keys.cfg:11: warning: [net] gamma=0.1: libdarknet reads it only with policy=exp or policy=sigmoid; ignored\n"},
         {YOLO_NET "resize=1.5\nnms_kind=diounms\n", NULL,
          "tests/tmp/keys.cfg:22: warning: [yolo] resize=1.5: AlexeyAB's Darknet key, not implemented here: training leaves out the random resize of the training images\n"

@@ -133,6 +133,8 @@ int detector_map(int argc, char **argv);
 int detector_valid(int argc, char **argv);
 int detector_test(int argc, char **argv);
 int ohem_show(int argc, char **argv);
+/* partial CFG WEIGHTS OUT N (partial.c) */
+int cli_partial(int argc, char **argv);
 
 /* The detections of net (batch 1) on im with a score above thresh, after NMS, boxes
  * relative to the image, as `detector map` sees them. */

@@ -346,7 +346,7 @@ typedef struct {
 static void usage_train(void)
 {
     fprintf(stderr,
-            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map N] [-chart PNG|none] [-clear] [-quiet]\n");
+            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map [N]] [-chart PNG|none] [-clear] [-quiet] [-dont_show]\n");
 }
 
 /* Reads the operands and flags into r. Returns 0, or CLI_USAGE after printing why. */
@@ -358,10 +358,16 @@ static int train_parse_flags(train_run *r, int argc, char **argv)
         const char *a = argv[i];
         int has_val = i + 1 < argc;
         char *end;
-        if (has_val && (!strcmp(a, "-log") || !strcmp(a, "-chart") || !strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) &&
+        if (has_val && (!strcmp(a, "-log") || !strcmp(a, "-chart") || !strcmp(a, "-seed") || !strcmp(a, "-max_batches")) &&
             cli_check_flag_value(a, argv[i + 1]) != 0) {
             usage_train();
             return CLI_USAGE;
+        }
+        /* -map without a number (AlexeyAB's): every 4 epochs, at least 100 iterations
+         * apart, and at the end; the period is set once the network is loaded */
+        if (!strcmp(a, "-map") && (!has_val || strtol(argv[i + 1], &end, 10) < 0 || end == argv[i + 1] || *end)) {
+            r->map_every = -1;
+            continue;
         }
         if (!strcmp(a, "-clear")) r->clear = 1;
         else if (!strcmp(a, "-quiet")) r->quiet = 1;
@@ -448,6 +454,10 @@ static int train_build(train_run *r)
     r->net = load_network((char *)r->pos[1], (char *)r->pos[2], r->clear);
     network *net = r->net;
     if (r->max_batches >= 0) net->max_batches = r->max_batches;
+    if (r->map_every < 0) {
+        long every = 4L * r->npaths / (net->batch * net->subdivisions);
+        r->map_every = every < 100 ? 100 : (int)every;
+    }
     if (r->map_every) {
         r->eval = parse_network_cfg((char *)r->pos[1]);
         set_batch_network(r->eval, 1);

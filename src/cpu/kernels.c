@@ -12,7 +12,9 @@
 
 #include <dlfcn.h>
 #include <float.h>
+#include <assert.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "darknet.h"
@@ -95,6 +97,90 @@ void ohem_kernels_winograd(int on)
     use_winograd = on;
 }
 
+/* ---- AlexeyAB's activations (kernels.h) ------------------------------------ */
+
+int ohem_act_of_word(const char *w)
+{
+    static const struct {
+        const char *word;
+        int act;
+    } words[] = {{"mish", OHEM_MISH}, {"swish", OHEM_SWISH}, {"hard_mish", OHEM_HARD_MISH}, {"relu6", OHEM_RELU6}};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (!strcmp(w, words[i].word)) return words[i].act;
+    return -1;
+}
+
+int ohem_act_is_ours(int act)
+{
+    return act >= OHEM_MISH && act <= OHEM_RELU6;
+}
+
+/* AlexeyAB's softplus: x above 20, exp(x) below -20, else log(1 + exp(x)). */
+static float softplus20(float x)
+{
+    if (x > 20.f) return x;
+    if (x < -20.f) return expf(x);
+    return log1pf(expf(x));
+}
+
+static float logistic1(float x)
+{
+    return 1.f / (1.f + expf(-x));
+}
+
+void ohem_act_forward(float *x, float *pre, long n, int act)
+{
+    for (long i = 0; i < n; i++) {
+        float v = x[i], y = v;
+        if (pre) pre[i] = v;
+        switch (act) {
+        case OHEM_MISH: y = v * tanhf(softplus20(v)); break;
+        case OHEM_SWISH: y = v * logistic1(v); break;
+        case OHEM_HARD_MISH: y = v > 0 ? v : v > -2 ? v * v / 2 + v : 0; break;
+        case OHEM_RELU6: y = v < 0 ? 0 : v > 6 ? 6 : v; break;
+        }
+        x[i] = y;
+    }
+}
+
+void ohem_act_gradient(const float *pre, long n, int act, float *delta)
+{
+    for (long i = 0; i < n; i++) {
+        float v = pre[i], g = 1;
+        switch (act) {
+        case OHEM_MISH: { /* d/dx x tanh(sp(x)) = tanh(sp) + x (1 - tanh^2(sp)) sp', sp' = 1 - exp(-sp) */
+            float sp = softplus20(v), t = tanhf(sp);
+            g = t + v * (1 - t * t) * (1 - expf(-sp));
+            break;
+        }
+        case OHEM_SWISH: {
+            float s = logistic1(v);
+            g = s + v * s * (1 - s);
+            break;
+        }
+        case OHEM_HARD_MISH: g = v > 0 ? 1 : v > -2 ? v + 1 : 0; break;
+        case OHEM_RELU6: g = v > 0 && v < 6; break;
+        }
+        delta[i] *= g;
+    }
+}
+
+int ohem_conv_act_alloc(layer *l)
+{
+    if (!ohem_act_is_ours(l->activation)) return 0;
+    float *p = realloc(l->h_cpu, sizeof(float) * (size_t)l->outputs * l->batch);
+    if (!p) return -1;
+    l->h_cpu = p;
+    return 0;
+}
+
+void ohem_conv_act_free(layer *l)
+{
+    if (!ohem_act_is_ours(l->activation)) return;
+    free(l->h_cpu);
+    l->h_cpu = NULL;
+}
+
 /* ---- element-wise loops ---------------------------------------------------- */
 
 typedef struct {
@@ -132,6 +218,10 @@ HOT static void activate_part(void *ctx, long b, long e)
 
 void activate_array(float *x, const int n, const ACTIVATION a)
 {
+    if (ohem_act_is_ours(a)) {
+        ohem_act_forward(x, NULL, n, a);
+        return;
+    }
     if (use_darknet || (a != LEAKY && a != RELU && a != LOGISTIC && a != LINEAR)) {
         if (!dn.activate_array) find_originals();
         dn.activate_array(x, n, a);
@@ -173,6 +263,9 @@ HOT static void gradient_part(void *ctx, long b, long e)
 
 void gradient_array(const float *x, const int n, const ACTIVATION a, float *delta)
 {
+    /* AlexeyAB's activations take their gradient from the pre-activation
+     * (ohem_act_gradient); from the output alone it is a programmer's error */
+    assert(!ohem_act_is_ours(a));
     if (use_darknet || (a != LEAKY && a != RELU && a != LOGISTIC && a != LINEAR)) {
         if (!dn.gradient_array) find_originals();
         dn.gradient_array(x, n, a, delta);
@@ -828,6 +921,13 @@ static float *winograd_u(const layer *l, int turned)
 void forward_convolutional_layer(layer l, network net)
 {
     int act = l.activation;
+    if (ohem_act_is_ours(act)) { /* linear, then the activation, keeping its input */
+        layer lin = l;
+        lin.activation = LINEAR;
+        forward_convolutional_layer(lin, net);
+        ohem_act_forward(l.output, l.h_cpu, (long)l.outputs * l.batch, act);
+        return;
+    }
     if (use_darknet || l.xnor || l.binary || (act != LEAKY && act != RELU && act != LOGISTIC && act != LINEAR)) {
         if (!dn.forward_convolutional_layer) find_originals();
         dn.forward_convolutional_layer(l, net);
@@ -1008,6 +1108,13 @@ static int backward_input_flipped(const layer *l, float *delta)
 void backward_convolutional_layer(layer l, network net)
 {
     int act = l.activation;
+    if (ohem_act_is_ours(act)) { /* the activation's gradient, then a linear layer's backward */
+        ohem_act_gradient(l.h_cpu, (long)l.outputs * l.batch, act, l.delta);
+        layer lin = l;
+        lin.activation = LINEAR;
+        backward_convolutional_layer(lin, net);
+        return;
+    }
     if (use_darknet || l.xnor || l.binary || !l.batch_normalize || !net.train ||
         (act != LEAKY && act != RELU && act != LOGISTIC && act != LINEAR)) {
         if (!dn.backward_convolutional_layer) find_originals();

@@ -37,6 +37,34 @@ layer make_convolutional_layer(int batch, int h, int w, int c, int n, int groups
 layer make_maxpool_layer(int batch, int h, int w, int c, int size, int stride, int padding);
 layer make_connected_layer(int batch, int inputs, int outputs, ACTIVATION activation, int batch_normalize, int adam);
 
+/* AlexeyAB's activations, which libdarknet's ACTIVATION lacks: values past its
+ * last (SELU), set by the plugin's parser on [convolutional] layers only, so no
+ * libdarknet code ever sees them. Their gradient needs the pre-activation value:
+ * such a layer keeps it in l.h_cpu (a field only [gru] and [lstm] use),
+ * (batch, outputs), allocated by ohem_conv_act_alloc and freed by free_network;
+ * batch-norm layers keep it too (it could be recomputed from x_norm, scales and
+ * biases), so that one path serves both. */
+enum {
+    OHEM_MISH = 100,  /* x tanh(softplus(x)), softplus with AlexeyAB's threshold 20 */
+    OHEM_SWISH,       /* x logistic(x) */
+    OHEM_HARD_MISH,   /* x for x > 0, x^2 / 2 + x on (-2, 0], 0 below */
+    OHEM_RELU6,       /* min(max(x, 0), 6) */
+};
+
+/* The activation for a cfg word (mish, swish, hard_mish, relu6), or -1. */
+int ohem_act_of_word(const char *word);
+/* 1 for an OHEM_ value. */
+int ohem_act_is_ours(int act);
+/* x [n]: pre = x, x = act(x) (pre may be NULL). */
+void ohem_act_forward(float *x, float *pre, long n, int act);
+/* delta [n] *= act'(pre). */
+void ohem_act_gradient(const float *pre, long n, int act, float *delta);
+/* (Re)allocates l's pre-activation buffer for its outputs x batch when its
+ * activation is ours; 0, or -1 out of memory. */
+int ohem_conv_act_alloc(layer *l);
+/* Frees it (NULL after). */
+void ohem_conv_act_free(layer *l);
+
 /* "plugin" (ours) or "darknet" (libdarknet's own, found with dlsym(RTLD_NEXT));
  * returns 0, or -1 for another name or when the library's are not found.
  * OHEM_KERNELS sets it at start-up. */

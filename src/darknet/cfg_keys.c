@@ -138,6 +138,7 @@ typedef enum {
     K_IGNORED,   /* AlexeyAB's, for display, tracking or the GPU: a warning */
     K_RENAMED,   /* AlexeyAB's name for a key libdarknet reads under another: an error */
     K_OLDER,     /* in older cfgs (Debian's own among them), ignored by libdarknet: a warning */
+    K_OURS,      /* AlexeyAB's, implemented by the plugin's parser after libdarknet's: accepted */
 } key_kind;
 
 typedef struct {
@@ -223,8 +224,8 @@ static const foreign_key foreign[] = {
     {"[maxpool]", "antialiasing", K_NETWORK, "0", "the network (a blur before the stride)"},
     {"[maxpool]", "maxpool_zero_nonmax", K_NETWORK, "0", "the network (the non-maximum outputs zeroed)"},
     /* [route], [shortcut], [dropout], [crnn], [rnn] */
-    {"[route]", "groups", K_NETWORK, "1", "the network (the route passes 1/groups of the channels: yolov4-tiny's split)"},
-    {"[route]", "group_id", K_NETWORK, "0", "the network (which group of channels the route passes)"},
+    {"[route]", "groups", K_OURS, NULL, "route_layer.h: the route passes 1/groups of each input's channels"},
+    {"[route]", "group_id", K_OURS, NULL, "route_layer.h: which group of channels the route passes"},
     {"[shortcut]", "weights_type", K_NETWORK, "none", "the network (weighted shortcut sums)"},
     {"[shortcut]", "weights_normalization", K_NETWORK, "none", "the network (normalised shortcut weights)"},
     {"[dropout]", "dropblock", K_NETWORK, "0", "the network (DropBlock instead of dropout)"},
@@ -373,6 +374,7 @@ int ohem_cfg_check_keys(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err
         const char *path = cfg->path, *type = s->type;
         int line = s->lines[i];
         const foreign_key *f = foreign_of(t, key);
+        if (f && f->kind == K_OURS) continue;
         if (f && f->kind != K_RENAMED && f->kind != K_IGNORED && f->kind != K_OLDER && is_default(v, f->def)) {
             fprintf(stderr, "%s:%d: warning: %s %s=%s: AlexeyAB's Darknet key, at the value that changes nothing; ignored\n",
                     path, line, type, key, v);
@@ -395,6 +397,8 @@ int ohem_cfg_check_keys(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err
                 continue;
             case K_IGNORED:
                 fprintf(stderr, "%s:%d: warning: %s %s=%s: %s; ignored\n", path, line, type, key, v, f->what);
+                continue;
+            case K_OURS:
                 continue;
             case K_OLDER:
                 fprintf(stderr, "%s:%d: warning: %s %s=%s: not read by libdarknet (%s); ignored\n", path, line, type,

@@ -14,6 +14,7 @@
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
 #include "weights.h"
+#include "kernels.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ void free_network(network *net)
     ohem_keep_input_deltas_release(net);
     for (int i = 0; i < net->n; i++) {
         ohem_free_plugin_layer(&net->layers[i]);
+        if (net->layers[i].type == CONVOLUTIONAL) ohem_conv_act_free(&net->layers[i]);
         free_layer(net->layers[i]);
     }
     free(net->layers);
@@ -94,7 +96,13 @@ int resize_network(network *net, int w, int h)
     for (int i = 0; i < net->n; i++) {
         layer l = net->layers[i];
         switch (l.type) {
-        case CONVOLUTIONAL: resize_convolutional_layer(&l, w, h); break;
+        case CONVOLUTIONAL:
+            resize_convolutional_layer(&l, w, h);
+            if (ohem_conv_act_alloc(&l) != 0) {
+                fprintf(stderr, "resize_network: out of memory resizing layer %d\n", i);
+                return -1;
+            }
+            break;
         case CROP: resize_crop_layer(&l, w, h); break;
         case MAXPOOL: resize_maxpool_layer(&l, w, h); break;
         case REGION: resize_region_layer(&l, w, h); break;

@@ -10,6 +10,8 @@
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
+#include "route_layer.h"
+#include "kernels.h"
 #include "rpn_layer.h"
 
 #include <errno.h>
@@ -38,7 +40,6 @@ typedef int (*parse_fn)(parse_ctx *c, layer *l);
         *l = call;                                \
         return 0;                                 \
     }
-BUILTIN(p_convolutional, parse_convolutional(o, c->params))
 BUILTIN(p_deconvolutional, parse_deconvolutional(o, c->params))
 BUILTIN(p_local, parse_local(o, c->params))
 BUILTIN(p_activation, parse_activation(o, c->params))
@@ -59,6 +60,35 @@ BUILTIN(p_reorg, parse_reorg(o, c->params))
 BUILTIN(p_avgpool, parse_avgpool(o, c->params))
 BUILTIN(p_upsample, parse_upsample(o, c->params, c->net))
 #undef BUILTIN
+
+/* [convolutional]: libdarknet's parse, with AlexeyAB's activations (kernels.h)
+ * handed to it as linear (it knows none of them) and set after, with the
+ * pre-activation buffer their gradient reads. */
+static int p_convolutional(parse_ctx *c, layer *l)
+{
+    dn_kvp *act = NULL;
+    for (node *n = c->s->options->front; n; n = n->next) {
+        dn_kvp *p = (dn_kvp *)n->val;
+        if (!strcmp(p->key, "activation")) {
+            act = p;
+            break;
+        }
+    }
+    int ours = act ? ohem_act_of_word(act->val) : -1;
+    char *word = act ? act->val : NULL;
+    if (ours >= 0) act->val = "linear";
+    ohem_layer_line_begin(c->params.index);
+    *l = parse_convolutional(c->s->options, c->params);
+    if (ours < 0) return 0;
+    act->val = word;
+    l->activation = (ACTIVATION)ours;
+    if (ohem_conv_act_alloc(l) != 0) {
+        ohem_err_set(c->e, "%s:%d: [convolutional]: out of memory", c->cfg->path, c->s->line);
+        free_layer(*l);
+        return -1;
+    }
+    return 0;
+}
 
 static int p_softmax(parse_ctx *c, layer *l)
 {
@@ -168,12 +198,49 @@ static int check_route_sizes(parse_ctx *c)
     return 0;
 }
 
+/* AlexeyAB's groups= and group_id= of a [route] libdarknet built (route_layer.h):
+ * 1 <= groups, 0 <= group_id < groups, and each input's channels divisible by
+ * groups. Frees l on error. */
+static int route_groups(parse_ctx *c, layer *l)
+{
+    const ohem_cfg_section *s = c->s;
+    int groups = option_find_int_quiet(s->options, "groups", 1);
+    int gid = option_find_int_quiet(s->options, "group_id", 0);
+    const char *msg = NULL;
+    if (groups < 1) msg = "groups must be at least 1";
+    else if (gid < 0 || gid >= groups) msg = "group_id must be in 0..groups-1";
+    if (msg) {
+        const char *key = groups < 1 ? "groups" : "group_id";
+        ohem_err_set(c->e, "%s:%d: [route] %s=%s: %s (groups=%d, group_id=%d)", c->cfg->path,
+                     ohem_cfg_line(s, key), key,
+                     find_val(s, key) ? find_val(s, key) : "(unset)", msg, groups, gid);
+        free_layer(*l);
+        return -1;
+    }
+    for (int i = 0; i < l->n; i++) {
+        const layer *in = &c->net->layers[l->input_layers[i]];
+        if (in->out_c % groups) {
+            ohem_err_set(c->e, "%s:%d: [route] groups=%d: layer %d has %d channels, not a multiple of groups "
+                         "(hint: each input is split into groups equal channel groups)",
+                         c->cfg->path, ohem_cfg_line(s, "groups"), groups, l->input_layers[i], in->out_c);
+            free_layer(*l);
+            return -1;
+        }
+    }
+    if (route_layer_set_groups(l, c->net, groups, gid) != 0) {
+        ohem_err_set(c->e, "%s:%d: [route]: out of memory", c->cfg->path, s->line);
+        free_layer(*l);
+        return -1;
+    }
+    return 0;
+}
+
 static int p_route(parse_ctx *c, layer *l)
 {
     if (check_layer_refs(c, "layers") != 0 || check_route_sizes(c) != 0) return -1;
     ohem_layer_line_begin(c->params.index);
     *l = parse_route(c->s->options, c->params, c->net);
-    return 0;
+    return route_groups(c, l);
 }
 
 static int p_shortcut(parse_ctx *c, layer *l)
@@ -544,7 +611,7 @@ static const value_rule value_rules[] = {
     {"batch", V_INT, 1}, {"subdivisions", V_INT, 1}, {"width", V_INT, 1}, {"height", V_INT, 1},
     {"channels", V_INT, 1}, {"inputs", V_INT, 1}, {"time_steps", V_INT, 1},
     {"max_batches", V_INT, 0}, {"burn_in", V_INT, 0}, {"filters", V_INT, 1}, {"size", V_INT, 1},
-    {"stride", V_INT, 1}, {"pad", V_INT, 0}, {"padding", V_INT, 0}, {"groups", V_INT, 1},
+    {"stride", V_INT, 1}, {"pad", V_INT, 0}, {"padding", V_INT, 0}, {"groups", V_INT, 1}, {"group_id", V_INT, 0},
     {"batch_normalize", V_INT, 0}, {"classes", V_INT, 1}, {"num", V_INT, 1}, {"coords", V_INT, 0},
     {"side", V_INT, 1}, {"output", V_INT, 1}, {"hidden", V_INT, 1}, {"random", V_INT, 0},
     {"max", V_INT, 1}, {"learning_rate", V_FLOAT, 0}, {"momentum", V_FLOAT, 0},
@@ -610,6 +677,15 @@ static int check_values(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err
         const char *v = s->keys[i] + strlen(s->keys[i]) + 1, *hash = strchr(v, '#');
         char expected[200];
         int w = word_ok(s->keys[i], v, expected, sizeof(expected));
+        if (!strcmp(s->keys[i], "activation") && ohem_act_of_word(v) >= 0) {
+            if (strcmp(s->type, "[convolutional]") && strcmp(s->type, "[conv]")) {
+                ohem_err_set(e, "%s:%d: %s activation=%s: AlexeyAB's activation, implemented here for [convolutional] only "
+                             "(hint: libdarknet's activations are the others: %s)",
+                             cfg->path, s->lines[i], s->type, v, expected + strlen("expected one of: "));
+                return -1;
+            }
+            w = 1;
+        }
         if (w == 0 && hash) {
             ohem_err_set(e, "%s:%d: %s %s=%s: libdarknet reads the word with the comment after it, as an unknown %s, "
                          "and goes on with a default (hint: put the comment on a line of its own)",

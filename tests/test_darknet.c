@@ -250,7 +250,7 @@ static void test_weights_check(void **state)
     assert_non_null(strstr(e.msg, "another cfg"));
     write_bytes(bad, w, 20 + (8 + 8 * 27 + 3 * 8) * 4, NULL, 0);
     assert_int_equal(ohem_check_weights(net, bad, &e), 0); /* the first layer only */
-    /* issue 12: a file that ends inside layer 0 names layer 0, not the last layer */
+    /* a file that ends inside layer 0 names layer 0, not the last layer */
     write_bytes(bad, w, 20 + 100, NULL, 0);
     assert_int_equal(ohem_check_weights(net, bad, &e), -1);
     if (!strstr(e.msg, "120 bytes end inside layer 0's weights ([convolutional], bytes 20 to 1012)")) fail_msg("%s", e.msg);

@@ -250,7 +250,7 @@ static void test_bad_cfgs(void **state)
         {HEAD "[convolutional]\nfilters=8\nsize=1\n[softmax]\n[route]\nlayers=0\n"
               "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,2\nanchors=1,1,2,2,3,3\nclasses=3\nnum=3\n[ohem]\n",
          {"bad.cfg:20:", "mixes [softmax]"}},
-        /* issue 12, cfg checks: each was an abort, a crash or a silent default */
+        /* cfg checks: each was an abort, a crash or a silent default */
         {HEAD "[connected]\noutput=100\n[detection]\nclasses=3\ncoords=4\nside=2\nnum=2\n",
          {"bad.cfg:8:", "[detection] expects 52 inputs", "the [connected] before it (line 6) gives 100"}},
         {HEAD "[convolutional]\nfilters=24\nsize=1\n[yolo]\nmask=0,1,3\nanchors=1,1,2,2,3,3\nclasses=3\nnum=3\n",
@@ -388,7 +388,7 @@ static void test_weights_layout(void **state)
     free_network(b);
 }
 
-/* ---- issue 12: what libdarknet accepts, and what it joins ---------------------- */
+/* ---- what libdarknet accepts, and what it joins ---------------------- */
 
 /* 1 when the descriptions in files a and b are the same; prints the first
  * difference. */

@@ -5,6 +5,7 @@
 #include "cfg_keys.h"
 #include "keep_delta.h"
 #include "parse_twostage.h"
+#include "parse_yolo.h"
 #include "weights.h"
 #include "dn_internal.h"
 #include "ohem_layer.h"
@@ -260,8 +261,14 @@ static int p_yolo(parse_ctx *c, layer *l)
         p = *end == ',' ? end + 1 : end;
     }
     if (check_anchors(c, total) != 0) return -1;
+    yolo_options o;
+    if (ohem_parse_yolo_options(c->cfg, s, &o, c->e) != 0) return -1;
     ohem_layer_line_begin(c->params.index);
     *l = parse_yolo(s->options, c->params);
+    if (yolo_layer_setup(l, &o) != 0) {
+        ohem_err_set(c->e, "%s:%d: [yolo]: out of memory", c->cfg->path, s->line);
+        return -1;
+    }
     return 0;
 }
 

@@ -1,0 +1,50 @@
+/* yolo_layer.h: the [yolo] layer's forward and backward, in place of libdarknet's.
+ *
+ * Without AlexeyAB's keys it computes what libdarknet's forward_yolo_layer does
+ * (output, delta, cost; tests/test_yolo.c holds the two equal). With any of them
+ * (yolo_options.alexeyab) it computes AlexeyAB's Darknet's [yolo] loss: his matching
+ * (ignore_thresh against truths whose class the cell predicts, truth_thresh, every
+ * anchor above iou_thresh), his normalisers and his IoU-loss box delta (iou_loss.h),
+ * with his defaults for the keys not given. docs/alexeyab.md lists each key.
+ * The layer stays a YOLO layer (so detection, [ohem] and resize see it as one); the
+ * options live in a block behind l->cweights, which YOLO layers leave unused and
+ * free_layer frees. */
+#ifndef OHEM_YOLO_LAYER_H
+#define OHEM_YOLO_LAYER_H
+
+#include "darknet.h"
+#include "iou_loss.h"
+
+typedef struct {
+    int alexeyab;            /* 0: libdarknet's loss, exactly; 1: AlexeyAB's */
+    float scale_x_y;         /* x, y = logistic * s - (s - 1) / 2 */
+    float iou_normalizer;    /* weight of the box delta */
+    float obj_normalizer;    /* weight of the objectness delta */
+    float cls_normalizer;    /* read; AlexeyAB applies it only with counters_per_class */
+    iou_kind iou_loss;       /* the box loss */
+    float max_delta;         /* |IoU-loss box delta| clipped to it; FLT_MAX: none */
+    float iou_thresh;        /* anchors whose shape IoU with a truth exceeds it also train */
+    float label_smooth_eps;  /* class targets 1 - eps/2 and eps/2 */
+    int focal_loss;          /* class delta scaled as AlexeyAB's focal loss */
+    int objectness_smooth;   /* objectness targets from the IoU */
+} yolo_options;
+
+/* AlexeyAB's defaults (iou_normalizer 0.75, the others neutral), alexeyab = 0. */
+void yolo_options_default(yolo_options *o);
+
+/* Gives the YOLO layer l the options o and our forward and backward. Returns 0, or
+ * -1 when memory runs out. */
+int yolo_layer_setup(layer *l, const yolo_options *o);
+
+/* The options of l, or NULL when l is not a YOLO layer set up here. */
+const yolo_options *yolo_layer_options(const layer *l);
+
+/* output is (batch, outputs): per image, anchor, then entry (x, y, w, h, obj,
+ * classes...), then cell; x, y, obj and classes through the logistic (x, y then
+ * scaled by scale_x_y). Training: delta is the negative gradient as Darknet's [yolo]
+ * defines it (entries w.r.t. the decoded values), cost the loss. */
+void ohem_forward_yolo_layer(const layer l, network net);
+/* net.delta += l.delta */
+void ohem_backward_yolo_layer(const layer l, network net);
+
+#endif

@@ -6,7 +6,8 @@
  *  - without AlexeyAB's keys, our forward (output, delta, cost) against libdarknet's
  *    forward_yolo_layer (dlsym(RTLD_NEXT)) on random inputs and truths;
  *  - with them: scale_x_y's decoding by hand, and the delta of one truth (normalisers,
- *    label smoothing, iou_thresh's extra anchors) against the formulas written here;
+ *    label smoothing, focal loss, objectness_smooth, iou_thresh's extra anchors)
+ *    against the formulas written here; the IoU losses' entries and max_delta;
  *  - the parser: the keys are read, and a bad value is an error naming the line. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -315,7 +316,7 @@ static void test_scale_x_y(void **state)
 
 /* One truth, two classes, 4x4 cells, 3 anchors (all in the mask): the delta of every
  * entry by the formulas of docs/alexeyab.md. iou_thresh lets a second anchor train. */
-static void check_one_truth(float iou_norm, float obj_norm, float eps, float iou_thresh)
+static void check_one_truth(float iou_norm, float obj_norm, float eps, float iou_thresh, int focal, int smooth)
 {
     const int cells = 4, n = 3, classes = 2, wh = cells * cells, per = 5 + classes;
     layer l = make_layer(1, cells, n, n, classes);
@@ -324,7 +325,7 @@ static void check_one_truth(float iou_norm, float obj_norm, float eps, float iou
     yolo_options o;
     yolo_options_default(&o);
     o.alexeyab = 1, o.iou_normalizer = iou_norm, o.obj_normalizer = obj_norm, o.label_smooth_eps = eps;
-    o.iou_thresh = iou_thresh;
+    o.iou_thresh = iou_thresh, o.focal_loss = focal, o.objectness_smooth = smooth;
     assert_int_equal(yolo_layer_setup(&l, &o), 0);
     float input[3 * 7 * 16], truth[450] = {0};
     rng_seed(31);
@@ -362,12 +363,17 @@ static void check_one_truth(float iou_norm, float obj_norm, float eps, float iou
                                     log(truth[3] * 128 / l.biases[2 * a + 1])};
                     double out = e < 2 ? sig[i] : input[i];
                     if (e < 4) want = (2 - truth[2] * truth[3]) * (tx[e] - out) * iou_norm;
-                    else if (e == 4) want = obj_norm * (1 - sig[i]);
-                    else want = (e - 5 == 1 ? ypos : yneg) - sig[i];
+                    /* objectness_smooth keeps the first pass's target: 0 here, no class above 0.25 */
+                    else if (e == 4) want = obj_norm * ((smooth ? 0 : 1) - sig[i]);
+                    else if (!focal) want = (e - 5 == 1 ? ypos : yneg) - sig[i];
+                    else {
+                        /* focal: (y - p) x 0.5 x -(1 - pt)(2 pt ln pt + pt - 1), pt the truth class's p */
+                        double pt = sig[a * per * wh + 6 * wh + c];
+                        want = ((e - 5 == 1) - sig[i]) * 0.5 * -(1 - pt) * (2 * pt * log(pt) + pt - 1);
+                    }
                 } else if (e == 4) {
                     want = obj_norm * (0 - sig[i]);
                 }
-                if (getenv("DBG")) printf("a%d e%d c%d %g %g\n", a, e, c, l.delta[i], want);
                 if (fabs(l.delta[i] - want) > 1e-5 * (1 + fabs(want)))
                     fail_msg("anchor %d entry %d cell %d: delta %g, expected %g", a, e, c, l.delta[i], want);
             }
@@ -377,10 +383,12 @@ static void check_one_truth(float iou_norm, float obj_norm, float eps, float iou
 static void test_one_truth(void **state)
 {
     (void)state;
-    check_one_truth(0.75f, 1, 0, 1);
-    check_one_truth(0.07f, 2.5f, 0, 1);
-    check_one_truth(1, 1, 0.1f, 1);
-    check_one_truth(0.5f, 1, 0, 0.2f);
+    check_one_truth(0.75f, 1, 0, 1, 0, 0);
+    check_one_truth(0.07f, 2.5f, 0, 1, 0, 0);
+    check_one_truth(1, 1, 0.1f, 1, 0, 0);
+    check_one_truth(0.5f, 1, 0, 0.2f, 0, 0);
+    check_one_truth(1, 1, 0, 1, 1, 0);
+    check_one_truth(1, 1, 0, 0.2f, 0, 1);
 }
 
 /* max_delta bounds each IoU-loss box entry; the result is AlexeyAB's delta times the

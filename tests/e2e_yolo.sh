@@ -24,6 +24,17 @@ awk -F, 'NR > 1 && !($7 > 0 && $8 == 4 * 240 && $7 <= $8 && $11 > $12) { exit 1 
 expect_status 0 ./darknet detector map "$DATA" "$D/fashion-v4tiny.cfg" "$D/data/backup/fashion-v4tiny_final.weights"
 expect_text "mAP"
 
+# random= above 1: AlexeyAB's multi-scale range, (round(width x s / 32) + 1) x 32 for
+# s from 1/random to random: at 64 with random=1.4, 64 to 128
+sed -e 's/^random=0/random=1.4/' "$D/fashion-v4tiny.cfg" >"$D/ms.cfg"
+expect_status 0 ./darknet detector train "$DATA" "$D/ms.cfg" -max_batches 21 -seed 2
+expect_text "multi-scale training: every 10 iterations a size from 64x64 to 128x128 (random=1.4"
+sizes=$(grep -o '^multi-scale: [0-9]*' "$D/out" | awk '{ print $2 }' | sort -u | tr '\n' ' ')
+for d in $sizes; do [ "$d" -ge 64 ] && [ "$d" -le 128 ] || fail "random=1.4: size $d outside 64..128"; done
+sed -e 's/^random=0/random=0.5/' "$D/fashion-v4tiny.cfg" >"$D/bad.cfg"
+expect_status 1 ./darknet detector train "$DATA" "$D/bad.cfg"
+expect_text "[yolo] random=0.5: between 0 and 1 has no meaning"
+
 # bad values of the keys: errors naming file, line and key
 sed 's/^iou_loss=ciou/iou_loss=cuoi/' "$D/fashion-v4tiny.cfg" >"$D/bad.cfg"
 line=$(grep -n '^iou_loss=cuoi' "$D/bad.cfg" | head -1 | cut -d: -f1)

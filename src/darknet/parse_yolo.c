@@ -45,6 +45,14 @@ static const char *take(const ohem_cfg_section *s, const char *key)
     return NULL;
 }
 
+/* The value of key in s, without marking it read. */
+static const char *find_raw(const ohem_cfg_section *s, const char *key)
+{
+    for (int i = 0; i < s->nkeys; i++)
+        if (!strcmp(s->keys[i], key)) return s->keys[i] + strlen(key) + 1;
+    return NULL;
+}
+
 static int parse_num(const ohem_cfg *cfg, const ohem_cfg_section *s, const num_key *k, const char *v, double *out,
                      ohem_err *e)
 {
@@ -80,6 +88,21 @@ int ohem_parse_yolo_options(const ohem_cfg *cfg, const ohem_cfg_section *s, yolo
         else if (!strcmp(k, "label_smooth_eps")) o->label_smooth_eps = (float)x;
         else if (!strcmp(k, "focal_loss")) o->focal_loss = (int)x;
         else if (!strcmp(k, "objectness_smooth")) o->objectness_smooth = (int)x;
+    }
+    /* random= changes the multi-scale range only, not the loss: libdarknet reads it
+     * too (as an integer, so random=1.5 turns multi-scale training on) */
+    const char *r = find_raw(s, "random");
+    if (r) {
+        static const num_key rk = {"random", 0, 100, 0, "0: one size; 1: libdarknet's range; above 1 (AlexeyAB's 1.4 ...): "
+                                   "sizes from width / random to width x random"};
+        double x;
+        if (parse_num(cfg, s, &rk, r, &x, e) != 0) return -1;
+        if (x > 0 && x < 1) {
+            ohem_err_set(e, "%s:%d: [yolo] random=%s: between 0 and 1 has no meaning (hint: %s)", cfg->path,
+                         ohem_cfg_line(s, "random"), r, rk.hint);
+            return -1;
+        }
+        o->random = (float)x;
     }
     const char *v = take(s, "iou_loss");
     if (v) {

@@ -631,6 +631,8 @@ static int check_values(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err
         for (size_t r = 0; r < sizeof(value_rules) / sizeof(value_rules[0]); r++) {
             const value_rule *vr = &value_rules[r];
             if (strcmp(s->keys[i], vr->key)) continue;
+            /* [yolo] random= is a number (AlexeyAB's range), checked by parse_yolo.c */
+            if (!strcmp(vr->key, "random") && !strcmp(s->type, "[yolo]")) continue;
             const char *v = s->keys[i] + strlen(vr->key) + 1;
             if (!value_ok(v, vr->kind, vr->min)) {
                 const char *what = vr->kind == V_INT ? "an integer" : vr->kind == V_FLOAT ? "a number"

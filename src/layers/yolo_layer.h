@@ -27,6 +27,8 @@ typedef struct {
     float label_smooth_eps;  /* class targets 1 - eps/2 and eps/2 */
     int focal_loss;          /* class delta scaled as AlexeyAB's focal loss */
     int objectness_smooth;   /* objectness targets from the IoU */
+    float random;            /* multi-scale training: 0 off, 1 libdarknet's range, > 1
+                              * AlexeyAB's: sizes from width / random to width x random */
 } yolo_options;
 
 /* AlexeyAB's defaults (iou_normalizer 0.75, the others neutral), alexeyab = 0. */

@@ -45,8 +45,8 @@ line=$(grep -n '^scale_x_y=1.05x' "$D/bad.cfg" | head -1 | cut -d: -f1)
 expect_status 1 ./darknet detector train "$DATA" "$D/bad.cfg"
 expect_text "$D/bad.cfg:$line: [yolo] scale_x_y=1.05x: expected a number in [1, 10]"
 # a key left out is still an error
-printf 'new_coords=1\n' >>"$D/bad.cfg"
+printf 'iou_thresh_kind=giou\n' >>"$D/bad.cfg"
 sed -i 's/^scale_x_y=1.05x/scale_x_y=1.05/' "$D/bad.cfg"
 expect_status 1 ./darknet detector train "$DATA" "$D/bad.cfg"
-expect_text "[yolo] new_coords=1: AlexeyAB's Darknet key, not implemented here"
+expect_text "[yolo] iou_thresh_kind=giou: AlexeyAB's Darknet key, not implemented here"
 echo "e2e_yolo: all passed"

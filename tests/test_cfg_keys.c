@@ -276,14 +276,14 @@ static void test_messages(void **state)
         {NET CONV "[route]\nlayers=-1\ngroups=2\ngroup_id=1\n",
          "tests/tmp/keys.cfg:14: [route] groups=2: AlexeyAB's Darknet key, not implemented here: it changes the network "
          "(the route passes 1/groups of the channels: yolov4-tiny's split) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
-        {YOLO_NET "new_coords=1\n",
-         "tests/tmp/keys.cfg:22: [yolo] new_coords=1: AlexeyAB's Darknet key, not implemented here: it changes the box decoding "
-         "(scaled-YOLOv4 coordinates) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
+        {YOLO_NET "counters_per_class=5,9,2\n",
+         "tests/tmp/keys.cfg:22: [yolo] counters_per_class=5,9,2: AlexeyAB's Darknet key, not implemented here: it changes the class weights of the loss "
+         "(hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
         {YOLO_NET "iou_thresh_kind=giou\n",
          "tests/tmp/keys.cfg:22: [yolo] iou_thresh_kind=giou: AlexeyAB's Darknet key, not implemented here: it changes which anchors learn a truth "
          "(the overlap measure) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
         /* AlexeyAB's [yolo] loss keys implemented here: read, no message */
-        {YOLO_NET "scale_x_y=1.05\niou_loss=ciou\niou_normalizer=0.07\niou_thresh=0.213\n", NULL, ""},
+        {YOLO_NET "scale_x_y=1.05\niou_loss=ciou\niou_normalizer=0.07\niou_thresh=0.213\nnew_coords=1\n", NULL, ""},
         {NET "ema_alpha=0.9998\n" CONV,
          "tests/tmp/keys.cfg:6: [net] ema_alpha=0.9998: AlexeyAB's Darknet key, not implemented here: it changes the weights saved "
          "(an exponential moving average of them) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},

@@ -425,6 +425,56 @@ static void test_iou_loss_layer(void **state)
         }
 }
 
+/* new_coords (scaled-YOLOv4, yolov7): no logistic in the layer, x, y scaled, boxes
+ * w = (2 x)^2 anchor; the MSE targets sqrt(w / (4 anchor)); detections decoded so. */
+static void test_new_coords(void **state)
+{
+    (void)state;
+    layer l = make_layer(1, 2, 1, 1, 1); /* anchor 10 x 14, 2x2 cells, 6 entries */
+    l.ignore_thresh = 0.99f, l.truth_thresh = 1;
+    yolo_options o;
+    yolo_options_default(&o);
+    o.alexeyab = 1, o.new_coords = 1, o.scale_x_y = 2, o.iou_normalizer = 0.5f;
+    assert_int_equal(yolo_layer_setup(&l, &o), 0);
+    float input[24], truth[450] = {0};
+    for (int i = 0; i < 24; i++) input[i] = 0.1f + 0.8f * (i % 5) / 4; /* in (0, 1), as after a logistic */
+    truth[0] = 0.7f, truth[1] = 0.2f, truth[2] = 0.25f, truth[3] = 0.4f, truth[4] = 0; /* cell (1, 0) */
+    network net = test_net(64, 64, &l, input, truth);
+    l.forward(l, net);
+    for (int i = 0; i < 24; i++) {
+        double want = i < 8 ? input[i] * 2.0 - 0.5 : input[i];
+        if (fabs(l.output[i] - want) > 1e-6) fail_msg("entry %d: %g, by hand %g", i, l.output[i], want);
+    }
+    /* the box of cell (1, 0) by hand */
+    int c = 1;
+    double bx = (1 + l.output[c]) / 2, by = (0 + l.output[4 + c]) / 2;
+    double bw = l.output[8 + c] * l.output[8 + c] * 4 * 10 / 64, bh = l.output[12 + c] * l.output[12 + c] * 4 * 14 / 64;
+    box b = yolo_layer_box(&l, 0, 0, 1, 0, 64, 64);
+    assert_true(fabs(b.x - bx) < 1e-6 && fabs(b.y - by) < 1e-6 && fabs(b.w - bw) < 1e-6 && fabs(b.h - bh) < 1e-6);
+    /* the MSE box delta at the truth's cell */
+    double t[4] = {0.7 * 2 - 1, 0.2 * 2 - 0, sqrt(0.25 * 64 / 40.0), sqrt(0.4 * 64 / 56.0)};
+    for (int e = 0; e < 4; e++) {
+        double want = (2 - 0.25 * 0.4) * (t[e] - l.output[e * 4 + c]) * 0.5;
+        if (fabs(l.delta[e * 4 + c] - want) > 1e-5) fail_msg("delta %d: %g, by hand %g", e, l.delta[e * 4 + c], want);
+    }
+    /* detections (the image the network's size: no letterbox correction) */
+    net.train = 0;
+    l.forward(l, net);
+    detection dets[4];
+    float probs[4][1];
+    for (int i = 0; i < 4; i++) dets[i].prob = probs[i];
+    int n = get_yolo_detections(l, 64, 64, 64, 64, 0.0f, NULL, 1, dets);
+    assert_int_equal(n, 4);
+    for (int k = 0; k < 4; k++) {
+        double w = l.output[8 + k] * l.output[8 + k] * 4 * 10 / 64, x = (k % 2 + l.output[k]) / 2;
+        if (fabs(dets[k].bbox.w - w) > 1e-6 || fabs(dets[k].bbox.x - x) > 1e-6)
+            fail_msg("detection %d: x %g w %g, by hand %g %g", k, dets[k].bbox.x, dets[k].bbox.w, x, w);
+        assert_true(fabs(dets[k].prob[0] - l.output[16 + k] * l.output[20 + k]) < 1e-6 ||
+                    l.output[16 + k] * l.output[20 + k] <= 0);
+    }
+    free_layer(l);
+}
+
 /* ---- the parser -------------------------------------------------------------------- */
 
 static const char *net_head = "[net]\nbatch=1\nwidth=64\nheight=64\nchannels=3\n"
@@ -465,7 +515,7 @@ static void test_parser_keys(void **state)
         {"scale_x_y=0\n", "tests/tmp/yolo_keys.cfg:16: [yolo] scale_x_y=0: expected a number in [1, 10]"},
         {"iou_thresh=1.5\n", "tests/tmp/yolo_keys.cfg:16: [yolo] iou_thresh=1.5: expected a number in [0, 1]"},
         {"focal_loss=yes\n", "tests/tmp/yolo_keys.cfg:16: [yolo] focal_loss=yes: expected an integer in [0, 1]"},
-        {"new_coords=1\n", "tests/tmp/yolo_keys.cfg:16: [yolo] new_coords=1: AlexeyAB's Darknet key, not implemented here"},
+        {"iou_thresh_kind=giou\n", "tests/tmp/yolo_keys.cfg:16: [yolo] iou_thresh_kind=giou: AlexeyAB's Darknet key, not implemented here"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         write_cfg("tests/tmp/yolo_keys.cfg", bad[i][0]);
@@ -485,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_scale_x_y),
         cmocka_unit_test(test_one_truth),
         cmocka_unit_test(test_iou_loss_layer),
+        cmocka_unit_test(test_new_coords),
         cmocka_unit_test(test_parser_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

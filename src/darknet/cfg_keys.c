@@ -245,7 +245,6 @@ static const foreign_key foreign[] = {
     {"[crnn]", "groups", K_NETWORK, "1", "the network (grouped convolutions)"},
     {"[rnn]", "hidden", K_OLDER, NULL, "libdarknet's [rnn] has output= hidden units"},
     /* [yolo]: the network and the loss */
-    {"[yolo]", "new_coords", K_NETWORK, "0", "the box decoding (scaled-YOLOv4 coordinates)"},
     {"[yolo]", "delta_normalizer", K_NETWORK, "1", "the weight of the loss"},
     {"[yolo]", "iou_thresh_kind", K_NETWORK, "iou", "which anchors learn a truth (the overlap measure)"},
     {"[yolo]", "counters_per_class", K_NETWORK, NULL, "the class weights of the loss"},

@@ -11,7 +11,7 @@
 
 const char *const ohem_yolo_plugin_keys[] = {"scale_x_y", "iou_normalizer", "obj_normalizer", "cls_normalizer",
                                              "iou_loss", "max_delta", "iou_thresh", "label_smooth_eps",
-                                             "focal_loss", "objectness_smooth", NULL};
+                                             "focal_loss", "objectness_smooth", "new_coords", NULL};
 
 typedef struct {
     const char *key;
@@ -30,6 +30,7 @@ static const num_key num_keys[] = {
     {"label_smooth_eps", 0, 1, 0, "e.g. 0.1: the class targets become 0.95 and 0.05"},
     {"focal_loss", 0, 1, 1, "0 or 1"},
     {"objectness_smooth", 0, 1, 1, "0 or 1"},
+    {"new_coords", 0, 1, 1, "0 or 1; 1 with activation=logistic in the [convolutional] before, as AlexeyAB's yolov4-csp and yolov7 cfgs"},
 };
 
 /* The value of key in s, up to a comment, or NULL; marks it read. */
@@ -88,6 +89,7 @@ int ohem_parse_yolo_options(const ohem_cfg *cfg, const ohem_cfg_section *s, yolo
         else if (!strcmp(k, "label_smooth_eps")) o->label_smooth_eps = (float)x;
         else if (!strcmp(k, "focal_loss")) o->focal_loss = (int)x;
         else if (!strcmp(k, "objectness_smooth")) o->objectness_smooth = (int)x;
+        else if (!strcmp(k, "new_coords")) o->new_coords = (int)x;
     }
     /* random= changes the multi-scale range only, not the loss: libdarknet reads it
      * too (as an integer, so random=1.5 turns multi-scale training on) */

@@ -1,7 +1,9 @@
 /* yolo_layer.c: [yolo]'s forward and backward: libdarknet's loss, or AlexeyAB's when
  * the cfg gives any of his keys (yolo_layer.h). */
+#define _GNU_SOURCE
 #include "yolo_layer.h"
 
+#include <dlfcn.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -68,6 +70,67 @@ static box yolo_box(const float *x, const float *biases, int n, int index, int i
     b.w = exp(x[index + 2 * stride]) * biases[2 * n] / w;
     b.h = exp(x[index + 3 * stride]) * biases[2 * n + 1] / h;
     return b;
+}
+
+/* new_coords: w = x^2 x 4 x anchor (x the logistic of the conv before). */
+static box new_coords_box(const float *x, const float *biases, int n, int index, int i, int j, int lw, int lh,
+                          int w, int h, int stride)
+{
+    box b;
+    b.x = (i + x[index + 0 * stride]) / lw;
+    b.y = (j + x[index + 1 * stride]) / lh;
+    b.w = x[index + 2 * stride] * x[index + 2 * stride] * 4 * biases[2 * n] / w;
+    b.h = x[index + 3 * stride] * x[index + 3 * stride] * 4 * biases[2 * n + 1] / h;
+    return b;
+}
+
+static box decode(const yolo_options *o, const float *x, const float *biases, int n, int index, int i, int j,
+                  int lw, int lh, int w, int h, int stride)
+{
+    return (o && o->new_coords ? new_coords_box : yolo_box)(x, biases, n, index, i, j, lw, lh, w, h, stride);
+}
+
+box yolo_layer_box(const layer *l, int b, int a, int i, int j, int netw, int neth)
+{
+    return decode(yolo_layer_options(l), l->output, l->biases, l->mask[a], entry(l, b, a, j * l->w + i, 0), i, j,
+                  l->w, l->h, netw, neth, l->w * l->h);
+}
+
+typedef int (*detections_fn)(layer, int, int, int, int, float, int *, int, detection *);
+void correct_yolo_boxes(detection *dets, int n, int w, int h, int netw, int neth, int relative);
+void avg_flipped_yolo(layer l);
+
+int get_yolo_detections(layer l, int w, int h, int netw, int neth, float thresh, int *map, int relative,
+                        detection *dets)
+{
+    const yolo_options *o = yolo_layer_options(&l);
+    if (!o || !o->new_coords) {
+        static detections_fn darknet_detections;
+        if (!darknet_detections) darknet_detections = (detections_fn)dlsym(RTLD_NEXT, "get_yolo_detections");
+        if (!darknet_detections) {
+            fprintf(stderr, "error: libdarknet's get_yolo_detections is not found (link libohem.a before -ldarknet)\n");
+            exit(1);
+        }
+        return darknet_detections(l, w, h, netw, neth, thresh, map, relative, dets);
+    }
+    (void)map;
+    if (l.batch == 2) avg_flipped_yolo(l);
+    int count = 0, wh = l.w * l.h;
+    for (int k = 0; k < wh; k++)
+        for (int n = 0; n < l.n; n++) {
+            float objectness = l.output[entry(&l, 0, n, k, 4)];
+            if (objectness <= thresh) continue;
+            dets[count].bbox = yolo_layer_box(&l, 0, n, k % l.w, k / l.w, netw, neth);
+            dets[count].objectness = objectness;
+            dets[count].classes = l.classes;
+            for (int c = 0; c < l.classes; c++) {
+                float prob = objectness * l.output[entry(&l, 0, n, k, 5 + c)];
+                dets[count].prob[c] = (prob > thresh) ? prob : 0;
+            }
+            ++count;
+        }
+    correct_yolo_boxes(dets, count, w, h, netw, neth, relative);
+    return count;
 }
 
 static int mask_index(const int *mask, int val, int n)
@@ -209,11 +272,15 @@ static float finite_or_0(float v)
 static float ab_box_delta(const yolo_options *o, box truth, const float *x, const float *biases, int n, int index,
                           int i, int j, int lw, int lh, int w, int h, float *delta, float scale, int stride)
 {
-    box pred = yolo_box(x, biases, n, index, i, j, lw, lh, w, h, stride);
+    box pred = decode(o, x, biases, n, index, i, j, lw, lh, w, h, stride);
     float iou = box_iou(pred, truth);
     if (o->iou_loss == IOU_MSE) {
         float tx = (truth.x * lw - i), ty = (truth.y * lh - j);
         float tw = log(truth.w * w / biases[2 * n]), th = log(truth.h * h / biases[2 * n + 1]);
+        if (o->new_coords) {
+            tw = sqrt(truth.w * w / (4 * biases[2 * n]));
+            th = sqrt(truth.h * h / (4 * biases[2 * n + 1]));
+        }
         float t[4] = {tx, ty, tw, th};
         for (int k = 0; k < 4; k++)
             delta[index + k * stride] += scale * (t[k] - x[index + k * stride]) * o->iou_normalizer;
@@ -224,9 +291,12 @@ static float ab_box_delta(const yolo_options *o, box truth, const float *x, cons
     float d[4];
     iou_delta_alexeyab((iou_box){pred.x, pred.y, pred.w, pred.h}, (iou_box){truth.x, truth.y, truth.w, truth.h},
                        o->iou_loss, d);
-    /* AlexeyAB's chain to the entries: w, h through exp (without the anchor), x, y as they are */
-    d[2] *= exp(x[index + 2 * stride]);
-    d[3] *= exp(x[index + 3 * stride]);
+    /* AlexeyAB's chain to the entries: w, h through exp (without the anchor), x, y as
+     * they are; with new_coords none */
+    if (!o->new_coords) {
+        d[2] *= exp(x[index + 2 * stride]);
+        d[3] *= exp(x[index + 3 * stride]);
+    }
     for (int k = 0; k < 4; k++) {
         float v = finite_or_0(d[k] * o->iou_normalizer);
         if (o->max_delta != FLT_MAX) v = clip(v, o->max_delta);
@@ -289,7 +359,7 @@ static void ab_train_anchor(const layer *l, const network *net, const yolo_optio
     s->iou += iou;
     s->count++;
     if (o->iou_loss == IOU_GIOU) {
-        box pred = yolo_box(l->output, l->biases, n, entry(l, b, mask_n, loc, 0), i, j, l->w, l->h, net->w, net->h, wh);
+        box pred = decode(o, l->output, l->biases, n, entry(l, b, mask_n, loc, 0), i, j, l->w, l->h, net->w, net->h, wh);
         s->iou_loss += 1 - iou_score((iou_box){pred.x, pred.y, pred.w, pred.h},
                                      (iou_box){truth.x, truth.y, truth.w, truth.h}, IOU_GIOU);
     } else {
@@ -311,8 +381,8 @@ static void forward_alexeyab(const layer *l, const network *net, const yolo_opti
                 for (int n = 0; n < l->n; n++) {
                     int loc = j * l->w + i, box_index = entry(l, b, n, loc, 0);
                     int obj_index = entry(l, b, n, loc, 4), class_index = entry(l, b, n, loc, 5);
-                    box pred = yolo_box(l->output, l->biases, l->mask[n], box_index, i, j, l->w, l->h, net->w,
-                                        net->h, wh);
+                    box pred = decode(o, l->output, l->biases, l->mask[n], box_index, i, j, l->w, l->h, net->w,
+                                      net->h, wh);
                     float best_match = 0, best_iou = 0;
                     int best_t = 0, matches = predicts_a_class(l->output, class_index, l->classes, wh);
                     for (int t = 0; t < l->max_boxes; t++) {
@@ -411,8 +481,10 @@ void ohem_forward_yolo_layer(const layer l, network net)
     for (int b = 0; b < l.batch; b++)
         for (int n = 0; n < l.n; n++) {
             float *x = l.output + entry(&l, b, n, 0, 0), *obj = l.output + entry(&l, b, n, 0, 4);
-            for (int k = 0; k < 2 * wh; k++) x[k] = logistic(x[k]);
-            for (int k = 0; k < (1 + l.classes) * wh; k++) obj[k] = logistic(obj[k]);
+            if (!o || !o->new_coords) {
+                for (int k = 0; k < 2 * wh; k++) x[k] = logistic(x[k]);
+                for (int k = 0; k < (1 + l.classes) * wh; k++) obj[k] = logistic(obj[k]);
+            }
             if (s != 1)
                 for (int k = 0; k < 2 * wh; k++) x[k] = x[k] * s - 0.5f * (s - 1);
         }

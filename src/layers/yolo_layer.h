@@ -27,6 +27,8 @@ typedef struct {
     float label_smooth_eps;  /* class targets 1 - eps/2 and eps/2 */
     int focal_loss;          /* class delta scaled as AlexeyAB's focal loss */
     int objectness_smooth;   /* objectness targets from the IoU */
+    int new_coords;          /* scaled-YOLOv4 boxes: no logistic here (the conv before
+                              * has it), w = (2 x)^2 anchor */
     float random;            /* multi-scale training: 0 off, 1 libdarknet's range, > 1
                               * AlexeyAB's: sizes from width / random to width x random */
 } yolo_options;
@@ -40,6 +42,16 @@ int yolo_layer_setup(layer *l, const yolo_options *o);
 
 /* The options of l, or NULL when l is not a YOLO layer set up here. */
 const yolo_options *yolo_layer_options(const layer *l);
+
+/* The box of anchor a (an index into the mask) at cell (i, j) of image b, as the
+ * layer decodes it (fractions of the image). */
+box yolo_layer_box(const layer *l, int b, int a, int i, int j, int netw, int neth);
+
+/* The detections of image 0 above thresh, as libdarknet's get_yolo_detections, for
+ * which it stands (a global of that name: libdarknet's calls reach it); a layer with
+ * new_coords decodes its boxes so, the others go to libdarknet's own. */
+int get_yolo_detections(layer l, int w, int h, int netw, int neth, float thresh, int *map, int relative,
+                        detection *dets);
 
 /* output is (batch, outputs): per image, anchor, then entry (x, y, w, h, obj,
  * classes...), then cell; x, y, obj and classes through the logistic (x, y then

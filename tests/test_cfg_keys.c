@@ -305,9 +305,9 @@ static void test_messages(void **state)
          "tests/tmp/keys.cfg:12: warning: [net] seen=0: not read by libdarknet (the count of images seen comes from the weights file); ignored\n"
          "tests/tmp/keys.cfg:21: warning: [route] groups=1: AlexeyAB's Darknet key, at the value that changes nothing; ignored\n"
          "tests/tmp/keys.cfg:11: warning: [net] gamma=0.1: libdarknet reads it only with policy=exp or policy=sigmoid; ignored\n"},
-        {YOLO_NET "resize=1.5\nnms_kind=diounms\n", NULL,
+        {YOLO_NET "resize=1.5\nnms_kind=diounms\nshow_details=0\n", NULL,
          "tests/tmp/keys.cfg:22: warning: [yolo] resize=1.5: AlexeyAB's Darknet key, not implemented here: training leaves out the random resize of the training images\n"
-         "tests/tmp/keys.cfg:23: warning: [yolo] nms_kind=diounms: AlexeyAB's Darknet key for its NMS at detection; detector test, valid and map here run greedy NMS; ignored\n"},
+         "tests/tmp/keys.cfg:24: warning: [yolo] show_details=0: AlexeyAB's Darknet key for its printout; ignored\n"},
         {NET "batch=2\n" CONV, NULL, "tests/tmp/keys.cfg:6: warning: [net] key 'batch' is given twice; libdarknet reads line 2\n"},
         /* [ohem]: a per_image at or above the candidates of an image */
         {YOLO_NET "[ohem]\nper_image=800\n", NULL,

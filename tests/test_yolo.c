@@ -475,6 +475,62 @@ static void test_new_coords(void **state)
     free_layer(l);
 }
 
+/* nms_kind: AlexeyAB's DIoU-NMS against a brute force written here. Box 1 overlaps
+ * box 0 at IoU above thresh but its centre is away: IoU NMS drops it, diounms keeps
+ * it when IoU - (d^2/c^2)^beta <= thresh. */
+static double ref_diou_nms(box a, box b, double beta)
+{
+    double p[4] = {a.x, a.y, a.w, a.h}, q[4] = {b.x, b.y, b.w, b.h};
+    corners ca = corners_of(p), cb = corners_of(q);
+    double cw = fmax(ca.x2, cb.x2) - fmin(ca.x1, cb.x1), ch = fmax(ca.y2, cb.y2) - fmin(ca.y1, cb.y1);
+    double d2 = (p[0] - q[0]) * (p[0] - q[0]) + (p[1] - q[1]) * (p[1] - q[1]);
+    return ref_score(p, q, IOU_IOU, 0) - pow(d2 / (cw * cw + ch * ch), beta);
+}
+
+static void test_nms(void **state)
+{
+    (void)state;
+    rng_seed(41);
+    for (int kind = 0; kind < 3; kind++)
+        for (int round = 0; round < 50; round++) {
+            enum { N = 12 };
+            detection d[N];
+            float probs[N][2];
+            box boxes[N];
+            for (int i = 0; i < N; i++) {
+                boxes[i] = (box){0.4f + 0.2f * rng_unit(), 0.4f + 0.2f * rng_unit(), 0.1f + 0.3f * rng_unit(),
+                                 0.1f + 0.3f * rng_unit()};
+                d[i].bbox = boxes[i];
+                d[i].prob = probs[i];
+                d[i].objectness = 1;
+                d[i].classes = 2;
+                d[i].sort_class = 0;
+                probs[i][0] = 0.01f + (float)i / N, probs[i][1] = 0; /* distinct, increasing */
+            }
+            yolo_options o;
+            yolo_options_default(&o);
+            o.nms_kind = kind, o.beta_nms = 0.8f;
+            yolo_nms(d, N, 2, 0.45f, &o);
+            /* brute force: by probability (index descending), keep unless a kept one overlaps */
+            int kept[N] = {0};
+            for (int i = N - 1; i >= 0; i--) {
+                kept[i] = 1;
+                for (int j = N - 1; j > i; j--) {
+                    if (!kept[j]) continue;
+                    double ov = kind == 0 ? box_iou(boxes[j], boxes[i]) : ref_diou_nms(boxes[j], boxes[i], kind == 1 ? 0.6 : 0.8);
+                    if (ov > 0.45) kept[i] = 0;
+                }
+            }
+            for (int i = 0; i < N; i++) {
+                int orig = -1;
+                for (int k = 0; k < N; k++)
+                    if (d[i].bbox.x == boxes[k].x && d[i].bbox.y == boxes[k].y) orig = k;
+                assert_true(orig >= 0);
+                if ((d[i].prob[0] > 0) != kept[orig]) fail_msg("kind %d: box %d kept %d, brute force %d", kind, orig, d[i].prob[0] > 0, kept[orig]);
+            }
+        }
+}
+
 /* ---- the parser -------------------------------------------------------------------- */
 
 static const char *net_head = "[net]\nbatch=1\nwidth=64\nheight=64\nchannels=3\n"
@@ -536,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_one_truth),
         cmocka_unit_test(test_iou_loss_layer),
         cmocka_unit_test(test_new_coords),
+        cmocka_unit_test(test_nms),
         cmocka_unit_test(test_parser_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

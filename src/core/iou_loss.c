@@ -152,3 +152,12 @@ void iou_delta_alexeyab(iou_box pred, iou_box truth, iou_kind k, float d[4])
     d[2] = (float)(2 * ip[2] + dp[2] + ap[2] * n2);
     d[3] = (float)(2 * ip[3] + dp[3] + ap[3] * n2);
 }
+
+double iou_diou_nms(iou_box a, iou_box b, double beta)
+{
+    pair_geo g = geo_of(a, b);
+    double iou = g.uni > 0 ? g.inter / g.uni : 0, c2 = g.cw * g.cw + g.ch * g.ch;
+    if (c2 <= 0) return iou;
+    double d2 = ((double)a.x - b.x) * ((double)a.x - b.x) + ((double)a.y - b.y) * ((double)a.y - b.y);
+    return iou - pow(d2 / c2, beta);
+}

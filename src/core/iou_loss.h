@@ -46,4 +46,8 @@ void iou_delta_alexeyab(iou_box pred, iou_box truth, iou_kind k, float d[4]);
 void iou_grad_parts(iou_box pred, iou_box truth, iou_kind k, double iou_part[4], double dist_part[4],
                     double aspect_part[4]);
 
+/* AlexeyAB's DIoU-NMS overlap: IoU - (d^2 / c^2)^beta (d the distance of the
+ * centres, c the diagonal of the smallest box holding both); IoU when c is 0. */
+double iou_diou_nms(iou_box a, iou_box b, double beta);
+
 #endif

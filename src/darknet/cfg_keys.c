@@ -250,8 +250,6 @@ static const foreign_key foreign[] = {
     {"[yolo]", "counters_per_class", K_NETWORK, NULL, "the class weights of the loss"},
     {"[yolo]", "embedding_layer", K_NETWORK, NULL, "the network (a tracking embedding)"},
     {"[yolo]", "resize", K_AUGMENT, "1", "the random resize of the training images"},
-    {"[yolo]", "nms_kind", K_IGNORED, NULL, "AlexeyAB's Darknet key for its NMS at detection; detector test, valid and map here run greedy NMS"},
-    {"[yolo]", "beta_nms", K_IGNORED, NULL, "AlexeyAB's Darknet key for its NMS at detection; detector test, valid and map here run greedy NMS"},
     {"[yolo]", "show_details", K_IGNORED, NULL, "AlexeyAB's Darknet key for its printout"},
     {"[yolo]", "track_history_size", K_IGNORED, NULL, "AlexeyAB's Darknet key for tracking"},
     {"[yolo]", "sim_thresh", K_IGNORED, NULL, "AlexeyAB's Darknet key for tracking"},

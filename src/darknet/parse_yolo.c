@@ -11,7 +11,7 @@
 
 const char *const ohem_yolo_plugin_keys[] = {"scale_x_y", "iou_normalizer", "obj_normalizer", "cls_normalizer",
                                              "iou_loss", "max_delta", "iou_thresh", "label_smooth_eps",
-                                             "focal_loss", "objectness_smooth", "new_coords", NULL};
+                                             "focal_loss", "objectness_smooth", "new_coords", "nms_kind", "beta_nms", NULL};
 
 typedef struct {
     const char *key;
@@ -105,6 +105,28 @@ int ohem_parse_yolo_options(const ohem_cfg *cfg, const ohem_cfg_section *s, yolo
             return -1;
         }
         o->random = (float)x;
+    }
+    /* nms_kind= and beta_nms= change detection's NMS only, not the loss */
+    const char *nk = take(s, "nms_kind");
+    if (nk) {
+        static const char *const kinds[] = {"default", "greedynms", "diounms"};
+        size_t n = strcspn(nk, "#");
+        int kind = -1;
+        for (int i = 0; i < 3; i++)
+            if (strlen(kinds[i]) == n && !strncmp(nk, kinds[i], n)) kind = i;
+        if (kind < 0) {
+            ohem_err_set(e, "%s:%d: [yolo] nms_kind=%s: expected default, greedynms or diounms", cfg->path,
+                         ohem_cfg_line(s, "nms_kind"), nk);
+            return -1;
+        }
+        o->nms_kind = kind;
+    }
+    const char *bn = take(s, "beta_nms");
+    if (bn) {
+        static const num_key bk = {"beta_nms", 1e-6, 100, 0, "the exponent of diounms's distance term; AlexeyAB's cfgs use 0.6"};
+        double x;
+        if (parse_num(cfg, s, &bk, bn, &x, e) != 0) return -1;
+        o->beta_nms = (float)x;
     }
     const char *v = take(s, "iou_loss");
     if (v) {

@@ -28,6 +28,7 @@ void yolo_options_default(yolo_options *o)
     o->iou_loss = IOU_MSE;
     o->max_delta = FLT_MAX;
     o->iou_thresh = 1;
+    o->beta_nms = 0.6f;
 }
 
 int yolo_layer_setup(layer *l, const yolo_options *o)
@@ -497,4 +498,47 @@ void ohem_forward_yolo_layer(const layer l, network net)
 void ohem_backward_yolo_layer(const layer l, network net)
 {
     for (int i = 0; i < l.batch * l.inputs; i++) net.delta[i] += l.delta[i];
+}
+
+static int nms_class;
+
+/* Higher probability of class nms_class first. */
+static int by_prob(const void *pa, const void *pb)
+{
+    const detection *a = pa, *b = pb;
+    float d = a->prob[nms_class] - b->prob[nms_class];
+    return d < 0 ? 1 : d > 0 ? -1 : 0;
+}
+
+void yolo_nms(detection *dets, int n, int classes, float thresh, const yolo_options *o)
+{
+    if (!o || !o->nms_kind) {
+        do_nms_sort(dets, n, classes, thresh);
+        return;
+    }
+    /* detections of objectness 0 go last and out of the count */
+    int k = n - 1;
+    for (int i = 0; i <= k; i++)
+        if (dets[i].objectness == 0) {
+            detection t = dets[i];
+            dets[i] = dets[k];
+            dets[k] = t;
+            k--;
+            i--;
+        }
+    n = k + 1;
+    double beta = o->nms_kind == 1 ? 0.6 : o->beta_nms;
+    for (int c = 0; c < classes; c++) {
+        nms_class = c;
+        qsort(dets, n, sizeof(detection), by_prob);
+        for (int i = 0; i < n; i++) {
+            if (dets[i].prob[c] == 0) continue;
+            box a = dets[i].bbox;
+            for (int j = i + 1; j < n; j++) {
+                box b = dets[j].bbox;
+                if (iou_diou_nms((iou_box){a.x, a.y, a.w, a.h}, (iou_box){b.x, b.y, b.w, b.h}, beta) > thresh)
+                    dets[j].prob[c] = 0;
+            }
+        }
+    }
 }

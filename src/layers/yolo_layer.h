@@ -29,6 +29,9 @@ typedef struct {
     int objectness_smooth;   /* objectness targets from the IoU */
     int new_coords;          /* scaled-YOLOv4 boxes: no logistic here (the conv before
                               * has it), w = (2 x)^2 anchor */
+    int nms_kind;            /* detection's NMS: 0 libdarknet's (IoU), 1 greedynms
+                              * (AlexeyAB's: DIoU with beta 0.6), 2 diounms (beta_nms) */
+    float beta_nms;          /* diounms's exponent of the centre-distance term */
     float random;            /* multi-scale training: 0 off, 1 libdarknet's range, > 1
                               * AlexeyAB's: sizes from width / random to width x random */
 } yolo_options;
@@ -52,6 +55,12 @@ box yolo_layer_box(const layer *l, int b, int a, int i, int j, int netw, int net
  * new_coords decodes its boxes so, the others go to libdarknet's own. */
 int get_yolo_detections(layer l, int w, int h, int netw, int neth, float thresh, int *map, int relative,
                         detection *dets);
+
+/* NMS of n detections per class at thresh: libdarknet's do_nms_sort when o is NULL
+ * or nms_kind is 0, else AlexeyAB's diounms_sort: per class, by probability, a
+ * detection zeroes the later ones whose overlap exceeds thresh (greedynms:
+ * IoU - (d^2/c^2)^0.6; diounms: IoU - (d^2/c^2)^beta_nms). */
+void yolo_nms(detection *dets, int n, int classes, float thresh, const yolo_options *o);
 
 /* output is (batch, outputs): per image, anchor, then entry (x, y, w, h, obj,
  * classes...), then cell; x, y, obj and classes through the logistic (x, y then

@@ -36,13 +36,13 @@ MPI_LIBS = $(if $(MPI_ON),$(shell mpicc --showme:link))
 FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 
 # libohem.a: the layers and the plugin glue a user's program links (before or after -ldarknet).
-CORE_SRC = src/core/ohem.c src/core/rcnn.c src/core/roi_align.c
+CORE_SRC = src/core/ohem.c src/core/rcnn.c src/core/roi_align.c src/core/iou_loss.c
 CPU_SRC = src/cpu/pool.c src/cpu/coretype.c src/cpu/gemm.c src/cpu/sgemm.c src/cpu/im2col.c src/cpu/winograd.c \
 	src/cpu/kernels.c
 LAYERS_SRC = src/layers/roi_rows.c src/layers/ohem_layer.c src/layers/rpn_layer.c src/layers/roipool_layer.c src/layers/roi_loss_layer.c \
-	src/layers/route_layer.c
+	src/layers/route_layer.c src/layers/yolo_layer.c
 DARKNET_SRC = src/darknet/startup.c src/darknet/env.c src/darknet/cfg.c src/darknet/cfg_keys.c src/darknet/parser.c \
-	src/darknet/parse_twostage.c src/darknet/network.c src/darknet/keep_delta.c \
+	src/darknet/parse_twostage.c src/darknet/parse_yolo.c src/darknet/network.c src/darknet/keep_delta.c \
 	src/darknet/weights.c
 LIB_SRC = $(CORE_SRC) $(CPU_SRC) $(LAYERS_SRC) $(DARKNET_SRC)
 LIB_OBJ = $(LIB_SRC:.c=.o)
@@ -52,7 +52,7 @@ CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.
 	src/cli/import_voc.c src/cli/import_coco.c src/cli/files.c src/cli/mine.c src/cli/partial.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
-	tests/test_parser tests/test_cfg_keys tests/test_alexeyab tests/test_darknet tests/test_map tests/test_mine tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv tests/opencv_dump
+	tests/test_parser tests/test_cfg_keys tests/test_alexeyab tests/test_yolo tests/test_darknet tests/test_map tests/test_mine tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv tests/opencv_dump
 HEADERS = $(wildcard src/*/*.h bench/*.h)
 
 .PHONY: all deps cfgs test demo compare compare-onestage bench memcheck fuzz clean

@@ -278,12 +278,14 @@ static void test_messages(void **state)
          "(weighted shortcut sums) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
         /* AlexeyAB's keys the plugin implements: no message */
         {NET CONV "[route]\nlayers=-1\ngroups=2\ngroup_id=1\n", NULL, ""},
-        {YOLO_NET "scale_x_y=1.05\n",
-         "tests/tmp/keys.cfg:22: [yolo] scale_x_y=1.05: AlexeyAB's Darknet key, not implemented here: it changes the box decoding "
-         "(x and y scaled about the cell centre) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
-        {YOLO_NET "iou_loss=ciou\n",
-         "tests/tmp/keys.cfg:22: [yolo] iou_loss=ciou: AlexeyAB's Darknet key, not implemented here: it changes the box loss "
-         "(an IoU loss instead of squared error) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
+        {YOLO_NET "counters_per_class=5,9,2\n",
+         "tests/tmp/keys.cfg:22: [yolo] counters_per_class=5,9,2: AlexeyAB's Darknet key, not implemented here: it changes the class weights of the loss "
+         "(hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
+        {YOLO_NET "iou_thresh_kind=giou\n",
+         "tests/tmp/keys.cfg:22: [yolo] iou_thresh_kind=giou: AlexeyAB's Darknet key, not implemented here: it changes which anchors learn a truth "
+         "(the overlap measure) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
+        /* AlexeyAB's [yolo] loss keys implemented here: read, no message */
+        {YOLO_NET "scale_x_y=1.05\niou_loss=ciou\niou_normalizer=0.07\niou_thresh=0.213\nnew_coords=1\n", NULL, ""},
         {NET "ema_alpha=0.9998\n" CONV,
          "tests/tmp/keys.cfg:6: [net] ema_alpha=0.9998: AlexeyAB's Darknet key, not implemented here: it changes the weights saved "
          "(an exponential moving average of them) (hint: remove the line to train libdarknet's network, which differs from AlexeyAB's)", ""},
@@ -304,9 +306,9 @@ static void test_messages(void **state)
          "tests/tmp/keys.cfg:10: warning: [net] max_chart_loss=10: AlexeyAB's Darknet key for its loss chart, which this build does not draw; ignored\n"
          "tests/tmp/keys.cfg:12: warning: [net] seen=0: not read by libdarknet (the count of images seen comes from the weights file); ignored\n"
          "tests/tmp/keys.cfg:11: warning: [net] gamma=0.1: libdarknet reads it only with policy=exp or policy=sigmoid; ignored\n"},
-        {YOLO_NET "resize=1.5\nnms_kind=diounms\n", NULL,
+        {YOLO_NET "resize=1.5\nnms_kind=diounms\nshow_details=0\n", NULL,
          "tests/tmp/keys.cfg:22: warning: [yolo] resize=1.5: AlexeyAB's Darknet key, not implemented here: training leaves out the random resize of the training images\n"
-         "tests/tmp/keys.cfg:23: warning: [yolo] nms_kind=diounms: AlexeyAB's Darknet key for its NMS at detection; detector test, valid and map here run greedy NMS; ignored\n"},
+         "tests/tmp/keys.cfg:24: warning: [yolo] show_details=0: AlexeyAB's Darknet key for its printout; ignored\n"},
         {NET "batch=2\n" CONV, NULL, "tests/tmp/keys.cfg:6: warning: [net] key 'batch' is given twice; libdarknet reads line 2\n"},
         /* [ohem]: a per_image at or above the candidates of an image */
         {YOLO_NET "[ohem]\nper_image=800\n", NULL,

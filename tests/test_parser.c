@@ -68,6 +68,8 @@ static void describe(FILE *out, network *net)
         void (*bf)(struct layer, struct network) = ohem_backward_of(net, i);
         const char *bw = bf && dladdr((void *)bf, &info) && info.dli_sname ? info.dli_sname : "?";
         if (l->type == REGION) bw = "(region)";
+        /* [yolo]: ours in place of libdarknet's, held equal to it by tests/test_yolo.c */
+        if (l->type == YOLO) fw = bw = "(yolo)";
         fprintf(out, "layer %d functions %s %s update %d\n", i, fw, bw, l->update != NULL);
         fprintf(out, "layer %d buffers output %d delta %d cost %d\n", i, l->output != NULL, l->delta != NULL, l->cost != NULL);
         if (l->weights) fprintf(out, "layer %d weights %d %016llx\n", i, l->nweights, (unsigned long long)fnv(l->weights, l->nweights * sizeof(float)));

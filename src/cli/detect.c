@@ -1,5 +1,6 @@
 /* detect.c: ./darknet detector map | valid | test. */
 #include "detect.h"
+#include "yolo_layer.h"
 #include "cli.h"
 #include "roi_loss_layer.h"
 
@@ -195,7 +196,8 @@ detection *detector_detect(network *net, image im, float thresh, int *n)
     free_image(sized);
     detection *dets = get_network_boxes(net, im.w, im.h, thresh, .5f, NULL, 1, n);
     const layer *l = detector_layer(net);
-    if (l && *n) do_nms_sort(dets, *n, l->classes, DET_NMS);
+    /* a [yolo] layer's nms_kind= (AlexeyAB's DIoU-NMS), else libdarknet's */
+    if (l && *n) yolo_nms(dets, *n, l->classes, DET_NMS, yolo_layer_options(l));
     return dets;
 }
 

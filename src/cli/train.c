@@ -12,6 +12,7 @@
 #include "roi_loss_layer.h"
 #include "rng.h"
 #include "train_state.h"
+#include "yolo_layer.h"
 
 #include <cblas.h>
 #include <dirent.h>
@@ -226,11 +227,18 @@ static void warn_testing_batch(const char *cfg, int imgs)
 }
 
 /* Multi-scale training picks, every 10 iterations, a multiple of 32 from 10/13 to
- * 19/13 of the cfg's width (Darknet's 320..608 at 416): *lo and *hi in units of 32. */
-static void multiscale_range(int width, int *lo, int *hi)
+ * 19/13 of the cfg's width (Darknet's 320..608 at 416), or with scale > 1 (the last
+ * [yolo]'s random=, AlexeyAB's meaning) from about width / scale to width x scale:
+ * *lo and *hi in units of 32. */
+static void multiscale_range(int width, float scale, int *lo, int *hi)
 {
     *lo = (10 * width + 13 * 32 - 1) / (13 * 32);
     *hi = 19 * width / (13 * 32);
+    if (scale > 1) {
+        /* AlexeyAB's detector.c: (round(s x width / 32) + 1) x 32, s from 1/random to random */
+        *lo = (int)lround(width / scale / 32) + 1;
+        *hi = (int)lround(width * scale / 32) + 1;
+    }
     if (*lo < 1) *lo = 1;
     if (*hi < *lo) *hi = *lo;
 }
@@ -508,8 +516,13 @@ static int train_build(train_run *r)
     if (dist_rank() == 0) warn_testing_batch(r->pos[1], r->imgs);
     int threads = openblas_get_num_threads();
     fprintf(stderr, "gemm: %s; %d thread%s (OHEM_THREADS)\n", ohem_gemm_name(), threads, threads == 1 ? "" : "s");
-    multiscale_range(net->w, &r->ms_lo, &r->ms_hi);
-    if (det->random)
+    const yolo_options *yo = yolo_layer_options(det);
+    float ms_scale = yo && yo->random > 1 ? yo->random : 0;
+    multiscale_range(net->w, ms_scale, &r->ms_lo, &r->ms_hi);
+    if (det->random && ms_scale)
+        fprintf(stderr, "multi-scale training: every 10 iterations a size from %dx%d to %dx%d (random=%g: about 1/%g to %g times the width %d, as AlexeyAB's Darknet; multiples of 32)\n",
+                32 * r->ms_lo, 32 * r->ms_lo, 32 * r->ms_hi, 32 * r->ms_hi, ms_scale, ms_scale, ms_scale, net->w);
+    else if (det->random)
         fprintf(stderr, "multi-scale training: every 10 iterations a size from %dx%d to %dx%d (10/13 to 19/13 of the width %d, multiples of 32)\n",
                 32 * r->ms_lo, 32 * r->ms_lo, 32 * r->ms_hi, 32 * r->ms_hi, net->w);
     return 0;

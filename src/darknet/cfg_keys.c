@@ -4,6 +4,7 @@
  * parser.c, each with what it changes there. */
 #include "cfg_keys.h"
 #include "dn_internal.h"
+#include "parse_yolo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,9 +117,15 @@ static int is_net(const key_table *t)
     return !strcmp(t->name, "[net]");
 }
 
+/* Keys the plugin reads beside libdarknet's, per section. */
+static int plugin_known(const key_table *t, const char *key)
+{
+    return !strcmp(t->name, "[yolo]") && in_list(ohem_yolo_plugin_keys, key);
+}
+
 static int known(const key_table *t, const char *key)
 {
-    return in_list(t->keys, key) || (!is_net(t) && in_list(ohem_cfg_common_keys, key));
+    return in_list(t->keys, key) || (!is_net(t) && in_list(ohem_cfg_common_keys, key)) || plugin_known(t, key);
 }
 
 /* Keys of [net] that libdarknet reads only with another setting. */
@@ -239,24 +246,11 @@ static const foreign_key foreign[] = {
     {"[crnn]", "groups", K_NETWORK, "1", "the network (grouped convolutions)"},
     {"[rnn]", "hidden", K_OLDER, NULL, "libdarknet's [rnn] has output= hidden units"},
     /* [yolo]: the network and the loss */
-    {"[yolo]", "scale_x_y", K_NETWORK, "1", "the box decoding (x and y scaled about the cell centre)"},
-    {"[yolo]", "new_coords", K_NETWORK, "0", "the box decoding (scaled-YOLOv4 coordinates)"},
-    {"[yolo]", "iou_loss", K_NETWORK, "mse", "the box loss (an IoU loss instead of squared error)"},
-    {"[yolo]", "iou_normalizer", K_NETWORK, "0.75", "the weight of the box loss"},
-    {"[yolo]", "cls_normalizer", K_NETWORK, "1", "the weight of the class and objectness losses"},
-    {"[yolo]", "obj_normalizer", K_NETWORK, "1", "the weight of the objectness loss"},
     {"[yolo]", "delta_normalizer", K_NETWORK, "1", "the weight of the loss"},
-    {"[yolo]", "max_delta", K_NETWORK, NULL, "the loss (its gradient clipped)"},
-    {"[yolo]", "iou_thresh", K_NETWORK, "1", "which anchors learn a truth (every anchor above the IoU, not the best only)"},
     {"[yolo]", "iou_thresh_kind", K_NETWORK, "iou", "which anchors learn a truth (the overlap measure)"},
-    {"[yolo]", "objectness_smooth", K_NETWORK, "0", "the objectness targets"},
-    {"[yolo]", "label_smooth_eps", K_NETWORK, "0", "the class targets (label smoothing)"},
-    {"[yolo]", "focal_loss", K_NETWORK, "0", "the class loss (focal loss)"},
     {"[yolo]", "counters_per_class", K_NETWORK, NULL, "the class weights of the loss"},
     {"[yolo]", "embedding_layer", K_NETWORK, NULL, "the network (a tracking embedding)"},
     {"[yolo]", "resize", K_AUGMENT, "1", "the random resize of the training images"},
-    {"[yolo]", "nms_kind", K_IGNORED, NULL, "AlexeyAB's Darknet key for its NMS at detection; detector test, valid and map here run greedy NMS"},
-    {"[yolo]", "beta_nms", K_IGNORED, NULL, "AlexeyAB's Darknet key for its NMS at detection; detector test, valid and map here run greedy NMS"},
     {"[yolo]", "show_details", K_IGNORED, NULL, "AlexeyAB's Darknet key for its printout"},
     {"[yolo]", "track_history_size", K_IGNORED, NULL, "AlexeyAB's Darknet key for tracking"},
     {"[yolo]", "sim_thresh", K_IGNORED, NULL, "AlexeyAB's Darknet key for tracking"},

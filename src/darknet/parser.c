@@ -5,6 +5,7 @@
 #include "cfg_keys.h"
 #include "keep_delta.h"
 #include "parse_twostage.h"
+#include "parse_yolo.h"
 #include "weights.h"
 #include "dn_internal.h"
 #include "ohem_layer.h"
@@ -327,8 +328,14 @@ static int p_yolo(parse_ctx *c, layer *l)
         p = *end == ',' ? end + 1 : end;
     }
     if (check_anchors(c, total) != 0) return -1;
+    yolo_options o;
+    if (ohem_parse_yolo_options(c->cfg, s, &o, c->e) != 0) return -1;
     ohem_layer_line_begin(c->params.index);
     *l = parse_yolo(s->options, c->params);
+    if (yolo_layer_setup(l, &o) != 0) {
+        ohem_err_set(c->e, "%s:%d: [yolo]: out of memory", c->cfg->path, s->line);
+        return -1;
+    }
     return 0;
 }
 
@@ -700,6 +707,8 @@ static int check_values(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err
         for (size_t r = 0; r < sizeof(value_rules) / sizeof(value_rules[0]); r++) {
             const value_rule *vr = &value_rules[r];
             if (strcmp(s->keys[i], vr->key)) continue;
+            /* [yolo] random= is a number (AlexeyAB's range), checked by parse_yolo.c */
+            if (!strcmp(vr->key, "random") && !strcmp(s->type, "[yolo]")) continue;
             const char *v = s->keys[i] + strlen(vr->key) + 1;
             if (!value_ok(v, vr->kind, vr->min)) {
                 const char *what = vr->kind == V_INT ? "an integer" : vr->kind == V_FLOAT ? "a number"

@@ -2,6 +2,7 @@
  * losses, boxes and positives (one small adapter per loss-layer kind), the
  * selection per image, and the delta mask. */
 #include "ohem_layer.h"
+#include "yolo_layer.h"
 #include "plugin.h"
 #include "dn_internal.h"
 #include "ohem.h"
@@ -115,14 +116,12 @@ static int truth_cell(const layer *L, box t, int *i, int *j)
 static void yolo_gather(const layer *L, const network *net, int b, float *coord, float *obj,
                         float *cls, box *boxes, unsigned char *pos)
 {
-    int wh = L->w * L->h, E = anchor_entries(L);
+    int wh = L->w * L->h;
     grid_gather_loss(L, b, coord, obj, cls);
     if (boxes)
         for (int a = 0; a < L->n; a++)
             for (int k = 0; k < wh; k++)
-                boxes[a * wh + k] = get_yolo_box(L->output, L->biases, L->mask[a],
-                                                 b * L->outputs + a * E * wh + k, k % L->w,
-                                                 k / L->w, L->w, L->h, net->w, net->h, wh);
+                boxes[a * wh + k] = yolo_layer_box(L, b, a, k % L->w, k / L->w, net->w, net->h);
     /* A truth is matched, as forward_yolo_layer matches it, to the anchor of best
      * shape IoU at its cell; it is a candidate here when that anchor is masked in. */
     memset(pos, 0, (size_t)grid_count(L, net));

@@ -32,8 +32,8 @@ for v in "$@"; do
         [ -f "$run/map.txt" ] || continue
         n=$((n + 1))
         tail -n 1 "$run/map.txt" | awk '{ print $3 }' >>"$OUT/$label.map"
-        # per-class AP: the rows between the header and the last line
-        sed '1d;$d' "$run/map.txt" | awk '{ print $1, $4 }' >>"$OUT/$label.ap"
+        # per-class AP: the class rows (not the notes, the header or the mAP line)
+        awk 'NF == 8 && $1 != "class" { print $1, $4 }' "$run/map.txt" >>"$OUT/$label.ap"
         awk -F, 'NR > 1 { l = $3 } END { print l }' "$run/train.csv" >>"$OUT/$label.loss"
         awk -F, 'NR > 6 { print $5 }' "$run/train.csv" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }' >"$run/sec"
         cat "$run/sec" >>"$OUT/$label.sec"

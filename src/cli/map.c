@@ -44,6 +44,12 @@ static int by_score(const void *a, const void *b)
     return i - j;
 }
 
+void map_sort_by_score(const map_det *dets, int *order, int n)
+{
+    sort_dets = dets;
+    qsort(order, n, sizeof(int), by_score);
+}
+
 /* AP from the precision/recall points of one class, in ranked order. */
 static double average_precision(const double *prec, const double *rec, int n, int points)
 {
@@ -101,8 +107,7 @@ double map_evaluate(const map_det *dets, int ndets, const map_truth *truths, int
         int n = 0;
         for (int i = 0; i < ndets; i++)
             if (dets[i].cls == c) order[n++] = i;
-        sort_dets = dets;
-        qsort(order, n, sizeof(int), by_score);
+        map_sort_by_score(dets, order, n);
         memset(taken, 0, ntruths);
         int tp = 0, fp = 0, ranked = 0;
         for (int k = 0; k < n; k++) {

@@ -26,6 +26,9 @@ typedef struct {
     double precision, recall;  /* at the score threshold; NAN when undefined */
 } map_class;
 
+/* Sorts order (n indexes into dets) by descending score; ties keep their order. */
+void map_sort_by_score(const map_det *dets, int *order, int n);
+
 /* Matches detections to truths per class: in descending score (ties: input order),
  * each takes the truth of its image and class with the highest IoU, ignored ones
  * included (VOC's rule); IoU > iou_thresh and that truth ignored: the detection is

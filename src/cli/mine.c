@@ -110,24 +110,13 @@ float mine_image_loss(mine_net *m, image im, const float *rows, int n)
     return (float)sum;
 }
 
-static const map_det *sort_dets;
-
-static int by_score(const void *a, const void *b)
-{
-    int i = *(const int *)a, j = *(const int *)b;
-    float x = sort_dets[i].score, y = sort_dets[j].score;
-    if (x != y) return x > y ? -1 : 1;
-    return i - j;
-}
-
 void mine_match(const map_det *dets, int nd, const map_truth *truths, int nt, float iou,
                 unsigned char *det_fp, unsigned char *truth_missed, int *fp, int *misses)
 {
     int *order = malloc((nd + 1) * sizeof(int));
     unsigned char *taken = calloc(nt + 1, 1);
     for (int i = 0; i < nd; i++) order[i] = i;
-    sort_dets = dets;
-    qsort(order, nd, sizeof(int), by_score);
+    map_sort_by_score(dets, order, nd);
     *fp = 0;
     for (int k = 0; k < nd; k++) {
         const map_det *d = &dets[order[k]];

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cfg.h"
 #include "pool.h"
+#include "dn_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,9 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-unsigned char *stbi_load(char const *filename, int *x, int *y, int *comp, int req_comp);
-void stbi_image_free(void *retval_from_stbi_load);
 
 /* Reads one line without its end (LF or CRLF); NULL at end of file. */
 static char *get_line(FILE *f)

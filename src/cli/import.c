@@ -3,6 +3,7 @@
 #include "import.h"
 #include "cli.h"
 #include "files.h"
+#include "dn_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -12,8 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-int stbi_info(char const *filename, int *x, int *y, int *comp);
 
 #define PATH_CAP FILES_PATH_CAP
 /* A box keeps at least this share of the image's width and height, so that its

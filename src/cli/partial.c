@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void save_weights_upto(network *net, char *filename, int cutoff);
 
 int cli_partial(int argc, char **argv)
 {

@@ -3,6 +3,11 @@
 #ifndef OHEM_IM2COL_H
 #define OHEM_IM2COL_H
 
+/* libdarknet's names, replaced: im (channels, height, width) to col (channels *
+ * ksize * ksize, out_h * out_w), and col back, added into im. */
+void im2col_cpu(float *data_im, int channels, int height, int width, int ksize, int stride, int pad, float *data_col);
+void col2im_cpu(float *data_col, int channels, int height, int width, int ksize, int stride, int pad, float *data_im);
+
 /* "plugin" (row-wise) or "darknet" (libdarknet's per-pixel im2col_cpu/col2im_cpu);
  * returns 0, or -1 for another name. OHEM_IM2COL sets it at start-up. */
 int ohem_im2col_select(const char *name);

@@ -848,8 +848,6 @@ void backward_batchnorm_layer(layer l, network net)
 
 void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B, int ldb, float BETA, float *C,
           int ldc);
-void im2col_cpu(float *data_im, int channels, int height, int width, int ksize, int stride, int pad, float *data_col);
-void col2im_cpu(float *data_col, int channels, int height, int width, int ksize, int stride, int pad, float *data_im);
 
 typedef struct {
     const layer *l;

@@ -2,6 +2,7 @@
  * the cfg gives any of his keys (yolo_layer.h). */
 #define _GNU_SOURCE
 #include "yolo_layer.h"
+#include "dn_internal.h"
 
 #include <dlfcn.h>
 #include <float.h>
@@ -98,8 +99,6 @@ box yolo_layer_box(const layer *l, int b, int a, int i, int j, int netw, int net
 }
 
 typedef int (*detections_fn)(layer, int, int, int, int, float, int *, int, detection *);
-void correct_yolo_boxes(detection *dets, int n, int w, int h, int netw, int neth, int relative);
-void avg_flipped_yolo(layer l);
 
 int get_yolo_detections(layer l, int w, int h, int netw, int neth, float thresh, int *map, int relative,
                         detection *dets)

@@ -87,4 +87,14 @@ void resize_avgpool_layer(layer *l, int w, int h);
 void resize_normalization_layer(layer *l, int w, int h);
 void resize_cost_layer(layer *l, int inputs);
 
+/* yolo_layer.c: boxes from the letterboxed network input back to the image; the
+ * mean of a flipped batch's outputs. */
+void correct_yolo_boxes(detection *dets, int n, int w, int h, int netw, int neth, int relative);
+void avg_flipped_yolo(layer l);
+
+/* The stb_image that libdarknet is built with. */
+unsigned char *stbi_load(char const *filename, int *x, int *y, int *comp, int req_comp);
+void stbi_image_free(void *retval_from_stbi_load);
+int stbi_info(char const *filename, int *x, int *y, int *comp);
+
 #endif

@@ -18,7 +18,7 @@
 typedef struct {
     uint32_t magic;
     roipool_options opt;
-    int images, rpn;        /* the network's batch; the [rpn] layer's index */
+    int rpn;                /* the [rpn] layer's index */
     int index;              /* this layer's index */
     roi_rows *rows;         /* the RoIs and the rows that hold them; a row carries
                                its max pooling's indexes (outputs ints) in mode max */
@@ -71,7 +71,6 @@ int make_roipool_layer(layer *l, const roipool_options *o, network *net, int ind
     l->cweights = (char *)st;
     st->magic = ROIPOOL_MAGIC;
     st->opt = *o;
-    st->images = images;
     st->rpn = index - 1;
     st->index = index;
     st->rows = roi_rows_make(images, o->rois, index, o->mode == ROIPOOL_MAX ? l->outputs : 0);

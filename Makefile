@@ -55,7 +55,7 @@ TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage te
 	tests/test_parser tests/test_cfg_keys tests/test_alexeyab tests/test_yolo tests/test_darknet tests/test_map tests/test_mine tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv tests/opencv_dump
 HEADERS = $(wildcard src/*/*.h bench/*.h)
 
-.PHONY: all deps cfgs test demo compare compare-onestage bench memcheck fuzz clean
+.PHONY: all deps cfgs test demo compare compare-v4tiny compare-onestage bench memcheck fuzz clean
 all: deps libohem.a darknet cfgs tests/example
 
 # [ohem] versions of Debian's yolov3-tiny, yolov3 and yolov2-tiny cfgs, in cfg/.
@@ -189,6 +189,11 @@ memcheck: all
 # norm), 3 seeds each. `make compare-onestage`: the earlier one-stage study (800 iterations, tuned settings).
 TWO_STAGE = "sampler:cfg=cfg/fashion-frcnn.cfg ohem:cfg=cfg/fashion-frcnn-ohem.cfg"
 ONE_STAGE = "baseline: ohem:per_image=64,nms=0.7 ssd:positives=keep,rank=obj,neg_pos_ratio=3,nms=1 rescaled:per_image=64,nms=0.7,rescale=norm"
+# The YOLOv4-tiny-style study: its baseline, [ohem] with the paper's settings, [ohem]
+# with the best one-stage setting found (docs/results/compare: 256 kept, no NMS), and
+# AlexeyAB's focal_loss=1 instead of mining.
+V4TINY = "baseline:cfg=cfg/fashion-v4tiny.cfg ohem:cfg=cfg/fashion-v4tiny-ohem.cfg \
+	p256-nonms:cfg=cfg/fashion-v4tiny-ohem.cfg,per_image=256,nms=1 focal:cfg=cfg/fashion-v4tiny-focal.cfg"
 demo: all
 	REPORT_TITLE="[ohem] on RoIs against Fast R-CNN's sampler (two-stage) on the built-in fashion data set" \
 		scripts/compare.sh -seeds 1 -iters 500 -map 100 -out report-demo -main $(TWO_STAGE)
@@ -198,6 +203,11 @@ compare: all
 		scripts/compare.sh -seeds "1 2 3" -iters 500 -map 100 -out report-twostage-ohem -main $(TWO_STAGE)
 	REPORT_TITLE="One-stage [ohem] settings against the baseline on the built-in fashion data set" \
 		scripts/compare.sh -seeds "1 2 3" -iters 500 -map 100 -out report-onestage -main $(ONE_STAGE)
+	$(MAKE) compare-v4tiny
+
+compare-v4tiny: all
+	REPORT_TITLE="YOLOv4-tiny-style: [ohem] and focal loss against the baseline on the built-in fashion data set" \
+		scripts/compare.sh -seeds "1 2 3" -iters 500 -map 100 -out report-v4tiny -main $(V4TINY)
 
 compare-onestage: all
 	scripts/compare.sh -seeds "1 2 3" -iters 800 -map 100 -out report \

@@ -420,7 +420,8 @@ static int check_dir(const char *dir, char *out, size_t cap)
             if (end) *end = 0;
             const char *rest = strncmp(l, path, strlen(path)) ? l : l + strlen(path);
             size_t used = strlen(out);
-            snprintf(out + used, cap - used, "%s%s\n", de->d_name, rest);
+            int w = snprintf(out + used, cap - used, "%s%s\n", de->d_name, rest);
+            if (w < 0 || (size_t)w >= cap - used) fail_msg("the warnings of %s overflow the %zu-byte buffer", de->d_name, cap);
             l = end ? end + 1 : l + strlen(l);
         }
         n++;

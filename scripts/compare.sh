@@ -98,7 +98,13 @@ for v in $VARIANTS; do
         # a cfg that ends in [ohem] takes the keys into that section
         last=$(grep -E '^\[' "$base" | tail -n 1)
         if [ "$last" = "[ohem]" ]; then
-            printf '%s\n' "$(echo "$keys" | tr ',' '\n')" >>"$cfg"
+            # a key the section already has takes the new value in place; the others
+            # go at its end
+            awk -v keys="$keys" 'BEGIN { n = split(keys, kv, ","); for (i = 1; i <= n; i++) { k = kv[i]; sub(/=.*/, "", k); val[k] = kv[i] } }
+                /^\[/ { inohem = ($0 == "[ohem]") }
+                { k = $0; sub(/=.*/, "", k); if (inohem && (k in val)) { print val[k]; done[k] = 1 } else print }
+                END { for (i = 1; i <= n; i++) { k = kv[i]; sub(/=.*/, "", k); if (!(k in done)) print kv[i] } }' \
+                "$cfg" >"$cfg.tmp" && mv "$cfg.tmp" "$cfg"
         else
             printf '\n[ohem]\n%s\n' "$(echo "$keys" | tr ',' '\n')" >>"$cfg"
         fi

@@ -279,6 +279,32 @@ static void test_weights_check(void **state)
     assert_non_null(strstr(e.msg, "cannot open"));
     save_weights(net2, (char *)bad);
     assert_int_equal(ohem_check_weights(net, bad, &e), -1);
+
+    /* ohem_save_weights: AlexeyAB's header 0 2 5, seen as 64 bits, then the bytes
+     * libdarknet's save_weights writes; the first layers only with a cutoff */
+    *net->seen = 5000000123ull;
+    assert_int_equal(ohem_save_weights(net, bad, net->n, &e), 0);
+    FILE *a = fopen(w, "rb"), *b = fopen(bad, "rb");
+    int32_t head[3];
+    uint64_t seen;
+    assert_int_equal(fread(head, sizeof(head), 1, b), 1);
+    assert_int_equal(fread(&seen, sizeof(seen), 1, b), 1);
+    assert_int_equal(head[0], 0);
+    assert_int_equal(head[1], 2);
+    assert_int_equal(head[2], 5);
+    assert_true(seen == 5000000123ull);
+    fseek(a, 20, SEEK_SET);
+    for (long k = 20; k < full; k++) assert_int_equal(fgetc(a), fgetc(b));
+    assert_int_equal(fgetc(b), EOF);
+    fclose(a);
+    fclose(b);
+    assert_int_equal(ohem_check_weights(net, bad, &e), 0);
+    assert_int_equal(ohem_save_weights(net, bad, 1, &e), 0);
+    struct stat st;
+    assert_int_equal(stat(bad, &st), 0);
+    assert_int_equal(st.st_size, 20 + (8 + 8 * 27 + 3 * 8) * 4);
+    assert_int_equal(ohem_save_weights(net, TMP "/no/such/dir.weights", net->n, &e), -1);
+    if (!strstr(e.msg, TMP "/no/such/dir.weights: cannot write the weights: No such file")) fail_msg("%s", e.msg);
     free_network(net);
     free_network(net2);
 }

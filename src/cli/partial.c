@@ -5,9 +5,9 @@
  * train starts from such a file: it ends at a layer boundary. */
 #include "cli.h"
 #include "network.h"
+#include "weights.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,21 +39,10 @@ int cli_partial(int argc, char **argv)
         free_network(net);
         return CLI_BAD_INPUT;
     }
-    FILE *probe = fopen(argv[2], "wb");
-    if (!probe) {
-        fprintf(stderr, "error: %s: cannot write: %s\n", argv[2], strerror(errno));
-        free_network(net);
-        return CLI_BAD_INPUT;
-    }
-    fclose(probe);
-    save_weights_upto(net, argv[2], (int)n);
+    int rc = ohem_save_weights(net, argv[2], (int)n, &e);
     free_network(net);
-    /* libdarknet writes revision 0; AlexeyAB's Darknet writes 5 (the layout is the same) */
-    FILE *f = fopen(argv[2], "r+b");
-    int32_t head[3] = {0, 2, 5};
-    uint64_t seen = 0;
-    if (!f || fwrite(head, sizeof(head), 1, f) != 1 || fwrite(&seen, sizeof(seen), 1, f) != 1 || fclose(f) != 0) {
-        fprintf(stderr, "error: %s: cannot write the header: %s\n", argv[2], strerror(errno));
+    if (rc != 0) {
+        fprintf(stderr, "error: %s\n", e.msg);
         return CLI_BAD_INPUT;
     }
     fprintf(stderr, "%s: the weights of layers 0..%ld of %s\n", argv[2], n - 1, argv[1]);

@@ -83,30 +83,20 @@ static int save_weights_atomic(network *net, const char *path)
     if (dist_rank() != 0) return 0; /* rank 0 saves for all */
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
-    /* libdarknet's save_weights exits with status 0 when it cannot open the file,
-     * and names the temporary file on stderr: open it here first, and silence it. */
-    int probe = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (probe < 0) {
-        fprintf(stderr, "error: %s: could not write the weights: %s; the previous file is untouched\n", path, strerror(errno));
-        return -1;
-    }
-    close(probe);
+    /* libdarknet names the temporary file on stderr: silence it */
     fflush(stderr);
     int saved_stderr = dup(2), devnull = open("/dev/null", O_WRONLY);
     if (saved_stderr >= 0 && devnull >= 0) dup2(devnull, 2);
     if (devnull >= 0) close(devnull);
-    save_weights(net, tmp);
+    ohem_err e;
+    int rc = ohem_save_weights(net, tmp, net->n, &e);
     if (saved_stderr >= 0) {
         dup2(saved_stderr, 2);
         close(saved_stderr);
     }
-    struct stat st;
-    long want = ohem_weights_bytes(net);
-    int fd = open(tmp, O_RDONLY);
-    int ok = fd >= 0 && fsync(fd) == 0 && fstat(fd, &st) == 0 && (want < 0 || st.st_size == want);
-    if (fd >= 0) close(fd);
-    if (!ok || rename(tmp, path) != 0) {
-        fprintf(stderr, "error: %s: could not write the weights (disk full?); the previous file is untouched\n", path);
+    if (rc != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "error: %s: could not write the weights (%s); the previous file is untouched\n", path,
+                rc != 0 ? e.msg : strerror(errno));
         unlink(tmp);
         return -1;
     }

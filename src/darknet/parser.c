@@ -91,8 +91,31 @@ static int p_convolutional(parse_ctx *c, layer *l)
     return 0;
 }
 
+/* Checks that the file a section names in key (tree=, map=) opens: libdarknet reads
+ * it unchecked, and a missing tree file crashes it, a missing map file ends the
+ * process with status 0. libdarknet reads the key's first line. */
+static int check_named_file(parse_ctx *c, const char *key, const char *what)
+{
+    const ohem_cfg_section *s = c->s;
+    for (int i = 0; i < s->nkeys; i++) {
+        if (strcmp(s->keys[i], key) != 0) continue;
+        const char *v = s->keys[i] + strlen(key) + 1;
+        ohem_err fe;
+        FILE *f = ohem_open_file(v, "r", what, &fe);
+        if (!f) {
+            ohem_err_set(c->e, "%s:%d: %s %s=%s: %s (hint: a relative path starts from the directory ./darknet runs in)",
+                         c->cfg->path, s->lines[i], s->type, key, v, fe.msg);
+            return -1;
+        }
+        fclose(f);
+        return 0;
+    }
+    return 0;
+}
+
 static int p_softmax(parse_ctx *c, layer *l)
 {
+    if (check_named_file(c, "tree", "tree file") != 0) return -1;
     ohem_layer_line_begin(c->params.index);
     *l = parse_softmax(c->s->options, c->params);
     c->net->hierarchy = l->softmax_tree;
@@ -348,6 +371,7 @@ static int p_region(parse_ctx *c, layer *l)
                           "filters = num x (classes + coords + 1)") != 0)
         return -1;
     if (check_anchors(c, n) != 0) return -1;
+    if (check_named_file(c, "tree", "tree file") != 0 || check_named_file(c, "map", "class map file") != 0) return -1;
     ohem_layer_line_begin(c->params.index);
     *l = parse_region(s->options, c->params);
     l->backward = ohem_backward_region_layer;

@@ -1,12 +1,15 @@
 /* weights.c: checks a weights file against a network before libdarknet reads it
- * (its load_weights reads what is there and leaves the rest, silently). */
+ * (its load_weights reads what is there and leaves the rest, silently), and saves
+ * weights with AlexeyAB's header. */
 #include "weights.h"
 #include "parser.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Floats layer l takes in a weights file as saved (loading 0) or as read (1); -1 for
  * layer kinds whose size this does not count (recurrent, local). */
@@ -29,15 +32,54 @@ static long header_bytes(int major, int minor)
     return 3 * (long)sizeof(int) + ((major * 10 + minor) >= 2 ? (long)sizeof(size_t) : (long)sizeof(int));
 }
 
-long ohem_weights_bytes(const network *net)
+/* Bytes save_weights_upto writes for the first cutoff layers of net, or -1. */
+static long weights_bytes_upto(const network *net, int cutoff)
 {
     long floats = 0;
-    for (int i = 0; i < net->n; i++) {
+    for (int i = 0; i < net->n && i < cutoff; i++) {
         long f = layer_floats(&net->layers[i], 0);
         if (f < 0) return -1;
         floats += f;
     }
     return header_bytes(0, 2) + floats * (long)sizeof(float);
+}
+
+long ohem_weights_bytes(const network *net)
+{
+    return weights_bytes_upto(net, net->n);
+}
+
+int ohem_save_weights(network *net, const char *path, int cutoff, ohem_err *e)
+{
+    /* libdarknet's save_weights_upto ends the process with status 0 when it cannot
+     * open the file: find out first */
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        ohem_err_set(e, "%s: cannot write the weights: %s", path, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    save_weights_upto(net, (char *)path, cutoff);
+    /* libdarknet writes 0.2.0 and seen as size_t; AlexeyAB's Darknet 0.2.5 and seen
+     * as uint64_t: the same bytes on LP64 but for the revision */
+    _Static_assert(sizeof(size_t) == sizeof(uint64_t), "seen is written as 64 bits");
+    const int32_t revision = 5;
+    f = fopen(path, "r+b");
+    struct stat st;
+    int ok = f && fseek(f, 2 * sizeof(int32_t), SEEK_SET) == 0 && fwrite(&revision, sizeof(revision), 1, f) == 1 &&
+             fflush(f) == 0 && fsync(fileno(f)) == 0 && fstat(fileno(f), &st) == 0;
+    int err = errno;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) {
+        ohem_err_set(e, "%s: cannot write the weights: %s", path, strerror(err));
+        return -1;
+    }
+    long want = weights_bytes_upto(net, cutoff);
+    if (want >= 0 && (long)st.st_size != want) {
+        ohem_err_set(e, "%s: %ld bytes written of %ld (disk full?)", path, (long)st.st_size, want);
+        return -1;
+    }
+    return 0;
 }
 
 int ohem_check_weights(const network *net, const char *path, ohem_err *e)
@@ -88,8 +130,13 @@ int ohem_check_weights(const network *net, const char *path, ohem_err *e)
         at = end;
         last = i;
     }
+    /* AlexeyAB's Darknet and OpenCV read what their network needs and ignore the
+     * rest; a longer file is that of another cfg (a full yolov4.weights for a cfg of
+     * other classes), whose later layers would be read shifted: refused. */
     if (at != size) {
-        ohem_err_set(e, "%s: %ld bytes, but the network needs %ld (hint: weights of another cfg?)", path, size, at);
+        ohem_err_set(e, "%s: %ld bytes, %ld more than the %ld this cfg's network reads (hint: weights of another cfg; "
+                     "to start from its first layers, cut them with ./darknet partial ITS_CFG WEIGHTS OUT N)",
+                     path, size, size - at, at);
         return -1;
     }
     if (!full)

@@ -7,7 +7,8 @@
  * ones, batch 4. Also ours with the inference path off (OHEM_INFER=off: the training
  * forward's passes) and with libdarknet's loops, to show what each gains.
  *   bench/bench_infer [-quick] [-only NAME] [-a FILE]
- *   bench/bench_infer -forwards N NAME [BATCH]   N forwards of NAME alone (for a profiler)
+ *   bench/bench_infer -forwards N NAME [BATCH]   N forwards of NAME alone (for a profiler);
+ *                                                NAME a .cfg file: that cfg at its batch
  * Exit status 1 when a row could not be measured (python3-opencv missing). */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -288,6 +289,8 @@ static const char *cfg_of(const char *name, int batch, char *path, size_t cap)
 {
     if (!strcmp(name, "yolov4-tiny")) return v4tiny_cfg(batch, path, cap);
     if (!strcmp(name, "yolov3-tiny") || !strcmp(name, "yolov3")) return debian_cfg(name, batch, path, cap);
+    size_t n = strlen(name);
+    if (n > 4 && !strcmp(name + n - 4, ".cfg")) return name; /* a cfg of its own batch */
     return NULL;
 }
 
@@ -297,7 +300,7 @@ static int forwards(int n, const char *name, int batch)
     char path[256];
     const char *cfg = cfg_of(name, batch, path, sizeof(path));
     if (!cfg || n < 1 || batch < 1) {
-        fprintf(stderr, "bench_infer: -forwards N yolov3-tiny|yolov4-tiny|yolov3 [BATCH]\n");
+        fprintf(stderr, "bench_infer: -forwards N yolov3-tiny|yolov4-tiny|yolov3|FILE.cfg [BATCH]\n");
         return 2;
     }
     network *net = build(cfg);
@@ -309,8 +312,8 @@ static int forwards(int n, const char *name, int batch)
     double t[MAXREPS];
     if (n > MAXREPS) n = MAXREPS;
     for (int r = 0; r < n; r++) t[r] = our_forward(net, in);
-    fprintf(stderr, "bench_infer: %d forwards of %s batch %d: median %.2f ms per image\n", n, name, batch,
-            median(t, n) / batch * 1e3);
+    fprintf(stderr, "bench_infer: %d forwards of %s batch %d: median %.2f ms per image\n", n, name, net->batch,
+            median(t, n) / net->batch * 1e3);
     free(in);
     free_network(net);
     return 0;

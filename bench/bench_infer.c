@@ -5,7 +5,9 @@
  * Debian's yolov3-tiny and yolov3 at 416, and yolov4-tiny at 416 (written here from
  * its architecture: [route] groups, [yolo] scale_x_y), at batch 1 and, for the tiny
  * ones, batch 4. Also ours with the inference path off (OHEM_INFER=off: the training
- * forward's passes) and with libdarknet's loops, to show what each gains.
+ * forward's passes) and with libdarknet's loops, to show what each gains; and each
+ * side's CPU seconds (its process's, all threads): with one thread (OHEM_THREADS=1)
+ * the figure that other load on the machine skews least.
  *   bench/bench_infer [-quick] [-only NAME] [-a FILE]
  *   bench/bench_infer -forwards N NAME [BATCH]   N forwards of NAME alone (for a profiler);
  *                                                NAME a .cfg file: that cfg at its batch
@@ -200,13 +202,14 @@ static int cv_start(cv_child *c, const char *cfg, const char *weights, int batch
     return 0;
 }
 
-static double cv_forward(cv_child *c)
+/* Wall seconds of one OpenCV forward; its CPU seconds in *cpu. */
+static double cv_forward(cv_child *c, double *cpu)
 {
     char line[128];
     double s = -1;
     fputs("forward\n", c->to);
     fflush(c->to);
-    if (!fgets(line, sizeof(line), c->from) || sscanf(line, "%lf", &s) != 1) return -1;
+    if (!fgets(line, sizeof(line), c->from) || sscanf(line, "%lf %lf", &s, cpu) != 2) return -1;
     return s;
 }
 
@@ -218,11 +221,23 @@ static void cv_stop(cv_child *c)
     waitpid(c->pid, NULL, 0);
 }
 
-/* Seconds of one network_predict of net's batch of images. */
+/* CPU seconds of the process (all threads). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double last_cpu; /* CPU seconds of the last our_forward */
+
+/* Wall seconds of one network_predict of net's batch of images (CPU seconds in
+ * last_cpu). */
 static double our_forward(network *net, float *in)
 {
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     network_predict(net, in);
+    last_cpu = cpu_now() - c0;
     return now() - t0;
 }
 
@@ -243,7 +258,7 @@ static void bench_one(const char *what, const char *cfg, int batch, int reps, ui
     cv_child cv;
     if (cv_start(&cv, cfg, weights, batch, threads) != 0) {
         not_measured = 1;
-        out("| %s, batch %d | not measured: bench/cv_forward.py did not start (python3-opencv missing? `scripts/install-deps.sh bench`) | | | |\n",
+        out("| %s, batch %d | not measured: bench/cv_forward.py did not start (python3-opencv missing? `scripts/install-deps.sh bench`) | | | | |\n",
             what, batch);
         free_network(net);
         return;
@@ -251,14 +266,15 @@ static void bench_one(const char *what, const char *cfg, int batch, int reps, ui
     float *in = malloc(sizeof(float) * net->inputs * net->batch);
     state = seed + 7;
     for (int k = 0; k < net->inputs * net->batch; k++) in[k] = urand();
-    double c[MAXREPS], o[MAXREPS], f[MAXREPS], d[MAXREPS];
+    double c[MAXREPS], o[MAXREPS], f[MAXREPS], d[MAXREPS], cc[MAXREPS], oc[MAXREPS];
     if (reps > MAXREPS) reps = MAXREPS;
     for (int r = 0; r < 2; r++) our_forward(net, in); /* warm-up (OpenCV's is in cv_forward.py) */
     for (int r = 0; r < reps; r++) {
         usleep(SETTLE_US);
-        c[r] = cv_forward(&cv);
+        c[r] = cv_forward(&cv, &cc[r]);
         usleep(SETTLE_US);
         o[r] = our_forward(net, in);
+        oc[r] = last_cpu;
         ohem_kernels_infer(0);
         usleep(SETTLE_US);
         f[r] = our_forward(net, in);
@@ -269,7 +285,7 @@ static void bench_one(const char *what, const char *cfg, int batch, int reps, ui
         ohem_kernels_select("plugin");
         if (c[r] < 0) {
             not_measured = 1;
-            out("| %s, batch %d | not measured: bench/cv_forward.py stopped | | | |\n", what, batch);
+            out("| %s, batch %d | not measured: bench/cv_forward.py stopped | | | | |\n", what, batch);
             break;
         }
     }
@@ -277,8 +293,10 @@ static void bench_one(const char *what, const char *cfg, int batch, int reps, ui
     if (!not_measured) {
         double mc = median(c, reps) / batch * 1e3, mo = median(o, reps) / batch * 1e3;
         double mf = median(f, reps) / batch * 1e3, md = median(d, reps) / batch * 1e3;
-        out("| %s, batch %d | %.1f ms (fastest %.1f) | %.1f ms (fastest %.1f) | **%.2fx** | %.1f ms: %.2fx | %.1f ms: %.2fx |\n",
-            what, batch, mc, c[0] / batch * 1e3, mo, o[0] / batch * 1e3, mo / mc, mf, mf / mc, md, md / mc);
+        double mcc = median(cc, reps) / batch * 1e3, moc = median(oc, reps) / batch * 1e3;
+        out("| %s, batch %d | %.1f ms (fastest %.1f) | %.1f ms (fastest %.1f) | **%.2fx** | %.0f / %.0f ms: %.2fx | %.1f ms: %.2fx | %.1f ms: %.2fx |\n",
+            what, batch, mc, c[0] / batch * 1e3, mo, o[0] / batch * 1e3, mo / mc, mcc, moc, moc / mcc, mf, mf / mc, md,
+            md / mc);
     }
     free(in);
     free_network(net);
@@ -340,8 +358,8 @@ int main(int argc, char **argv)
     out("\nInference against OpenCV's DNN (cv2.dnn.readNetFromDarknet, the same threads), ms per image, medians of "
         "interleaved forwards. Machine: %s, %ld cores online; gemm: %s; OpenBLAS core %s; %d threads\n\n",
         cpu, sysconf(_SC_NPROCESSORS_ONLN), ohem_gemm_name(), openblas_get_corename(), openblas_get_num_threads());
-    out("| network | OpenCV | ours | ours / OpenCV | ours, inference path off (OHEM_INFER=off) | ours, libdarknet's loops (OHEM_KERNELS=darknet) |\n"
-        "|---|---|---|---|---|---|\n");
+    out("| network | OpenCV | ours | ours / OpenCV | CPU time, OpenCV / ours | ours, inference path off (OHEM_INFER=off) | ours, libdarknet's loops (OHEM_KERNELS=darknet) |\n"
+        "|---|---|---|---|---|---|---|\n");
     int reps = quick ? 5 : 15;
     char path[256];
     if (!only || !strcmp(only, "yolov3-tiny")) {

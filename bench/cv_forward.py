@@ -8,8 +8,9 @@ bench/bench_infer can interleave it with its own network_predict:
     bench/cv_forward.py CFG WEIGHTS BATCH THREADS
 
 prints "ready VERSION" once built and warmed up (two forwards), then for each line
-"forward" on stdin runs one forward and prints its wall seconds; ends at "quit" or
-at the end of the input. Only the forward is timed (the input blob is made once).
+"forward" on stdin runs one forward and prints its wall and CPU seconds (the
+process's, all threads); ends at "quit" or at the end of the input. Only the
+forward is timed (the input blob is made once).
 """
 import sys
 import time
@@ -49,9 +50,9 @@ def main():
         if line.strip() == "quit":
             break
         net.setInput(blob)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         net.forward(names)
-        print("%.6f" % (time.perf_counter() - t0), flush=True)
+        print("%.6f %.6f" % (time.perf_counter() - t0, time.process_time() - c0), flush=True)
 
 
 main()

@@ -155,6 +155,9 @@ bench/bench_roi: bench/bench_roi.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_roi.c libohem.a $(LDLIBS)
 
 # The data check before training on a generated list of tiny images (its own table).
+bench/bench_infer: bench/bench_infer.c libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) -O3 $(LDFLAGS) -o $@ bench/bench_infer.c libohem.a $(LDLIBS)
+
 bench/bench_data_check: bench/bench_data_check.c src/cli/data_check.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/bench_data_check.c src/cli/data_check.c libohem.a $(LDLIBS)
 
@@ -162,10 +165,11 @@ bench/bench_data_check: bench/bench_data_check.c src/cli/data_check.c libohem.a 
 # the two-stage step and the data check are appended to it. (python3-torch, for the
 # PyTorch anchor, is installed here only.) Each line's exit status is the
 # benchmark's own (no pipe hides it), so a failing benchmark fails make bench.
-bench: all bench/bench bench/bench_roi bench/bench_twostage bench/bench_data_check bench/dist_bench
+bench: all bench/bench bench/bench_roi bench/bench_twostage bench/bench_data_check bench/bench_infer bench/dist_bench
 	@scripts/install-deps.sh bench
 	bench/bench -o bench/results.md
 	bench/bench_roi -a bench/results.md
+	bench/bench_infer -a bench/results.md
 	bench/bench_twostage cfg/fashion.cfg cfg/fashion-frcnn.cfg >bench/tmp-out.md
 	@cat bench/tmp-out.md && cat bench/tmp-out.md >>bench/results.md
 	@scripts/bench-twostage-cfgs.sh
@@ -234,6 +238,6 @@ test: all $(TESTS) $(FUZZ_BUILD)
 
 clean:
 	rm -f $(LIB_OBJ) $(CLI_OBJ) libohem.a libohem_core.a darknet $(TESTS) bench/bench bench/bench_roi bench/bench_twostage \
-		bench/bench_data_check bench/dist_bench cfg/*-ohem.cfg.tmp $(FUZZ)
+		bench/bench_data_check bench/bench_infer bench/dist_bench cfg/*-ohem.cfg.tmp $(FUZZ)
 	rm -f cfg/yolov3-tiny-ohem.cfg cfg/yolov3-ohem.cfg cfg/yolov2-tiny-ohem.cfg cfg/yolov3-tiny-frcnn.cfg
 	rm -rf tests/tmp bench/tmp-*

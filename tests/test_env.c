@@ -82,6 +82,7 @@ static void test_env_values(void **state)
         {"OHEM_OPENBLAS_CORE=fast", "OHEM_OPENBLAS_CORE='fast': expected one of auto, keep, best"},
         {"OHEM_BACKWARD=libdarknet", "OHEM_BACKWARD='libdarknet': expected one of plugin, darknet (default plugin when unset)"},
         {"OHEM_CONV=winograd", "OHEM_CONV='winograd': expected one of auto, gemm (default auto when unset)"},
+        {"OHEM_INFER=on", "OHEM_INFER='on': expected one of auto, off (default auto when unset)"},
     };
     char out[4096], err[4096];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -95,7 +96,7 @@ static void test_env_values(void **state)
     static const char *const good[] = {"OHEM_THREADS=1", "OHEM_THREADS=64", "OHEM_GEMM=darknet", "OHEM_GEMM=openblas", "OHEM_GEMM=auto",
                                        "OHEM_IM2COL=darknet", "OHEM_OPENBLAS_CORE=keep", "OHEM_KERNELS=darknet",
                                        "OHEM_KERNEL_THREADS=1", "OHEM_BACKWARD=darknet", "OHEM_CONV=gemm",
-                                       "OHEM_CONV=auto"};
+                                       "OHEM_CONV=auto", "OHEM_INFER=off", "OHEM_INFER=auto"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         const char *env[] = {good[i], NULL};
         int st = run_child(env, out, sizeof(out), err, sizeof(err));

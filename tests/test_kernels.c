@@ -597,6 +597,156 @@ static void test_pool_upsample(void **state)
     }
 }
 
+/* AlexeyAB's activations in double (the oracle of tests/test_alexeyab.c). */
+static double act_double(int act, double x)
+{
+    switch (act) {
+    case OHEM_MISH: return x * tanh(log1p(exp(x)));
+    case OHEM_SWISH: return x / (1 + exp(-x));
+    case OHEM_HARD_MISH: return x > 0 ? x : x > -2 ? x * x / 2 + x : 0;
+    case OHEM_RELU6: return x < 0 ? 0 : x > 6 ? 6 : x;
+    }
+    return NAN;
+}
+
+/* The inference forward of a convolutional layer (net.train 0: the batch norm
+ * folded into a scale and a bias per filter, applied with the activation in one
+ * pass) against libdarknet's own unfolded one (its batch norm with the rolling
+ * statistics, then its activation; for AlexeyAB's activations, its linear forward
+ * then the activation in double), within float rounding of the largest output:
+ * shapes of the gemm, the direct, the 1 x 1 and the Winograd paths, every
+ * activation; the same after the weights and statistics change between two
+ * forwards (nothing kept stale); and with the inference path off. */
+static void test_inference_forward(void **state)
+{
+    (void)state;
+    void (*fwd)(layer, network) = orig("forward_convolutional_layer");
+    static const int cases[][9] = {/* batch, c, w, h, n, size, stride, batch_normalize, activation */
+                                   {1, 3, 17, 13, 8, 3, 2, 1, LEAKY},        {1, 16, 52, 52, 16, 3, 1, 1, LEAKY},
+                                   {2, 8, 9, 9, 12, 1, 1, 1, LINEAR},        {1, 32, 26, 26, 64, 3, 1, 1, LEAKY},
+                                   {2, 40, 13, 11, 33, 3, 1, 1, RELU},       {1, 32, 16, 16, 32, 3, 1, 0, LOGISTIC},
+                                   {1, 32, 20, 20, 48, 3, 1, 1, OHEM_MISH},  {2, 6, 15, 15, 10, 3, 1, 1, OHEM_SWISH},
+                                   {1, 32, 9, 9, 40, 3, 1, 1, OHEM_HARD_MISH}, {1, 12, 8, 8, 24, 1, 1, 0, OHEM_RELU6},
+                                   {1, 64, 52, 52, 128, 3, 1, 1, OHEM_MISH}};
+    rng_seed(26);
+    for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+        const int *c = cases[t];
+        int ours = ohem_act_is_ours(c[8]);
+        layer a = make_convolutional_layer(c[0], c[3], c[2], c[1], c[4], 1, c[5], c[6], c[5] / 2, (ACTIVATION)c[8], c[7],
+                                           0, 0, 0);
+        layer o = make_convolutional_layer(c[0], c[3], c[2], c[1], c[4], 1, c[5], c[6], c[5] / 2,
+                                           ours ? LINEAR : (ACTIVATION)c[8], c[7], 0, 0, 0);
+        assert_int_equal(ohem_conv_act_alloc(&a), 0); /* the inference path off keeps the pre-activation */
+        long in_n = (long)c[0] * c[1] * c[2] * c[3], cnt = (long)a.outputs * a.batch;
+        float *in = randv(in_n, -1, 1), *ws = malloc(a.workspace_size > 0 ? a.workspace_size : 4);
+        float *want = malloc(sizeof(float) * cnt);
+        network net = {0};
+        net.input = in;
+        net.workspace = ws;
+        for (int round = 0; round < 3; round++) {
+            /* new parameters each round: the forward must follow them */
+            for (int i = 0; i < a.nweights; i++) a.weights[i] = (rng_unit() - 0.5f) * 2 / sqrtf((float)a.nweights / a.n);
+            for (int i = 0; i < a.n; i++) a.biases[i] = rng_unit() - 0.5f;
+            if (c[7])
+                for (int i = 0; i < a.n; i++) {
+                    a.scales[i] = 0.5f + rng_unit();
+                    a.rolling_mean[i] = rng_unit() - 0.5f, a.rolling_variance[i] = 0.2f + rng_unit();
+                }
+            memcpy(o.weights, a.weights, a.nweights * sizeof(float));
+            memcpy(o.biases, a.biases, a.n * sizeof(float));
+            if (c[7]) {
+                memcpy(o.scales, a.scales, a.n * sizeof(float));
+                memcpy(o.rolling_mean, a.rolling_mean, a.n * sizeof(float));
+                memcpy(o.rolling_variance, a.rolling_variance, a.n * sizeof(float));
+            }
+            ohem_kernels_infer(round < 2); /* the last round: the inference path off */
+            forward_convolutional_layer(a, net);
+            ohem_kernels_infer(1);
+            fwd(o, net);
+            float big = 0;
+            for (long i = 0; i < cnt; i++) {
+                want[i] = ours ? (float)act_double(c[8], o.output[i]) : o.output[i];
+                big = fmaxf(big, fabsf(want[i]));
+            }
+            char what[96];
+            snprintf(what, sizeof(what), "inference forward case %zu round %d", t, round);
+            close_to(what, a.output, want, cnt, big, 2e-6);
+        }
+        free(in);
+        free(ws);
+        free(want);
+        ohem_conv_act_free(&a);
+        free_layer(a);
+        free_layer(o);
+    }
+}
+
+/* A small network of every path and activation the inference forward takes: a
+ * stride-2 layer, Winograd's 3 x 3 layers (32 channels and more), 1 x 1 layers,
+ * [route] groups, max pooling, upsampling, [yolo]; AlexeyAB's activations. */
+static const char infer_cfg[] = "[net]\nbatch=1\nwidth=64\nheight=64\nchannels=3\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=32\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=mish\n"
+    "[route]\nlayers=-1\ngroups=2\ngroup_id=1\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=32\nsize=3\nstride=1\npad=1\nactivation=swish\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=32\nsize=1\nstride=1\npad=1\nactivation=hard_mish\n"
+    "[route]\nlayers=-1,-4\n"
+    "[maxpool]\nsize=2\nstride=2\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=relu6\n"
+    "[convolutional]\nbatch_normalize=1\nfilters=32\nsize=1\nstride=1\npad=1\nactivation=relu\n"
+    "[upsample]\nstride=2\n"
+    "[route]\nlayers=-1,1\n"
+    "[convolutional]\nfilters=21\nsize=1\nstride=1\npad=1\nactivation=linear\n"
+    "[yolo]\nmask=0,1,2\nanchors=10,14, 23,27, 37,58\nclasses=2\nnum=3\n";
+
+/* network_predict of that network (ours: the inference forward, no delta
+ * cleared) against libdarknet's network_predict with libdarknet's loops and gemm
+ * (OHEM_KERNELS=darknet, OHEM_GEMM=darknet: the batch norm unfolded, every delta
+ * cleared): every layer's output within float rounding of its largest value. */
+static void test_inference_network(void **state)
+{
+    (void)state;
+    float *(*their_predict)(network *, float *) = orig("network_predict");
+    FILE *f = fopen("tests/tmp/kernels-infer.cfg", "w");
+    assert_non_null(f);
+    fputs(infer_cfg, f);
+    fclose(f);
+    network *net = parse_network_cfg("tests/tmp/kernels-infer.cfg");
+    rng_seed(27);
+    for (int i = 0; i < net->n; i++) {
+        layer *l = &net->layers[i];
+        if (l->type != CONVOLUTIONAL) continue;
+        for (int k = 0; k < l->nweights; k++) l->weights[k] = (rng_unit() - 0.5f) * 4 / sqrtf((float)l->nweights / l->n);
+        for (int k = 0; k < l->n; k++) l->biases[k] = rng_unit() - 0.5f;
+        if (l->batch_normalize)
+            for (int k = 0; k < l->n; k++) {
+                l->scales[k] = 0.5f + rng_unit();
+                l->rolling_mean[k] = rng_unit() - 0.5f, l->rolling_variance[k] = 0.5f + rng_unit();
+            }
+    }
+    float *in = randv(net->inputs, 0, 1);
+    network_predict(net, in);
+    float **ours = malloc(sizeof(float *) * net->n);
+    for (int i = 0; i < net->n; i++) ours[i] = dup_v(net->layers[i].output, net->layers[i].outputs);
+    assert_int_equal(ohem_kernels_select("darknet"), 0);
+    assert_int_equal(ohem_gemm_select("darknet"), 0);
+    their_predict(net, in);
+    assert_int_equal(ohem_gemm_select("auto"), 0);
+    assert_int_equal(ohem_kernels_select("plugin"), 0);
+    for (int i = 0; i < net->n; i++) {
+        const layer *l = &net->layers[i];
+        float big = 0;
+        for (int k = 0; k < l->outputs; k++) big = fmaxf(big, fabsf(l->output[k]));
+        char what[64];
+        snprintf(what, sizeof(what), "network_predict layer %d", i);
+        close_to(what, ours[i], l->output, l->outputs, big, 1e-5);
+        free(ours[i]);
+    }
+    free(ours);
+    free(in);
+    free_network(net);
+}
+
 /* A network of cfg built with srand(seed), random input and three boxes per image. */
 static network *build(const char *cfg)
 {
@@ -681,6 +831,8 @@ int main(void)
         cmocka_unit_test(test_conv_update),
         cmocka_unit_test(test_pool_upsample),
         cmocka_unit_test(test_training_steps),
+        cmocka_unit_test(test_inference_forward),
+        cmocka_unit_test(test_inference_network),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

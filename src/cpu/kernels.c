@@ -97,6 +97,12 @@ void ohem_kernels_winograd(int on)
     use_winograd = on;
 }
 
+static int use_infer = 1;
+void ohem_kernels_infer(int on)
+{
+    use_infer = on;
+}
+
 /* ---- AlexeyAB's activations (kernels.h) ------------------------------------ */
 
 int ohem_act_of_word(const char *w)
@@ -128,9 +134,10 @@ static float logistic1(float x)
     return 1.f / (1.f + expf(-x));
 }
 
-void ohem_act_forward(float *x, float *pre, long n, int act)
+/* x [b, e) = act(x) (pre [b, e) = x before, when pre is given): one of ours. */
+static void act_ours_range(float *x, float *pre, long b, long e, int act)
 {
-    for (long i = 0; i < n; i++) {
+    for (long i = b; i < e; i++) {
         float v = x[i], y = v;
         if (pre) pre[i] = v;
         switch (act) {
@@ -141,6 +148,26 @@ void ohem_act_forward(float *x, float *pre, long n, int act)
         }
         x[i] = y;
     }
+}
+
+typedef struct {
+    float *x, *pre;
+    int act;
+} act_ours_args;
+
+static void act_ours_part(void *ctx, long b, long e)
+{
+    const act_ours_args *p = ctx;
+    act_ours_range(p->x, p->pre, b, e, p->act);
+}
+
+/* Split over the pool: each element on its own, so the same bits whatever the
+ * threads; mish and swish cost a few transcendental calls an element, hence the
+ * smaller grain. */
+void ohem_act_forward(float *x, float *pre, long n, int act)
+{
+    act_ours_args p = {x, pre, act};
+    ohem_pool_for(n, act == OHEM_MISH || act == OHEM_SWISH ? GRAIN / 32 : GRAIN, act_ours_part, &p);
 }
 
 void ohem_act_gradient(const float *pre, long n, int act, float *delta)
@@ -910,23 +937,76 @@ static float *winograd_u(const layer *l, int turned)
     return u;
 }
 
+/* ---- the inference forward's output pass ---------------------------------
+ *
+ * Not training, a batch norm is an affine map per filter: (x - rolling_mean) /
+ * (sqrt(rolling_variance) + 1e-6) * scale + bias is x * s + (bias - rolling_mean
+ * s), s = scale / (sqrt(rolling_variance) + 1e-6). OpenCV folds s into the weights
+ * once; here s and the bias are made per forward (a few operations per filter, so
+ * nothing to keep or to invalidate when the weights change) and applied, with the
+ * activation, in one pass over the output instead of libdarknet's five (copy to x,
+ * normalize, scale, bias, activation). Each output then differs from libdarknet's
+ * by float rounding of that rearrangement. */
+
+typedef struct {
+    const layer *l;
+    const float *scale, *bias; /* per filter */
+} infer_args;
+
+/* Rows (batch * n) of l's output: x * scale + bias of the row's filter, then the
+ * activation (ours too), in one visit of the row. */
+HOT static void infer_out_part(void *ctx, long b, long e)
+{
+    const infer_args *p = ctx;
+    const layer *l = p->l;
+    int sp = l->out_h * l->out_w, act = l->activation, ours = ohem_act_is_ours(act);
+    for (long r = b; r < e; r++) {
+        int f = (int)(r % l->n);
+        float s = p->scale[f], c = p->bias[f], *out = l->output + r * sp;
+        for (int k = 0; k < sp; k++) out[k] = out[k] * s + c;
+        if (ours) act_ours_range(out, NULL, 0, sp, act);
+        else act_range(out, 0, sp, act);
+    }
+}
+
+/* l's output (the product of the weights and the input) through the batch norm
+ * with the rolling statistics (or the bias) and the activation, as above. */
+static void infer_out(const layer *l)
+{
+    static __thread void *buf;
+    static __thread size_t cap;
+    float *s = ohem_thread_buffer(&buf, &cap, sizeof(float) * 2 * l->n, "the folded batch norm (a convolution)");
+    for (int f = 0; f < l->n; f++) {
+        double d = l->batch_normalize ? l->scales[f] / (sqrt(l->rolling_variance[f]) + .000001f) : 1;
+        s[f] = (float)d;
+        /* without batch norm, x * 1 + bias: the same bits as x + bias */
+        s[l->n + f] = l->batch_normalize ? (float)(l->biases[f] - l->rolling_mean[f] * d) : l->biases[f];
+    }
+    infer_args p = {l, s, s + l->n};
+    int sp = l->out_h * l->out_w, act = l->activation, dear = act == OHEM_MISH || act == OHEM_SWISH;
+    ohem_pool_for((long)l->batch * l->n, ohem_pool_grain(dear ? 32L * sp : sp), infer_out_part, &p);
+}
+
 /* libdarknet's forward of a convolutional layer (output (batch, n, out_h, out_w) =
  * activation(batch norm or bias of weights * im2col(input))), with the output
  * written by gemm (or by Winograd's output transform, for the 3 x 3 layers it
  * fits) instead of cleared and accumulated into, and the batch norm's last pass,
- * or the bias, fused with the activation. Binary and XNOR layers and other
+ * or the bias, fused with the activation; not training, the batch norm folded
+ * (above) and AlexeyAB's activations fused too. Binary and XNOR layers and other
  * activations go to libdarknet's own. */
 void forward_convolutional_layer(layer l, network net)
 {
     int act = l.activation;
-    if (ohem_act_is_ours(act)) { /* linear, then the activation, keeping its input */
+    int own_act = act == LEAKY || act == RELU || act == LOGISTIC || act == LINEAR;
+    int infer = use_infer && !use_darknet && !net.train && !l.xnor && !l.binary && (own_act || ohem_act_is_ours(act));
+    if (ohem_act_is_ours(act) && !infer) { /* linear, then the activation, keeping its input */
         layer lin = l;
         lin.activation = LINEAR;
         forward_convolutional_layer(lin, net);
         ohem_act_forward(l.output, l.h_cpu, (long)l.outputs * l.batch, act);
         return;
     }
-    if (use_darknet || l.xnor || l.binary || (act != LEAKY && act != RELU && act != LOGISTIC && act != LINEAR)) {
+    if (!infer && (use_darknet || l.xnor || l.binary || !own_act)) {
         if (!dn.forward_convolutional_layer) find_originals();
         dn.forward_convolutional_layer(l, net);
         return;
@@ -966,6 +1046,7 @@ void forward_convolutional_layer(layer l, network net)
             gemm(0, 0, m, n, k, 1, a, k, b, n, beta, c, n);
         }
     if (to_x) bn_train_forward(&l, act == LINEAR ? -1 : act, 1);
+    else if (infer) infer_out(&l);
     else if (l.batch_normalize) {
         forward_batchnorm_layer(l, net);
         activate_array(l.output, l.outputs * l.batch, l.activation);

@@ -78,4 +78,11 @@ void ohem_kernels_threads(int threads);
  * OHEM_CONV sets it at start-up. */
 void ohem_kernels_winograd(int on);
 
+/* 1 (the default): a convolutional layer's forward when not training (net.train 0)
+ * takes the inference path: batch norm folded into a scale and a bias per filter,
+ * applied with the activation (AlexeyAB's too) in one pass over the output; 0: the
+ * training forward's passes (libdarknet's batch norm, then the activation).
+ * OHEM_INFER=off sets 0 at start-up. */
+void ohem_kernels_infer(int on);
+
 #endif

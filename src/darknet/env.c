@@ -50,6 +50,7 @@ int ohem_env_read(ohem_env *env, ohem_err *e)
     static const char *const plugin[] = {"plugin", "darknet", NULL};
     static const char *const core[] = {"auto", "keep", "best", NULL};
     static const char *const conv[] = {"auto", "gemm", NULL};
+    static const char *const infer[] = {"auto", "off", NULL};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1) cores = 1;
     if (cores > 64) cores = 64;
@@ -61,5 +62,6 @@ int ohem_env_read(ohem_env *env, ohem_err *e)
     if (ohem_env_choice("OHEM_OPENBLAS_CORE", core, 0, &env->openblas_core, e) != 0) return -1;
     if (ohem_env_choice("OHEM_BACKWARD", plugin, 0, &env->backward, e) != 0) return -1;
     if (ohem_env_choice("OHEM_CONV", conv, 0, &env->conv, e) != 0) return -1;
+    if (ohem_env_choice("OHEM_INFER", infer, 0, &env->infer, e) != 0) return -1;
     return 0;
 }

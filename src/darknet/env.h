@@ -25,6 +25,7 @@ typedef struct {
     int openblas_core; /* OHEM_OPENBLAS_CORE: 0 auto (default), 1 keep, 2 best */
     int backward;     /* OHEM_BACKWARD: 0 plugin (default: gradients kept), 1 darknet */
     int conv;         /* OHEM_CONV: 0 auto (default: Winograd for the 3 x 3 layers it fits), 1 gemm */
+    int infer;        /* OHEM_INFER: 0 auto (default: the inference forward, batch norm folded), 1 off */
 } ohem_env;
 
 /* Reads and checks every variable above into env. Returns 0, or -1 with e set for

@@ -3,8 +3,8 @@
  * parser, and a weights file checked before it is read), free_network (which frees
  * what libdarknet's leaves), resize_network (libdarknet's aborts on a layer type it
  * does not know), set_batch_network (the layers from [roipool] on run images x RoIs
- * rows) and get_network_boxes (detections of [roi_loss]). For any other network
- * they do what libdarknet's do. */
+ * rows), get_network_boxes (detections of [roi_loss]) and network_predict (no
+ * delta cleared). For any other network they do what libdarknet's do. */
 #define _GNU_SOURCE
 #include "network.h"
 #include "dn_internal.h"
@@ -154,6 +154,47 @@ int resize_network(network *net, int w, int h)
 
 /* Sets the images per forward to b: b x RoIs rows for [roipool] and the layers after
  * it, b for the others. b must not exceed the batch the network was built with. */
+/* 1 when a layer of l's type neither reads nor needs its delta cleared in an
+ * inference forward: the kinds whose forward never touches it, and the loss layers
+ * that clear it themselves before anything else. */
+static int predict_skips_delta(const layer *l)
+{
+    switch (l->type) {
+    case CONVOLUTIONAL:
+    case MAXPOOL:
+    case ROUTE:
+    case SHORTCUT:
+    case UPSAMPLE:
+    case YOLO:
+    case REGION: return 1;
+    default: return 0;
+    }
+}
+
+/* libdarknet's network_predict (a forward of input with train, truth and delta
+ * off; returns the last layer's output), whose forward_network clears every
+ * layer's delta first: a pass over every output that inference never reads. Here
+ * the layers above skip it; others are cleared as there. net itself is not
+ * changed (libdarknet's sets its fields for the forward and restores them). */
+float *network_predict(network *net, float *input)
+{
+    network run = *net;
+    run.input = input;
+    run.truth = 0;
+    run.train = 0;
+    run.delta = 0;
+    for (int i = 0; i < net->n; i++) {
+        layer l = net->layers[i];
+        run.index = i;
+        if (l.delta && !predict_skips_delta(&l)) memset(l.delta, 0, (size_t)l.outputs * l.batch * sizeof(float));
+        l.forward(l, run);
+        run.input = l.output;
+        if (l.truth) run.truth = l.output;
+    }
+    calc_network_cost(net);
+    return net->output;
+}
+
 void set_batch_network(network *net, int b)
 {
     int rows = 1;

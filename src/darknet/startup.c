@@ -46,6 +46,7 @@ __attribute__((constructor)) void ohem_startup(int argc, char **argv, char **env
     ohem_keep_input_deltas_select(!env.backward);
     ohem_kernels_threads((int)env.kernel_threads);
     ohem_kernels_winograd(!env.conv);
+    ohem_kernels_infer(!env.infer);
     if (ohem_kernels_select(env.kernels ? "darknet" : "plugin") != 0) {
         fprintf(stderr, "error: OHEM_KERNELS=darknet: libdarknet's own kernels are not found (dlsym)\n");
         exit(1);

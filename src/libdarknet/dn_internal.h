@@ -35,6 +35,7 @@ list *make_list(void);
 void option_insert(list *l, char *key, char *val);
 float option_find_float_quiet(list *l, char *key, float def);
 network *make_network(int n);
+void calc_network_cost(network *net);
 void free_section(dn_section *s);
 void parse_net_options(list *options, network *net);
 int int_index(int *a, int val, int n);

@@ -38,7 +38,7 @@ FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 # libohem.a: the layers and the plugin glue a user's program links (before or after -ldarknet).
 CORE_SRC = src/core/ohem.c src/core/rcnn.c src/core/roi_align.c src/core/iou_loss.c
 CPU_SRC = src/cpu/pool.c src/cpu/coretype.c src/cpu/gemm.c src/cpu/sgemm.c src/cpu/im2col.c src/cpu/winograd.c \
-	src/cpu/kernels.c
+	src/cpu/kernels.c src/cpu/plan.c
 LAYERS_SRC = src/layers/roi_rows.c src/layers/ohem_layer.c src/layers/rpn_layer.c src/layers/roipool_layer.c src/layers/roi_loss_layer.c \
 	src/layers/route_layer.c src/layers/yolo_layer.c
 DARKNET_SRC = src/darknet/startup.c src/darknet/env.c src/darknet/cfg.c src/darknet/cfg_keys.c src/darknet/parser.c \

@@ -91,7 +91,7 @@ static const char *parse_line(char *line, ohem_plan_entry *e)
                   &e->key.pad, &e->key.groups, &e->key.train};
     for (int i = 0; i < 10; i++)
         if (parse_int(k[i], i == 7 ? 0 : i == 9 ? 0 : 1, i == 9 ? 1 : 1 << 24, v[i])) return "bad number in the shape";
-    if ((e->path = ohem_plan_path_of_name(f[5])) < 0) return "unknown path";
+    if ((e->path = ohem_plan_path_of_name(f[5])) == -2) return "unknown path";
     if (split(f[6], ' ', c, OHEM_PATHS) != OHEM_PATHS) return "expected 4 costs";
     for (int i = 0; i < OHEM_PATHS; i++) {
         char *end;
@@ -192,9 +192,10 @@ static char cache_file[4096];
 static int loaded;             /* the cache file was read (or is not to be) */
 static ohem_plan_entry *table; /* the cache's plans (every machine's), then this process's */
 static int ntable, room;
-static char *fixed;            /* per entry: 1 once this process runs it (the path is then kept) */
+static char *mine;             /* per entry: 1 once this process planned or ran it (the path is then kept) */
 static double spent;           /* seconds of measuring so far */
 static int forcing = OHEM_PATH_RULES, timing; /* a path forced while a candidate is timed */
+static int forced_path = OHEM_PATH_RULES;      /* ohem_plan_force's */
 static int current = OHEM_PATH_RULES;
 
 void ohem_plan_set(int m, const char *file)
@@ -207,9 +208,9 @@ void ohem_plan_set(int m, const char *file)
         snprintf(cache_file, sizeof(cache_file), "%s/.cache/ohem/plan.tsv", getenv("HOME"));
     else cache_file[0] = 0;
     free(table);
-    free(fixed);
+    free(mine);
     table = NULL;
-    fixed = NULL;
+    mine = NULL;
     ntable = room = loaded = 0;
     spent = 0;
 }
@@ -257,7 +258,7 @@ static int same_machine(const ohem_plan_entry *a, const ohem_plan_entry *b)
 static void load_cache(void)
 {
     loaded = 1;
-    if (mode != OHEM_PLAN_AUTO || !cache_file[0]) return;
+    if (mode == OHEM_PLAN_OFF || !cache_file[0]) return;
     char why[4300];
     ohem_plan_entry *e;
     int n;
@@ -267,49 +268,58 @@ static void load_cache(void)
     }
     table = e;
     ntable = room = n;
-    fixed = calloc(n ? n : 1, 1);
+    mine = calloc(n ? n : 1, 1);
 }
 
-/* The entry of key on this machine, or -1. */
-static int find(const ohem_plan_key *key)
+/* The entry of key on the machine of me, or -1. */
+static int find_any(const ohem_plan_key *key, const ohem_plan_entry *me)
 {
     if (!loaded) load_cache();
-    ohem_plan_entry me;
-    machine(&me);
-    for (int i = ntable - 1; i >= 0; i--)
-        if (!memcmp(&table[i].key, key, sizeof(*key)) && same_machine(&table[i], &me)) return i;
+    for (int i = 0; i < ntable; i++)
+        if (!memcmp(&table[i].key, key, sizeof(*key)) && same_machine(&table[i], me)) return i;
     return -1;
 }
 
+/* The plan to use for key on this machine, or -1: under measure, only one this
+ * process made. */
+static int find(const ohem_plan_key *key)
+{
+    ohem_plan_entry me;
+    machine(&me);
+    int i = find_any(key, &me);
+    return i >= 0 && (mode != OHEM_PLAN_MEASURE || mine[i]) ? i : -1;
+}
+
+/* Adds e, or puts it in place of the cache's plan of the same shape and machine. */
 static int add(const ohem_plan_entry *e)
 {
+    int i = find_any(&e->key, e);
+    if (i >= 0) {
+        table[i] = *e;
+        mine[i] = 1;
+        return i;
+    }
     if (ntable == room) {
         room = room ? 2 * room : 64;
         ohem_plan_entry *t = realloc(table, sizeof(*table) * room);
-        char *f = realloc(fixed, room);
+        char *f = realloc(mine, room);
         if (!t || !f) {
             fprintf(stderr, "ohem: out of memory (the convolution plans)\n");
             exit(1);
         }
         table = t;
-        fixed = f;
+        mine = f;
     }
     table[ntable] = *e;
-    fixed[ntable] = 0;
+    mine[ntable] = 1;
     return ntable++;
 }
 
-/* Writes the plans measured (not the rules' stand-ins) to the cache; an unwritable
- * cache is no error. */
+/* Writes every plan to the cache (those left to the rules by the time cap too, so
+ * that the next run takes the same paths); an unwritable cache is no error. */
 static void save_cache(void)
 {
-    if (!cache_file[0]) return;
-    ohem_plan_entry *keep = malloc(sizeof(*keep) * (ntable ? ntable : 1));
-    int n = 0;
-    for (int i = 0; keep && i < ntable; i++)
-        if (table[i].path != OHEM_PATH_RULES) keep[n++] = table[i];
-    if (keep) ohem_plan_cache_write(cache_file, keep, n);
-    free(keep);
+    if (cache_file[0]) ohem_plan_cache_write(cache_file, table, ntable);
 }
 
 /* ---- timing ------------------------------------------------------------- */
@@ -426,10 +436,10 @@ static void measure(const layer *l, network net, int train, ohem_plan_entry *e)
 static int plan_layer(const layer *l, network net, int train, int *how)
 {
     ohem_plan_key key = key_of(l, train);
-    int i = find(&key); /* under measure, the table holds this process's plans only */
+    int i = find(&key);
     if (i >= 0) {
-        *how = fixed[i] ? 3 : 0;
-        fixed[i] = 1;
+        *how = mine[i] ? 3 : 0;
+        mine[i] = 1;
         return i;
     }
     ohem_plan_entry e;
@@ -447,9 +457,7 @@ static int plan_layer(const layer *l, network net, int train, int *how)
         ohem_gemm_engine(engine);
         *how = 1;
     }
-    i = add(&e);
-    fixed[i] = 1;
-    return i;
+    return add(&e);
 }
 
 /* 1 for a layer our kernels plan: a convolution they run (not binary, XNOR, or an
@@ -465,6 +473,7 @@ int ohem_plan_enter(const layer *l, network net)
 {
     int token = (current + 2) * 2 + ohem_gemm_engine(ohem_gemm_default_ours());
     if (timing) current = forcing;
+    else if (forced_path != OHEM_PATH_RULES && plannable(l)) current = forced_path;
     else if (!ohem_plan_active() || !plannable(l)) current = OHEM_PATH_RULES;
     else {
         int how;
@@ -480,6 +489,11 @@ void ohem_plan_leave(int token)
 {
     ohem_gemm_engine(token & 1);
     current = token / 2 - 2;
+}
+
+void ohem_plan_force(int path)
+{
+    forced_path = path;
 }
 
 int ohem_plan_current(void)

@@ -67,8 +67,8 @@ int ohem_plan_cache_write(const char *file, const ohem_plan_entry *e, int n);
 
 enum { OHEM_PLAN_AUTO, OHEM_PLAN_MEASURE, OHEM_PLAN_OFF };
 
-/* auto: the cache, then measure what it lacks; measure: measure every shape (the
- * cache is written, not read); off: the fixed rules. file: the cache, or NULL for
+/* auto: the cache, then measure what it lacks; measure: measure every shape again
+ * (each new plan replaces the cache's); off: the fixed rules. file: the cache, or NULL for
  * $XDG_CACHE_HOME/ohem/plan.tsv, else ~/.cache/ohem/plan.tsv. Set at start-up by
  * OHEM_PLAN; forgets the plans made. */
 void ohem_plan_set(int mode, const char *file);
@@ -92,6 +92,11 @@ int ohem_plan_winograd_shape(const layer *l);
 int ohem_plan_enter(const layer *l, network net);
 void ohem_plan_leave(int token);
 
+/* Every convolution on path from now on (where its shape can take it: else the
+ * rules decide that part), no planning; OHEM_PATH_RULES ends it. For the tests and
+ * the benchmarks. */
+void ohem_plan_force(int path);
+
 /* The path of the layer running (OHEM_PATH_RULES outside a planned layer). */
 int ohem_plan_current(void);
 
@@ -113,7 +118,8 @@ void ohem_plan_network(network *net, int train, FILE *out, ohem_plan_summary *s)
 void ohem_plan_print_summary(FILE *out, const ohem_plan_summary *s);
 
 /* The planning time cap of a process, in seconds: past it, new shapes take the
- * fixed rules. */
+ * fixed rules, and the cache says so (the next run takes the rules for them too;
+ * OHEM_PLAN=measure plans them again). */
 #define OHEM_PLAN_CAP 3.0
 
 #endif

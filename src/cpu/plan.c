@@ -220,9 +220,16 @@ const char *ohem_plan_cache_file(void)
     return cache_file;
 }
 
+static int suspended;
+
+void ohem_plan_suspend(int on)
+{
+    suspended = on;
+}
+
 int ohem_plan_active(void)
 {
-    return mode != OHEM_PLAN_OFF && !ohem_gemm_forced() && ohem_kernels_planned();
+    return mode != OHEM_PLAN_OFF && !suspended && !ohem_gemm_forced() && ohem_kernels_planned();
 }
 
 int ohem_plan_winograd_shape(const layer *l)
@@ -491,6 +498,14 @@ void ohem_plan_leave(int token)
     current = token / 2 - 2;
 }
 
+int ohem_plan_layer_path(const layer *l, int train)
+{
+    if (!ohem_plan_active() || !plannable(l)) return OHEM_PATH_RULES;
+    ohem_plan_key key = key_of(l, train);
+    int i = find(&key);
+    return i >= 0 ? table[i].path : OHEM_PATH_RULES;
+}
+
 void ohem_plan_force(int path)
 {
     forced_path = path;
@@ -507,7 +522,7 @@ void ohem_plan_network(network *net, int train, FILE *out, ohem_plan_summary *su
 {
     ohem_plan_summary s;
     memset(&s, 0, sizeof(s));
-    double spent0 = spent;
+    spent = 0; /* each network's planning has the cap to itself */
     int any_new = 0;
     for (int i = 0; i < net->n; i++) {
         const layer *l = &net->layers[i];
@@ -531,7 +546,7 @@ void ohem_plan_network(network *net, int train, FILE *out, ohem_plan_summary *su
                 how == 0 ? "from the cache" : how == 1 ? "measured" : how == 3 ? "as planned before"
                 : ohem_plan_active() ? "time cap reached" : "planning off");
     }
-    s.seconds = spent - spent0;
+    s.seconds = spent;
     if (any_new) save_cache();
     if (sum) *sum = s;
 }

@@ -77,6 +77,10 @@ void ohem_plan_set(int mode, const char *file);
  * HOME). */
 const char *ohem_plan_cache_file(void);
 
+/* on 1: the fixed rules for every layer, as OHEM_PLAN=off, the plans kept for
+ * on 0 (the benchmarks' interleaved comparison). */
+void ohem_plan_suspend(int on);
+
 /* 1 when layers are planned: OHEM_PLAN not off, OHEM_GEMM and OHEM_CONV auto, our
  * kernels (OHEM_KERNELS=plugin). */
 int ohem_plan_active(void);
@@ -91,6 +95,10 @@ int ohem_plan_winograd_shape(const layer *l);
  * for it; returns what ohem_plan_leave gives back. */
 int ohem_plan_enter(const layer *l, network net);
 void ohem_plan_leave(int token);
+
+/* The path planned for l's shape (training or not), without planning:
+ * OHEM_PATH_RULES when it has none. */
+int ohem_plan_layer_path(const layer *l, int train);
 
 /* Every convolution on path from now on (where its shape can take it: else the
  * rules decide that part), no planning; OHEM_PATH_RULES ends it. For the tests and
@@ -117,7 +125,8 @@ void ohem_plan_network(network *net, int train, FILE *out, ohem_plan_summary *s)
 /* One line on what the planning did (paths chosen, time, cache). */
 void ohem_plan_print_summary(FILE *out, const ohem_plan_summary *s);
 
-/* The planning time cap of a process, in seconds: past it, new shapes take the
+/* The planning time cap of a network's planning (and of the layers planned after
+ * it, at their first forward), in seconds: past it, new shapes take the
  * fixed rules, and the cache says so (the next run takes the rules for them too;
  * OHEM_PLAN=measure plans them again). */
 #define OHEM_PLAN_CAP 3.0

@@ -85,6 +85,7 @@ static void test_env_values(void **state)
         {"OHEM_ISA=avx512", "OHEM_ISA='avx512': expected one of auto, avx2 (default auto when unset)"},
         {"OHEM_PLAN=on", "OHEM_PLAN='on': expected auto, measure, off or a cache file's path"},
         {"OHEM_PLAN=/tmp/", "OHEM_PLAN='/tmp/': expected auto, measure, off"},
+        {"OHEM_PLAN_SECONDS=0", "OHEM_PLAN_SECONDS='0': expected an integer from 1 to 3600"},
     };
     char out[4096], err[4096];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -99,7 +100,7 @@ static void test_env_values(void **state)
                                        "OHEM_IM2COL=darknet", "OHEM_OPENBLAS_CORE=keep", "OHEM_KERNELS=darknet",
                                        "OHEM_KERNEL_THREADS=1", "OHEM_BACKWARD=darknet", "OHEM_CONV=gemm",
                                        "OHEM_CONV=auto", "OHEM_CONV=winograd", "OHEM_PLAN=off", "OHEM_PLAN=measure",
-                                       "OHEM_PLAN=auto", "OHEM_PLAN=./plan.tsv", "OHEM_ISA=avx2", "OHEM_ISA=auto"};
+                                       "OHEM_PLAN=auto", "OHEM_PLAN=./plan.tsv", "OHEM_ISA=avx2", "OHEM_ISA=auto", "OHEM_PLAN_SECONDS=60"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         const char *env[] = {good[i], NULL};
         int st = run_child(env, out, sizeof(out), err, sizeof(err));

@@ -194,6 +194,7 @@ static ohem_plan_entry *table; /* the cache's plans (every machine's), then this
 static int ntable, room;
 static char *mine;             /* per entry: 1 once this process planned or ran it (the path is then kept) */
 static double spent;           /* seconds of measuring so far */
+static double cap_seconds = OHEM_PLAN_CAP;
 static int forcing = OHEM_PATH_RULES, timing; /* a path forced while a candidate is timed */
 static int forced_path = OHEM_PATH_RULES;      /* ohem_plan_force's */
 static int current = OHEM_PATH_RULES;
@@ -456,7 +457,7 @@ static int plan_layer(const layer *l, network net, int train, int *how)
     for (int p = 0; p < OHEM_PATHS; p++) e.cost[p] = -1;
     e.path = OHEM_PATH_RULES;
     *how = 2;
-    if (spent < OHEM_PLAN_CAP) {
+    if (spent < cap_seconds) {
         int engine = ohem_gemm_engine(ohem_gemm_default_ours());
         double t0 = seconds();
         measure(l, net, train, &e);
@@ -504,6 +505,11 @@ int ohem_plan_layer_path(const layer *l, int train)
     ohem_plan_key key = key_of(l, train);
     int i = find(&key);
     return i >= 0 ? table[i].path : OHEM_PATH_RULES;
+}
+
+void ohem_plan_cap(double seconds)
+{
+    cap_seconds = seconds;
 }
 
 void ohem_plan_force(int path)

@@ -128,7 +128,8 @@ void ohem_plan_print_summary(FILE *out, const ohem_plan_summary *s);
 /* The planning time cap of a network's planning (and of the layers planned after
  * it, at their first forward), in seconds: past it, new shapes take the
  * fixed rules, and the cache says so (the next run takes the rules for them too;
- * OHEM_PLAN=measure plans them again). */
+ * OHEM_PLAN=measure plans them again). OHEM_PLAN_SECONDS sets it at start-up. */
 #define OHEM_PLAN_CAP 3.0
+void ohem_plan_cap(double seconds);
 
 #endif

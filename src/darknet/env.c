@@ -84,5 +84,6 @@ int ohem_env_read(ohem_env *env, ohem_err *e)
     if (ohem_env_choice("OHEM_CONV", conv, 0, &env->conv, e) != 0) return -1;
     if (ohem_env_choice("OHEM_ISA", isa, 0, &env->isa, e) != 0) return -1;
     if (ohem_env_plan(env, e) != 0) return -1;
+    if (ohem_env_long("OHEM_PLAN_SECONDS", 1, 3600, 3, &env->plan_seconds, e) != 0) return -1;
     return 0;
 }

@@ -28,6 +28,7 @@ typedef struct {
     int isa;          /* OHEM_ISA: 0 auto (default: what the CPU has), 1 avx2 (AVX-512 hidden) */
     int plan;         /* OHEM_PLAN: 0 auto (default: the cache, then measure), 1 measure, 2 off */
     const char *plan_file; /* OHEM_PLAN given a path: the cache file (plan 0); NULL: the default one */
+    long plan_seconds; /* OHEM_PLAN_SECONDS: 1..3600, default 3: the planning time cap of a network */
 } ohem_env;
 
 /* Reads OHEM_PLAN into env->plan and env->plan_file: auto, measure, off, or a path

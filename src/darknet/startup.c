@@ -50,6 +50,7 @@ __attribute__((constructor)) void ohem_startup(int argc, char **argv, char **env
     ohem_kernels_threads((int)env.kernel_threads);
     ohem_kernels_winograd(env.conv == 0 ? 1 : env.conv == 1 ? 0 : 2);
     ohem_plan_set(env.plan, env.plan_file);
+    ohem_plan_cap((double)env.plan_seconds);
     if (ohem_kernels_select(env.kernels ? "darknet" : "plugin") != 0) {
         fprintf(stderr, "error: OHEM_KERNELS=darknet: libdarknet's own kernels are not found (dlsym)\n");
         exit(1);

@@ -486,7 +486,7 @@ int ohem_plan_enter(const layer *l, network net)
     else {
         int how;
         int i = plan_layer(l, net, net.train, &how);
-        if (how == 1) save_cache();
+        if (how != 0 && how != 3) save_cache(); /* measured, or left to the rules: the next run takes the same */
         current = table[i].path;
     }
     if (current != OHEM_PATH_RULES) ohem_gemm_engine(current != OHEM_PATH_OPENBLAS);

@@ -12,7 +12,7 @@
  *     cfg/fashion.cfg; 5a: the same under OHEM_ISA=avx2 (a child, -torch-small);
  *  6. the GFLOP/s of a training step against the machine's peak.
  * Prints a table and writes it to the file given with -o.
- *   bench/bench [-quick] [-select | -torch | -torch-small] [-o FILE]
+ *   bench/bench [-quick] [-select | -torch | -torch-small | -plan] [-o FILE]
  *   bench/bench -peak CFG    3 training steps of CFG, then "peak_kb N" (row 4's child)
  *   bench/bench -steps N     N training steps of yolov3-tiny only (for perf record);
  *                            -cfg FILE: of that cfg instead */
@@ -653,7 +653,7 @@ static long peak_kb(const char *cfg)
 
 int main(int argc, char **argv)
 {
-    int quick = 0, select_only = 0, torch_only = 0, torch_small = 0, steps = 0, pause_ms = 0;
+    int quick = 0, select_only = 0, torch_only = 0, torch_small = 0, plan_only = 0, steps = 0, pause_ms = 0;
     const char *steps_cfg = NULL, *peak_cfg = NULL;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
@@ -661,13 +661,14 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-select")) select_only = 1;
         else if (!strcmp(argv[i], "-torch")) torch_only = 1;
         else if (!strcmp(argv[i], "-torch-small")) torch_only = torch_small = 1;
+        else if (!strcmp(argv[i], "-plan")) plan_only = 1;
         else if (!strcmp(argv[i], "-o") && i + 1 < argc) file = argv[++i];
         else if (!strcmp(argv[i], "-steps") && i + 1 < argc && (steps = atoi(argv[++i])) > 0) continue;
         else if (!strcmp(argv[i], "-cfg") && i + 1 < argc) steps_cfg = argv[++i];
         else if (!strcmp(argv[i], "-pause") && i + 1 < argc && (pause_ms = atoi(argv[++i])) >= 0) continue;
         else if (!strcmp(argv[i], "-peak") && i + 1 < argc) peak_cfg = argv[++i];
         else {
-            fprintf(stderr, "usage: bench/bench [-quick] [-select | -torch | -torch-small | -steps N [-cfg FILE] [-pause MS] | -peak CFG] [-o FILE]\n");
+            fprintf(stderr, "usage: bench/bench [-quick] [-select | -torch | -torch-small | -plan | -steps N [-cfg FILE] [-pause MS] | -peak CFG] [-o FILE]\n");
             return 2;
         }
     }
@@ -710,6 +711,11 @@ int main(int argc, char **argv)
         out("Note: this CPU supports OpenBLAS's %s kernels; %s runs because OPENBLAS_CORETYPE=%s is set (`OHEM_OPENBLAS_CORE=best make bench` measures with %s).\n\n",
             better, openblas_get_corename(), getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "?", better);
     out("| # | measurement | result |\n|---|---|---|\n");
+    if (plan_only) {
+        bench_plan();
+        if (report) fclose(report);
+        return 0;
+    }
     if (torch_only) {
         if (torch_small) bench_plan();
         bench_torch(quick ? 3 : 9, torch_small);

@@ -355,16 +355,16 @@ static float *scratch(long n, uint64_t *s)
     return p;
 }
 
-/* One forward (and backward) of s on path p; stops after the forward when that
- * alone passes stop seconds. */
-static double time_path(layer s, network sn, int p, int train, double stop)
+/* One forward (and backward) of s on path p, in seconds, the forward's in *fwd;
+ * stops after the forward when that passes stop_fwd seconds. */
+static double time_path(layer s, network sn, int p, int train, double stop_fwd, double *fwd)
 {
     forcing = p;
     timing = 1;
     double t0 = seconds();
     forward_convolutional_layer(s, sn);
-    double t = seconds() - t0;
-    if (train && t < stop) {
+    double t = *fwd = seconds() - t0;
+    if (train && t < stop_fwd) {
         t0 = seconds();
         backward_convolutional_layer(s, sn);
         t += seconds() - t0;
@@ -386,9 +386,13 @@ static void candidates(const layer *l, int *can)
 }
 
 /* Times l's candidates on scratch buffers (its weights read in place, nothing of
- * it written) into e->cost and chooses. Each candidate runs once to warm up, then
- * once more unless that first run took twice the best so far; its cost is the
- * faster run. */
+ * it written) into e->cost and chooses. Each candidate runs once, its backward
+ * skipped when its forward took PRUNE times the best forward (its cost then the
+ * forward scaled by the best's total over its forward: never the cheapest); then
+ * each within AGAIN of the best runs once more, its cost the faster run. The
+ * scratch is touched before (page faults are not a path's cost). */
+#define PRUNE 1.5
+#define AGAIN 1.3
 static void measure(const layer *l, network net, int train, ohem_plan_entry *e)
 {
     uint64_t seed = 0x9e3779b97f4a7c15ull;
@@ -421,19 +425,22 @@ static void measure(const layer *l, network net, int train, ohem_plan_entry *e)
 #undef SCRATCH
     int can[OHEM_PATHS];
     candidates(l, can);
-    double best = -1;
+    double best = -1, best_fwd = -1, fwd, fwd2;
     for (int p = 0; p < OHEM_PATHS; p++) {
         e->cost[p] = -1;
         if (!can[p]) continue;
-        double stop = best < 0 ? 1e9 : 2 * best;
-        double t = time_path(s, sn, p, train, stop);
-        if (t < stop) {
-            double t2 = time_path(s, sn, p, train, stop);
-            if (t2 < t) t = t2;
-        }
+        double stop = best < 0 ? 1e30 : PRUNE * best_fwd;
+        double t = time_path(s, sn, p, train, stop, &fwd);
+        if (train && fwd >= stop) t = fwd * best / best_fwd;
         e->cost[p] = t;
-        if (best < 0 || t < best) best = t;
+        if (best < 0 || t < best) best = t, best_fwd = fwd > 0 ? fwd : 1e-9;
     }
+    double first_best = best;
+    for (int p = 0; p < OHEM_PATHS; p++)
+        if (e->cost[p] >= 0 && e->cost[p] < AGAIN * first_best) {
+            double t2 = time_path(s, sn, p, train, 1e30, &fwd2);
+            if (t2 < e->cost[p]) e->cost[p] = t2;
+        }
     e->path = ohem_plan_choose(e->cost);
     for (int i = 0; i < nb; i++) free(bufs[i]);
 }
@@ -540,7 +547,8 @@ void ohem_plan_network(network *net, int train, FILE *out, ohem_plan_summary *su
             path = table[idx].path;
         }
         if (how == 0) s.cached++;
-        if (how == 1) s.measured++, any_new = 1;
+        if (how == 1) s.measured++;
+        if (idx >= 0 && (how == 1 || how == 2)) any_new = 1;
         if (path == OHEM_PATH_RULES) s.rules++;
         else s.count[path]++;
         if (!out) continue;

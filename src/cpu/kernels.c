@@ -1155,8 +1155,8 @@ static void conv_backward(layer l, network net)
     /* our gemm: the weight gradient of the whole batch in one split of the pool
      * (col' made inside its packing), summed in image order as below, or by fixed
      * groups of images for few filters (sgemm.h) */
-    int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1 && ohem_plan_current() != OHEM_PATH_OURS_IMAGES,
-        wg = winograd_fits(&l);
+    int wg = winograd_fits(&l),
+        batched = wg || (ohem_gemm_is_ours() && l.size != 1 && l.groups == 1 && ohem_plan_current() != OHEM_PATH_OURS_IMAGES);
     if (wg) /* fits only where batched */
         ohem_winograd_grad(l.batch, l.c, l.h, l.w, l.n, net.input, l.inputs, l.delta, l.outputs, l.weight_updates);
     else if (batched) {

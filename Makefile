@@ -38,7 +38,7 @@ FLAGS_STAMP := $(FLAGS_STAMP)$(if $(filter 0,$(MPI)),-nompi)
 # libohem.a: the layers and the plugin glue a user's program links (before or after -ldarknet).
 CORE_SRC = src/core/ohem.c src/core/rcnn.c src/core/roi_align.c src/core/iou_loss.c
 CPU_SRC = src/cpu/pool.c src/cpu/coretype.c src/cpu/gemm.c src/cpu/sgemm.c src/cpu/im2col.c src/cpu/winograd.c \
-	src/cpu/kernels.c
+	src/cpu/kernels.c src/cpu/plan.c
 LAYERS_SRC = src/layers/roi_rows.c src/layers/ohem_layer.c src/layers/rpn_layer.c src/layers/roipool_layer.c src/layers/roi_loss_layer.c \
 	src/layers/route_layer.c src/layers/yolo_layer.c
 DARKNET_SRC = src/darknet/startup.c src/darknet/env.c src/darknet/cfg.c src/darknet/cfg_keys.c src/darknet/parser.c \
@@ -51,7 +51,7 @@ CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.
 	src/cli/dataset.c src/cli/dist.c src/cli/rng.c src/cli/train_state.c src/cli/chart.c src/cli/import.c \
 	src/cli/import_voc.c src/cli/import_coco.c src/cli/files.c src/cli/mine.c src/cli/partial.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
-TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
+TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_plan tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
 	tests/test_parser tests/test_cfg_keys tests/test_alexeyab tests/test_yolo tests/test_darknet tests/test_map tests/test_mine tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv tests/opencv_dump
 HEADERS = $(wildcard src/*/*.h bench/*.h)
 

@@ -4,11 +4,15 @@
  *  2. the same step with and without [ohem] (per_image 64, nms 0.7);
  *  3. ohem_select per image for yolov3-tiny/yolov3 candidate counts;
  *  4. peak memory of training with and without [ohem] (a child process each);
+ *  0. the planner: the time it takes on yolov3-tiny and fashion.cfg, and the paths
+ *     it chose per layer kind;
  *  5. the PyTorch anchor: the same network rebuilt in PyTorch (bench/torch_step.py)
- *     and its training step, interleaved with ours (our kernels, and libdarknet's
- *     loops) for Debian's yolov3-tiny 416 batch 2 and cfg/fashion.cfg.
+ *     and its training step, interleaved with ours (our kernels, the fixed rules,
+ *     and libdarknet's loops) for Debian's yolov3-tiny 416 batch 2 and
+ *     cfg/fashion.cfg; 5a: the same under OHEM_ISA=avx2 (a child, -torch-small);
+ *  6. the GFLOP/s of a training step against the machine's peak.
  * Prints a table and writes it to the file given with -o.
- *   bench/bench [-quick] [-select | -torch] [-o FILE]
+ *   bench/bench [-quick] [-select | -torch | -torch-small | -plan] [-o FILE]
  *   bench/bench -peak CFG    3 training steps of CFG, then "peak_kb N" (row 4's child)
  *   bench/bench -steps N     N training steps of yolov3-tiny only (for perf record);
  *                            -cfg FILE: of that cfg instead */
@@ -33,6 +37,8 @@
 #include "parser.h"
 #include "gemm.h"
 #include "im2col.h"
+#include "plan.h"
+#include "sgemm.h"
 #include "bench_util.h"
 
 char *openblas_get_corename(void);
@@ -357,7 +363,7 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
         free_network(net);
         return;
     }
-    double o[64], d[64], p[64], pk[64], q[64], b[64], wg[64], oc[64], dc[64], pc[64], pkc[64];
+    double o[64], d[64], p[64], pk[64], q[64], b[64], wg[64], oc[64], dc[64], pc[64], pkc[64], ru[64], rq[64];
     int ours = ohem_gemm_is_ours();
     const char *gemm = ohem_gemm_name();
     for (int r = 0; r < 2; r++) torch_step(&t, pc), torch_step(&tk, pkc), step_seconds(net); /* warm-up */
@@ -371,6 +377,11 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
         usleep(SETTLE_US);
         o[r] = step_seconds(net);
         oc[r] = last_cpu;
+        ohem_plan_suspend(1); /* the fixed rules (OHEM_PLAN=off), next to the plan's step */
+        usleep(SETTLE_US);
+        ru[r] = step_seconds(net);
+        rq[r] = ru[r] / o[r];
+        ohem_plan_suspend(0);
         ohem_kernels_select("darknet");
         usleep(SETTLE_US);
         d[r] = step_seconds(net);
@@ -400,6 +411,11 @@ static void bench_torch_one(const char *what, const char *cfg, int reps)
         what, net->batch, threads, t.version, mp, reps, p[0]);
     out("| 5 | same, ours (gemm: %s; our loops) | %.3f s: **%.2fx** PyTorch's (target <= 0.8x); fastest against fastest %.3f s: %.2fx |\n",
         gemm, mo, mo / mp, o[0], o[0] / p[0]);
+    if (ohem_plan_active()) {
+        double mr = median(ru, reps), mrq = median(rq, reps);
+        out("| 5 | same, ours on the fixed rules (OHEM_PLAN=off; interleaved with the planned step) | %.3f s: the plan's step is %.2fx faster (median of the pairs' ratios) |\n",
+            mr, mrq);
+    }
     out("| 5 | same, PyTorch with glibc's malloc keeping what it frees (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_ set: no page faults on each step's tensors) | %.3f s (median; fastest %.3f s): ours %.2fx of it |\n",
         mpk, pk[0], mo / mpk);
     if (ours) {
@@ -432,12 +448,178 @@ static const char *yolov3_cfg(void)
     return debian_cfg("yolov3", 1, 416, 0, 0);
 }
 
-static void bench_torch(int reps)
+static void bench_torch(int reps, int small)
 {
     bench_torch_one("yolov3-tiny 416x416, 9 classes", tiny_cfg(416, 0), reps);
     bench_torch_one("cfg/fashion.cfg 128x128", "cfg/fashion.cfg", reps);
     /* the full network: its steps are long, so fewer of them */
-    bench_torch_one("yolov3 416x416, 80 classes", yolov3_cfg(), reps / 2 + 1);
+    if (!small) bench_torch_one("yolov3 416x416, 80 classes", yolov3_cfg(), reps / 2 + 1);
+}
+
+/* Row 5 again in a child under OHEM_ISA=avx2 (the CPU looks AVX2-only: a Zen 3-like
+ * machine), yolov3-tiny and fashion.cfg; its rows labelled 5a. */
+static void bench_torch_avx2(int quick)
+{
+    char exe[4096], cmd[8300];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        not_measured = 1;
+        return;
+    }
+    exe[n] = 0;
+    snprintf(cmd, sizeof(cmd), "OHEM_ISA=avx2 '%s' -torch-small%s", exe, quick ? " -quick" : "");
+    FILE *p = popen(cmd, "r");
+    char line[2048];
+    int rows = 0;
+    while (p && fgets(line, sizeof(line), p)) {
+        if (!strncmp(line, "| 5 |", 5)) out("| 5a (OHEM_ISA=avx2) |%s", line + 5), rows++;
+        else if (!strncmp(line, "| 0 |", 5)) out("| 0a (OHEM_ISA=avx2) |%s", line + 5);
+        else if (!strncmp(line, "| 6 |", 5)) out("| 6a (OHEM_ISA=avx2) |%s", line + 5);
+    }
+    if (!p || pclose(p) != 0 || !rows) {
+        not_measured = 1;
+        out("| 5a | OHEM_ISA=avx2 rows | not measured: `%s` failed |\n", cmd);
+    }
+}
+
+/* The layer kinds of net and the paths planned for them: "3x3/1: ours 2, winograd 3;
+ * 1x1/1: ours 3" into buf. */
+static void plan_kinds(network *net, int train, char *buf, size_t cap)
+{
+    int kinds[16][2], count[16][OHEM_PATHS + 1], nk = 0;
+    memset(count, 0, sizeof(count));
+    for (int i = 0; i < net->n; i++) {
+        layer *l = &net->layers[i];
+        if (l->type != CONVOLUTIONAL) continue;
+        int k = 0;
+        while (k < nk && !(kinds[k][0] == l->size && kinds[k][1] == l->stride)) k++;
+        if (k == nk && nk < 16) kinds[nk][0] = l->size, kinds[nk][1] = l->stride, nk++;
+        if (k == 16) continue;
+        int path = ohem_plan_layer_path(l, train);
+        count[k][path + 1]++;
+    }
+    buf[0] = 0;
+    for (int k = 0; k < nk; k++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, cap - len, "%s%dx%d/%d:", k ? "; " : "", kinds[k][0], kinds[k][0], kinds[k][1]);
+        for (int p = -1; p < OHEM_PATHS; p++)
+            if (count[k][p + 1]) {
+                len = strlen(buf);
+                snprintf(buf + len, cap - len, " %s %d", p < 0 ? "fixed rules" : ohem_plan_path_name(p), count[k][p + 1]);
+            }
+    }
+}
+
+/* Row 0: the plan of a training step of cfg, measured afresh (OHEM_PLAN=measure):
+ * the time it took and the paths per layer kind. */
+static void bench_plan_one(const char *what, const char *cfg)
+{
+    network *net = step_net(cfg);
+    ohem_plan_summary s;
+    double t0 = now(), c0 = cpu_now();
+    ohem_plan_network(net, 1, NULL, &s);
+    double wall = now() - t0, cpu = cpu_now() - c0;
+    char kinds[512];
+    plan_kinds(net, 1, kinds, sizeof(kinds));
+    if (!ohem_plan_active())
+        out("| 0 | plan, %s | planning off (OHEM_PLAN=off or a path forced): the fixed rules |\n", what);
+    else
+        out("| 0 | plan, %s, training: %d layers, %d shapes measured | %.2f s wall, %.2f CPU s%s; %s |\n", what, s.layers,
+            s.measured, wall, cpu, s.rules ? " (time cap reached)" : "", kinds);
+    free_network(net);
+}
+
+static void bench_plan(void)
+{
+    /* every shape planned, however loaded the machine (the rows after compare the
+     * plan with the fixed rules); OHEM_PLAN_SECONDS still sets the cap */
+    if (!getenv("OHEM_PLAN_SECONDS")) ohem_plan_cap(600);
+    if (ohem_plan_active()) {
+        char file[4096];
+        snprintf(file, sizeof(file), "%s", ohem_plan_cache_file());
+        ohem_plan_set(OHEM_PLAN_MEASURE, file[0] ? file : NULL);
+    }
+    bench_plan_one("yolov3-tiny 416x416 batch 2", tiny_cfg(416, 0));
+    bench_plan_one("cfg/fashion.cfg batch 32", "cfg/fashion.cfg");
+}
+
+/* CPU seconds of the calling thread (the time it ran, whatever else the machine runs). */
+static double thread_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Clock of one core, from a chain of dependent fused multiply-adds (each waits for
+ * the one before: 4 cycles each on Zen 3 to 5 and on Intel since Skylake), timed in
+ * the thread's CPU seconds so that other load does not count. */
+__attribute__((target("fma"))) static double chain_ghz(void)
+{
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        volatile float seed = 1.0f;
+        float x = seed, a = 0.999999f, b = 1e-7f;
+        long n = 20000000;
+        double t0 = thread_cpu_now();
+        for (long i = 0; i < n; i++) __asm__("vfmadd132ss %2, %1, %0" : "+x"(x) : "x"(b), "x"(a));
+        double t = thread_cpu_now() - t0;
+        seed = x;
+        double ghz = n * 4.0 / t * 1e-9;
+        if (ghz > best) best = ghz;
+    }
+    return best;
+}
+
+/* The "cpu MHz" of /proc/cpuinfo's first core, or 0. */
+static double cpuinfo_ghz(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    double mhz = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "cpu MHz : %lf", &mhz) == 1) break;
+    if (f) fclose(f);
+    return mhz / 1000;
+}
+
+/* Multiply-adds x 2 of a training step of net: each convolution's forward, weight
+ * gradient and (past the first layer) input delta, counted as im2col and gemm do
+ * (Winograd does fewer: the rate is of the direct convolution's work). */
+static double step_flops(network *net)
+{
+    double f = 0;
+    for (int i = 0; i < net->n; i++) {
+        layer *l = &net->layers[i];
+        if (l->type != CONVOLUTIONAL && l->type != CONNECTED) continue;
+        double fwd = 2.0 * l->batch * l->outputs * (l->type == CONNECTED ? l->inputs : (double)l->size * l->size * l->c / l->groups);
+        f += fwd * (i ? 3 : 2);
+    }
+    return f;
+}
+
+/* Row 6: the rate a training step reaches against the machine's peak (threads x 2
+ * FMA units x SIMD lanes x 2 x clock). */
+static void bench_peak(int reps)
+{
+    ohem_cpu c;
+    ohem_cpu_detect(&c);
+    int lanes = c.avx512 ? 16 : c.avx2 || c.avx ? 8 : 4, threads = openblas_get_num_threads();
+    double ghz = chain_ghz(), info = cpuinfo_ghz();
+    double peak = threads * 2.0 * lanes * 2 * ghz;
+    out("| 6 | peak: %d threads x 2 FMA units x %d lanes (%s) x 2 x %.2f GHz (measured: a chain of dependent FMAs, 4 cycles each; /proc/cpuinfo says %.2f GHz) | %.0f GFLOP/s |\n",
+        threads, lanes, c.avx512 ? "AVX-512" : "AVX2", ghz, info, peak);
+    static const char *const what[] = {"yolov3-tiny 416x416 batch 2", "cfg/fashion.cfg batch 32"};
+    for (int k = 0; k < 2; k++) {
+        network *net = step_net(k ? "cfg/fashion.cfg" : tiny_cfg(416, 0));
+        double t[64];
+        step_seconds(net);
+        for (int r = 0; r < reps; r++) t[r] = step_seconds(net);
+        double m = median(t, reps), fl = step_flops(net);
+        out("| 6 | training step, %s: %.1f GFLOP of convolutions and connections | %.3f s (median of %d): %.0f GFLOP/s, **%.0f%%** of peak |\n",
+            what[k], fl * 1e-9, m, reps, fl / m * 1e-9, 100 * fl / m * 1e-9 / peak);
+        free_network(net);
+    }
 }
 
 /* This process's peak resident memory (VmHWM of /proc/self/status), in kB; -1
@@ -474,20 +656,22 @@ static long peak_kb(const char *cfg)
 
 int main(int argc, char **argv)
 {
-    int quick = 0, select_only = 0, torch_only = 0, steps = 0, pause_ms = 0;
+    int quick = 0, select_only = 0, torch_only = 0, torch_small = 0, plan_only = 0, steps = 0, pause_ms = 0;
     const char *steps_cfg = NULL, *peak_cfg = NULL;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-quick")) quick = 1;
         else if (!strcmp(argv[i], "-select")) select_only = 1;
         else if (!strcmp(argv[i], "-torch")) torch_only = 1;
+        else if (!strcmp(argv[i], "-torch-small")) torch_only = torch_small = 1;
+        else if (!strcmp(argv[i], "-plan")) plan_only = 1;
         else if (!strcmp(argv[i], "-o") && i + 1 < argc) file = argv[++i];
         else if (!strcmp(argv[i], "-steps") && i + 1 < argc && (steps = atoi(argv[++i])) > 0) continue;
         else if (!strcmp(argv[i], "-cfg") && i + 1 < argc) steps_cfg = argv[++i];
         else if (!strcmp(argv[i], "-pause") && i + 1 < argc && (pause_ms = atoi(argv[++i])) >= 0) continue;
         else if (!strcmp(argv[i], "-peak") && i + 1 < argc) peak_cfg = argv[++i];
         else {
-            fprintf(stderr, "usage: bench/bench [-quick] [-select | -torch | -steps N [-cfg FILE] [-pause MS] | -peak CFG] [-o FILE]\n");
+            fprintf(stderr, "usage: bench/bench [-quick] [-select | -torch | -torch-small | -plan | -steps N [-cfg FILE] [-pause MS] | -peak CFG] [-o FILE]\n");
             return 2;
         }
     }
@@ -517,18 +701,28 @@ int main(int argc, char **argv)
     uname(&u);
     char cpu[256] = "?";
     cpu_model(cpu, sizeof(cpu));
-    out("Machine: %s, %ld cores online, %s %s; gemm: %s; OpenBLAS core %s, %d threads (OHEM_THREADS %s)\n\n", cpu,
-        sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, ohem_gemm_name(), openblas_get_corename(),
-        openblas_get_num_threads(), getenv("OHEM_THREADS") ? getenv("OHEM_THREADS") : "unset: the cores");
     ohem_cpu feats;
     ohem_cpu_detect(&feats);
+    out("Machine: %s, %ld cores online, %s %s; ISA: %s%s%s%s; gemm: %s; OpenBLAS core %s, %d threads (OHEM_THREADS %s); convolution paths: %s\n\n",
+        cpu, sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, feats.avx512 ? "AVX-512, " : "",
+        feats.avx2 ? "AVX2, " : "", feats.fma ? "FMA" : "no FMA", ohem_cpu_limited() ? " (OHEM_ISA=avx2: AVX-512 hidden)" : "",
+        ohem_gemm_name(), openblas_get_corename(), openblas_get_num_threads(),
+        getenv("OHEM_THREADS") ? getenv("OHEM_THREADS") : "unset: the cores",
+        ohem_plan_active() ? "planned per layer (OHEM_PLAN; row 0)" : "the fixed rules (OHEM_PLAN=off, or OHEM_GEMM/OHEM_CONV forcing one)");
     const char *better = ohem_core_upgrade(&feats, openblas_get_corename());
     if (better)
         out("Note: this CPU supports OpenBLAS's %s kernels; %s runs because OPENBLAS_CORETYPE=%s is set (`OHEM_OPENBLAS_CORE=best make bench` measures with %s).\n\n",
             better, openblas_get_corename(), getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "?", better);
     out("| # | measurement | result |\n|---|---|---|\n");
+    if (plan_only) {
+        bench_plan();
+        if (report) fclose(report);
+        return 0;
+    }
     if (torch_only) {
-        bench_torch(quick ? 3 : 9);
+        if (torch_small) bench_plan();
+        bench_torch(quick ? 3 : 9, torch_small);
+        if (torch_small) bench_peak(quick ? 3 : 9);
         if (report) fclose(report);
         return not_measured;
     }
@@ -537,9 +731,12 @@ int main(int argc, char **argv)
         if (report) fclose(report);
         return 0;
     }
+    bench_plan();
     bench_gemm(quick ? 1 : 3, quick ? 3 : 9);
     bench_ohem_overhead(quick ? 5 : 25);
-    bench_torch(quick ? 3 : 9);
+    bench_torch(quick ? 3 : 9, 0);
+    bench_peak(quick ? 3 : 9);
+    bench_torch_avx2(quick);
     long a = peak_kb(tiny_cfg(416, 0)), b = peak_kb(tiny_cfg(416, 1));
     if (a < 0 || b < 0) {
         not_measured = 1;

@@ -3,6 +3,10 @@
 # exits non-zero when anything failed.
 cd "$(dirname "$0")/.." || exit 1
 mkdir -p tests/tmp
+# The convolutions' paths are planned (src/cpu/plan.h) into a cache of this run's
+# own, so that every program after the first takes the same paths.
+rm -f tests/tmp/plan.tsv
+export OHEM_PLAN="${OHEM_PLAN:-$PWD/tests/tmp/plan.tsv}"
 # Under SANITIZE=1: leaks of libdarknet's own (and of the libraries it loads) are
 # suppressed, ours are not; any report fails the test.
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"

@@ -81,7 +81,11 @@ static void test_env_values(void **state)
         {"OHEM_IM2COL=Plugin", "OHEM_IM2COL='Plugin': expected one of plugin, darknet"},
         {"OHEM_OPENBLAS_CORE=fast", "OHEM_OPENBLAS_CORE='fast': expected one of auto, keep, best"},
         {"OHEM_BACKWARD=libdarknet", "OHEM_BACKWARD='libdarknet': expected one of plugin, darknet (default plugin when unset)"},
-        {"OHEM_CONV=winograd", "OHEM_CONV='winograd': expected one of auto, gemm (default auto when unset)"},
+        {"OHEM_CONV=fft", "OHEM_CONV='fft': expected one of auto, gemm, winograd (default auto when unset)"},
+        {"OHEM_ISA=avx512", "OHEM_ISA='avx512': expected one of auto, avx2 (default auto when unset)"},
+        {"OHEM_PLAN=on", "OHEM_PLAN='on': expected auto, measure, off or a cache file's path"},
+        {"OHEM_PLAN=/tmp/", "OHEM_PLAN='/tmp/': expected auto, measure, off"},
+        {"OHEM_PLAN_SECONDS=0", "OHEM_PLAN_SECONDS='0': expected an integer from 1 to 3600"},
         {"OHEM_INFER=on", "OHEM_INFER='on': expected one of auto, off (default auto when unset)"},
     };
     char out[4096], err[4096];
@@ -96,7 +100,9 @@ static void test_env_values(void **state)
     static const char *const good[] = {"OHEM_THREADS=1", "OHEM_THREADS=64", "OHEM_GEMM=darknet", "OHEM_GEMM=openblas", "OHEM_GEMM=auto",
                                        "OHEM_IM2COL=darknet", "OHEM_OPENBLAS_CORE=keep", "OHEM_KERNELS=darknet",
                                        "OHEM_KERNEL_THREADS=1", "OHEM_BACKWARD=darknet", "OHEM_CONV=gemm",
-                                       "OHEM_CONV=auto", "OHEM_INFER=off", "OHEM_INFER=auto"};
+                                       "OHEM_CONV=auto", "OHEM_CONV=winograd", "OHEM_PLAN=off", "OHEM_PLAN=measure",
+                                       "OHEM_PLAN=auto", "OHEM_PLAN=./plan.tsv", "OHEM_ISA=avx2", "OHEM_ISA=auto", "OHEM_PLAN_SECONDS=60",
+                                       "OHEM_INFER=off", "OHEM_INFER=auto"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         const char *env[] = {good[i], NULL};
         int st = run_child(env, out, sizeof(out), err, sizeof(err));

@@ -21,6 +21,7 @@
 #include "kernels.h"
 #include "parser.h"
 #include "gemm.h"
+#include "plan.h"
 #include "oracle.h"
 
 float train_network_datum(network *net);
@@ -287,7 +288,8 @@ static void test_batchnorm_layer(void **state)
 /* The convolutional forward (gemm into the output, the batch norm's last pass or the
  * bias fused with the activation) against libdarknet's, in training and inference;
  * and the backward (the activation's gradient fused into the batch norm's) from the
- * same state. */
+ * same state; on each path the planner can choose (ours batched, ours image by
+ * image, Winograd, OpenBLAS) and on the fixed rules. */
 static void test_conv_forward(void **state)
 {
     (void)state;
@@ -312,8 +314,11 @@ static void test_conv_forward(void **state)
                                     /* Winograd on images of one pixel, and of 2 x 3 */
                                     {4, 32, 1, 1, 32, 3, 1, 1, LEAKY, 1}, {2, 32, 2, 3, 32, 3, 1, 1, LINEAR, 1}};
     rng_seed(16);
+    /* on every path the planner chooses from (plan.h), and on the fixed rules */
+    for (int path = OHEM_PATH_RULES; path < OHEM_PATHS; path++)
     for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
         const int *c = cases[t];
+        ohem_plan_force(path);
         for (int train = 0; train < 2; train++) {
             layer a = make_convolutional_layer(c[0], c[3], c[2], c[1], c[4], c[9], c[5], c[6], c[5] / 2,
                                                (ACTIVATION)c[8], c[7], 0, 0, 0);
@@ -340,13 +345,14 @@ static void test_conv_forward(void **state)
             float big = 0;
             for (long i = 0; i < cnt; i++) big = fmaxf(big, fabsf(o.output[i]));
             char what[80];
-            snprintf(what, sizeof(what), "forward_convolutional_layer case %zu train %d", t, train);
+            snprintf(what, sizeof(what), "forward_convolutional_layer case %zu train %d path %s", t, train,
+                     ohem_plan_path_name(path));
             /* the product's sums and the statistics round differently: relative to the largest output */
             close_to(what, a.output, o.output, cnt, big, 1e-5);
             if (c[7] && train) {
-                snprintf(what, sizeof(what), "forward_convolutional_layer case %zu x", t);
+                snprintf(what, sizeof(what), "forward_convolutional_layer case %zu x path %s", t, ohem_plan_path_name(path));
                 close_to(what, a.x, o.x, cnt, big, 1e-5);
-                snprintf(what, sizeof(what), "forward_convolutional_layer case %zu rolling_mean", t);
+                snprintf(what, sizeof(what), "forward_convolutional_layer case %zu rolling_mean path %s", t, ohem_plan_path_name(path));
                 close_to(what, a.rolling_mean, o.rolling_mean, a.n, 1, 1e-5);
             }
             /* backward from libdarknet's forward state, with the input's delta */
@@ -363,17 +369,17 @@ static void test_conv_forward(void **state)
                 bwd(o, net);
                 big = 0;
                 for (long i = 0; i < cnt; i++) big = fmaxf(big, fabsf(o.delta[i]));
-                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu delta", t);
+                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu delta path %s", t, ohem_plan_path_name(path));
                 close_to(what, a.delta, o.delta, cnt, big, 1e-5);
                 big = 0;
                 for (int i = 0; i < a.nweights; i++) big = fmaxf(big, fabsf(o.weight_updates[i]));
-                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu weight_updates", t);
+                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu weight_updates path %s", t, ohem_plan_path_name(path));
                 close_to(what, a.weight_updates, o.weight_updates, a.nweights, big, 1e-5);
-                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu bias_updates", t);
+                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu bias_updates path %s", t, ohem_plan_path_name(path));
                 close_to(what, a.bias_updates, o.bias_updates, a.n, cnt / a.n + 1, 1e-5);
                 big = 0;
                 for (long i = 0; i < in_n; i++) big = fmaxf(big, fabsf(nd2[i]));
-                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu input delta", t);
+                snprintf(what, sizeof(what), "backward_convolutional_layer case %zu input delta path %s", t, ohem_plan_path_name(path));
                 close_to(what, nd, nd2, in_n, big, 1e-5);
                 free(nd);
                 free(nd2);
@@ -383,6 +389,7 @@ static void test_conv_forward(void **state)
             free_layer(a);
             free_layer(o);
         }
+        ohem_plan_force(OHEM_PATH_RULES);
     }
 }
 
@@ -405,9 +412,9 @@ static void test_winograd_threads(void **state)
         net.train = 1;
         net.input = in;
         net.workspace = malloc(l.workspace_size);
-        for (int run = 0; run < 3; run++) { /* two threads, one thread, the gemm path */
+        for (int run = 0; run < 3; run++) { /* two threads, one thread (Winograd: OHEM_CONV=winograd), the gemm path */
             ohem_kernels_threads(run == 1 ? 1 : 2);
-            ohem_kernels_winograd(run != 2);
+            ohem_kernels_winograd(run != 2 ? 2 : 0);
             forward_convolutional_layer(l, net);
             out[run] = dup_v(l.output, cnt);
             memcpy(l.delta, d0, cnt * sizeof(float));

@@ -21,8 +21,8 @@ static int detector_train_dist(int argc, char **argv)
 }
 
 static const command commands[] = {
-    {"detector", "train", detector_train_dist, "DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map [N]] [-clear] [-quiet]"},
-    {"detector", "map", detector_map, "  DATA CFG WEIGHTS [-iou 0.5] [-points 0|11] [-thresh 0.25]"},
+    {"detector", "train", detector_train_dist, "DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map [N]] [-clear] [-quiet] [-v]"},
+    {"detector", "map", detector_map, "  DATA CFG WEIGHTS [-iou 0.5] [-points 0|11] [-thresh 0.25] [-v]"},
     {"detector", "valid", detector_valid, "DATA CFG WEIGHTS [-out DIR/PREFIX]"},
     {"detector", "test", detector_test, " DATA CFG WEIGHTS IMAGE [-thresh 0.25] [-out NAME]"},
     {"ohem", "show", ohem_show, "     DATA CFG WEIGHTS IMAGE [-out NAME]"},

@@ -1,5 +1,6 @@
 /* detect.c: ./darknet detector map | valid | test. */
 #include "detect.h"
+#include "plan.h"
 #include "yolo_layer.h"
 #include "cli.h"
 #include "roi_loss_layer.h"
@@ -384,10 +385,18 @@ static int check_classes(const data_cfg *d, const char *cfg, const network *net)
 
 int detector_map(int argc, char **argv)
 {
-    static const char *usage = "./darknet detector map DATA CFG WEIGHTS [-iou 0.5] [-points 0|11] [-thresh 0.25]";
+    static const char *usage = "./darknet detector map DATA CFG WEIGHTS [-iou 0.5] [-points 0|11] [-thresh 0.25] [-v]";
     const char *pos[3] = {0}, *iou_s = NULL, *points_s = NULL, *thresh_s = NULL;
     flag flags[] = {{"iou", &iou_s}, {"points", &points_s}, {"thresh", &thresh_s}};
-    int st = parse_args(argc, argv, pos, 3, 3, flags, 3, usage);
+    /* -v (no value): each convolution's planned path on stderr */
+    int verbose = 0, kept = 0;
+    char **args = malloc(sizeof(char *) * (argc > 0 ? argc : 1));
+    if (!args) return CLI_BAD_INPUT;
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "-v")) verbose = 1;
+        else args[kept++] = argv[i];
+    int st = parse_args(kept, args, pos, 3, 3, flags, 3, usage);
+    free(args);
     if (st) return st;
     map_options o = {0.5f, 0, 0.25f, 1, NULL};
     if (flag_float("iou", iou_s, 0, 1, &o.iou) || flag_float("thresh", thresh_s, 0, 1, &o.thresh)) return CLI_USAGE;
@@ -410,6 +419,11 @@ int detector_map(int argc, char **argv)
     if (d.names && (nn = read_names(d.names, d.names_from, d.classes, &names)) < 0) goto done;
     if (check_dataset(d.valid, paths, lines, n, d.classes, 0) != 0) goto done;
     if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
+    if (verbose) {
+        ohem_plan_summary plan;
+        ohem_plan_network(net, 0, stderr, &plan);
+        ohem_plan_print_summary(stderr, &plan);
+    }
     map_class *m = calloc(d.classes, sizeof(*m));
     double map = detector_evaluate(net, paths, n, d.classes, &o, m);
     if (map != -1) {

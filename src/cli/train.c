@@ -7,6 +7,7 @@
 #include "dist.h"
 #include "parser.h"
 #include "gemm.h"
+#include "plan.h"
 #include "weights.h"
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
@@ -311,7 +312,7 @@ static void train_chart_add(chart *ch, network *net, long it, float loss, float 
 typedef struct {
     /* the command line */
     const char *pos[3]; /* DATA, CFG, WEIGHTS (NULL when not given) */
-    int npos, clear, quiet, max_batches, map_every;
+    int npos, clear, quiet, verbose, max_batches, map_every;
     unsigned seed;
     const char *log_path;
     const char *chart_path; /* -chart: a PNG, "none", or NULL for the default */
@@ -344,7 +345,7 @@ typedef struct {
 static void usage_train(void)
 {
     fprintf(stderr,
-            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map [N]] [-chart PNG|none] [-clear] [-quiet] [-dont_show]\n");
+            "usage: ./darknet detector train DATA CFG [WEIGHTS] [-seed N] [-max_batches N] [-log FILE] [-map [N]] [-chart PNG|none] [-clear] [-quiet] [-v] [-dont_show]\n");
 }
 
 /* Reads the operands and flags into r. Returns 0, or CLI_USAGE after printing why. */
@@ -369,6 +370,7 @@ static int train_parse_flags(train_run *r, int argc, char **argv)
         }
         if (!strcmp(a, "-clear")) r->clear = 1;
         else if (!strcmp(a, "-quiet")) r->quiet = 1;
+        else if (!strcmp(a, "-v")) r->verbose = 1;
         else if (!strcmp(a, "-log") && has_val) r->log_path = argv[++i];
         else if (!strcmp(a, "-chart") && has_val) r->chart_path = argv[++i];
         else if ((!strcmp(a, "-seed") || !strcmp(a, "-max_batches") || !strcmp(a, "-map")) && has_val) {
@@ -506,6 +508,10 @@ static int train_build(train_run *r)
     if (dist_rank() == 0) warn_testing_batch(r->pos[1], r->imgs);
     int threads = openblas_get_num_threads();
     fprintf(stderr, "gemm: %s; %d thread%s (OHEM_THREADS)\n", ohem_gemm_name(), threads, threads == 1 ? "" : "s");
+    /* each convolution's path, measured now (or from the cache) rather than in the first step */
+    ohem_plan_summary plan;
+    ohem_plan_network(net, 1, r->verbose ? stderr : NULL, &plan);
+    if (!r->quiet || r->verbose) ohem_plan_print_summary(stderr, &plan);
     const yolo_options *yo = yolo_layer_options(det);
     float ms_scale = yo && yo->random > 1 ? yo->random : 0;
     multiscale_range(net->w, ms_scale, &r->ms_lo, &r->ms_hi);

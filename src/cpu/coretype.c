@@ -20,9 +20,31 @@ static unsigned long long xgetbv0(void)
     return ((unsigned long long)hi << 32) | lo;
 }
 
+/* OHEM_ISA=avx2: AVX-512 hidden from every caller of ohem_cpu_detect. */
+static int isa_avx2_only;
+
+void ohem_cpu_limit_avx2(int on)
+{
+    isa_avx2_only = on;
+}
+
+int ohem_cpu_limited(void)
+{
+    return isa_avx2_only;
+}
+
 void ohem_cpu_detect(ohem_cpu *cpu)
 {
     memset(cpu, 0, sizeof(*cpu));
+    if (isa_avx2_only) {
+        ohem_cpu full;
+        isa_avx2_only = 0;
+        ohem_cpu_detect(&full);
+        isa_avx2_only = 1;
+        *cpu = full;
+        cpu->avx512 = cpu->avx512_bf16 = 0;
+        return;
+    }
     unsigned a, b, c, d;
     if (!__get_cpuid(0, &a, &b, &c, &d)) return;
     unsigned max = a;
@@ -79,18 +101,42 @@ void ohem_core_fix(int mode, char **argv)
         unsetenv(RESTART_MARK); /* programs this one starts check for themselves */
         return;
     }
-    if (mode == 1 || (mode == 0 && getenv("OPENBLAS_CORETYPE")) || !argv || !argv[0]) return;
+    if (mode == 1 || !argv || !argv[0]) return;
     ohem_cpu cpu;
     ohem_cpu_detect(&cpu);
     const char *current = openblas_get_corename();
     const char *best = ohem_core_upgrade(&cpu, current);
-    if (!best) return;
-    fprintf(stderr, "ohem: OpenBLAS chose its %s kernels, this CPU supports %s: restarting with OPENBLAS_CORETYPE=%s (set OPENBLAS_CORETYPE to choose yourself)\n",
-            current, best, best);
+    /* OHEM_ISA=avx2 asks for a CPU without AVX-512: OpenBLAS's too, whatever its core was */
+    const char *lower = isa_avx2_only ? ohem_core_best(&cpu) : NULL;
+    if (lower && ohem_core_level(current) > ohem_core_level(lower)) {
+        fprintf(stderr, "ohem: OHEM_ISA=avx2: restarting with OPENBLAS_CORETYPE=%s (OpenBLAS chose its %s kernels)\n", lower,
+                current);
+        best = lower;
+    } else if (!best || (mode == 0 && getenv("OPENBLAS_CORETYPE")))
+        return;
+    else
+        fprintf(stderr, "ohem: OpenBLAS chose its %s kernels, this CPU supports %s: restarting with OPENBLAS_CORETYPE=%s (set OPENBLAS_CORETYPE to choose yourself)\n",
+                current, best, best);
     fflush(NULL);
     setenv("OPENBLAS_CORETYPE", best, 1);
     setenv(RESTART_MARK, "1", 1);
     execv("/proc/self/exe", argv);
     fprintf(stderr, "ohem: restart failed; staying on OpenBLAS's %s kernels\n", current);
     unsetenv(RESTART_MARK);
+}
+
+void ohem_cpu_model(char *out, size_t cap)
+{
+    snprintf(out, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            const char *v = strchr(line, ':') + 1;
+            while (*v == ' ' || *v == '\t') v++;
+            snprintf(out, cap, "%s", v);
+            out[strcspn(out, "\n")] = 0;
+            break;
+        }
+    if (f) fclose(f);
 }

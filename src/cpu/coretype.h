@@ -8,6 +8,8 @@
 #ifndef OHEM_CORETYPE_H
 #define OHEM_CORETYPE_H
 
+#include <stddef.h>
+
 /* What the CPU and the operating system support, as cpuid and xgetbv report it. */
 typedef struct {
     int amd;                    /* vendor AuthenticAMD */
@@ -16,8 +18,19 @@ typedef struct {
     int avx512_bf16;
 } ohem_cpu;
 
-/* Fills cpu from cpuid and xgetbv. */
+/* Fills cpu from cpuid and xgetbv (without AVX-512 under ohem_cpu_limit_avx2). */
 void ohem_cpu_detect(ohem_cpu *cpu);
+
+/* on 1 (OHEM_ISA=avx2, set at start-up before anything asks): the CPU looks AVX2-only
+ * to ohem_cpu_detect, so to our gemm, Winograd's gemm and the choice of OpenBLAS's
+ * core; a Zen 3-like machine measured on an AVX-512 one. GCC's target clones of the
+ * element-wise loops still pick by cpuid. */
+void ohem_cpu_limit_avx2(int on);
+/* 1 under that limit. */
+int ohem_cpu_limited(void);
+
+/* The CPU's model name ("model name" of /proc/cpuinfo), or "unknown". */
+void ohem_cpu_model(char *out, size_t cap);
 
 /* The ISA level of an OpenBLAS core name, as openblas_get_corename() spells it:
  * 0 SSE only (Prescott, Nehalem, ..., and names it does not know), 1 AVX
@@ -37,7 +50,9 @@ const char *ohem_core_upgrade(const ohem_cpu *cpu, const char *current);
  * one line on stderr and re-executes the program (argv, /proc/self/exe) with
  * OPENBLAS_CORETYPE set. mode 0 (auto): only when the user has not set
  * OPENBLAS_CORETYPE; 1 (keep): never; 2 (best): even over the user's setting. A
- * marker variable stops a second restart. Returns only when no restart happened. */
+ * marker variable stops a second restart. Under ohem_cpu_limit_avx2, a core above
+ * AVX2 restarts with the AVX2 one whatever the mode but keep. Returns only when no
+ * restart happened. */
 void ohem_core_fix(int mode, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
  * library's own. */
 #define _GNU_SOURCE
 #include "kernels.h"
+#include "plan.h"
 #include "sgemm.h"
 #include "winograd.h"
 
@@ -101,6 +102,11 @@ static int use_infer = 1;
 void ohem_kernels_infer(int on)
 {
     use_infer = on;
+}
+
+int ohem_kernels_planned(void)
+{
+    return !use_darknet && use_winograd == 1;
 }
 
 /* ---- AlexeyAB's activations (kernels.h) ------------------------------------ */
@@ -906,7 +912,9 @@ static ohem_im2col_src conv_src(const layer *l, const float *im)
  * outputs in the batch for every WG_TILES_PER kernels (the weights' transforms and
  * the gradient's groups cost per kernel, what they save per tile), goes by
  * Winograd on our gemm: its forward, its input's delta as a forward of delta with
- * the weights turned round, and its weight gradient. The bounds are where Winograd
+ * the weights turned round, and its weight gradient. These fixed bounds apply where
+ * no plan chose (plan.h: OHEM_PLAN=off, or a shape past the planning time cap);
+ * OHEM_CONV=winograd takes every 3 x 3 shape. The bounds are where Winograd
  * gains: every fashion.cfg and yolov3-tiny layer inside them is faster than by
  * im2col and gemm, every one outside slower (such as yolov3-tiny's 13 x 13 x 256
  * to 512, past WG_MAX_FC, or fashion.cfg's 8 x 8 x 128 to 256 at batch 2, 1024
@@ -918,10 +926,23 @@ static ohem_im2col_src conv_src(const layer *l, const float *im)
 
 static int winograd_fits(const layer *l)
 {
-    return use_winograd && !use_darknet && ohem_gemm_is_ours() && l->size == 3 && l->stride == 1 && l->pad == 1 &&
-           l->groups == 1 && !l->xnor && !l->binary && l->out_h == l->h && l->out_w == l->w && l->c >= WG_MIN_C &&
-           l->n >= WG_MIN_F && (long)l->n * l->c <= WG_MAX_FC &&
+    if (!use_winograd || use_darknet || !ohem_gemm_is_ours() || !ohem_plan_winograd_shape(l)) return 0;
+    int path = ohem_plan_current();
+    if (use_winograd == 2) return 1; /* OHEM_CONV=winograd */
+    if (path != OHEM_PATH_RULES) return path == OHEM_PATH_WINOGRAD;
+    return l->c >= WG_MIN_C && l->n >= WG_MIN_F && (long)l->n * l->c <= WG_MAX_FC &&
            (long)l->batch * ((l->h + 1) / 2) * ((l->w + 1) / 2) * WG_TILES_PER >= (long)l->n * l->c;
+}
+
+/* 1 when our gemm takes the batch's images in one split (the forward's weights,
+ * m x k, read by every part) rather than image by image: as planned, else where
+ * the weights are at most 2^19 floats. */
+static int conv_batched(const layer *l, long mk)
+{
+    if (!ohem_gemm_is_ours() || l->size == 1 || l->groups != 1) return 0;
+    int path = ohem_plan_current();
+    if (path == OHEM_PATH_OURS_IMAGES) return 0;
+    return path == OHEM_PATH_OURS || mk <= (1L << 19);
 }
 
 /* l's weights transformed (turned round for the input's delta), in the calling
@@ -994,7 +1015,7 @@ static void infer_out(const layer *l)
  * or the bias, fused with the activation; not training, the batch norm folded
  * (above) and AlexeyAB's activations fused too. Binary and XNOR layers and other
  * activations go to libdarknet's own. */
-void forward_convolutional_layer(layer l, network net)
+static void conv_forward(layer l, network net)
 {
     int act = l.activation;
     int own_act = act == LEAKY || act == RELU || act == LOGISTIC || act == LINEAR;
@@ -1023,7 +1044,7 @@ void forward_convolutional_layer(layer l, network net)
     if (ohem_gemm_is_darknet()) fill_cpu(l.outputs * l.batch, 0, prod, 1), beta = 1;
     /* our gemm: the batch's images in one split of the pool where the weights are
      * small enough for every part to read them (else image by image, split by rows) */
-    int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1 && (long)m * k <= (1L << 19);
+    int batched = conv_batched(&l, (long)m * k);
     if (winograd_fits(&l)) {
         float *u = winograd_u(&l, 0);
         ohem_winograd_conv(l.batch, l.c, l.h, l.w, l.n, u, net.input, l.inputs, prod, l.outputs, 0);
@@ -1054,6 +1075,14 @@ void forward_convolutional_layer(layer l, network net)
         bias_args p = {&l};
         ohem_pool_for((long)l.batch * l.n, ohem_pool_grain(n), bias_act_part, &p);
     }
+}
+
+/* The forward above on the path planned for l's shape (plan.h). */
+void forward_convolutional_layer(layer l, network net)
+{
+    int token = ohem_plan_enter(&l, net);
+    conv_forward(l, net);
+    ohem_plan_leave(token);
 }
 
 /* Rows [b, e) of a [connected] layer's output: + bias, then the activation. */
@@ -1184,7 +1213,7 @@ static int backward_input_flipped(const layer *l, float *delta)
  * Winograd fits take its weight gradient and input delta (winograd.h), a large
  * image's input delta goes band by band, and that of a layer with few input
  * channels as a forward with the weights turned round (above). */
-void backward_convolutional_layer(layer l, network net)
+static void conv_backward(layer l, network net)
 {
     int act = l.activation;
     if (ohem_act_is_ours(act)) { /* the activation's gradient, then a linear layer's backward */
@@ -1207,7 +1236,8 @@ void backward_convolutional_layer(layer l, network net)
     /* our gemm: the weight gradient of the whole batch in one split of the pool
      * (col' made inside its packing), summed in image order as below, or by fixed
      * groups of images for few filters (sgemm.h) */
-    int batched = ohem_gemm_is_ours() && l.size != 1 && l.groups == 1, wg = winograd_fits(&l);
+    int wg = winograd_fits(&l),
+        batched = wg || (ohem_gemm_is_ours() && l.size != 1 && l.groups == 1 && ohem_plan_current() != OHEM_PATH_OURS_IMAGES);
     if (wg) /* fits only where batched */
         ohem_winograd_grad(l.batch, l.c, l.h, l.w, l.n, net.input, l.inputs, l.delta, l.outputs, l.weight_updates);
     else if (batched) {
@@ -1243,6 +1273,14 @@ void backward_convolutional_layer(layer l, network net)
                 if (l.size != 1) col2im_cpu(net.workspace, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, imd);
             }
         }
+}
+
+/* The backward above on the path planned for l's shape (plan.h). */
+void backward_convolutional_layer(layer l, network net)
+{
+    int token = ohem_plan_enter(&l, net);
+    conv_backward(l, net);
+    ohem_plan_leave(token);
 }
 
 /* ---- the convolutional layer's update ------------------------------------- */

@@ -73,9 +73,11 @@ int ohem_kernels_select(const char *name);
 /* Threads of the kernels' pool, the caller included. */
 void ohem_kernels_threads(int threads);
 
-/* 1 (the default): 3 x 3 stride-1 convolutions with enough channels go by Winograd's
- * F(2x2, 3x3) (winograd.h) on our gemm; 0: every convolution by im2col and gemm.
- * OHEM_CONV sets it at start-up. */
+/* 1 (the default, OHEM_CONV=auto): the path of each convolution as planned
+ * (plan.h), or by the fixed rules where none was: 3 x 3 stride-1 convolutions with
+ * enough channels by Winograd's F(2x2, 3x3) (winograd.h) on our gemm; 0 (gemm):
+ * every convolution by im2col and gemm; 2 (winograd): every 3 x 3, stride-1, pad-1
+ * convolution by Winograd, where our gemm runs. OHEM_CONV sets it at start-up. */
 void ohem_kernels_winograd(int on);
 
 /* 1 (the default): a convolutional layer's forward when not training (net.train 0)
@@ -84,5 +86,8 @@ void ohem_kernels_winograd(int on);
  * training forward's passes (libdarknet's batch norm, then the activation).
  * OHEM_INFER=off sets 0 at start-up. */
 void ohem_kernels_infer(int on);
+/* 1 when the convolutions' paths may be planned: our kernels (not OHEM_KERNELS=
+ * darknet) and OHEM_CONV=auto. */
+int ohem_kernels_planned(void);
 
 #endif

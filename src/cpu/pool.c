@@ -71,6 +71,11 @@ void ohem_pool_set_threads(int threads)
     want = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
 }
 
+int ohem_pool_threads(void)
+{
+    return want;
+}
+
 /* Starts the workers up to want (never stops any; with fewer wanted, the loop is
  * run in the caller). */
 static void start_workers(void)

@@ -21,6 +21,9 @@ typedef void (*ohem_pool_fn)(void *ctx, long begin, long end);
  * workers start on first use and wait on a condition variable between loops. */
 void ohem_pool_set_threads(int threads);
 
+/* The threads set, the caller included. */
+int ohem_pool_threads(void);
+
 /* Runs fn over [0, n) in contiguous parts, 4 per thread, that the threads (the
  * caller one of them) claim in turn; returns when all parts are done. Runs in the
  * caller alone when n < grain, with one thread, or when called from inside a pool

@@ -44,13 +44,34 @@ int ohem_env_long(const char *name, long lo, long hi, long dflt, long *out, ohem
     return 0;
 }
 
+int ohem_env_plan(ohem_env *env, ohem_err *e)
+{
+    static const char *const modes[] = {"auto", "measure", "off"};
+    const char *v = getenv("OHEM_PLAN");
+    env->plan = 0;
+    env->plan_file = NULL;
+    if (!v) return 0;
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(v, modes[i])) {
+            env->plan = i;
+            return 0;
+        }
+    if (strchr(v, '/') && v[strlen(v) - 1] != '/') {
+        env->plan_file = v;
+        return 0;
+    }
+    ohem_err_set(e, "environment variable OHEM_PLAN='%s': expected auto, measure, off or a cache file's path with a / in it (./plan.tsv) (default auto when unset)", v);
+    return -1;
+}
+
 int ohem_env_read(ohem_env *env, ohem_err *e)
 {
     static const char *const gemm[] = {"auto", "plugin", "avx2", "openblas", "darknet", NULL};
     static const char *const plugin[] = {"plugin", "darknet", NULL};
     static const char *const core[] = {"auto", "keep", "best", NULL};
-    static const char *const conv[] = {"auto", "gemm", NULL};
+    static const char *const conv[] = {"auto", "gemm", "winograd", NULL};
     static const char *const infer[] = {"auto", "off", NULL};
+    static const char *const isa[] = {"auto", "avx2", NULL};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1) cores = 1;
     if (cores > 64) cores = 64;
@@ -63,5 +84,8 @@ int ohem_env_read(ohem_env *env, ohem_err *e)
     if (ohem_env_choice("OHEM_BACKWARD", plugin, 0, &env->backward, e) != 0) return -1;
     if (ohem_env_choice("OHEM_CONV", conv, 0, &env->conv, e) != 0) return -1;
     if (ohem_env_choice("OHEM_INFER", infer, 0, &env->infer, e) != 0) return -1;
+    if (ohem_env_choice("OHEM_ISA", isa, 0, &env->isa, e) != 0) return -1;
+    if (ohem_env_plan(env, e) != 0) return -1;
+    if (ohem_env_long("OHEM_PLAN_SECONDS", 1, 3600, 3, &env->plan_seconds, e) != 0) return -1;
     return 0;
 }

@@ -24,9 +24,18 @@ typedef struct {
     int kernels;      /* OHEM_KERNELS: 0 plugin (default), 1 darknet */
     int openblas_core; /* OHEM_OPENBLAS_CORE: 0 auto (default), 1 keep, 2 best */
     int backward;     /* OHEM_BACKWARD: 0 plugin (default: gradients kept), 1 darknet */
-    int conv;         /* OHEM_CONV: 0 auto (default: Winograd for the 3 x 3 layers it fits), 1 gemm */
+    int conv;         /* OHEM_CONV: 0 auto (default: as planned), 1 gemm, 2 winograd (every 3 x 3 layer it can take) */
     int infer;        /* OHEM_INFER: 0 auto (default: the inference forward, batch norm folded), 1 off */
+    int isa;          /* OHEM_ISA: 0 auto (default: what the CPU has), 1 avx2 (AVX-512 hidden) */
+    int plan;         /* OHEM_PLAN: 0 auto (default: the cache, then measure), 1 measure, 2 off */
+    const char *plan_file; /* OHEM_PLAN given a path: the cache file (plan 0); NULL: the default one */
+    long plan_seconds; /* OHEM_PLAN_SECONDS: 1..3600, default 3: the planning time cap of a network */
 } ohem_env;
+
+/* Reads OHEM_PLAN into env->plan and env->plan_file: auto, measure, off, or a path
+ * (a value with a / in it, not ending in one) of the cache file. Returns 0, or -1
+ * with e set. */
+int ohem_env_plan(ohem_env *env, ohem_err *e);
 
 /* Reads and checks every variable above into env. Returns 0, or -1 with e set for
  * the first bad one. */

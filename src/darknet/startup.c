@@ -13,6 +13,7 @@
 #include "gemm.h"
 #include "im2col.h"
 #include "kernels.h"
+#include "plan.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@
 
 /* Runs before main (glibc passes argc, argv and envp to constructors): checks every
  * environment variable the project reads, puts OpenBLAS on the best kernels the CPU
- * supports, sets the threads and the kernels chosen. A bad variable is an error
+ * supports (or those OHEM_ISA allows), sets the threads, the kernels chosen and the
+ * planner's mode. A bad variable is an error
  * before main runs. */
 __attribute__((constructor)) void ohem_startup(int argc, char **argv, char **envp)
 {
@@ -32,6 +34,7 @@ __attribute__((constructor)) void ohem_startup(int argc, char **argv, char **env
         fprintf(stderr, "error: %s\n", e.msg);
         exit(1);
     }
+    ohem_cpu_limit_avx2(env.isa == 1);
     ohem_core_fix(env.openblas_core, argv);
     openblas_set_num_threads((int)env.threads);
     static const char *const gemms[] = {"auto", "plugin", "avx2", "openblas", "darknet"};
@@ -45,8 +48,10 @@ __attribute__((constructor)) void ohem_startup(int argc, char **argv, char **env
     ohem_im2col_select(env.im2col ? "darknet" : "plugin");
     ohem_keep_input_deltas_select(!env.backward);
     ohem_kernels_threads((int)env.kernel_threads);
-    ohem_kernels_winograd(!env.conv);
+    ohem_kernels_winograd(env.conv == 0 ? 1 : env.conv == 1 ? 0 : 2);
     ohem_kernels_infer(!env.infer);
+    ohem_plan_set(env.plan, env.plan_file);
+    ohem_plan_cap((double)env.plan_seconds);
     if (ohem_kernels_select(env.kernels ? "darknet" : "plugin") != 0) {
         fprintf(stderr, "error: OHEM_KERNELS=darknet: libdarknet's own kernels are not found (dlsym)\n");
         exit(1);

@@ -42,12 +42,12 @@ CPU_SRC = src/cpu/pool.c src/cpu/coretype.c src/cpu/gemm.c src/cpu/sgemm.c src/c
 LAYERS_SRC = src/layers/roi_rows.c src/layers/ohem_layer.c src/layers/rpn_layer.c src/layers/roipool_layer.c src/layers/roi_loss_layer.c \
 	src/layers/route_layer.c src/layers/yolo_layer.c
 DARKNET_SRC = src/darknet/startup.c src/darknet/env.c src/darknet/cfg.c src/darknet/cfg_keys.c src/darknet/parser.c \
-	src/darknet/parse_twostage.c src/darknet/parse_yolo.c src/darknet/network.c src/darknet/keep_delta.c \
+	src/darknet/parse_twostage.c src/darknet/parse_yolo.c src/darknet/network.c src/darknet/keep_delta.c src/darknet/net_augment.c \
 	src/darknet/weights.c
 LIB_SRC = $(CORE_SRC) $(CPU_SRC) $(LAYERS_SRC) $(DARKNET_SRC)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
-CLI_SRC = src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
+CLI_SRC = src/cli/augment.c src/cli/loader.c src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
 	src/cli/dataset.c src/cli/dist.c src/cli/rng.c src/cli/train_state.c src/cli/chart.c src/cli/import.c \
 	src/cli/import_voc.c src/cli/import_coco.c src/cli/files.c src/cli/mine.c src/cli/partial.c
 CLI_OBJ = $(CLI_SRC:.c=.o)

@@ -7,6 +7,8 @@
 #include "dist.h"
 #include "parser.h"
 #include "gemm.h"
+#include "loader.h"
+#include "net_augment.h"
 #include "weights.h"
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
@@ -342,6 +344,7 @@ typedef struct {
     int imgs, ms_lo, ms_hi, saved_stdout;
     /* the loop */
     load_args args;
+    loader_options loader_opts; /* AlexeyAB's augmentation keys of the cfg */
     data buffer;
     pthread_t loader;
     uint64_t loader_rng; /* the loader stream before the prefetched batch was drawn */
@@ -467,7 +470,13 @@ static int train_build(train_run *r)
         r->map_every = every < 100 ? 100 : (int)every;
     }
     if (r->map_every) {
-        r->eval = parse_network_cfg((char *)r->pos[1]);
+        /* the cfg's warnings were printed by the parse above */
+        ohem_err e;
+        if (ohem_parse_network_quiet(r->pos[1], &r->eval, &e) != 0) {
+            capture_end(0);
+            fprintf(stderr, "error: %s\n", e.msg);
+            return CLI_BAD_INPUT;
+        }
         set_batch_network(r->eval, 1);
     }
     capture_end(0);
@@ -517,6 +526,12 @@ static int train_build(train_run *r)
     int threads = openblas_get_num_threads();
     fprintf(stderr, "gemm: %s; %d thread%s (OHEM_THREADS)\n", ohem_gemm_name(), threads, threads == 1 ? "" : "s");
     const yolo_options *yo = yolo_layer_options(det);
+    net_augment aug = ohem_net_augment(net);
+    r->loader_opts = (loader_options){aug.mosaic, aug.mosaic_bound, aug.letter_box, yo ? yo->resize : 1};
+    if (loader_is_alexeyab(&r->loader_opts))
+        fprintf(stderr, "training images: AlexeyAB's crops (jitter=%g, resize=%g%s)%s%s\n", det->jitter, r->loader_opts.resize,
+                aug.letter_box ? ", letter_box: aspect kept" : ", stretched to the input", aug.mosaic ? ", mosaic in half the batches" : "",
+                aug.mosaic && aug.mosaic_bound ? " (boxes bound to their tile)" : "");
     float ms_scale = yo && yo->random > 1 ? yo->random : 0;
     multiscale_range(net->w, ms_scale, &r->ms_lo, &r->ms_hi);
     if (det->random && ms_scale)
@@ -595,6 +610,7 @@ static void train_start_loop(train_run *r)
     a->saturation = net->saturation;
     a->hue = net->hue;
     a->threads = 1; /* one loader thread: the order of rand() calls, so -seed, holds */
+    loader_set_options(&r->loader_opts);
     a->type = det->type == DETECTION ? REGION_DATA : DETECTION_DATA;
     a->d = &r->buffer;
     loader_start(r);

@@ -52,7 +52,7 @@ CLI_SRC = src/cli/augment.c src/cli/loader.c src/cli/darknet.c src/cli/train.c s
 	src/cli/import_voc.c src/cli/import_coco.c src/cli/files.c src/cli/mine.c src/cli/partial.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
-	tests/test_parser tests/test_cfg_keys tests/test_alexeyab tests/test_yolo tests/test_darknet tests/test_map tests/test_mine tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv tests/opencv_dump
+	tests/test_parser tests/test_cfg_keys tests/test_alexeyab tests/test_yolo tests/test_darknet tests/test_map tests/test_augment tests/test_mine tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv tests/opencv_dump
 HEADERS = $(wildcard src/*/*.h bench/*.h)
 
 .PHONY: all deps cfgs test demo compare compare-onestage bench memcheck fuzz clean
@@ -131,6 +131,9 @@ tests/test_chart: tests/test_chart.c src/cli/chart.c $(HEADERS)
 
 tests/test_map: tests/test_map.c src/cli/map.c $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_map.c src/cli/map.c $(LDLIBS) -lcmocka
+
+tests/test_augment: tests/test_augment.c src/cli/augment.o libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_augment.c src/cli/augment.o libohem.a $(LDLIBS) -lcmocka
 
 # ohem mine's pieces, with the command line's objects they use (not main, not MPI)
 MINE_TEST_OBJ = src/cli/mine.o src/cli/detect.o src/cli/map.o src/cli/show.o src/cli/data_check.o src/cli/files.o

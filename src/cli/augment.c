@@ -76,6 +76,34 @@ void augment_crop_to_corner(augment_crop *c, int tile, int flip)
     else c->ptop += c->pbot, c->pbot = 0;
 }
 
+/* im resized to w x h, bilinear with pixel centres aligned (OpenCV's INTER_LINEAR,
+ * which AlexeyAB's loader uses; libdarknet's resize_image can leave its last row
+ * near 0 through rounding). A new image. */
+static image resize_linear(image im, int w, int h)
+{
+    image out = make_image(w, h, im.c);
+    float fx = (float)im.w / w, fy = (float)im.h / h;
+    for (int y = 0; y < h; y++) {
+        float sy = (y + 0.5f) * fy - 0.5f;
+        if (sy < 0) sy = 0;
+        int y0 = (int)sy, y1 = y0 + 1 < im.h ? y0 + 1 : y0;
+        float dy = sy - y0;
+        for (int x = 0; x < w; x++) {
+            float sx = (x + 0.5f) * fx - 0.5f;
+            if (sx < 0) sx = 0;
+            int x0 = (int)sx, x1 = x0 + 1 < im.w ? x0 + 1 : x0;
+            float dx = sx - x0;
+            for (int k = 0; k < im.c; k++) {
+                const float *p = im.data + (size_t)k * im.w * im.h;
+                float top = p[y0 * im.w + x0] * (1 - dx) + p[y0 * im.w + x1] * dx;
+                float bot = p[y1 * im.w + x0] * (1 - dx) + p[y1 * im.w + x1] * dx;
+                out.data[((size_t)k * h + y) * w + x] = top * (1 - dy) + bot * dy;
+            }
+        }
+    }
+    return out;
+}
+
 /* The whole image instead of a crop that has no width or height, or that misses
  * the image. */
 static augment_crop crop_checked(augment_crop c, int ow, int oh)
@@ -92,7 +120,7 @@ image augment_crop_image(image im, augment_crop c, int w, int h, int flip)
     int sw = im.w - c.pleft - c.pright, sh = im.h - c.ptop - c.pbot;
     image sized;
     if (!c.pleft && !c.ptop && sw == im.w && sh == im.h) {
-        sized = resize_image(im, w, h);
+        sized = resize_linear(im, w, h);
     } else {
         image crop = make_image(sw, sh, im.c);
         int x0 = imax(0, -c.pleft), y0 = imax(0, -c.ptop); /* where the image starts in the crop */
@@ -107,7 +135,7 @@ image augment_crop_image(image im, augment_crop c, int w, int h, int flip)
             for (int y = y0; y < y1; y++)
                 if (x1 > x0) memcpy(dst + (size_t)y * sw + x0, src + (size_t)(y + c.ptop) * im.w + x0 + c.pleft, (x1 - x0) * sizeof(float));
         }
-        sized = resize_image(crop, w, h);
+        sized = resize_linear(crop, w, h);
         free_image(crop);
     }
     if (flip) flip_image(sized);

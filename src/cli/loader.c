@@ -4,6 +4,8 @@
 #include "augment.h"
 #include "cli.h"
 #include "dn_internal.h"
+#include "net_augment.h"
+#include "yolo_layer.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -20,6 +22,19 @@ void loader_set_options(const loader_options *o)
 int loader_is_alexeyab(const loader_options *o)
 {
     return o->mosaic || o->letter_box || o->resize != 1;
+}
+
+loader_options loader_options_of(const network *net)
+{
+    net_augment a = ohem_net_augment(net);
+    const layer *det = detector_layer(net);
+    const yolo_options *yo = det ? yolo_layer_options(det) : NULL;
+    return (loader_options){a.mosaic, a.mosaic_bound, a.letter_box, yo ? yo->resize : 1};
+}
+
+int loader_keeps_aspect(const loader_options *o)
+{
+    return !loader_is_alexeyab(o) || o->letter_box;
 }
 
 /* Uniform in [0, 1). */

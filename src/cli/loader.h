@@ -7,12 +7,24 @@
 #ifndef OHEM_LOADER_H
 #define OHEM_LOADER_H
 
+#include "darknet.h"
+
 typedef struct {
     int mosaic;       /* half the batches tiled from 4 images each */
     int mosaic_bound; /* mosaic's boxes clipped to their tile */
     int letter_box;   /* the crops keep the image's aspect ratio */
     float resize;     /* the random scale: 1 none, s > 1 from 1/s to s, s < 1 down only */
 } loader_options;
+
+/* The options of net's cfg: its [net] keys and the resize= of its last detection
+ * layer ([yolo]; 1 for the others). */
+loader_options loader_options_of(const network *net);
+
+/* 1 when the training images of o keep their aspect ratio, so that detection
+ * letterboxes: libdarknet's loader (each image placed at an aspect near its own and
+ * padded) and AlexeyAB's with letter_box; 0 when AlexeyAB's loader stretches the
+ * crops to the input, as detection then does. */
+int loader_keeps_aspect(const loader_options *o);
 
 /* Sets the options of every batch loaded from now on. Call it while no loader
  * thread runs. Until it is called: libdarknet's loader. */

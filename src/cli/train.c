@@ -8,7 +8,6 @@
 #include "parser.h"
 #include "gemm.h"
 #include "loader.h"
-#include "net_augment.h"
 #include "weights.h"
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
@@ -526,12 +525,12 @@ static int train_build(train_run *r)
     int threads = openblas_get_num_threads();
     fprintf(stderr, "gemm: %s; %d thread%s (OHEM_THREADS)\n", ohem_gemm_name(), threads, threads == 1 ? "" : "s");
     const yolo_options *yo = yolo_layer_options(det);
-    net_augment aug = ohem_net_augment(net);
-    r->loader_opts = (loader_options){aug.mosaic, aug.mosaic_bound, aug.letter_box, yo ? yo->resize : 1};
-    if (loader_is_alexeyab(&r->loader_opts))
-        fprintf(stderr, "training images: AlexeyAB's crops (jitter=%g, resize=%g%s)%s%s\n", det->jitter, r->loader_opts.resize,
-                aug.letter_box ? ", letter_box: aspect kept" : ", stretched to the input", aug.mosaic ? ", mosaic in half the batches" : "",
-                aug.mosaic && aug.mosaic_bound ? " (boxes bound to their tile)" : "");
+    const loader_options *lo = &r->loader_opts;
+    r->loader_opts = loader_options_of(net);
+    if (loader_is_alexeyab(lo))
+        fprintf(stderr, "training images: AlexeyAB's crops (jitter=%g, resize=%g%s)%s%s\n", det->jitter, lo->resize,
+                lo->letter_box ? ", letter_box: aspect kept" : ", stretched to the input", lo->mosaic ? ", mosaic in half the batches" : "",
+                lo->mosaic && lo->mosaic_bound ? " (boxes bound to their tile)" : "");
     float ms_scale = yo && yo->random > 1 ? yo->random : 0;
     multiscale_range(net->w, ms_scale, &r->ms_lo, &r->ms_hi);
     if (det->random && ms_scale)

@@ -1,10 +1,10 @@
 #!/bin/sh
 # End to end through ./darknet with AlexeyAB's augmentation keys: cfg/fashion-v4tiny.cfg
 # with [net] mosaic=1, letter_box=1 and [yolo] resize=1.5 trains a few iterations
-# (with -map) without a warning about a key it uses, and a second run with the same
-# seed writes the same weights; a key still only warned about (cutmix=) warns once
-# although -map builds a second network; detector map runs letterboxed and
-# stretched; bad values are errors naming file, line and key.
+# (with -map) without a warning about a key it uses, and a second run with the
+# same seed, or one stopped and resumed, writes the same weights; a key still only
+# warned about (cutmix=) warns once although -map builds a second network; detector
+# map runs letterboxed and stretched; bad values are errors naming file, line and key.
 set -u
 cd "$(dirname "$0")/.."
 D=tests/tmp/e2e_augment
@@ -25,6 +25,12 @@ awk -F, 'NR > 1 && !($2 + 0 == $2 && $2 > 0 && $2 < 1e6) { exit 1 }' "$D/aug.csv
 cp "$D/data/backup/aug_final.weights" "$D/first.weights"
 expect_status 0 ./darknet detector train "$DATA" "$D/aug.cfg" -seed 5 -quiet
 cmp -s "$D/first.weights" "$D/data/backup/aug_final.weights" || fail "the same seed gave other weights"
+# stopped after 2 iterations and resumed: the weights of the straight run
+rm -f "$D/data/backup/aug"*
+expect_status 0 ./darknet detector train "$DATA" "$D/aug.cfg" -seed 5 -max_batches 2 -quiet
+expect_status 0 ./darknet detector train "$DATA" "$D/aug.cfg" "$D/data/backup/aug_final.weights" -seed 5 -max_batches 4
+expect_text "continuing exactly"
+cmp -s "$D/first.weights" "$D/data/backup/aug_final.weights" || fail "2 + 2 iterations gave other weights than 4"
 expect_status 0 ./darknet detector map "$DATA" "$D/aug.cfg" "$D/first.weights"
 expect_text "mAP"
 # stretched (mosaic without letter_box): detection resizes to the input

@@ -31,8 +31,9 @@ typedef struct {
 /* AlexeyAB's crop for an ow x oh image trained at w x h: each edge within +-jitter
  * of the size, plus the scale of resize (1: none; above 1: from 1/resize to resize
  * times the size; below 1: down only), and with letter_box the short side widened
- * until the crop has the network's aspect ratio (the image letterboxed). Returns
- * the crop, or the whole image when the edges would cross. */
+ * until the crop has the network's aspect ratio (the image letterboxed). The
+ * functions below take a crop without width or height, or that misses the image,
+ * as the whole image (AlexeyAB's reset). */
 augment_crop augment_crop_of(int ow, int oh, int w, int h, float jitter, float resize, int letter_box,
                              const augment_draw *d);
 
@@ -41,9 +42,9 @@ augment_crop augment_crop_of(int ow, int oh, int w, int h, float jitter, float r
  * mosaic's centre stays in view; flip as the image will be flipped. */
 void augment_crop_to_corner(augment_crop *c, int tile, int flip);
 
-/* The w x h x 3 image of the crop c of im: the part of the crop outside im filled
- * with im's mean per channel, then resized to w x h (bilinear), then mirrored when
- * flip. A new image. */
+/* The w x h image of the crop c of im: the part of the crop outside im filled with
+ * im's mean per channel, then resized to w x h (bilinear, pixel centres aligned),
+ * then mirrored when flip. A new image, with im's channels. */
 image augment_crop_image(image im, augment_crop c, int w, int h, int flip);
 
 /* Carries the n boxes of an ow x oh image (rows (class, x, y, w, h), as label

@@ -525,8 +525,8 @@ static int train_build(train_run *r)
     int threads = openblas_get_num_threads();
     fprintf(stderr, "gemm: %s; %d thread%s (OHEM_THREADS)\n", ohem_gemm_name(), threads, threads == 1 ? "" : "s");
     const yolo_options *yo = yolo_layer_options(det);
-    const loader_options *lo = &r->loader_opts;
     r->loader_opts = loader_options_of(net);
+    const loader_options *lo = &r->loader_opts;
     if (loader_is_alexeyab(lo))
         fprintf(stderr, "training images: AlexeyAB's crops (jitter=%g, resize=%g%s)%s%s\n", det->jitter, lo->resize,
                 lo->letter_box ? ", letter_box: aspect kept" : ", stretched to the input", lo->mosaic ? ", mosaic in half the batches" : "",

@@ -136,7 +136,7 @@ tests/test_augment: tests/test_augment.c src/cli/augment.o libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_augment.c src/cli/augment.o libohem.a $(LDLIBS) -lcmocka
 
 # ohem mine's pieces, with the command line's objects they use (not main, not MPI)
-MINE_TEST_OBJ = src/cli/mine.o src/cli/detect.o src/cli/map.o src/cli/show.o src/cli/data_check.o src/cli/files.o
+MINE_TEST_OBJ = src/cli/mine.o src/cli/detect.o src/cli/loader.o src/cli/augment.o src/cli/map.o src/cli/show.o src/cli/data_check.o src/cli/files.o
 tests/test_mine: tests/test_mine.c $(MINE_TEST_OBJ) libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_mine.c $(MINE_TEST_OBJ) libohem.a $(LDLIBS) $(CLI_LIBS) -lcmocka
 

@@ -1,5 +1,6 @@
 /* detect.c: ./darknet detector map | valid | test. */
 #include "detect.h"
+#include "loader.h"
 #include "plan.h"
 #include "yolo_layer.h"
 #include "cli.h"
@@ -192,10 +193,15 @@ void free_alphabet(image **a)
 
 detection *detector_detect(network *net, image im, float thresh, int *n)
 {
-    image sized = letterbox_image(im, net->w, net->h);
+    /* the image as training shaped it: letterboxed, the boxes mapped back from the
+     * letterbox (get_network_boxes with the image's size), or stretched, the boxes
+     * already fractions of the image (with the input's size) */
+    loader_options lo = loader_options_of(net);
+    int letter = loader_keeps_aspect(&lo);
+    image sized = letter ? letterbox_image(im, net->w, net->h) : resize_image(im, net->w, net->h);
     network_predict(net, sized.data);
     free_image(sized);
-    detection *dets = get_network_boxes(net, im.w, im.h, thresh, .5f, NULL, 1, n);
+    detection *dets = get_network_boxes(net, letter ? im.w : net->w, letter ? im.h : net->h, thresh, .5f, NULL, 1, n);
     const layer *l = detector_layer(net);
     /* a [yolo] layer's nms_kind= (AlexeyAB's DIoU-NMS), else libdarknet's */
     if (l && *n) yolo_nms(dets, *n, l->classes, DET_NMS, yolo_layer_options(l));

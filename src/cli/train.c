@@ -7,6 +7,7 @@
 #include "dist.h"
 #include "parser.h"
 #include "gemm.h"
+#include "loader.h"
 #include "plan.h"
 #include "weights.h"
 #include "ohem_layer.h"
@@ -333,6 +334,7 @@ typedef struct {
     int imgs, ms_lo, ms_hi, saved_stdout;
     /* the loop */
     load_args args;
+    loader_options loader_opts; /* AlexeyAB's augmentation keys of the cfg */
     data buffer;
     pthread_t loader;
     uint64_t loader_rng; /* the loader stream before the prefetched batch was drawn */
@@ -459,7 +461,13 @@ static int train_build(train_run *r)
         r->map_every = every < 100 ? 100 : (int)every;
     }
     if (r->map_every) {
-        r->eval = parse_network_cfg((char *)r->pos[1]);
+        /* the cfg's warnings were printed by the parse above */
+        ohem_err e;
+        if (ohem_parse_network_quiet(r->pos[1], &r->eval, &e) != 0) {
+            capture_end(0);
+            fprintf(stderr, "error: %s\n", e.msg);
+            return CLI_BAD_INPUT;
+        }
         set_batch_network(r->eval, 1);
     }
     capture_end(0);
@@ -513,6 +521,12 @@ static int train_build(train_run *r)
     ohem_plan_network(net, 1, r->verbose ? stderr : NULL, &plan);
     if (!r->quiet || r->verbose) ohem_plan_print_summary(stderr, &plan);
     const yolo_options *yo = yolo_layer_options(det);
+    r->loader_opts = loader_options_of(net);
+    const loader_options *lo = &r->loader_opts;
+    if (loader_is_alexeyab(lo))
+        fprintf(stderr, "training images: AlexeyAB's crops (jitter=%g, resize=%g%s)%s%s\n", det->jitter, lo->resize,
+                lo->letter_box ? ", letter_box: aspect kept" : ", stretched to the input", lo->mosaic ? ", mosaic in half the batches" : "",
+                lo->mosaic && lo->mosaic_bound ? " (boxes bound to their tile)" : "");
     float ms_scale = yo && yo->random > 1 ? yo->random : 0;
     multiscale_range(net->w, ms_scale, &r->ms_lo, &r->ms_hi);
     if (det->random && ms_scale)
@@ -591,6 +605,7 @@ static void train_start_loop(train_run *r)
     a->saturation = net->saturation;
     a->hue = net->hue;
     a->threads = 1; /* one loader thread: the order of rand() calls, so -seed, holds */
+    loader_set_options(&r->loader_opts);
     a->type = det->type == DETECTION ? REGION_DATA : DETECTION_DATA;
     a->d = &r->buffer;
     loader_start(r);

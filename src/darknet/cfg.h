@@ -27,6 +27,7 @@ typedef struct {
     char *path;
     int n;
     ohem_cfg_section *sections;
+    int quiet;        /* 1: no warnings (a second network from a cfg already checked) */
 } ohem_cfg;
 
 /* Reads one line of any length, without its LF (a CR before it stays); NULL at end

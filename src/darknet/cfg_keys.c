@@ -6,6 +6,7 @@
 #include "dn_internal.h"
 #include "parse_yolo.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,11 +161,11 @@ typedef struct {
 
 static const foreign_key foreign[] = {
     /* [net]: augmentation */
-    {"[net]", "mosaic", K_AUGMENT, "0", "mosaic (4 images tiled into one training image)"},
-    {"[net]", "mosaic_bound", K_AUGMENT, "0", "mosaic's bound on boxes cut at the tile edges"},
+    {"[net]", "mosaic", K_OURS, NULL, "net_augment.h: 4 images tiled into one training image"},
+    {"[net]", "mosaic_bound", K_OURS, NULL, "net_augment.h: mosaic's boxes clipped to their tile"},
     {"[net]", "cutmix", K_AUGMENT, "0", "CutMix (a patch of another image pasted in)"},
     {"[net]", "mixup", K_AUGMENT, "0", "MixUp (two images blended)"},
-    {"[net]", "letter_box", K_AUGMENT, "0", "letterboxing (the image resized keeping its aspect ratio, padded); images are stretched to the network's size"},
+    {"[net]", "letter_box", K_OURS, NULL, "net_augment.h: training and detection keep the image's aspect ratio"},
     {"[net]", "blur", K_AUGMENT, "0", "random blur"},
     {"[net]", "gaussian_noise", K_AUGMENT, "0", "Gaussian noise on the images"},
     {"[net]", "flip", K_IGNORED, NULL, "AlexeyAB's Darknet switch for flips; libdarknet's detection loader flips half the images at random whatever it says"},
@@ -250,7 +251,6 @@ static const foreign_key foreign[] = {
     {"[yolo]", "iou_thresh_kind", K_NETWORK, "iou", "which anchors learn a truth (the overlap measure)"},
     {"[yolo]", "counters_per_class", K_NETWORK, NULL, "the class weights of the loss"},
     {"[yolo]", "embedding_layer", K_NETWORK, NULL, "the network (a tracking embedding)"},
-    {"[yolo]", "resize", K_AUGMENT, "1", "the random resize of the training images"},
     {"[yolo]", "show_details", K_IGNORED, NULL, "AlexeyAB's Darknet key for its printout"},
     {"[yolo]", "track_history_size", K_IGNORED, NULL, "AlexeyAB's Darknet key for tracking"},
     {"[yolo]", "sim_thresh", K_IGNORED, NULL, "AlexeyAB's Darknet key for tracking"},
@@ -356,6 +356,17 @@ static void key_list(const key_table *t, char *out, size_t cap)
     if (!out[0]) snprintf(out, cap, "none but the keys every layer takes");
 }
 
+/* Prints a warning unless cfg is quiet. */
+static void warn(const ohem_cfg *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(const ohem_cfg *cfg, const char *fmt, ...)
+{
+    if (cfg->quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
 int ohem_cfg_check_keys(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err *e)
 {
     const key_table *t = table_of(s->type);
@@ -370,7 +381,7 @@ int ohem_cfg_check_keys(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err
         const foreign_key *f = foreign_of(t, key);
         if (f && f->kind == K_OURS) continue;
         if (f && f->kind != K_RENAMED && f->kind != K_IGNORED && f->kind != K_OLDER && is_default(v, f->def)) {
-            fprintf(stderr, "%s:%d: warning: %s %s=%s: AlexeyAB's Darknet key, at the value that changes nothing; ignored\n",
+            warn(cfg, "%s:%d: warning: %s %s=%s: AlexeyAB's Darknet key, at the value that changes nothing; ignored\n",
                     path, line, type, key, v);
             continue;
         }
@@ -386,16 +397,16 @@ int ohem_cfg_check_keys(const ohem_cfg *cfg, const ohem_cfg_section *s, ohem_err
                              path, line, type, key, v, f->what, f->what, v);
                 return -1;
             case K_AUGMENT:
-                fprintf(stderr, "%s:%d: warning: %s %s=%s: AlexeyAB's Darknet key, not implemented here: training leaves out %s\n",
+                warn(cfg, "%s:%d: warning: %s %s=%s: AlexeyAB's Darknet key, not implemented here: training leaves out %s\n",
                         path, line, type, key, v, f->what);
                 continue;
             case K_IGNORED:
-                fprintf(stderr, "%s:%d: warning: %s %s=%s: %s; ignored\n", path, line, type, key, v, f->what);
+                warn(cfg, "%s:%d: warning: %s %s=%s: %s; ignored\n", path, line, type, key, v, f->what);
                 continue;
             case K_OURS:
                 continue;
             case K_OLDER:
-                fprintf(stderr, "%s:%d: warning: %s %s=%s: not read by libdarknet (%s); ignored\n", path, line, type,
+                warn(cfg, "%s:%d: warning: %s %s=%s: not read by libdarknet (%s); ignored\n", path, line, type,
                         key, v, f->what);
                 continue;
             }
@@ -426,7 +437,7 @@ void ohem_cfg_warn_unread(const ohem_cfg *cfg, const ohem_cfg_section *s)
         dn_kvp *p = (dn_kvp *)n->val;
         int first = ohem_cfg_line(s, p->key);
         if (first != s->lines[i]) {
-            fprintf(stderr, "%s:%d: warning: %s key '%s' is given twice; libdarknet reads line %d\n", cfg->path,
+            warn(cfg, "%s:%d: warning: %s key '%s' is given twice; libdarknet reads line %d\n", cfg->path,
                     s->lines[i], s->type, p->key, first);
             continue;
         }
@@ -435,10 +446,10 @@ void ohem_cfg_warn_unread(const ohem_cfg *cfg, const ohem_cfg_section *s)
         for (size_t c = 0; is_net(t) && c < sizeof(conditional) / sizeof(conditional[0]); c++)
             if (!strcmp(conditional[c].key, p->key)) when = conditional[c].when;
         if (when)
-            fprintf(stderr, "%s:%d: warning: %s %s=%s: libdarknet reads it only with %s; ignored\n", cfg->path,
+            warn(cfg, "%s:%d: warning: %s %s=%s: libdarknet reads it only with %s; ignored\n", cfg->path,
                     s->lines[i], s->type, p->key, p->val, when);
         else
-            fprintf(stderr, "%s:%d: warning: %s %s=%s: not read by libdarknet with this section's other keys; ignored\n",
+            warn(cfg, "%s:%d: warning: %s %s=%s: not read by libdarknet with this section's other keys; ignored\n",
                     cfg->path, s->lines[i], s->type, p->key, p->val);
     }
 }

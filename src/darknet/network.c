@@ -9,6 +9,7 @@
 #include "network.h"
 #include "dn_internal.h"
 #include "keep_delta.h"
+#include "net_augment.h"
 #include "ohem_layer.h"
 #include "parser.h"
 #include "roi_loss_layer.h"
@@ -39,6 +40,7 @@ void free_network(network *net)
 {
     if (!net) return;
     ohem_keep_input_deltas_release(net);
+    ohem_net_augment_release(net);
     for (int i = 0; i < net->n; i++) {
         ohem_free_plugin_layer(&net->layers[i]);
         if (net->layers[i].type == CONVOLUTIONAL) ohem_conv_act_free(&net->layers[i]);

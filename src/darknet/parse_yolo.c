@@ -11,7 +11,7 @@
 
 const char *const ohem_yolo_plugin_keys[] = {"scale_x_y", "iou_normalizer", "obj_normalizer", "cls_normalizer",
                                              "iou_loss", "max_delta", "iou_thresh", "label_smooth_eps",
-                                             "focal_loss", "objectness_smooth", "new_coords", "nms_kind", "beta_nms", NULL};
+                                             "focal_loss", "objectness_smooth", "new_coords", "nms_kind", "beta_nms", "resize", NULL};
 
 typedef struct {
     const char *key;
@@ -127,6 +127,15 @@ int ohem_parse_yolo_options(const ohem_cfg *cfg, const ohem_cfg_section *s, yolo
         double x;
         if (parse_num(cfg, s, &bk, bn, &x, e) != 0) return -1;
         o->beta_nms = (float)x;
+    }
+    /* resize= changes the training images only (src/cli/loader.c), not the loss */
+    const char *rz = take(s, "resize");
+    if (rz) {
+        static const num_key zk = {"resize", 0.1, 10, 0, "AlexeyAB's cfgs use 1.5: each training image scaled from 1/1.5 to 1.5 "
+                                   "times; 1: not scaled; below 1: scaled down only"};
+        double x;
+        if (parse_num(cfg, s, &zk, rz, &x, e) != 0) return -1;
+        o->resize = (float)x;
     }
     const char *v = take(s, "iou_loss");
     if (v) {

@@ -4,6 +4,7 @@
 #include "parser.h"
 #include "cfg_keys.h"
 #include "keep_delta.h"
+#include "net_augment.h"
 #include "parse_twostage.h"
 #include "parse_yolo.h"
 #include "weights.h"
@@ -603,7 +604,7 @@ static int p_ohem(parse_ctx *c, layer *l)
         return -1;
     }
     int images, n = ohem_layer_unit_candidates(l, &images);
-    if (o.fraction <= 0 && o.per_image >= n) {
+    if (o.fraction <= 0 && o.per_image >= n && !c->cfg->quiet) {
         char nms[64] = "";
         if (o.nms < 1) snprintf(nms, sizeof(nms), " that NMS at %.2f leaves", o.nms);
         fprintf(stderr, "%s:%d: warning: [ohem] per_image=%d%s: %s has %d candidates, so mining keeps every one%s and the loss ranks none out (hint: per_image below %d, or fraction=)\n",
@@ -928,11 +929,12 @@ static void apply_common_keys(list *o, network *net, layer *l)
     l->smooth = option_find_float_quiet(o, "smooth", 0);
 }
 
-int ohem_parse_network(const char *path, network **out, ohem_err *e)
+static int parse_network(const char *path, int quiet, network **out, ohem_err *e)
 {
     ohem_cfg cfg;
     *out = NULL;
     if (ohem_cfg_read(path, &cfg, e) != 0) return -1;
+    cfg.quiet = quiet;
     if (!is_net_section(cfg.sections[0].type)) {
         ohem_err_set(e, "%s:%d: the first section is %s (hint: a network starts with [net])", path,
                      cfg.sections[0].line, cfg.sections[0].type);
@@ -958,7 +960,9 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
             return -1;
         }
     }
-    if (check_steps(&cfg, &cfg.sections[0], e) != 0 || check_ohem_placement(&cfg, e) != 0) {
+    net_augment aug;
+    if (check_steps(&cfg, &cfg.sections[0], e) != 0 || check_ohem_placement(&cfg, e) != 0 ||
+        ohem_parse_net_augment(&cfg, &cfg.sections[0], &aug, e) != 0) {
         ohem_cfg_free(&cfg);
         return -1;
     }
@@ -1044,11 +1048,21 @@ int ohem_parse_network(const char *path, network **out, ohem_err *e)
         free_network(net);
         return -1;
     }
-    if (ohem_keep_input_deltas(net) != 0) {
+    if (ohem_keep_input_deltas(net) != 0 || ohem_net_augment_set(net, &aug) != 0) {
         ohem_err_set(e, "%s: out of memory building the network", path);
         free_network(net);
         return -1;
     }
     *out = net;
     return 0;
+}
+
+int ohem_parse_network(const char *path, network **out, ohem_err *e)
+{
+    return parse_network(path, 0, out, e);
+}
+
+int ohem_parse_network_quiet(const char *path, network **out, ohem_err *e)
+{
+    return parse_network(path, 1, out, e);
 }

@@ -11,6 +11,10 @@
  * with e set (nothing leaks). */
 int ohem_parse_network(const char *path, network **out, ohem_err *e);
 
+/* ohem_parse_network without warnings: for a second network from a cfg that an
+ * earlier parse checked and warned about (detector train -map's evaluation copy). */
+int ohem_parse_network_quiet(const char *path, network **out, ohem_err *e);
+
 /* Parses the keys of one [ohem] section into o, resolving layers= against the
  * network's first index layers. Returns 0, or -1 with e set. */
 int ohem_parse_options(const ohem_cfg *cfg, const ohem_cfg_section *s, network *net, int index,

@@ -30,6 +30,7 @@ void yolo_options_default(yolo_options *o)
     o->max_delta = FLT_MAX;
     o->iou_thresh = 1;
     o->beta_nms = 0.6f;
+    o->resize = 1;
 }
 
 int yolo_layer_setup(layer *l, const yolo_options *o)

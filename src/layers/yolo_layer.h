@@ -34,6 +34,8 @@ typedef struct {
     float beta_nms;          /* diounms's exponent of the centre-distance term */
     float random;            /* multi-scale training: 0 off, 1 libdarknet's range, > 1
                               * AlexeyAB's: sizes from width / random to width x random */
+    float resize;            /* training images scaled at random from 1/resize to resize
+                              * (AlexeyAB's loader; 1: none, below 1: down only) */
 } yolo_options;
 
 /* AlexeyAB's defaults (iou_normalizer 0.75, the others neutral), alexeyab = 0. */

@@ -9,13 +9,17 @@
  * each). Prints images/s of the step and each part's share: the backbone (every
  * layer before [rpn] or before the first loss layer), [rpn], [roipool] forward and
  * backward, the per-RoI head, the loss layers, [ohem] (its selection and, on RoIs,
- * the sparse pass's second forward of the head over the kept rows), the update. The cfgs are timed in
- * turns, so that they share the machine's state. */
+ * the sparse pass's gather of the kept rows), the update, each in milliseconds a step and
+ * as a share of it. The cfgs are timed in turns, so that they share the machine's
+ * state; each later cfg's step is then set against the first cfg's: the ratio of
+ * each turn's pair, their median and spread (the two-stage ratio, [ohem] step over
+ * the sampler's, when the first cfg is the sampler's). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "darknet.h"
 #include "ohem_layer.h"
@@ -28,6 +32,12 @@
 enum { P_BACKBONE, P_RPN, P_ROIPOOL, P_HEAD, P_LOSS, P_OHEM, P_UPDATE, P_N };
 static const char *const part_names[P_N] = {"backbone", "rpn", "roipool", "head", "loss", "ohem", "update"};
 
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
 
 static int is_loss(const layer *l)
 {
@@ -60,6 +70,7 @@ typedef struct {
     int steps;
     int loss;      /* the [roi_loss], or -1 */
     long trained;  /* RoIs trained, summed over the timed steps */
+    double *steps_s; /* (reps) each timed step's seconds */
 } bench_run;
 
 static void step(bench_run *r)
@@ -104,7 +115,9 @@ static void step(bench_run *r)
     for (int i = 0; i < net->n; i++)
         if (net->layers[i].update) net->layers[i].update(net->layers[i], u);
     r->t[P_UPDATE] += now() - a;
-    r->total += now() - t0;
+    double s = now() - t0;
+    r->total += s;
+    if (r->steps_s) r->steps_s[r->steps] = s;
     r->steps++;
     if (r->loss >= 0) {
         roi_loss_stats st;
@@ -153,6 +166,8 @@ int main(int argc, char **argv)
                 row[4] = (float)(t % 3);
             }
         step(&runs[k]); /* warm-up, not counted */
+        runs[k].steps_s = calloc(reps, sizeof(double));
+        if (!runs[k].steps_s) return 1;
         memset(runs[k].t, 0, sizeof(runs[k].t));
         runs[k].total = 0;
         runs[k].steps = 0;
@@ -160,6 +175,12 @@ int main(int argc, char **argv)
     }
     for (int rep = 0; rep < reps; rep++)
         for (int k = 0; k < nr; k++) step(&runs[k]);
+    char cpu[256] = "?";
+    cpu_model(cpu, sizeof(cpu));
+    const char *threads = getenv("OHEM_THREADS");
+    printf("Training steps on %s (%ld cores, OHEM_THREADS %s), %d timed steps per cfg in turns; each part in ms a "
+           "step (share of the step)\n\n",
+           cpu, sysconf(_SC_NPROCESSORS_ONLN), threads ? threads : "unset", reps);
     printf("| cfg | images/step | RoIs trained/image | s/step | images/s |");
     for (int p = 0; p < P_N; p++) printf(" %s |", part_names[p]);
     printf("\n|---|---|---|---|---|");
@@ -171,9 +192,24 @@ int main(int argc, char **argv)
         char trained[32] = "";
         if (r->loss >= 0) snprintf(trained, sizeof(trained), "%.1f", (double)r->trained / r->steps / r->net->batch);
         printf("| %s | %d | %s | %.3f | %.1f |", r->cfg, r->net->batch, trained, s, r->net->batch / s);
-        for (int p = 0; p < P_N; p++) printf(" %.0f%% |", 100 * r->t[p] / r->total);
+        for (int p = 0; p < P_N; p++) printf(" %.1f (%.0f%%) |", 1e3 * r->t[p] / r->steps, 100 * r->t[p] / r->total);
         printf("\n");
-        free_network(r->net);
+    }
+    if (nr > 1) {
+        printf("\n| step ratio | median of %d interleaved pairs | min | max |\n|---|---|---|---|\n", reps);
+        double *q = calloc(reps, sizeof(double));
+        if (!q) return 1;
+        for (int k = 1; k < nr; k++) {
+            for (int i = 0; i < reps; i++) q[i] = runs[k].steps_s[i] / runs[0].steps_s[i];
+            qsort(q, reps, sizeof(double), by_value);
+            double med = reps % 2 ? q[reps / 2] : (q[reps / 2 - 1] + q[reps / 2]) / 2;
+            printf("| %s / %s | **%.3fx** | %.3fx | %.3fx |\n", runs[k].cfg, runs[0].cfg, med, q[0], q[reps - 1]);
+        }
+        free(q);
+    }
+    for (int k = 0; k < nr; k++) {
+        free_network(runs[k].net);
+        free(runs[k].steps_s);
     }
     free(runs);
     return 0;

@@ -8,6 +8,8 @@
  *  - with them: scale_x_y's decoding by hand, and the delta of one truth (normalisers,
  *    label smoothing, focal loss, objectness_smooth, iou_thresh's extra anchors)
  *    against the formulas written here; the IoU losses' entries and max_delta;
+ *  - the forward on the pool (images split between threads) equal byte for byte to
+ *    the forward on one thread: output, delta, cost and the printed loss line;
  *  - the parser: the keys are read, and a bad value is an error naming the line. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -20,12 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "darknet.h"
 #include "iou_loss.h"
 #include "oracle.h"
 #include "parser.h"
+#include "pool.h"
 #include "yolo_layer.h"
 
 layer make_yolo_layer(int batch, int w, int h, int n, int total, int *mask, int classes);
@@ -286,6 +290,61 @@ static void test_stock_as_libdarknet(void **state)
             if (fabsf(a.delta[i] - b.delta[i]) > 1e-6f) fail_msg("delta %d: %g, libdarknet %g", i, b.delta[i], a.delta[i]);
         }
         assert_true(fabsf(*a.cost - *b.cost) <= 1e-6f * (1 + *a.cost));
+        free(input);
+        free(truth);
+        free_layer(a);
+        free_layer(b);
+    }
+}
+
+/* One forward of l on `threads` threads; the loss line it prints into line. */
+static void forward_on(layer *l, network net, int threads, char *line, size_t cap)
+{
+    ohem_pool_set_threads(threads);
+    fflush(stdout);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    int saved = dup(1);
+    dup2(fileno(f), 1);
+    l->forward(*l, net);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    rewind(f);
+    if (!fgets(line, (int)cap, f)) line[0] = 0;
+    fclose(f);
+}
+
+/* The images of a batch split between threads give the bytes of one thread: each
+ * image's delta is its own and the line's figures are summed in image order. */
+static void test_threads_same(void **state)
+{
+    (void)state;
+    rng_seed(33);
+    for (int variant = 0; variant < 4; variant++) {
+        int batch = 7, cells = 9, n = 3, total = 6, classes = 3;
+        layer a = make_layer(batch, cells, n, total, classes), b = make_layer(batch, cells, n, total, classes);
+        a.ignore_thresh = b.ignore_thresh = 0.5f;
+        a.truth_thresh = b.truth_thresh = variant == 1 ? 0.3f : 1;
+        yolo_options o;
+        yolo_options_default(&o);
+        if (variant >= 2) { /* AlexeyAB's: extra anchors per truth, an IoU loss, smoothing */
+            o.alexeyab = 1, o.iou_thresh = 0.2f, o.iou_loss = variant == 2 ? IOU_GIOU : IOU_CIOU;
+            o.objectness_smooth = variant == 3, o.label_smooth_eps = 0.1f, o.scale_x_y = 1.05f;
+        }
+        assert_int_equal(yolo_layer_setup(&a, &o), 0);
+        assert_int_equal(yolo_layer_setup(&b, &o), 0);
+        float *input = malloc(a.outputs * batch * sizeof(float)), *truth = malloc(batch * 450 * sizeof(float));
+        for (int i = 0; i < a.outputs * batch; i++) input[i] = 4 * rng_unit() - 2;
+        random_truths(truth, batch, 8);
+        char la[512], lb[512];
+        forward_on(&a, test_net(cells * 32, cells * 32, &a, input, truth), 1, la, sizeof(la));
+        forward_on(&b, test_net(cells * 32, cells * 32, &b, input, truth), 2, lb, sizeof(lb));
+        assert_memory_equal(a.output, b.output, a.outputs * batch * sizeof(float));
+        assert_memory_equal(a.delta, b.delta, a.outputs * batch * sizeof(float));
+        assert_memory_equal(a.cost, b.cost, sizeof(float));
+        assert_string_equal(la, lb);
+        assert_true(!strncmp(la, "Region", 6));
         free(input);
         free(truth);
         free_layer(a);
@@ -588,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_alexeyab_delta),
         cmocka_unit_test(test_stock_as_libdarknet),
+        cmocka_unit_test(test_threads_same),
         cmocka_unit_test(test_scale_x_y),
         cmocka_unit_test(test_one_truth),
         cmocka_unit_test(test_iou_loss_layer),

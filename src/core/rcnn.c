@@ -211,18 +211,20 @@ float rcnn_roi_loss(const float *x, int classes, int label, const float *target,
     /* (mx - x[label]) + log(sum), not (mx + log(sum)) - x[label]: the latter rounds
      * to a float near mx first and loses the loss's low digits when mx is large */
     *cls = (float)((double)(mx - x[label]) + log(sum));
-    for (int k = 0; k < m; k++) {
-        float p = (float)(exp((double)(x[k] - mx)) / sum);
-        delta[k] = scale * ((k == label ? 1.f : 0.f) - p);
+    if (delta) {
+        for (int k = 0; k < m; k++) {
+            float p = (float)(exp((double)(x[k] - mx)) / sum);
+            delta[k] = scale * ((k == label ? 1.f : 0.f) - p);
+        }
+        memset(delta + m, 0, 4 * (size_t)classes * sizeof(float));
     }
-    memset(delta + m, 0, 4 * (size_t)classes * sizeof(float));
     *box_part = 0;
     if (label < classes) {
         const float *d = x + m + 4 * label;
         for (int k = 0; k < 4; k++) {
             float g;
             *box_part += rcnn_smooth_l1(d[k] - target[k], beta, &g);
-            delta[m + 4 * label + k] = -scale * g;
+            if (delta) delta[m + 4 * label + k] = -scale * g;
         }
     }
     return *cls + *box_part;

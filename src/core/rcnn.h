@@ -84,8 +84,8 @@ float rcnn_rpn_loss(float o, const float *d, int label, const float *target, flo
  * then (4 classes) box deltas, class k's at 4k; label is a class, or classes for
  * background. Softmax cross-entropy on the scores, plus for a foreground label smooth
  * L1 (beta) of that class's 4 deltas against target. delta, (5 classes + 1),
- * receives scale times the negative gradient. cls and box receive the two parts;
- * returns their sum (not scaled). */
+ * receives scale times the negative gradient (NULL: the loss alone, as a ranking
+ * needs it). cls and box receive the two parts; returns their sum (not scaled). */
 float rcnn_roi_loss(const float *x, int classes, int label, const float *target, float beta,
                     float scale, float *delta, float *cls, float *box_part);
 

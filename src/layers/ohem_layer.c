@@ -471,7 +471,10 @@ int make_ohem_layer(layer *l, const ohem_options *opt, network *net, int index,
     /* the paper's setting: no sampler, every RoI labelled from IoU 0 (unless bg_iou
      * says otherwise); [ohem] chooses the RoIs that train */
     for (int s = 0; s < opt->nlayers; s++)
-        if (is_roi_loss_layer(&net->layers[opt->layers[s]])) roi_loss_layer_set_mining(&net->layers[opt->layers[s]]);
+        if (is_roi_loss_layer(&net->layers[opt->layers[s]])) {
+            roi_loss_layer_set_mining(&net->layers[opt->layers[s]]);
+            if (opt->sparse) roi_rows_expect_sparse(roi_loss_layer_rows(&net->layers[opt->layers[s]]));
+        }
     ohem_layer_summary(l, stderr);
     return 0;
 }

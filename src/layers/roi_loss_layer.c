@@ -1,6 +1,7 @@
 /* roi_loss_layer.c: the [roi_loss] Darknet layer (roi_loss_layer.h) over rcnn.c. */
 #include "roi_loss_layer.h"
 #include "plugin.h"
+#include "pool.h"
 #include "rcnn.h"
 #include "roipool_layer.h"
 #include "rpn_layer.h"
@@ -24,9 +25,8 @@ typedef struct {
     roi_rows *rows;         /* [roipool]'s RoIs and the head's rows */
     float *loss, *cls, *bx; /* (images x rois): full loss and its two parts */
     int *label, *sampled, *matched, *idx; /* (images x rois), (rois) for idx */
-    float *best;            /* (rois) */
+    float *best;            /* (images x rois): the IoUs of the labelling, scratch */
     unsigned char *trained; /* (images x rois) */
-    float *tmp;             /* (5 classes + 1) */
     uint64_t rng;
     roi_loss_stats stats;   /* of the last forward */
     roi_loss_stats acc;     /* summed since roi_loss_layer_take_stats */
@@ -63,7 +63,6 @@ static void state_free(roi_loss_state *st)
     free(st->idx);
     free(st->best);
     free(st->trained);
-    free(st->tmp);
     st->magic = 0;
 }
 
@@ -109,11 +108,10 @@ int make_roi_loss_layer(layer *l, const roi_loss_options *o, network *net, int i
     st->sampled = calloc(rows, sizeof(int));
     st->matched = calloc(rows, sizeof(int));
     st->idx = calloc(R, sizeof(int));
-    st->best = calloc(R, sizeof(float));
+    st->best = calloc(rows, sizeof(float));
     st->trained = calloc(rows, 1);
-    st->tmp = calloc(inputs, sizeof(float));
     if (!st->loss || !st->cls || !st->bx || !st->label || !st->sampled || !st->matched || !st->idx || !st->best ||
-        !st->trained || !st->tmp)
+        !st->trained)
         goto fail;
     st->rng = rcnn_seed();
     roi_rows_attach(rr, index, sample_rois, st);
@@ -148,20 +146,42 @@ uint64_t *roi_loss_layer_rng(const layer *l)
     return is_roi_loss_layer(l) ? &state_of(l)->rng : NULL;
 }
 
-/* Softmax of each row's scores into the output; the deltas copied. */
-static void rows_output(const layer *l, const float *in, int rows)
+/* Softmax of row r's scores into the output; the deltas copied. */
+static void row_output(const layer *l, const float *in, int r)
 {
     int m = l->classes + 1;
-    for (int r = 0; r < rows; r++) {
-        const float *x = in + (size_t)r * l->inputs;
-        float *y = l->output + (size_t)r * l->inputs;
-        float mx = x[0];
-        for (int k = 1; k < m; k++) mx = x[k] > mx ? x[k] : mx;
-        double sum = 0;
-        for (int k = 0; k < m; k++) sum += exp((double)(x[k] - mx));
-        for (int k = 0; k < m; k++) y[k] = (float)(exp((double)(x[k] - mx)) / sum);
-        memcpy(y + m, x + m, (size_t)(l->inputs - m) * sizeof(float));
+    const float *x = in + (size_t)r * l->inputs;
+    float *y = l->output + (size_t)r * l->inputs;
+    double e[m];
+    float mx = x[0];
+    for (int k = 1; k < m; k++) mx = x[k] > mx ? x[k] : mx;
+    double sum = 0;
+    for (int k = 0; k < m; k++) {
+        e[k] = exp((double)(x[k] - mx));
+        sum += e[k];
     }
+    for (int k = 0; k < m; k++) y[k] = (float)(e[k] / sum);
+    memcpy(y + m, x + m, (size_t)(l->inputs - m) * sizeof(float));
+}
+
+/* rows_output's rows [begin, end). */
+typedef struct {
+    const layer *l;
+    const float *in;
+} output_job;
+
+static void output_part(void *ctx, long begin, long end)
+{
+    output_job *j = ctx;
+    for (long r = begin; r < end; r++) row_output(j->l, j->in, (int)r);
+}
+
+/* Softmax of each row's scores into the output; the deltas copied. Rows are
+ * independent: the pool splits them. */
+static void rows_output(const layer *l, const float *in, int rows)
+{
+    output_job j = {l, in};
+    ohem_pool_for(rows, 256, output_part, &j);
 }
 
 /* The loss of one labelled RoI (label a class, or classes for background, matched
@@ -218,13 +238,50 @@ static const box *image_labels(roi_loss_state *st, int b, const box *truths,
     const unsigned char *valid = roi_rows_valid(st->rows) + (size_t)b * R;
     int *label = st->label + (size_t)b * R, *matched = st->matched + (size_t)b * R;
     rcnn_roi_label(rois, R, truths, cls, nt, o->fg_iou, o->bg_lo, o->bg_hi, o->classes, label, matched,
-                   st->best);
+                   st->best + (size_t)b * R);
     for (int r = 0; r < R; r++)
         if (!valid[r]) label[r] = -1;
     return rois;
 }
 
-/* Labels, losses, sampling and delta of image b. */
+/* Labels and losses of image b with the sampler off: nothing trains yet ([ohem]
+ * chooses), so no delta; each labelled RoI's loss and parts for the ranking. */
+static void image_mine(roi_loss_state *st, const layer *l, const network *net, int b)
+{
+    int R = st->rois;
+    box truths[ROI_MAX_TRUTHS];
+    int cls[ROI_MAX_TRUTHS];
+    int nt = image_truths(st, net, b, truths, cls);
+    const box *rois = image_labels(st, b, truths, cls, nt);
+    const int *label = st->label + (size_t)b * R, *matched = st->matched + (size_t)b * R;
+    for (int r = 0; r < R; r++) {
+        size_t row = (size_t)b * R + r;
+        st->sampled[row] = -1;
+        st->trained[row] = 0;
+        st->loss[row] = st->cls[row] = st->bx[row] = 0;
+        if (label[r] < 0) continue;
+        st->loss[row] = row_loss(st, rois[r], truths, label[r], matched[r], net->input + row * l->inputs, 0,
+                                 NULL, &st->cls[row], &st->bx[row]);
+    }
+}
+
+/* image_mine over images [begin, end): images are independent (each writes its own
+ * rows), so the pool splits them. */
+typedef struct {
+    roi_loss_state *st;
+    const layer *l;
+    const network *net;
+    const unsigned char *kept;
+} image_job;
+
+static void mine_part(void *ctx, long begin, long end)
+{
+    image_job *j = ctx;
+    for (long b = begin; b < end; b++) image_mine(j->st, j->l, j->net, (int)b);
+}
+
+/* Labels, losses, sampling and delta of image b (the sampler's random stream is
+ * drawn image after image). */
 static void image_loss(roi_loss_state *st, const layer *l, const network *net, int b)
 {
     const roi_loss_options *o = &st->opt;
@@ -236,12 +293,8 @@ static void image_loss(roi_loss_state *st, const layer *l, const network *net, i
     int *label = st->label + (size_t)b * R, *sampled = st->sampled + (size_t)b * R;
     int *matched = st->matched + (size_t)b * R;
     memcpy(sampled, label, (size_t)R * sizeof(int));
-    int n = 0;
-    if (o->sampler)
-        n = rcnn_subsample(sampled, R, C, o->rois_per_image, (int)(o->fg_fraction * o->rois_per_image),
+    int n = rcnn_subsample(sampled, R, C, o->rois_per_image, (int)(o->fg_fraction * o->rois_per_image),
                            &st->rng, st->idx);
-    else /* mining: [ohem] chooses later; nothing trains yet */
-        for (int r = 0; r < R; r++) sampled[r] = -1;
     float scale = n ? 1.f / n : 0;
     for (int r = 0; r < R; r++) {
         size_t row = (size_t)b * R + r;
@@ -249,7 +302,7 @@ static void image_loss(roi_loss_state *st, const layer *l, const network *net, i
         st->loss[row] = st->cls[row] = st->bx[row] = 0;
         if (label[r] < 0) continue;
         float c, bx;
-        float *d = st->trained[row] ? l->delta + row * l->inputs : st->tmp;
+        float *d = st->trained[row] ? l->delta + row * l->inputs : NULL;
         st->loss[row] = row_loss(st, rois[r], truths, label[r], matched[r], net->input + row * l->inputs,
                                  scale, d, &c, &bx);
         st->cls[row] = c;
@@ -329,9 +382,12 @@ void forward_roi_loss_layer(const layer l, network net)
     int K = roi_rows_packed(st->rows, &row_of);
     if (K >= 0) {
         packed_loss(st, &l, &net, row_of, K);
-    } else {
+    } else if (st->opt.sampler) {
         int images = l.batch / st->rois;
         for (int b = 0; b < images; b++) image_loss(st, &l, &net, b);
+    } else {
+        image_job j = {st, &l, &net, NULL};
+        ohem_pool_for(l.batch / st->rois, 2, mine_part, &j);
     }
     st->stats.rpn = rpn_layer_loss(&net.layers[st->rpn], &st->stats.rpn_obj, &st->stats.rpn_box);
     *l.cost = st->stats.roi + st->stats.rpn;
@@ -355,30 +411,53 @@ void roi_loss_layer_set_mining(layer *l)
     if (!st->opt.bg_given) st->opt.bg_lo = 0;
 }
 
-void roi_loss_layer_train_rows(layer *l, const network *net, const unsigned char *kept)
+/* The delta of image b's kept RoIs (image_job.kept), at scale 1 / their number;
+ * trained set to them. */
+static void image_train(roi_loss_state *st, const layer *l, const network *net, const unsigned char *kept, int b)
 {
-    roi_loss_state *st = state_of(l);
-    int R = st->rois, C = st->opt.classes, images = l->batch / R;
+    int R = st->rois;
     const box *rois = roi_rows_boxes(st->rows);
     const float *in = net->layers[st->index - 1].output;
     box truths[ROI_MAX_TRUTHS];
     int cls[ROI_MAX_TRUTHS];
-    roi_loss_stats t = {0}; /* the kept RoIs' figures */
+    image_truths(st, net, b, truths, cls);
+    int n = 0;
+    for (int r = 0; r < R; r++) n += kept[(size_t)b * R + r] && st->label[(size_t)b * R + r] >= 0;
+    float scale = n ? 1.f / n : 0, c, bx;
+    for (int r = 0; r < R; r++) {
+        size_t row = (size_t)b * R + r;
+        int lab = st->label[row];
+        st->trained[row] = kept[row] && lab >= 0;
+        if (st->trained[row])
+            row_loss(st, rois[row], truths, lab, st->matched[row], in + row * l->inputs, scale,
+                     l->delta + row * l->inputs, &c, &bx);
+    }
+}
+
+static void train_part(void *ctx, long begin, long end)
+{
+    image_job *j = ctx;
+    for (long b = begin; b < end; b++) image_train(j->st, j->l, j->net, j->kept, (int)b);
+}
+
+void roi_loss_layer_train_rows(layer *l, const network *net, const unsigned char *kept)
+{
+    roi_loss_state *st = state_of(l);
+    int R = st->rois, C = st->opt.classes, images = l->batch / R;
     memset(l->delta, 0, (size_t)l->batch * l->inputs * sizeof(float));
+    image_job j = {st, l, net, kept};
+    ohem_pool_for(images, 2, train_part, &j);
+    /* the kept RoIs' figures, summed in RoI order: their losses are those the
+     * mining forward computed on the same rows */
+    roi_loss_stats t = {0};
     for (int b = 0; b < images; b++) {
-        image_truths(st, net, b, truths, cls);
         int n = 0;
-        for (int r = 0; r < R; r++) n += kept[(size_t)b * R + r] && st->label[(size_t)b * R + r] >= 0;
+        for (int r = 0; r < R; r++) n += st->trained[(size_t)b * R + r];
         float scale = n ? 1.f / n : 0;
         for (int r = 0; r < R; r++) {
             size_t row = (size_t)b * R + r;
-            int lab = st->label[row];
-            st->trained[row] = kept[row] && lab >= 0;
-            if (!st->trained[row]) continue;
-            float c, bx;
-            float loss = row_loss(st, rois[row], truths, lab, st->matched[row], in + row * l->inputs, scale,
-                                  l->delta + row * l->inputs, &c, &bx);
-            stats_add_roi(&t, loss, c, bx, scale, lab < C);
+            if (st->trained[row])
+                stats_add_roi(&t, st->loss[row], st->cls[row], st->bx[row], scale, st->label[row] < C);
         }
     }
     stats_add(&st->stats, &t);

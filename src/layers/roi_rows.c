@@ -13,6 +13,7 @@ struct roi_rows {
     unsigned char *valid;   /* (images x R) */
     int *row_of;            /* (images x R): the RoI of each row */
     int packed;             /* K after a packed plan, else -1 */
+    int sparse;             /* a sparse pass follows each training forward */
     unsigned char *picked;  /* (images x R): the picker's choice */
     int *carried;           /* (images x R, ints) */
     roi_rows_picker picker;
@@ -126,6 +127,16 @@ static void head_batch(const roi_rows *rr, network *net, int rows)
     for (int i = rr->pool; i <= rr->loss; i++) net->layers[i].batch = rows;
 }
 
+void roi_rows_expect_sparse(roi_rows *rr)
+{
+    rr->sparse = 1;
+}
+
+int roi_rows_delta_rows(const roi_rows *rr, const network *net, int rows)
+{
+    return rr->sparse && rr->packed < 0 && net->train ? 0 : rows;
+}
+
 int roi_rows_plan(roi_rows *rr, network *net)
 {
     int n = net->batch * rr->R;
@@ -155,14 +166,18 @@ static void move_row(float *rows, int w, int k, int r)
 
 int roi_rows_sparse(roi_rows *rr, network *net, const unsigned char *trained)
 {
-    if (!head_row_wise(rr, net)) return -1;
     layer *P = &net->layers[rr->pool], *L = &net->layers[rr->loss];
     int total = P->batch, K = 0;
+    if (!head_row_wise(rr, net)) {
+        memset(P->delta, 0, (size_t)total * P->outputs * sizeof(float));
+        return -1;
+    }
     rr->packed = -1;
     for (int r = 0; r < total; r++)
         if (trained[r]) rr->row_of[K++] = r;
     if (!K) { /* nothing trains: the dense rows are all zero anyway */
         for (int r = 0; r < total; r++) rr->row_of[r] = r;
+        memset(P->delta, 0, (size_t)total * P->outputs * sizeof(float));
         return 0;
     }
     /* in place: row_of[k] >= k and grows, so no source is overwritten first */

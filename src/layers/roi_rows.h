@@ -45,6 +45,15 @@ int *roi_rows_ints(const roi_rows *rr, int k);
  * or NULL. */
 void roi_rows_attach(roi_rows *rr, int loss, roi_rows_picker picker, void *ctx);
 
+/* A sparse trainable pass (roi_rows_sparse) follows every training forward: it
+ * clears the rows of [roipool]'s delta that the backward uses, so that the dense
+ * forward need not clear all of them. */
+void roi_rows_expect_sparse(roi_rows *rr);
+
+/* The rows of [roipool]'s delta that its forward clears: the rows cut, or none in a
+ * dense training forward that a sparse pass follows. Called after roi_rows_plan. */
+int roi_rows_delta_rows(const roi_rows *rr, const network *net, int rows);
+
 /* The map for a forward of net: every layer from [roipool] on back to images x R
  * rows; then, in training with a picker that picks and a head whose layers compute
  * each row alone, the packed map (the head's batch set to K, or 1 when K is 0),
@@ -59,13 +68,14 @@ int roi_rows_packed(const roi_rows *rr, const int **row_of);
 
 /* The trainable pass over the RoIs with trained != 0 ((images x R) flags), after a
  * dense training forward: gathers those rows of [roipool]'s output, of the carried
- * ints and of [roi_loss]'s delta into the first K rows, brings the head's outputs to
+ * ints and of [roi_loss]'s delta into the first K rows, clears those rows of
+ * [roipool]'s delta (every row when K is 0), brings the head's outputs to
  * the same rows (gathered, or the head's forward run again over the K rows), and sets
  * the batch from [roipool] to [roi_loss] to K. The weight updates and the feature
  * map's delta then equal those of the dense backward with the other rows' delta zero,
  * to float rounding. The next plan sets the batches back. Returns K, or -1 (and
- * changes nothing) when a head layer mixes rows (batch_normalize, [dropout], or a
- * kind not known to work row by row). */
+ * changes nothing but clearing [roipool]'s delta) when a head layer mixes rows
+ * (batch_normalize, [dropout], or a kind not known to work row by row). */
 int roi_rows_sparse(roi_rows *rr, network *net, const unsigned char *trained);
 
 #endif

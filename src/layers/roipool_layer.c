@@ -164,8 +164,9 @@ void forward_roipool_layer(const layer l, network net)
     for (int b = 0; b < net.batch; b++) image_rois(st, &net, b, rois + (size_t)b * R, valid + (size_t)b * R);
     /* in training with Fast R-CNN's sampler, only the sampled RoIs go through the head */
     int rows = roi_rows_plan(st->rows, &net);
-    /* forward_network cleared only the rows of the delta that the batch said */
-    memset(l.delta, 0, (size_t)rows * l.outputs * sizeof(float));
+    /* forward_network cleared only the rows of the delta that the batch said (a
+     * sparse pass that follows clears those it uses) */
+    memset(l.delta, 0, (size_t)roi_rows_delta_rows(st->rows, &net, rows) * l.outputs * sizeof(float));
     cut_rows(st, &l, &net.layers[st->opt.from], rows);
 }
 

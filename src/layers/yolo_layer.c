@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "yolo_layer.h"
 #include "dn_internal.h"
+#include "pool.h"
 
 #include <dlfcn.h>
 #include <float.h>
@@ -14,10 +15,29 @@
 
 #define YOLO_MAGIC 0x594f4c4fu /* "YOLO" */
 
+/* What one truth of an image adds to the loss line's figures: libdarknet's loss
+ * records iou, obj and cat per truth (counted 0: skipped); AlexeyAB's, iou and
+ * loss per anchor trained. The images' forwards run on the pool, each recording
+ * into its own slots; the figures are then summed in image order, as one thread
+ * would sum them. */
+typedef struct {
+    double iou, loss;
+    float obj, cat;
+    int counted;
+} yolo_record;
+
 typedef struct {
     uint32_t magic;
     yolo_options o;
+    int images, per_image;   /* record slots: (images, per_image) */
+    int *used;               /* (images) records of each image */
+    yolo_record *rec;        /* (images, per_image) */
 } yolo_state;
+
+static yolo_state *state_of(const layer *l)
+{
+    return (yolo_state *)l->cweights;
+}
 
 void yolo_options_default(yolo_options *o)
 {
@@ -35,10 +55,19 @@ void yolo_options_default(yolo_options *o)
 
 int yolo_layer_setup(layer *l, const yolo_options *o)
 {
-    yolo_state *st = calloc(1, sizeof(*st));
-    if (!st) return -1;
+    /* one block (free_layer frees cweights): the state, then the record slots of
+     * each image, as many as the anchors a truth can train, per truth */
+    int images = l->batch > 0 ? l->batch : 1, per_image = (l->max_boxes > 0 ? l->max_boxes : 1) * (l->n > 0 ? l->n : 1);
+    size_t head = (sizeof(yolo_state) + 15) & ~(size_t)15, used = ((size_t)images * sizeof(int) + 15) & ~(size_t)15;
+    char *mem = calloc(1, head + used + (size_t)images * per_image * sizeof(yolo_record));
+    if (!mem) return -1;
+    yolo_state *st = (yolo_state *)mem;
     st->magic = YOLO_MAGIC;
     st->o = *o;
+    st->images = images;
+    st->per_image = per_image;
+    st->used = (int *)(mem + head);
+    st->rec = (yolo_record *)(mem + head + used);
     free(l->cweights);
     l->cweights = (char *)st;
     l->forward = ohem_forward_yolo_layer;
@@ -192,63 +221,112 @@ static void stock_class_delta(const float *output, float *delta, int index, int 
     }
 }
 
-static void forward_stock(const layer *l, const network *net)
+/* libdarknet's loss of image b: its delta, and per truth what the loss line counts
+ * into rec. */
+static void stock_image(const layer *l, const network *net, int b, yolo_record *rec, int *used)
 {
-    float avg_iou = 0, recall = 0, recall75 = 0, avg_cat = 0, avg_obj = 0, avg_anyobj = 0;
-    int count = 0, class_count = 0, wh = l->w * l->h;
-    *(l->cost) = 0;
-    for (int b = 0; b < l->batch; b++) {
-        for (int j = 0; j < l->h; j++)
-            for (int i = 0; i < l->w; i++)
-                for (int n = 0; n < l->n; n++) {
-                    int loc = j * l->w + i, box_index = entry(l, b, n, loc, 0);
-                    box pred = yolo_box(l->output, l->biases, l->mask[n], box_index, i, j, l->w, l->h, net->w,
-                                        net->h, wh);
-                    float best_iou = 0;
-                    int best_t = 0;
-                    for (int t = 0; t < l->max_boxes; t++) {
-                        box truth = float_to_box(net->truth + t * 5 + b * l->truths, 1);
-                        if (!truth.x) break;
-                        float iou = box_iou(pred, truth);
-                        if (iou > best_iou) {
-                            best_iou = iou;
-                            best_t = t;
-                        }
-                    }
-                    int obj_index = entry(l, b, n, loc, 4);
-                    avg_anyobj += l->output[obj_index];
-                    l->delta[obj_index] = 0 - l->output[obj_index];
-                    if (best_iou > l->ignore_thresh) l->delta[obj_index] = 0;
-                    if (best_iou > l->truth_thresh) {
-                        l->delta[obj_index] = 1 - l->output[obj_index];
-                        int cls = net->truth[best_t * 5 + b * l->truths + 4];
-                        if (l->map) cls = l->map[cls];
-                        stock_class_delta(l->output, l->delta, entry(l, b, n, loc, 5), cls, l->classes, wh, 0);
-                        box truth = float_to_box(net->truth + best_t * 5 + b * l->truths, 1);
-                        stock_box_delta(truth, l->output, l->biases, l->mask[n], box_index, i, j, l->w, l->h,
-                                        net->w, net->h, l->delta, (2 - truth.w * truth.h), wh);
+    int wh = l->w * l->h;
+    for (int j = 0; j < l->h; j++)
+        for (int i = 0; i < l->w; i++)
+            for (int n = 0; n < l->n; n++) {
+                int loc = j * l->w + i, box_index = entry(l, b, n, loc, 0);
+                box pred = yolo_box(l->output, l->biases, l->mask[n], box_index, i, j, l->w, l->h, net->w,
+                                    net->h, wh);
+                float best_iou = 0;
+                int best_t = 0;
+                for (int t = 0; t < l->max_boxes; t++) {
+                    box truth = float_to_box(net->truth + t * 5 + b * l->truths, 1);
+                    if (!truth.x) break;
+                    float iou = box_iou(pred, truth);
+                    if (iou > best_iou) {
+                        best_iou = iou;
+                        best_t = t;
                     }
                 }
-        for (int t = 0; t < l->max_boxes; t++) {
-            box truth = float_to_box(net->truth + t * 5 + b * l->truths, 1);
-            if (!truth.x) break;
-            int i = (truth.x * l->w), j = (truth.y * l->h), best_n = best_anchor(l, net, truth);
-            int mask_n = mask_index(l->mask, best_n, l->n);
-            if (mask_n < 0) continue;
-            int loc = j * l->w + i, box_index = entry(l, b, mask_n, loc, 0);
-            float iou = stock_box_delta(truth, l->output, l->biases, best_n, box_index, i, j, l->w, l->h, net->w,
-                                        net->h, l->delta, (2 - truth.w * truth.h), wh);
-            int obj_index = entry(l, b, mask_n, loc, 4);
-            avg_obj += l->output[obj_index];
-            l->delta[obj_index] = 1 - l->output[obj_index];
-            int cls = net->truth[t * 5 + b * l->truths + 4];
-            if (l->map) cls = l->map[cls];
-            stock_class_delta(l->output, l->delta, entry(l, b, mask_n, loc, 5), cls, l->classes, wh, &avg_cat);
-            ++count;
-            ++class_count;
-            if (iou > .5) recall += 1;
-            if (iou > .75) recall75 += 1;
-            avg_iou += iou;
+                int obj_index = entry(l, b, n, loc, 4);
+                l->delta[obj_index] = 0 - l->output[obj_index];
+                if (best_iou > l->ignore_thresh) l->delta[obj_index] = 0;
+                if (best_iou > l->truth_thresh) {
+                    l->delta[obj_index] = 1 - l->output[obj_index];
+                    int cls = net->truth[best_t * 5 + b * l->truths + 4];
+                    if (l->map) cls = l->map[cls];
+                    stock_class_delta(l->output, l->delta, entry(l, b, n, loc, 5), cls, l->classes, wh, 0);
+                    box truth = float_to_box(net->truth + best_t * 5 + b * l->truths, 1);
+                    stock_box_delta(truth, l->output, l->biases, l->mask[n], box_index, i, j, l->w, l->h,
+                                    net->w, net->h, l->delta, (2 - truth.w * truth.h), wh);
+                }
+            }
+    *used = 0;
+    for (int t = 0; t < l->max_boxes; t++) {
+        box truth = float_to_box(net->truth + t * 5 + b * l->truths, 1);
+        if (!truth.x) break;
+        yolo_record *r = &rec[(*used)++];
+        r->counted = 0;
+        int i = (truth.x * l->w), j = (truth.y * l->h), best_n = best_anchor(l, net, truth);
+        int mask_n = mask_index(l->mask, best_n, l->n);
+        if (mask_n < 0) continue;
+        int loc = j * l->w + i, box_index = entry(l, b, mask_n, loc, 0);
+        float iou = stock_box_delta(truth, l->output, l->biases, best_n, box_index, i, j, l->w, l->h, net->w,
+                                    net->h, l->delta, (2 - truth.w * truth.h), wh);
+        int obj_index = entry(l, b, mask_n, loc, 4);
+        r->obj = l->output[obj_index];
+        l->delta[obj_index] = 1 - l->output[obj_index];
+        int cls = net->truth[t * 5 + b * l->truths + 4];
+        if (l->map) cls = l->map[cls];
+        float cat = 0;
+        stock_class_delta(l->output, l->delta, entry(l, b, mask_n, loc, 5), cls, l->classes, wh, &cat);
+        r->cat = cat;
+        r->iou = iou;
+        r->counted = 1;
+    }
+}
+
+/* The images [begin, end) of a forward: each writes its own delta and records. */
+typedef struct {
+    const layer *l;
+    const network *net;
+    yolo_state *st;
+    int first;               /* the image of record slot 0 */
+} yolo_job;
+
+static void stock_part(void *ctx, long begin, long end)
+{
+    yolo_job *j = ctx;
+    for (long k = begin; k < end; k++)
+        stock_image(j->l, j->net, j->first + (int)k, j->st->rec + (size_t)k * j->st->per_image, &j->st->used[k]);
+}
+
+/* fn over images [first, end), at most st->images of them, on the pool. */
+static void images_for(const layer *l, const network *net, yolo_state *st, int first, int end, ohem_pool_fn fn)
+{
+    yolo_job j = {l, net, st, first};
+    ohem_pool_for(end - first, 1, fn, &j);
+}
+
+static void forward_stock(const layer *l, const network *net, yolo_state *st)
+{
+    float avg_iou = 0, recall = 0, recall75 = 0, avg_cat = 0, avg_obj = 0, avg_anyobj = 0;
+    int count = 0, class_count = 0;
+    *(l->cost) = 0;
+    for (int first = 0; first < l->batch; first += st->images) {
+        int end = first + st->images < l->batch ? first + st->images : l->batch;
+        images_for(l, net, st, first, end, stock_part);
+        for (int b = first; b < end; b++) {
+            for (int j = 0; j < l->h; j++)
+                for (int i = 0; i < l->w; i++)
+                    for (int n = 0; n < l->n; n++) avg_anyobj += l->output[entry(l, b, n, j * l->w + i, 4)];
+            const yolo_record *rec = st->rec + (size_t)(b - first) * st->per_image;
+            for (int t = 0; t < st->used[b - first]; t++) {
+                if (!rec[t].counted) continue;
+                float iou = (float)rec[t].iou;
+                avg_obj += rec[t].obj;
+                avg_cat += rec[t].cat;
+                ++count;
+                ++class_count;
+                if (iou > .5) recall += 1;
+                if (iou > .75) recall75 += 1;
+                avg_iou += iou;
+            }
         }
     }
     *(l->cost) = pow(mag_array(l->delta, l->outputs * l->batch), 2);
@@ -343,28 +421,24 @@ static int predicts_a_class(const float *output, int index, int classes, int str
     return 0;
 }
 
-typedef struct {
-    double iou, iou_loss;
-    int count;
-} ab_sums;
-
-/* The anchor at (mask_n, cell i, j) learns truth t of image b. */
+/* The anchor at (mask_n, cell i, j) learns truth t of image b; its IoU and IoU loss
+ * go to record r. */
 static void ab_train_anchor(const layer *l, const network *net, const yolo_options *o, int b, int t, int n,
-                            int mask_n, int i, int j, box truth, ab_sums *s)
+                            int mask_n, int i, int j, box truth, yolo_record *r)
 {
     int wh = l->w * l->h, loc = j * l->w + i;
     int cls = net->truth[t * 5 + b * l->truths + 4];
     if (l->map) cls = l->map[cls];
     float iou = ab_box_delta(o, truth, l->output, l->biases, n, entry(l, b, mask_n, loc, 0), i, j, l->w, l->h,
                              net->w, net->h, l->delta, (2 - truth.w * truth.h), wh);
-    s->iou += iou;
-    s->count++;
+    r->iou = iou;
+    r->counted = 1;
     if (o->iou_loss == IOU_GIOU) {
         box pred = decode(o, l->output, l->biases, n, entry(l, b, mask_n, loc, 0), i, j, l->w, l->h, net->w, net->h, wh);
-        s->iou_loss += 1 - iou_score((iou_box){pred.x, pred.y, pred.w, pred.h},
-                                     (iou_box){truth.x, truth.y, truth.w, truth.h}, IOU_GIOU);
+        r->loss = 1 - iou_score((iou_box){pred.x, pred.y, pred.w, pred.h},
+                                (iou_box){truth.x, truth.y, truth.w, truth.h}, IOU_GIOU);
     } else {
-        s->iou_loss += 1 - iou;
+        r->loss = 1 - iou;
     }
     int obj_index = entry(l, b, mask_n, loc, 4);
     float dobj = o->obj_normalizer * (1 - l->output[obj_index]);
@@ -372,89 +446,117 @@ static void ab_train_anchor(const layer *l, const network *net, const yolo_optio
     ab_class_delta(o, l->output, l->delta, entry(l, b, mask_n, loc, 5), cls, l->classes, wh);
 }
 
-static void forward_alexeyab(const layer *l, const network *net, const yolo_options *o)
+/* AlexeyAB's loss of image b: its delta, and per anchor trained its IoU and IoU loss
+ * into rec. */
+static void ab_image(const layer *l, const network *net, const yolo_options *o, int b, yolo_record *rec, int *used)
 {
     int wh = l->w * l->h;
-    ab_sums s = {0, 0, 0};
-    for (int b = 0; b < l->batch; b++) {
-        for (int j = 0; j < l->h; j++)
-            for (int i = 0; i < l->w; i++)
-                for (int n = 0; n < l->n; n++) {
-                    int loc = j * l->w + i, box_index = entry(l, b, n, loc, 0);
-                    int obj_index = entry(l, b, n, loc, 4), class_index = entry(l, b, n, loc, 5);
-                    box pred = decode(o, l->output, l->biases, l->mask[n], box_index, i, j, l->w, l->h, net->w,
-                                      net->h, wh);
-                    float best_match = 0, best_iou = 0;
-                    int best_t = 0, matches = predicts_a_class(l->output, class_index, l->classes, wh);
-                    for (int t = 0; t < l->max_boxes; t++) {
-                        box truth = float_to_box(net->truth + t * 5 + b * l->truths, 1);
-                        if (!truth.x) break;
-                        int cls = net->truth[t * 5 + b * l->truths + 4];
-                        if (cls < 0 || cls >= l->classes) continue;
-                        float iou = box_iou(pred, truth);
-                        if (iou > best_match && matches) best_match = iou;
-                        if (iou > best_iou) {
-                            best_iou = iou;
-                            best_t = t;
-                        }
-                    }
-                    l->delta[obj_index] = o->obj_normalizer * (0 - l->output[obj_index]);
-                    if (best_match > l->ignore_thresh) {
-                        if (o->objectness_smooth) {
-                            float d = o->obj_normalizer * (best_match - l->output[obj_index]);
-                            if (d > l->delta[obj_index]) l->delta[obj_index] = d;
-                        } else {
-                            l->delta[obj_index] = 0;
-                        }
-                    }
-                    if (best_iou > l->truth_thresh) {
-                        float iou2 = best_iou * best_iou;
-                        l->delta[obj_index] = o->obj_normalizer *
-                                              ((o->objectness_smooth ? iou2 : 1) - l->output[obj_index]);
-                        int cls = net->truth[best_t * 5 + b * l->truths + 4];
-                        if (l->map) cls = l->map[cls];
-                        ab_class_delta(o, l->output, l->delta, class_index, cls, l->classes, wh);
-                        if (o->objectness_smooth)
-                            l->delta[class_index + wh * cls] = iou2 - l->output[class_index + wh * cls];
-                        box truth = float_to_box(net->truth + best_t * 5 + b * l->truths, 1);
-                        ab_box_delta(o, truth, l->output, l->biases, l->mask[n], box_index, i, j, l->w, l->h,
-                                     net->w, net->h, l->delta, (2 - truth.w * truth.h), wh);
+    *used = 0;
+    for (int j = 0; j < l->h; j++)
+        for (int i = 0; i < l->w; i++)
+            for (int n = 0; n < l->n; n++) {
+                int loc = j * l->w + i, box_index = entry(l, b, n, loc, 0);
+                int obj_index = entry(l, b, n, loc, 4), class_index = entry(l, b, n, loc, 5);
+                box pred = decode(o, l->output, l->biases, l->mask[n], box_index, i, j, l->w, l->h, net->w,
+                                  net->h, wh);
+                float best_match = 0, best_iou = 0;
+                int best_t = 0, matches = predicts_a_class(l->output, class_index, l->classes, wh);
+                for (int t = 0; t < l->max_boxes; t++) {
+                    box truth = float_to_box(net->truth + t * 5 + b * l->truths, 1);
+                    if (!truth.x) break;
+                    int cls = net->truth[t * 5 + b * l->truths + 4];
+                    if (cls < 0 || cls >= l->classes) continue;
+                    float iou = box_iou(pred, truth);
+                    if (iou > best_match && matches) best_match = iou;
+                    if (iou > best_iou) {
+                        best_iou = iou;
+                        best_t = t;
                     }
                 }
-        for (int t = 0; t < l->max_boxes; t++) {
-            box truth = float_to_box(net->truth + t * 5 + b * l->truths, 1);
-            if (!truth.x) break;
-            int cls = net->truth[t * 5 + b * l->truths + 4];
-            if (cls < 0 || cls >= l->classes) continue;
-            int i = (truth.x * l->w), j = (truth.y * l->h), best_n = best_anchor(l, net, truth);
-            int mask_n = mask_index(l->mask, best_n, l->n);
-            if (mask_n >= 0) ab_train_anchor(l, net, o, b, t, best_n, mask_n, i, j, truth, &s);
-            if (o->iou_thresh >= 1.0f) continue;
-            box shift = truth;
-            shift.x = shift.y = 0;
-            for (int n = 0; n < l->total; n++) {
-                int m = mask_index(l->mask, n, l->n);
-                if (m < 0 || n == best_n) continue;
-                box a = {0, 0, l->biases[2 * n] / net->w, l->biases[2 * n + 1] / net->h};
-                if (box_iou(a, shift) > o->iou_thresh) ab_train_anchor(l, net, o, b, t, n, m, i, j, truth, &s);
+                l->delta[obj_index] = o->obj_normalizer * (0 - l->output[obj_index]);
+                if (best_match > l->ignore_thresh) {
+                    if (o->objectness_smooth) {
+                        float d = o->obj_normalizer * (best_match - l->output[obj_index]);
+                        if (d > l->delta[obj_index]) l->delta[obj_index] = d;
+                    } else {
+                        l->delta[obj_index] = 0;
+                    }
+                }
+                if (best_iou > l->truth_thresh) {
+                    float iou2 = best_iou * best_iou;
+                    l->delta[obj_index] = o->obj_normalizer *
+                                          ((o->objectness_smooth ? iou2 : 1) - l->output[obj_index]);
+                    int cls = net->truth[best_t * 5 + b * l->truths + 4];
+                    if (l->map) cls = l->map[cls];
+                    ab_class_delta(o, l->output, l->delta, class_index, cls, l->classes, wh);
+                    if (o->objectness_smooth)
+                        l->delta[class_index + wh * cls] = iou2 - l->output[class_index + wh * cls];
+                    box truth = float_to_box(net->truth + best_t * 5 + b * l->truths, 1);
+                    ab_box_delta(o, truth, l->output, l->biases, l->mask[n], box_index, i, j, l->w, l->h,
+                                 net->w, net->h, l->delta, (2 - truth.w * truth.h), wh);
+                }
+            }
+    for (int t = 0; t < l->max_boxes; t++) {
+        box truth = float_to_box(net->truth + t * 5 + b * l->truths, 1);
+        if (!truth.x) break;
+        int cls = net->truth[t * 5 + b * l->truths + 4];
+        if (cls < 0 || cls >= l->classes) continue;
+        int i = (truth.x * l->w), j = (truth.y * l->h), best_n = best_anchor(l, net, truth);
+        int mask_n = mask_index(l->mask, best_n, l->n);
+        if (mask_n >= 0) ab_train_anchor(l, net, o, b, t, best_n, mask_n, i, j, truth, &rec[(*used)++]);
+        if (o->iou_thresh >= 1.0f) continue;
+        box shift = truth;
+        shift.x = shift.y = 0;
+        for (int n = 0; n < l->total; n++) {
+            int m = mask_index(l->mask, n, l->n);
+            if (m < 0 || n == best_n) continue;
+            box a = {0, 0, l->biases[2 * n] / net->w, l->biases[2 * n + 1] / net->h};
+            if (box_iou(a, shift) > o->iou_thresh) ab_train_anchor(l, net, o, b, t, n, m, i, j, truth, &rec[(*used)++]);
+        }
+    }
+    /* with several anchors per truth, a box delta summed over the classes trained
+     * at a cell is divided by their number */
+    if (o->iou_thresh < 1.0f)
+        for (int loc = 0; loc < wh; loc++)
+            for (int n = 0; n < l->n; n++) {
+                if (l->delta[entry(l, b, n, loc, 4)] == 0) continue;
+                int ci = entry(l, b, n, loc, 5), bi = entry(l, b, n, loc, 0), k = 0;
+                for (int c = 0; c < l->classes; c++) k += l->delta[ci + wh * c] > 0;
+                if (k > 0)
+                    for (int e = 0; e < 4; e++) l->delta[bi + e * wh] /= k;
+            }
+}
+
+static void ab_part(void *ctx, long begin, long end)
+{
+    yolo_job *j = ctx;
+    for (long k = begin; k < end; k++)
+        ab_image(j->l, j->net, &j->st->o, j->first + (int)k, j->st->rec + (size_t)k * j->st->per_image,
+                 &j->st->used[k]);
+}
+
+static void forward_alexeyab(const layer *l, const network *net, yolo_state *st)
+{
+    const yolo_options *o = &st->o;
+    int wh = l->w * l->h;
+    double s_iou = 0, s_iou_loss = 0;
+    int s_count = 0;
+    for (int first = 0; first < l->batch; first += st->images) {
+        int end = first + st->images < l->batch ? first + st->images : l->batch;
+        images_for(l, net, st, first, end, ab_part);
+        for (int b = first; b < end; b++) {
+            const yolo_record *rec = st->rec + (size_t)(b - first) * st->per_image;
+            for (int k = 0; k < st->used[b - first]; k++) {
+                s_iou += (float)rec[k].iou;
+                s_count++;
+                s_iou_loss += rec[k].loss;
             }
         }
-        /* with several anchors per truth, a box delta summed over the classes trained
-         * at a cell is divided by their number */
-        if (o->iou_thresh < 1.0f)
-            for (int loc = 0; loc < wh; loc++)
-                for (int n = 0; n < l->n; n++) {
-                    if (l->delta[entry(l, b, n, loc, 4)] == 0) continue;
-                    int ci = entry(l, b, n, loc, 5), bi = entry(l, b, n, loc, 0), k = 0;
-                    for (int c = 0; c < l->classes; c++) k += l->delta[ci + wh * c] > 0;
-                    if (k > 0)
-                        for (int e = 0; e < 4; e++) l->delta[bi + e * wh] /= k;
-                }
     }
     /* AlexeyAB's cost: the squared delta with the MSE box loss; with an IoU loss, the
      * normalised mean IoU loss plus the objectness-normalised squared delta of the
      * other entries */
-    int count = s.count ? s.count : 1;
+    int count = s_count ? s_count : 1;
     if (o->iou_loss == IOU_MSE) {
         *(l->cost) = pow(mag_array(l->delta, l->outputs * l->batch), 2);
     } else {
@@ -466,33 +568,52 @@ static void forward_alexeyab(const layer *l, const network *net, const yolo_opti
                         float d = l->delta[entry(l, b, n, loc, e)];
                         rest += (double)d * d;
                     }
-        *(l->cost) = (float)(o->iou_normalizer * (s.iou_loss / count) + o->obj_normalizer * rest);
+        *(l->cost) = (float)(o->iou_normalizer * (s_iou_loss / count) + o->obj_normalizer * rest);
     }
     printf("Region %d %s loss (iou %.2f, obj %.2f, cls %.2f): Avg IOU: %f, count: %d, cost: %f\n", net->index,
-           iou_kind_name(o->iou_loss), o->iou_normalizer, o->obj_normalizer, o->cls_normalizer, s.iou / count,
-           s.count, *(l->cost));
+           iou_kind_name(o->iou_loss), o->iou_normalizer, o->obj_normalizer, o->cls_normalizer, s_iou / count,
+           s_count, *(l->cost));
 }
 
+/* The activations of anchors [begin, end) of the batch (image b, anchor n at
+ * b x l.n + n): the logistic of x, y, objectness and classes, then scale_x_y. */
+typedef struct {
+    const layer *l;
+    const yolo_options *o;
+} activate_job;
+
+static void activate_part(void *ctx, long begin, long end)
+{
+    activate_job *j = ctx;
+    const layer *l = j->l;
+    const yolo_options *o = j->o;
+    float s = o && o->alexeyab ? o->scale_x_y : 1;
+    int wh = l->w * l->h;
+    for (long k = begin; k < end; k++) {
+        int b = (int)(k / l->n), n = (int)(k % l->n);
+        float *x = l->output + entry(l, b, n, 0, 0), *obj = l->output + entry(l, b, n, 0, 4);
+        if (!o || !o->new_coords) {
+            for (int i = 0; i < 2 * wh; i++) x[i] = logistic(x[i]);
+            for (int i = 0; i < (1 + l->classes) * wh; i++) obj[i] = logistic(obj[i]);
+        }
+        if (s != 1)
+            for (int i = 0; i < 2 * wh; i++) x[i] = x[i] * s - 0.5f * (s - 1);
+    }
+}
+
+/* The forward: the activations, then in training the loss, image by image on the
+ * pool (each image's delta is its own; the loss line's figures are summed in image
+ * order afterwards, so the result does not depend on the threads). */
 void ohem_forward_yolo_layer(const layer l, network net)
 {
     const yolo_options *o = yolo_layer_options(&l);
-    float s = o && o->alexeyab ? o->scale_x_y : 1;
-    int wh = l.w * l.h;
     memcpy(l.output, net.input, l.outputs * l.batch * sizeof(float));
-    for (int b = 0; b < l.batch; b++)
-        for (int n = 0; n < l.n; n++) {
-            float *x = l.output + entry(&l, b, n, 0, 0), *obj = l.output + entry(&l, b, n, 0, 4);
-            if (!o || !o->new_coords) {
-                for (int k = 0; k < 2 * wh; k++) x[k] = logistic(x[k]);
-                for (int k = 0; k < (1 + l.classes) * wh; k++) obj[k] = logistic(obj[k]);
-            }
-            if (s != 1)
-                for (int k = 0; k < 2 * wh; k++) x[k] = x[k] * s - 0.5f * (s - 1);
-        }
+    activate_job aj = {&l, o};
+    ohem_pool_for((long)l.batch * l.n, ohem_pool_grain(32L * (5 + l.classes) * l.w * l.h), activate_part, &aj);
     memset(l.delta, 0, l.outputs * l.batch * sizeof(float));
     if (!net.train) return;
-    if (o && o->alexeyab) forward_alexeyab(&l, &net, o);
-    else forward_stock(&l, &net);
+    if (o && o->alexeyab) forward_alexeyab(&l, &net, state_of(&l));
+    else forward_stock(&l, &net, state_of(&l));
 }
 
 void ohem_backward_yolo_layer(const layer l, network net)

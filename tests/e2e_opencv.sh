@@ -1,8 +1,10 @@
 #!/bin/sh
 # OpenCV's Darknet importer (python3-opencv) as an independent oracle of the forward:
 # yolov4-tiny-shaped cfgs with [route] groups, maxpool, upsample, leaky, mish and
-# swish, seeded random weights written by our network, every layer output OpenCV
-# exposes and the decoded [yolo] boxes compared (tests/opencv_oracle.py). Then
+# swish, a yolov4-shaped one ([shortcut], SPP, PAN) and a yolov7-tiny-shaped one
+# (ELAN routes, SPP, new_coords, scale_x_y=2); seeded random weights written by our
+# network, every layer output OpenCV exposes and the decoded [yolo] boxes compared
+# (tests/opencv_oracle.py). Then
 # weights in AlexeyAB's layout from an independent writer (tests/alexeyab_weights.py):
 # read by ours and by OpenCV, both forwards compared; the header's forms, a
 # truncated file and one with bytes past the last layer.
@@ -15,7 +17,7 @@ D=tests/tmp/e2e_opencv
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 "$PY" -c 'import cv2' 2>/dev/null || fail "python3-opencv is missing (scripts/install-deps.sh installs it)"
-for c in tiny-leaky tiny-mish; do
+for c in tiny-leaky tiny-mish v4-small v7-tiny; do
     expect_status 0 tests/opencv_dump "tests/opencv/$c.cfg" "$D/$c.weights" "$D" 7
     expect_status 0 "$PY" tests/opencv_oracle.py "tests/opencv/$c.cfg" "$D/$c.weights" "$D"
     cp "$D/out" "$D/$c.log"

@@ -1,6 +1,6 @@
 /* gemm.c: libdarknet's gemm, routed to our own gemm (sgemm.c) or to OpenBLAS: per
  * convolutional layer as the planner chose (plan.h), elsewhere ours where the CPU
- * has AVX-512, else OpenBLAS (OHEM_GEMM forces one). The library's own is a naive
+ * has AVX-512 or AVX2 with FMA, else OpenBLAS (OHEM_GEMM forces one). The library's own is a naive
  * single-threaded loop; its internal calls go through the PLT, so these replace
  * it. Semantics as Darknet's: C = ALPHA op(A) op(B) + BETA C, row-major. */
 #define _GNU_SOURCE
@@ -96,12 +96,13 @@ const char *ohem_gemm_name(void)
 int ohem_gemm_select(const char *name)
 {
     int is_auto = !strcmp(name, "auto");
-    /* auto: ours with AVX-512, else OpenBLAS, where no plan says otherwise; our
-     * kernels stay at hand for the layers the planner gives them */
+    /* auto: ours on the best kernels the CPU runs (AVX-512, else AVX2), else
+     * OpenBLAS, where no plan says otherwise (docs/performance.md: on an AVX2 view
+     * ours is ahead of OpenBLAS's Haswell kernels, as the plans find) */
     if (is_auto) {
         can_ours = ohem_sgemm_use(ohem_sgemm_available(512) ? 512 : 256) == 0;
         use_darknet = 0;
-        use_ours = default_ours = can_ours && ohem_sgemm_available(512);
+        use_ours = default_ours = can_ours;
         forced = 0;
         return 0;
     }

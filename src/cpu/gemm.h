@@ -4,7 +4,7 @@
 #define OHEM_GEMM_H
 
 /* "auto" (per convolutional layer as planned, plan.h; elsewhere ours where the
- * CPU has AVX-512, else OpenBLAS), "plugin" (ours, on the best kernels the CPU
+ * CPU has AVX-512 or AVX2, else OpenBLAS), "plugin" (ours, on the best kernels the CPU
  * runs), "avx2" (ours on the AVX2 kernels), "openblas" or "darknet"; returns 0, or
  * -1 for another name or for kernels the CPU lacks. Any name but auto forces that
  * gemm on every call. */

@@ -281,10 +281,9 @@ static void bench_select(void)
     }
 }
 
-/* bench/torch_step.py as a child: commands on to_child, seconds back on from_child. */
+/* bench/torch_step.py as a child (bench_util.h), with the PyTorch version it named. */
 typedef struct {
-    pid_t pid;
-    FILE *to, *from;
+    bench_child c;
     char version[32];
 } torch_child;
 
@@ -296,31 +295,15 @@ static const char *const malloc_keep[][2] = {
 /* keep: with malloc_keep in its environment */
 static int torch_start(torch_child *t, const char *cfg, int batch, int w, int h, int threads, int keep)
 {
-    int in[2], out[2];
-    /* close-on-exec: a second child must not hold this one's pipes open (its stdin would never end) */
-    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC)) return -1;
-    t->pid = fork();
-    if (t->pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[1]);
-        close(out[0]);
-        char b[16], ws[16], hs[16], th[16];
-        snprintf(b, sizeof(b), "%d", batch);
-        snprintf(ws, sizeof(ws), "%d", w);
-        snprintf(hs, sizeof(hs), "%d", h);
-        snprintf(th, sizeof(th), "%d", threads);
-        for (int i = 0; keep && i < (int)(sizeof(malloc_keep) / sizeof(malloc_keep[0])); i++)
-            setenv(malloc_keep[i][0], malloc_keep[i][1], 1);
-        execl("/usr/bin/python3", "python3", "bench/torch_step.py", cfg, b, ws, hs, th, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    t->to = fdopen(in[1], "w");
-    t->from = fdopen(out[0], "r");
-    char line[128];
-    if (!fgets(line, sizeof(line), t->from) || strncmp(line, "ready", 5)) return -1;
+    char b[16], ws[16], hs[16], th[16], line[128];
+    snprintf(b, sizeof(b), "%d", batch);
+    snprintf(ws, sizeof(ws), "%d", w);
+    snprintf(hs, sizeof(hs), "%d", h);
+    snprintf(th, sizeof(th), "%d", threads);
+    const char *args[] = {"bench/torch_step.py", cfg, b, ws, hs, th, NULL};
+    if (bench_child_start(&t->c, args, malloc_keep, keep ? (int)(sizeof(malloc_keep) / sizeof(malloc_keep[0])) : 0,
+                          line, sizeof(line)) != 0)
+        return -1;
     long params;
     if (sscanf(line, "ready %ld %31s", &params, t->version) != 2) snprintf(t->version, sizeof(t->version), "?");
     return 0;
@@ -329,19 +312,12 @@ static int torch_start(torch_child *t, const char *cfg, int batch, int w, int h,
 /* Wall-clock seconds of one PyTorch step; its CPU seconds in *cpu. */
 static double torch_step(torch_child *t, double *cpu)
 {
-    char line[128];
-    double wall = -1;
-    fputs("step\n", t->to);
-    fflush(t->to);
-    if (!fgets(line, sizeof(line), t->from) || sscanf(line, "%lf %lf", &wall, cpu) != 2) return -1;
-    return wall;
+    return bench_child_ask(&t->c, "step", cpu);
 }
 
 static void torch_stop(torch_child *t)
 {
-    fclose(t->to);
-    fclose(t->from);
-    waitpid(t->pid, NULL, 0);
+    bench_child_stop(&t->c);
 }
 
 /* Set when a row could not be measured: the table is still written, and the exit

@@ -167,36 +167,21 @@ static void random_weights(network *net, const char *path, uint64_t seed)
     save_weights(net, (char *)path);
 }
 
-/* bench/cv_forward.py as a child: requests on to, seconds back on from. */
+/* bench/cv_forward.py as a child (bench_util.h), with the OpenCV version it named. */
 typedef struct {
-    pid_t pid;
-    FILE *to, *from;
+    bench_child c;
     char version[32];
 } cv_child;
 
 static int cv_start(cv_child *c, const char *cfg, const char *weights, int batch, int threads)
 {
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC)) return -1;
-    c->pid = fork();
-    if (c->pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        char b[16], t[16];
-        snprintf(b, sizeof(b), "%d", batch);
-        snprintf(t, sizeof(t), "%d", threads);
-        execl("/usr/bin/python3", "python3", "bench/cv_forward.py", cfg, weights, b, t, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    c->to = fdopen(in[1], "w");
-    c->from = fdopen(out[0], "r");
-    char line[128];
-    if (!fgets(line, sizeof(line), c->from) || sscanf(line, "ready %31s", c->version) != 1) {
-        fclose(c->to);
-        fclose(c->from);
-        waitpid(c->pid, NULL, 0);
+    char b[16], t[16], line[128];
+    snprintf(b, sizeof(b), "%d", batch);
+    snprintf(t, sizeof(t), "%d", threads);
+    const char *args[] = {"bench/cv_forward.py", cfg, weights, b, t, NULL};
+    if (bench_child_start(&c->c, args, NULL, 0, line, sizeof(line)) != 0) return -1;
+    if (sscanf(line, "ready %31s", c->version) != 1) {
+        bench_child_stop(&c->c);
         return -1;
     }
     return 0;
@@ -205,20 +190,13 @@ static int cv_start(cv_child *c, const char *cfg, const char *weights, int batch
 /* Wall seconds of one OpenCV forward; its CPU seconds in *cpu. */
 static double cv_forward(cv_child *c, double *cpu)
 {
-    char line[128];
-    double s = -1;
-    fputs("forward\n", c->to);
-    fflush(c->to);
-    if (!fgets(line, sizeof(line), c->from) || sscanf(line, "%lf %lf", &s, cpu) != 2) return -1;
-    return s;
+    return bench_child_ask(&c->c, "forward", cpu);
 }
 
 static void cv_stop(cv_child *c)
 {
-    fputs("quit\n", c->to);
-    fclose(c->to);
-    fclose(c->from);
-    waitpid(c->pid, NULL, 0);
+    fputs("quit\n", c->c.to);
+    bench_child_stop(&c->c);
 }
 
 /* CPU seconds of the process (all threads). */

@@ -1,13 +1,18 @@
-/* bench_util.h: what the benchmark programs share: a monotonic clock and a printf
- * that also writes the report file (report NULL: stdout only). Include once, in a
- * program's main file. */
+/* bench_util.h: what the benchmark programs share: a monotonic clock, a printf
+ * that also writes the report file (report NULL: stdout only), and a python3 script
+ * run as a child that answers timing requests (the PyTorch and OpenCV anchors).
+ * Include once, in a program's main file. */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static FILE *report __attribute__((unused));
 
@@ -48,6 +53,73 @@ static void __attribute__((unused)) cpu_model(char *out, size_t cap)
             break;
         }
     if (f) fclose(f);
+}
+
+/* A script of bench/ run by Debian's /usr/bin/python3 as a child: requests on to,
+ * replies on from. */
+typedef struct {
+    pid_t pid;
+    FILE *to, *from;
+} bench_child;
+
+static void __attribute__((unused)) bench_child_stop(bench_child *c)
+{
+    fclose(c->to);
+    fclose(c->from);
+    waitpid(c->pid, NULL, 0);
+}
+
+/* Starts python3 on args (args[0] the script, NULL-ended, at most 14), with the
+ * nenv (name, value) pairs of env set in the child only, and reads its first line
+ * into ready. Returns 0, or -1 (nothing left running) when it did not start or its
+ * first line is not "ready ...". */
+static int __attribute__((unused))
+bench_child_start(bench_child *c, const char *const args[], const char *const env[][2], int nenv, char *ready, size_t cap)
+{
+    int in[2], out[2];
+    if (pipe(in)) return -1;
+    if (pipe(out)) {
+        close(in[0]), close(in[1]);
+        return -1;
+    }
+    /* close-on-exec: a second child must not hold this one's pipes open (its stdin
+     * would never end); dup2 clears it on the child's own 0 and 1 */
+    for (int i = 0; i < 2; i++) fcntl(in[i], F_SETFD, FD_CLOEXEC), fcntl(out[i], F_SETFD, FD_CLOEXEC);
+    c->pid = fork();
+    if (c->pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        for (int i = 0; i < nenv; i++) setenv(env[i][0], env[i][1], 1);
+        char *argv[16] = {"python3"};
+        for (int i = 0; i < 14 && args[i]; i++) argv[i + 1] = (char *)args[i];
+        execv("/usr/bin/python3", argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    if (c->pid < 0) {
+        close(in[1]), close(out[0]);
+        return -1;
+    }
+    c->to = fdopen(in[1], "w");
+    c->from = fdopen(out[0], "r");
+    if (!fgets(ready, (int)cap, c->from) || strncmp(ready, "ready", 5)) {
+        bench_child_stop(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends request (a line) and reads the reply "WALL CPU": the wall seconds of what
+ * the child timed, returned, and its CPU seconds in *cpu; -1 when it stopped. */
+static double __attribute__((unused)) bench_child_ask(bench_child *c, const char *request, double *cpu)
+{
+    char line[128];
+    double wall = -1;
+    fprintf(c->to, "%s\n", request);
+    fflush(c->to);
+    if (!fgets(line, sizeof(line), c->from) || sscanf(line, "%lf %lf", &wall, cpu) != 2) return -1;
+    return wall;
 }
 
 #endif

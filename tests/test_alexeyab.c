@@ -14,6 +14,7 @@
 #include "darknet.h"
 #include "parser.h"
 #include "kernels.h"
+#include "act_oracle.h"
 
 #define TMP "tests/tmp"
 
@@ -153,18 +154,6 @@ static void test_route_errors(void **state)
 
 /* ---- activations: mish, swish, hard_mish, relu6 ---------------------------- */
 
-/* The oracle, in double: AlexeyAB's definitions (mish's softplus without his
- * threshold at 20, which moves it by less than exp(-20)). */
-static double act_double(int act, double x)
-{
-    switch (act) {
-    case OHEM_MISH: return x * tanh(log1p(exp(x)));
-    case OHEM_SWISH: return x / (1 + exp(-x));
-    case OHEM_HARD_MISH: return x > 0 ? x : x > -2 ? x * x / 2 + x : 0;
-    case OHEM_RELU6: return x < 0 ? 0 : x > 6 ? 6 : x;
-    }
-    return NAN;
-}
 
 static const int acts[] = {OHEM_MISH, OHEM_SWISH, OHEM_HARD_MISH, OHEM_RELU6};
 

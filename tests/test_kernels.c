@@ -19,6 +19,7 @@
 
 #include "darknet.h"
 #include "kernels.h"
+#include "act_oracle.h"
 #include "parser.h"
 #include "gemm.h"
 #include "plan.h"
@@ -604,17 +605,6 @@ static void test_pool_upsample(void **state)
     }
 }
 
-/* AlexeyAB's activations in double (the oracle of tests/test_alexeyab.c). */
-static double act_double(int act, double x)
-{
-    switch (act) {
-    case OHEM_MISH: return x * tanh(log1p(exp(x)));
-    case OHEM_SWISH: return x / (1 + exp(-x));
-    case OHEM_HARD_MISH: return x > 0 ? x : x > -2 ? x * x / 2 + x : 0;
-    case OHEM_RELU6: return x < 0 ? 0 : x > 6 ? 6 : x;
-    }
-    return NAN;
-}
 
 /* The inference forward of a convolutional layer (net.train 0: the batch norm
  * folded into a scale and a bias per filter, applied with the activation in one

@@ -47,17 +47,6 @@ int openblas_get_num_threads(void);
 float train_network_datum(network *net);
 
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, n, sizeof(double), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* xorshift, seeded. */
 static uint64_t rs = 88172645463325252ull;
@@ -129,14 +118,6 @@ static network *step_net(const char *cfg)
 }
 
 /* One forward, backward and update; libdarknet's per-layer prints go nowhere. */
-/* CPU seconds of the process (all threads). */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static double last_cpu; /* CPU seconds of the last step_seconds */
 
 static double step_seconds(network *net)

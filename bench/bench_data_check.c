@@ -22,14 +22,6 @@
 
 int stbi_write_png(char const *filename, int w, int h, int comp, const void *data, int stride_in_bytes);
 
-/* CPU seconds of the process, every thread's (load on the machine leaves it be). */
-static double cpu_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static uint64_t rng_state;
 static uint32_t rng_next(void)
 {
@@ -141,9 +133,9 @@ int main(int argc, char **argv)
             return 1;
         }
         ohem_pool_set_threads(threads[r]);
-        double c1 = cpu_seconds();
+        double c1 = cpu_now();
         int bad = check_dataset(list, paths, lines, n, 10, 1);
-        double t2 = now(), c2 = cpu_seconds();
+        double t2 = now(), c2 = cpu_now();
         if (bad) status = 1;
         out("| %d tiny PNGs (seed %u) | %d | %.3f s | %.2f s | %.0f | %.2f s |\n", n, seed, threads[r], t1 - t0, t2 - t1,
             n / (t2 - t1), c2 - c1);

@@ -30,18 +30,6 @@
 char *openblas_get_corename(void);
 int openblas_get_num_threads(void);
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The median of v (sorted in place: v[0] is then the fastest). */
-static double median(double *v, int n)
-{
-    qsort(v, n, sizeof(double), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static uint64_t state = 1;
 static float urand(void) /* [0, 1), xorshift64* */
@@ -197,14 +185,6 @@ static void cv_stop(cv_child *c)
 {
     fputs("quit\n", c->c.to);
     bench_child_stop(&c->c);
-}
-
-/* CPU seconds of the process (all threads). */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static double last_cpu; /* CPU seconds of the last our_forward */

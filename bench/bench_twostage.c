@@ -33,12 +33,6 @@ enum { P_BACKBONE, P_RPN, P_ROIPOOL, P_HEAD, P_LOSS, P_OHEM, P_UPDATE, P_N };
 static const char *const part_names[P_N] = {"backbone", "rpn", "roipool", "head", "loss", "ohem", "update"};
 
 
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int is_loss(const layer *l)
 {
     return l->type == YOLO || l->type == REGION || l->type == DETECTION || is_roi_loss_layer(l);
@@ -201,8 +195,7 @@ int main(int argc, char **argv)
         if (!q) return 1;
         for (int k = 1; k < nr; k++) {
             for (int i = 0; i < reps; i++) q[i] = runs[k].steps_s[i] / runs[0].steps_s[i];
-            qsort(q, reps, sizeof(double), by_value);
-            double med = reps % 2 ? q[reps / 2] : (q[reps / 2 - 1] + q[reps / 2]) / 2;
+            double med = median(q, reps);
             printf("| %s / %s | **%.3fx** | %.3fx | %.3fx |\n", runs[k].cfg, runs[0].cfg, med, q[0], q[reps - 1]);
         }
         free(q);

@@ -1,5 +1,6 @@
 /* bench_util.h: what the benchmark programs share: a monotonic clock, a printf
- * that also writes the report file (report NULL: stdout only), and a python3 script
+ * that also writes the report file (report NULL: stdout only), the process's CPU
+ * clock, a median, and a python3 script
  * run as a child that answers timing requests (the PyTorch and OpenCV anchors).
  * Include once, in a program's main file. */
 #ifndef BENCH_UTIL_H
@@ -38,6 +39,28 @@ static double __attribute__((unused)) now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds of the process, every thread's (load on the machine leaves it be). */
+static double __attribute__((unused)) cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int __attribute__((unused)) bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of v[0..n) (sorted in place: v[0] is then the smallest, v[n - 1] the
+ * largest). */
+static double __attribute__((unused)) median(double *v, int n)
+{
+    qsort(v, n, sizeof(double), bench_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* The CPU's model name from /proc/cpuinfo into out; out is left as it is when there

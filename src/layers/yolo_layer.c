@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "yolo_layer.h"
 #include "dn_internal.h"
+#include "plugin.h"
 #include "pool.h"
 
 #include <dlfcn.h>
@@ -34,9 +35,10 @@ typedef struct {
     yolo_record *rec;        /* (images, per_image) */
 } yolo_state;
 
+/* The state of a layer that yolo_layer_setup made (asserted, as a plugin layer's). */
 static yolo_state *state_of(const layer *l)
 {
-    return (yolo_state *)l->cweights;
+    return plugin_state(l, YOLO_MAGIC);
 }
 
 void yolo_options_default(yolo_options *o)

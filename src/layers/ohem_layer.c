@@ -128,20 +128,9 @@ static void yolo_gather(const layer *L, const network *net, int b, float *coord,
     for (int t = 0; t < L->max_boxes && (t + 1) * 5 <= L->truths; t++) {
         box truth = float_to_box(net->truth + b * L->truths + t * 5, 1);
         if (!truth.x) break;
-        int i, j, best_n = 0;
+        int i, j;
         if (truth_cell(L, truth, &i, &j) != 0) continue;
-        box shift = truth;
-        shift.x = shift.y = 0;
-        float best_iou = 0;
-        for (int a = 0; a < L->total; a++) {
-            box anchor = {0, 0, L->biases[2 * a] / net->w, L->biases[2 * a + 1] / net->h};
-            float iou = box_iou(anchor, shift);
-            if (iou > best_iou) {
-                best_iou = iou;
-                best_n = a;
-            }
-        }
-        int m = int_index(L->mask, best_n, L->n);
+        int m = int_index(L->mask, yolo_best_anchor(L, net, truth), L->n);
         if (m >= 0) pos[m * wh + j * L->w + i] = 1;
     }
 }

@@ -172,8 +172,7 @@ static int mask_index(const int *mask, int val, int n)
     return -1;
 }
 
-/* The anchor (of all l->total) whose shape best overlaps the truth's. */
-static int best_anchor(const layer *l, const network *net, box truth)
+int yolo_best_anchor(const layer *l, const network *net, box truth)
 {
     box shift = truth;
     shift.x = shift.y = 0;
@@ -264,7 +263,7 @@ static void stock_image(const layer *l, const network *net, int b, yolo_record *
         if (!truth.x) break;
         yolo_record *r = &rec[(*used)++];
         r->counted = 0;
-        int i = (truth.x * l->w), j = (truth.y * l->h), best_n = best_anchor(l, net, truth);
+        int i = (truth.x * l->w), j = (truth.y * l->h), best_n = yolo_best_anchor(l, net, truth);
         int mask_n = mask_index(l->mask, best_n, l->n);
         if (mask_n < 0) continue;
         int loc = j * l->w + i, box_index = entry(l, b, mask_n, loc, 0);
@@ -503,7 +502,7 @@ static void ab_image(const layer *l, const network *net, const yolo_options *o, 
         if (!truth.x) break;
         int cls = net->truth[t * 5 + b * l->truths + 4];
         if (cls < 0 || cls >= l->classes) continue;
-        int i = (truth.x * l->w), j = (truth.y * l->h), best_n = best_anchor(l, net, truth);
+        int i = (truth.x * l->w), j = (truth.y * l->h), best_n = yolo_best_anchor(l, net, truth);
         int mask_n = mask_index(l->mask, best_n, l->n);
         if (mask_n >= 0) ab_train_anchor(l, net, o, b, t, best_n, mask_n, i, j, truth, &rec[(*used)++]);
         if (o->iou_thresh >= 1.0f) continue;

@@ -48,6 +48,10 @@ int yolo_layer_setup(layer *l, const yolo_options *o);
 /* The options of l, or NULL when l is not a YOLO layer set up here. */
 const yolo_options *yolo_layer_options(const layer *l);
 
+/* The anchor (an index into all l->total, the first of equals) whose shape, centred
+ * with the truth's, best overlaps it: the anchor a truth trains in a [yolo] layer. */
+int yolo_best_anchor(const layer *l, const network *net, box truth);
+
 /* The box of anchor a (an index into the mask) at cell (i, j) of image b, as the
  * layer decodes it (fractions of the image). */
 box yolo_layer_box(const layer *l, int b, int a, int i, int j, int netw, int neth);

@@ -234,6 +234,17 @@ static double py(const panel *p, double y, double y0, double y1, int logy)
     return p->bottom - (y - y0) / (y1 - y0) * (p->bottom - p->top);
 }
 
+/* A light grid line across p at device height Y, and its label left of the axis. */
+static void y_gridline(cairo_t *cr, const panel *p, double Y, const char *label)
+{
+    cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+    cairo_move_to(cr, p->left, Y);
+    cairo_line_to(cr, p->right, Y);
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    text_at(cr, p->left - 5, Y, 1, 0.5, label);
+}
+
 /* The frame, the grid, the iteration ticks (labelled when labels) and the left axis
  * ticks of p, and its axis title. */
 static void draw_frame(cairo_t *cr, const panel *p, int labels, const char *ytitle)
@@ -263,26 +274,14 @@ static void draw_frame(cairo_t *cr, const panel *p, int labels, const char *ytit
                 if (m > 1 && !dense) continue;
                 double v = m * pow(10, k), lv = log10(v);
                 if (lv < p->y0 - 1e-9 || lv > p->y1 + 1e-9) continue;
-                double Y = floor(py(p, v, p->y0, p->y1, 1)) + 0.5;
-                cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-                cairo_move_to(cr, p->left, Y);
-                cairo_line_to(cr, p->right, Y);
-                cairo_stroke(cr);
-                cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
                 tick_label(v, s, sizeof(s));
-                text_at(cr, p->left - 5, Y, 1, 0.5, s);
+                y_gridline(cr, p, floor(py(p, v, p->y0, p->y1, 1)) + 0.5, s);
             }
     } else {
         double ystep = nice_step(p->y1 - p->y0, 4);
         for (double y = ceil(p->y0 / ystep) * ystep; y <= p->y1 + 1e-9 * ystep; y += ystep) {
-            double Y = floor(py(p, y, p->y0, p->y1, 0)) + 0.5;
-            cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-            cairo_move_to(cr, p->left, Y);
-            cairo_line_to(cr, p->right, Y);
-            cairo_stroke(cr);
-            cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
             snprintf(s, sizeof(s), "%.3g", fabs(y) < 1e-12 * ystep ? 0.0 : y);
-            text_at(cr, p->left - 5, Y, 1, 0.5, s);
+            y_gridline(cr, p, floor(py(p, y, p->y0, p->y1, 0)) + 0.5, s);
         }
     }
     cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);

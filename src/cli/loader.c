@@ -43,13 +43,6 @@ static float uniform(void)
     return (float)(rand() / ((double)RAND_MAX + 1));
 }
 
-/* A scale from 1 to s or its inverse, each half the time, as libdarknet's rand_scale. */
-static float random_scale(float s)
-{
-    float x = 1 + uniform() * (s - 1);
-    return rand() % 2 ? x : 1 / x;
-}
-
 /* The boxes of one image after its augmentation. */
 typedef struct {
     image im;          /* w x h x 3 */
@@ -70,7 +63,7 @@ static loaded load_one(char *path, int w, int h, int classes, int max, float jit
     d.rs[0] = uniform(), d.rs[1] = uniform();
     for (int k = 0; k < 4; k++) d.r[k] = uniform();
     r.flip = rand() % 2;
-    float dhue = hue * (2 * uniform() - 1), dsat = random_scale(saturation), dexp = random_scale(exposure);
+    float dhue = hue * (2 * uniform() - 1), dsat = rand_scale(saturation), dexp = rand_scale(exposure);
     r.crop = augment_crop_of(orig.w, orig.h, w, h, jitter, options.resize, options.letter_box, &d);
     if (tile >= 0 && rand() % 2) augment_crop_to_corner(&r.crop, tile, r.flip);
     r.im = augment_crop_image(orig, r.crop, w, h, r.flip);

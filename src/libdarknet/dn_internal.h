@@ -93,15 +93,17 @@ void resize_cost_layer(layer *l, int inputs);
 void correct_yolo_boxes(detection *dets, int n, int w, int h, int netw, int neth, int relative);
 void avg_flipped_yolo(layer l);
 
-/* data.c, matrix.c, image.c: the detection loader (load_thread calls it through the
- * PLT), n of the m paths drawn with rand() under the loader's mutex, a zeroed
- * rows x cols matrix, and the hue shift, saturation and exposure scales of an
- * image (through HSV, clamped to [0, 1] after). */
+/* data.c, matrix.c, image.c, utils.c: the detection loader (load_thread calls it
+ * through the PLT), n of the m paths drawn with rand() under the loader's mutex, a
+ * zeroed rows x cols matrix, the hue shift, saturation and exposure scales of an
+ * image (through HSV, clamped to [0, 1] after), and a scale from 1 to s or its
+ * inverse, each half the time (two rand() draws). */
 data load_data_detection(int n, char **paths, int m, int w, int h, int boxes, int classes, float jitter, float hue,
                          float saturation, float exposure);
 char **get_random_paths(char **paths, int n, int m);
 matrix make_matrix(int rows, int cols);
 void distort_image(image im, float hue, float sat, float val);
+float rand_scale(float s);
 
 /* The stb_image that libdarknet is built with. */
 unsigned char *stbi_load(char const *filename, int *x, int *y, int *comp, int req_comp);

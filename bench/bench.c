@@ -500,46 +500,6 @@ static void bench_plan(void)
     bench_plan_one("cfg/fashion.cfg batch 32", "cfg/fashion.cfg");
 }
 
-/* CPU seconds of the calling thread (the time it ran, whatever else the machine runs). */
-static double thread_cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Clock of one core, from a chain of dependent fused multiply-adds (each waits for
- * the one before: 4 cycles each on Zen 3 to 5 and on Intel since Skylake), timed in
- * the thread's CPU seconds so that other load does not count. */
-__attribute__((target("fma"))) static double chain_ghz(void)
-{
-    double best = 0;
-    for (int r = 0; r < 5; r++) {
-        volatile float seed = 1.0f;
-        float x = seed, a = 0.999999f, b = 1e-7f;
-        long n = 20000000;
-        double t0 = thread_cpu_now();
-        for (long i = 0; i < n; i++) __asm__("vfmadd132ss %2, %1, %0" : "+x"(x) : "x"(b), "x"(a));
-        double t = thread_cpu_now() - t0;
-        seed = x;
-        double ghz = n * 4.0 / t * 1e-9;
-        if (ghz > best) best = ghz;
-    }
-    return best;
-}
-
-/* The "cpu MHz" of /proc/cpuinfo's first core, or 0. */
-static double cpuinfo_ghz(void)
-{
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[256];
-    double mhz = 0;
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "cpu MHz : %lf", &mhz) == 1) break;
-    if (f) fclose(f);
-    return mhz / 1000;
-}
-
 /* Multiply-adds x 2 of a training step of net: each convolution's forward, weight
  * gradient and (past the first layer) input delta, counted as im2col and gemm do
  * (Winograd does fewer: the rate is of the direct convolution's work). */
@@ -563,7 +523,7 @@ static void bench_peak(int reps)
     ohem_cpu_detect(&c);
     int lanes = c.avx512 ? 16 : c.avx2 || c.avx ? 8 : 4, threads = openblas_get_num_threads();
     double ghz = chain_ghz(), info = cpuinfo_ghz();
-    double peak = threads * 2.0 * lanes * 2 * ghz;
+    double peak = peak_gflops(lanes, threads, ghz);
     out("| 6 | peak: %d threads x 2 FMA units x %d lanes (%s) x 2 x %.2f GHz (measured: a chain of dependent FMAs, 4 cycles each; /proc/cpuinfo says %.2f GHz) | %.0f GFLOP/s |\n",
         threads, lanes, c.avx512 ? "AVX-512" : "AVX2", ghz, info, peak);
     static const char *const what[] = {"yolov3-tiny 416x416 batch 2", "cfg/fashion.cfg batch 32"};

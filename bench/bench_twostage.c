@@ -13,7 +13,10 @@
  * as a share of it. The cfgs are timed in turns, so that they share the machine's
  * state; each later cfg's step is then set against the first cfg's: the ratio of
  * each turn's pair, their median and spread (the two-stage ratio, [ohem] step over
- * the sampler's, when the first cfg is the sampler's). */
+ * the sampler's, when the first cfg is the sampler's). Where both cfgs have a head of
+ * RoIs, the row also gives the floor: the ratio a step would have if the head's
+ * extra forward work (the read-only pass's rows past the ones the first cfg forwards)
+ * ran at the machine's peak and everything else cost nothing more. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,8 @@
 #include <unistd.h>
 
 #include "darknet.h"
+#include "coretype.h"
+#include "pool.h"
 #include "ohem_layer.h"
 #include "parser.h"
 #include "roi_loss_layer.h"
@@ -55,6 +60,15 @@ static void classify(const network *net, int *part)
     }
 }
 
+/* Multiply-adds x 2 of a layer's forward at its batch of the moment (the head's
+ * batch is the rows it forwards: the sampler's packed RoIs, or every RoI). */
+static double forward_flops(const layer *l)
+{
+    if (l->type == CONNECTED) return 2.0 * l->batch * l->outputs * l->inputs;
+    if (l->type == CONVOLUTIONAL) return 2.0 * l->batch * l->outputs * ((double)l->size * l->size * l->c / l->groups);
+    return 0;
+}
+
 typedef struct {
     const char *cfg;
     network *net;
@@ -64,6 +78,7 @@ typedef struct {
     int steps;
     int loss;      /* the [roi_loss], or -1 */
     long trained;  /* RoIs trained, summed over the timed steps */
+    double head_flops; /* the head's forward multiply-adds x 2, summed over the timed steps */
     double *steps_s; /* (reps) each timed step's seconds */
 } bench_run;
 
@@ -84,6 +99,7 @@ static void step(bench_run *r)
         l.forward(l, n);
         n.input = l.output;
         r->t[r->part[i]] += now() - a;
+        if (r->part[i] == P_HEAD) r->head_flops += forward_flops(&l);
     }
     for (int i = net->n - 1; i >= 0; i--) {
         double a = now();
@@ -166,6 +182,7 @@ int main(int argc, char **argv)
         runs[k].total = 0;
         runs[k].steps = 0;
         runs[k].trained = 0;
+        runs[k].head_flops = 0;
     }
     for (int rep = 0; rep < reps; rep++)
         for (int k = 0; k < nr; k++) step(&runs[k]);
@@ -190,15 +207,31 @@ int main(int argc, char **argv)
         printf("\n");
     }
     if (nr > 1) {
-        printf("\n| step ratio | median of %d interleaved pairs | min | max |\n|---|---|---|---|\n", reps);
-        double *q = calloc(reps, sizeof(double));
-        if (!q) return 1;
+        /* the floor: the first cfg's median step plus the head's extra forward work
+         * run at the machine's peak, the least ratio any code could reach */
+        ohem_cpu c;
+        ohem_cpu_detect(&c);
+        int lanes = c.avx512 ? 16 : c.avx2 || c.avx ? 8 : 4;
+        double peak = peak_gflops(lanes, ohem_pool_threads(), chain_ghz()) * 1e9;
+        printf("\n| step ratio | median of %d interleaved pairs | min | max | the head's extra forward | floor at peak (%.0f GFLOP/s) |\n"
+               "|---|---|---|---|---|---|\n",
+               reps, peak * 1e-9);
+        double *q = calloc(reps, sizeof(double)), *base = calloc(reps, sizeof(double));
+        if (!q || !base) return 1;
+        memcpy(base, runs[0].steps_s, reps * sizeof(double));
+        double base_med = median(base, reps);
         for (int k = 1; k < nr; k++) {
             for (int i = 0; i < reps; i++) q[i] = runs[k].steps_s[i] / runs[0].steps_s[i];
             double med = median(q, reps);
-            printf("| %s / %s | **%.3fx** | %.3fx | %.3fx |\n", runs[k].cfg, runs[0].cfg, med, q[0], q[reps - 1]);
+            double extra = (runs[k].head_flops - runs[0].head_flops) / reps;
+            printf("| %s / %s | **%.3fx** | %.3fx | %.3fx |", runs[k].cfg, runs[0].cfg, med, q[0], q[reps - 1]);
+            if (runs[0].head_flops > 0 && runs[k].head_flops > 0) /* two heads of RoIs */
+                printf(" %.2f GFLOP a step | %.3fx |\n", extra * 1e-9, 1 + fmax(extra, 0) / peak / base_med);
+            else
+                printf(" - | - |\n");
         }
         free(q);
+        free(base);
     }
     for (int k = 0; k < nr; k++) {
         free_network(runs[k].net);

@@ -63,6 +63,52 @@ static double __attribute__((unused)) median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* CPU seconds of the calling thread (the time it ran, whatever else the machine runs). */
+static double __attribute__((unused)) thread_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Clock of one core, from a chain of dependent fused multiply-adds (each waits for
+ * the one before: 4 cycles each on Zen 3 to 5 and on Intel since Skylake), timed in
+ * the thread's CPU seconds so that other load does not count. */
+__attribute__((target("fma"), unused)) static double chain_ghz(void)
+{
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        volatile float seed = 1.0f;
+        float x = seed, a = 0.999999f, b = 1e-7f;
+        long n = 20000000;
+        double t0 = thread_cpu_now();
+        for (long i = 0; i < n; i++) __asm__("vfmadd132ss %2, %1, %0" : "+x"(x) : "x"(b), "x"(a));
+        double t = thread_cpu_now() - t0;
+        seed = x;
+        double ghz = n * 4.0 / t * 1e-9;
+        if (ghz > best) best = ghz;
+    }
+    return best;
+}
+
+/* The "cpu MHz" of /proc/cpuinfo's first core, or 0. */
+static double __attribute__((unused)) cpuinfo_ghz(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    double mhz = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "cpu MHz : %lf", &mhz) == 1) break;
+    if (f) fclose(f);
+    return mhz / 1000;
+}
+
+/* The machine's peak in GFLOP/s: threads x 2 FMA units x lanes x 2 x clock. */
+static double __attribute__((unused)) peak_gflops(int lanes, int threads, double ghz)
+{
+    return threads * 2.0 * lanes * 2 * ghz;
+}
+
 /* The CPU's model name from /proc/cpuinfo into out; out is left as it is when there
  * is none. */
 static void __attribute__((unused)) cpu_model(char *out, size_t cap)

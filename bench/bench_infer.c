@@ -4,7 +4,8 @@
  * ours (network_predict) and OpenCV's interleaved, medians per image. Networks:
  * Debian's yolov3-tiny and yolov3 at 416, and yolov4-tiny at 416 (written here from
  * its architecture: [route] groups, [yolo] scale_x_y), at batch 1 and, for the tiny
- * ones, batch 4. Also ours with the inference path off (OHEM_INFER=off: the training
+ * ones, batch 4; and cfg/fashion-frcnn.cfg, which OpenCV cannot run, against our own
+ * forward with the inference path off. Also ours with the inference path off (OHEM_INFER=off: the training
  * forward's passes) and with libdarknet's loops, to show what each gains; and each
  * side's CPU seconds (its process's, all threads): with one thread (OHEM_THREADS=1)
  * the figure that other load on the machine skews least.
@@ -260,6 +261,41 @@ static void bench_one(const char *what, const char *cfg, int batch, int reps, ui
     free_network(net);
 }
 
+/* A network OpenCV cannot run (our [rpn], [roipool] and [roi_loss] sections): ours
+ * against ours with the inference path off and with libdarknet's loops, interleaved,
+ * at batch (set on the network built from cfg). */
+static void bench_own(const char *what, const char *cfg, int batch, int reps, uint64_t seed)
+{
+    network *net = build(cfg);
+    if (!net) die("build", cfg);
+    set_batch_network(net, batch);
+    state = seed * 0x9e3779b97f4a7c15ull + 1;
+    float *in = malloc(sizeof(float) * net->inputs * net->batch);
+    for (int k = 0; k < net->inputs * net->batch; k++) in[k] = urand();
+    double o[MAXREPS], f[MAXREPS], d[MAXREPS], oc[MAXREPS];
+    if (reps > MAXREPS) reps = MAXREPS;
+    for (int r = 0; r < 2; r++) our_forward(net, in);
+    for (int r = 0; r < reps; r++) {
+        usleep(SETTLE_US);
+        o[r] = our_forward(net, in);
+        oc[r] = last_cpu;
+        ohem_kernels_infer(0);
+        usleep(SETTLE_US);
+        f[r] = our_forward(net, in);
+        ohem_kernels_infer(1);
+        ohem_kernels_select("darknet");
+        usleep(SETTLE_US);
+        d[r] = our_forward(net, in);
+        ohem_kernels_select("plugin");
+    }
+    double mo = median(o, reps) / batch * 1e3, mf = median(f, reps) / batch * 1e3;
+    double md = median(d, reps) / batch * 1e3, moc = median(oc, reps) / batch * 1e3;
+    out("| %s, batch %d | %.2f ms (fastest %.2f), CPU %.2f ms | %.2f ms: ours takes **%.2fx** | %.2f ms: %.2fx |\n", what,
+        batch, mo, o[0] / batch * 1e3, moc, mf, mo / mf, md, mo / md);
+    free(in);
+    free_network(net);
+}
+
 /* The cfg of network NAME at batch into path; NULL for an unknown name. */
 static const char *cfg_of(const char *name, int batch, char *path, size_t cap)
 {
@@ -306,7 +342,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-a") && i + 1 < argc) file = argv[++i];
         else if (!strcmp(argv[i], "-only") && i + 1 < argc) only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench/bench_infer [-quick] [-only yolov3-tiny|yolov4-tiny|yolov3] [-a FILE]\n");
+            fprintf(stderr, "usage: bench/bench_infer [-quick] [-only yolov3-tiny|yolov4-tiny|yolov3|fashion-frcnn] [-a FILE]\n");
             return 2;
         }
     }
@@ -329,6 +365,14 @@ int main(int argc, char **argv)
         bench_one("yolov4-tiny 416", v4tiny_cfg(4, path, sizeof(path)), 4, reps / 2 + 1, 2);
     }
     if (!only || !strcmp(only, "yolov3")) bench_one("yolov3 416", debian_cfg("yolov3", 1, path, sizeof(path)), 1, reps / 2 + 1, 3);
+    if (!only || !strcmp(only, "fashion-frcnn")) {
+        out("\nThe two-stage detector, which OpenCV cannot run: ours against our forward with the inference path off "
+            "(the training forward's passes) and with libdarknet's loops, ms per image, seeded random weights\n\n"
+            "| network | ours | inference path off (OHEM_INFER=off) | libdarknet's loops (OHEM_KERNELS=darknet) |\n"
+            "|---|---|---|---|\n");
+        bench_own("cfg/fashion-frcnn.cfg 128", "cfg/fashion-frcnn.cfg", 1, reps, 4);
+        bench_own("cfg/fashion-frcnn.cfg 128", "cfg/fashion-frcnn.cfg", 16, reps / 2 + 1, 4);
+    }
     if (report && fclose(report) != 0) not_measured = 1;
     if (not_measured) fprintf(stderr, "bench_infer: a row was not measured (see the table)\n");
     return not_measured;

@@ -448,4 +448,38 @@ done
 head -c 10 "$W" >"$D/short.weights"
 expect_status 1 ./darknet detector train "$DATA" "$D/fashion-ohem.cfg" "$D/short.weights" -quiet
 expect_text "short.weights: truncated: 10 bytes"
+# a step much shorter than loading its batch (a 1 x 1 [convolutional] behind a
+# stride-32 [maxpool], 320 x 320 mosaics of the 64 x 64 images): the progress line
+# says how long the step waited for the loader, from the second iteration on (the
+# first has nothing to load behind)
+cat >"$D/slowload.cfg" <<'CFG'
+[net]
+batch=16
+subdivisions=1
+width=320
+height=320
+channels=3
+mosaic=1
+learning_rate=0.001
+max_batches=6
+saturation=1.5
+exposure=1.5
+hue=.1
+[maxpool]
+size=32
+stride=32
+[convolutional]
+filters=8
+size=1
+activation=linear
+[yolo]
+mask=0
+anchors=64,64
+classes=3
+num=1
+CFG
+expect_status 0 ./darknet detector train "$DATA" "$D/slowload.cfg" -seed 1
+grep -q '^1/6: .*waiting for the loader' "$D/out" && fail "slowload: the first iteration's wait is shown"
+[ "$(grep -c '^[2-6]/6: .*, [0-9.]*s ([0-9.]*s waiting for the loader), ' "$D/out")" -ge 3 ] ||
+    { grep '^[0-9]/6:' "$D/out"; fail "slowload: the loader's wait is not shown"; }
 echo "e2e_cli: all passed"

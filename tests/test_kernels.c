@@ -586,6 +586,8 @@ static void test_pool_upsample(void **state)
         bwd(l2, net);
         snprintf(what, sizeof(what), "backward_maxpool_layer case %zu", t);
         same(what, nd, nd2, in_n);
+        net.delta = NULL; /* the first layer of a network: no input delta, no crash */
+        backward_maxpool_layer(l, net);
         /* upsampling by stride 2 (and 3) of the same input */
         int s = 2 + (int)(t % 2);
         long up_n = in_n * s * s;

@@ -16,6 +16,7 @@
 
 #include "darknet.h"
 #include "parser.h"
+#include "pool.h"
 #include "weights.h"
 #include "net_steps.h"
 #include "rcnn.h"
@@ -25,12 +26,13 @@
 
 #define TMP "tests/tmp"
 
-/* A small two-stage network: 32x32 input, an 8x8 stride-4 map, 2 anchors, 6 RoIs
- * per image cut at 3x3, a linear head, 2 classes. %s slots: [net] extras, [rpn]
+/* A small two-stage network: 32x32 input, 2 images (unless net extras give batch=),
+ * an 8x8 stride-4 map, 2 anchors, 6 RoIs
+ * per image cut at 3x3, a linear head, 2 classes. %s slots: batch=2 or nothing, [net] extras, [rpn]
  * extras, [roipool]'s from= (1 unless given) and extras, the head's activation, [roi_loss]'s classes= (2 unless given)
  * and extras, a tail. */
 static const char *const base_cfg =
-    "[net]\nbatch=2\nsubdivisions=1\nwidth=32\nheight=32\nchannels=3\nlearning_rate=0.01\n"
+    "[net]\n%ssubdivisions=1\nwidth=32\nheight=32\nchannels=3\nlearning_rate=0.01\n"
     "momentum=0.9\ndecay=0\nmax_batches=10\n%s\n"
     "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=leaky\n"       /* 0: 16x16 */
     "[convolutional]\nfilters=6\nsize=3\nstride=2\npad=1\nactivation=leaky\n"       /* 1: 8x8 */
@@ -50,7 +52,7 @@ static const char *write_cfg(const char *name, const char *net_x, const char *rp
     snprintf(path_buf, sizeof(path_buf), TMP "/%s.cfg", name);
     FILE *f = fopen(path_buf, "w");
     assert_non_null(f);
-    fprintf(f, base_cfg, net_x, rpn_x, strstr(pool_x, "from=") ? "" : "from=1\n", pool_x, act,
+    fprintf(f, base_cfg, strstr(net_x, "batch=") ? "" : "batch=2\n", net_x, rpn_x, strstr(pool_x, "from=") ? "" : "from=1\n", pool_x, act,
             strstr(loss_x, "classes=") ? "" : "classes=2\n", loss_x, tail);
     fclose(f);
     return path_buf;
@@ -390,6 +392,144 @@ static void test_rpn_gradient(void **state)
     free_network(net);
 }
 
+/* What a training forward from [rpn] on leaves: [rpn]'s output, proposals, scores,
+ * counts, loss and parts, the delta its backward hands on, its generator after the
+ * sampler, and the cost of the step ([roi_loss]'s, the RPN's included: the loss the
+ * training line prints). */
+typedef struct {
+    float *output, *dinput, *scores;
+    box *props;
+    int count[32];
+    float loss[3], cost;
+    uint64_t rng;
+} rpn_run;
+
+static void nothing_part(void *ctx, long begin, long end)
+{
+    (void)ctx, (void)begin, (void)end;
+}
+
+static void rpn_run_on(network *net, int threads, uint64_t rpn_rng, uint64_t roi_rng, rpn_run *r)
+{
+    layer *rpn = &net->layers[3], *in = &net->layers[2];
+    int P = rpn_layer_options(rpn)->proposals;
+    assert_true(net->batch <= 32);
+    memset(r, 0, sizeof(*r));
+    *rpn_layer_rng(rpn) = rpn_rng;
+    *roi_loss_layer_rng(&net->layers[7]) = roi_rng;
+    ohem_pool_set_threads(threads);
+    ohem_pool_for(threads, 1, nothing_part, NULL); /* the workers awake, spinning for the next loop */
+    forward_from(net, 3);
+    network n = *net;
+    n.input = in->output;
+    n.delta = r->dinput = calloc((size_t)in->outputs * in->batch, sizeof(float));
+    rpn->backward(*rpn, n);
+    r->output = malloc((size_t)rpn->outputs * rpn->batch * sizeof(float));
+    memcpy(r->output, rpn->output, (size_t)rpn->outputs * rpn->batch * sizeof(float));
+    r->props = calloc((size_t)net->batch * P, sizeof(box));
+    r->scores = calloc((size_t)net->batch * P, sizeof(float));
+    for (int b = 0; b < net->batch; b++) {
+        const box *boxes;
+        const float *scores;
+        r->count[b] = rpn_layer_proposals(rpn, b, &boxes, &scores);
+        memcpy(r->props + (size_t)b * P, boxes, r->count[b] * sizeof(box));
+        memcpy(r->scores + (size_t)b * P, scores, r->count[b] * sizeof(float));
+    }
+    r->loss[0] = rpn_layer_loss(rpn, &r->loss[1], &r->loss[2]);
+    r->cost = *net->layers[7].cost;
+    r->rng = *rpn_layer_rng(rpn);
+}
+
+static void rpn_run_free(rpn_run *r)
+{
+    free(r->output);
+    free(r->dinput);
+    free(r->props);
+    free(r->scores);
+}
+
+/* [rpn]'s images split between threads give the bytes of one thread: the proposals
+ * and anchor labels run on the pool by images, the sampler draws image after image
+ * in one thread. Each image's proposals are held against rcnn_proposals on its
+ * input gathered here. */
+static void test_rpn_threads_same(void **state)
+{
+    (void)state;
+    enum { B = 24 };
+    int saved = ohem_pool_threads();
+    network *net = build(write_cfg("rpn_threads", "batch=24\n", "samples=24\nmin_size=2\nfg_iou=0.5", "", "linear", "", ""));
+    assert_int_equal(net->batch, B);
+    layer *in = &net->layers[2], *rpn = &net->layers[3];
+    unsigned seed = 11;
+    random_fill(in->output, in->outputs * in->batch, &seed, 2);
+    memset(net->truth, 0, (size_t)net->truths * net->batch * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < 1 + b % 3; t++)
+            set_truth(net, b, t, .2f + .6f * rand_r(&seed) / RAND_MAX, .2f + .6f * rand_r(&seed) / RAND_MAX,
+                      .15f + .4f * rand_r(&seed) / RAND_MAX, .15f + .4f * rand_r(&seed) / RAND_MAX, t % 2);
+    net->train = 1;
+    /* two threads several times over: a part runs on the worker only when it wakes in time */
+    rpn_run one, two;
+    rpn_run_on(net, 1, 0x1234567, 0x89abcdef, &one);
+    int P = rpn_layer_options(rpn)->proposals;
+    for (int rep = 0; rep < 50; rep++) {
+        rpn_run_on(net, 2, 0x1234567, 0x89abcdef, &two);
+        assert_memory_equal(one.output, two.output, (size_t)rpn->outputs * B * sizeof(float));
+        assert_memory_equal(one.dinput, two.dinput, (size_t)in->outputs * B * sizeof(float));
+        assert_memory_equal(one.props, two.props, (size_t)B * P * sizeof(box));
+        assert_memory_equal(one.scores, two.scores, (size_t)B * P * sizeof(float));
+        assert_memory_equal(one.count, two.count, sizeof(one.count));
+        assert_memory_equal(one.loss, two.loss, sizeof(one.loss));
+        assert_memory_equal(&one.cost, &two.cost, sizeof(one.cost));
+        assert_true(one.rng == two.rng);
+        rpn_run_free(&two);
+    }
+    ohem_pool_set_threads(saved);
+    assert_true(one.rng != 0x1234567);
+    assert_true(one.loss[0] > 0 && one.loss[2] > 0 && one.cost > one.loss[0]);
+    /* the oracle: each image's input gathered by hand, rcnn_proposals over it */
+    int wh = in->out_w * in->out_h, A = 2, n = A * wh;
+    static const float sizes[4] = {8, 8, 16, 12};
+    box *anchors = malloc(n * sizeof(box)), *boxes = malloc(n * sizeof(box)), *want = malloc(P * sizeof(box));
+    float *obj = malloc(n * sizeof(float)), *deltas = malloc(4 * n * sizeof(float)), *score = malloc(P * sizeof(float));
+    unsigned char *skip = malloc(n);
+    int *keep = malloc(n * sizeof(int)), nonzero = 0;
+    ohem_scratch s;
+    assert_int_equal(ohem_scratch_init(&s, n), 0);
+    rcnn_anchors(in->out_w, in->out_h, sizes, A, net->w, net->h, anchors);
+    for (int b = 0; b < B; b++) {
+        const float *x = in->output + (size_t)b * in->outputs;
+        for (int a = 0; a < A; a++)
+            for (int k = 0; k < wh; k++) {
+                obj[a * wh + k] = x[(5 * a) * wh + k];
+                for (int e = 0; e < 4; e++) deltas[4 * (a * wh + k) + e] = x[(5 * a + 1 + e) * wh + k];
+            }
+        int c = rcnn_proposals(anchors, obj, deltas, n, 2.f / net->w, 2.f / net->h, .7f, P, &s, boxes, skip, keep, want,
+                               score);
+        assert_int_equal(one.count[b], c);
+        assert_memory_equal(one.props + (size_t)b * P, want, c * sizeof(box));
+        assert_memory_equal(one.scores + (size_t)b * P, score, c * sizeof(float));
+        for (int j = 0; j < P; j++) {
+            const float *o = one.output + (size_t)b * rpn->outputs + 4 * j;
+            if (j < c) assert_true(o[0] == want[j].x && o[1] == want[j].y && o[2] == want[j].w && o[3] == want[j].h);
+            else assert_true(o[0] == 0 && o[1] == 0 && o[2] == 0 && o[3] == 0);
+        }
+        nonzero += c > 0;
+    }
+    assert_int_equal(nonzero, B);
+    ohem_scratch_free(&s);
+    free(anchors);
+    free(boxes);
+    free(want);
+    free(obj);
+    free(deltas);
+    free(score);
+    free(skip);
+    free(keep);
+    rpn_run_free(&one);
+    free_network(net);
+}
+
 /* Inference: deltas set to the exact encoded targets of a truth decode back to it,
  * with the probability of the class given to the detection. */
 static void test_detections_decode(void **state)
@@ -524,7 +664,7 @@ static void test_bad_keys(void **state)
     }
     /* the line is that of the key */
     char text[4096];
-    snprintf(text, sizeof(text), base_cfg, "", "samples=0", "from=1\n", "", "linear", "classes=2\n", "", "");
+    snprintf(text, sizeof(text), base_cfg, "batch=2\n", "", "samples=0", "from=1\n", "", "linear", "classes=2\n", "", "");
     const char *path = write_cfg("line", "", "samples=0", "", "linear", "", "");
     network *net;
     ohem_err e;
@@ -599,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_roi_gradient_kept_in_map),
         cmocka_unit_test(test_gradient_max),
         cmocka_unit_test(test_rpn_gradient),
+        cmocka_unit_test(test_rpn_threads_same),
         cmocka_unit_test(test_detections_decode),
         cmocka_unit_test(test_weights),
         cmocka_unit_test(test_bad_keys),

@@ -632,8 +632,11 @@ static int train_multiscale(train_run *r)
 }
 
 /* Prints the progress line of iteration it and writes its log row; map is NAN
- * when it was not measured. */
-static void train_report(train_run *r, long it, float loss, double step, double map, const char *map_text)
+ * when it was not measured. wait is the part of the step spent waiting for the
+ * loader's batch, shown when it passes 5% of the step (the loader then limits
+ * the speed). */
+static void train_report(train_run *r, long it, float loss, double step, double wait, double map,
+                         const char *map_text)
 {
     network *net = r->net;
     const layer *det = r->det;
@@ -649,9 +652,12 @@ static void train_report(train_run *r, long it, float loss, double step, double 
         snprintf(parts, sizeof(parts), " (rpn %.4f + roi %.4f)", rs.rpn / imgs, rs.roi / imgs);
     }
     format_duration(r->ema_step * (net->max_batches - it), left, sizeof(left));
-    fprintf(stderr, "%s%ld/%d: loss %.4f%s, avg %.4f, rate %g, %.2fs, %.1f img/s, left %s%s%s",
+    char waited[48] = "";
+    if (wait > .05 * step) snprintf(waited, sizeof(waited), " (%.2fs waiting for the loader)", wait);
+    fprintf(stderr, "%s%ld/%d: loss %.4f%s, avg %.4f, rate %g, %.2fs%s, %.1f img/s, left %s%s%s",
             r->quiet && isatty(2) ? "\r" : "", it, net->max_batches, loss, parts, r->avg_loss,
-            get_current_rate(net), step, imgs * dist_size() / step, left, map_text, r->quiet && isatty(2) ? "   " : "\n");
+            get_current_rate(net), step, waited, imgs * dist_size() / step, left, map_text,
+            r->quiet && isatty(2) ? "   " : "\n");
     ohem_stats s;
     int has_s = r->ohem_l && dist_ohem_stats(r->ohem_l, &s) == 0;
     if (r->ch) train_chart_add(r->ch, net, it, loss, r->avg_loss, has_s ? &s : NULL, map, r->ema_step * (net->max_batches - it));
@@ -748,11 +754,17 @@ static int train_checkpoint(train_run *r, long it)
 static int train_loop(train_run *r)
 {
     network *net = r->net;
+    int fresh = 1; /* the loader's batch had no step to load behind: its wait is not shown */
     while ((int)get_current_batch(net) < net->max_batches) {
         /* by the iteration count, so that a resumed run resizes where the first did */
-        if (r->det->random && get_current_batch(net) % 10 == 0 && train_multiscale(r) != 0) return CLI_BAD_INPUT;
+        if (r->det->random && get_current_batch(net) % 10 == 0) {
+            if (train_multiscale(r) != 0) return CLI_BAD_INPUT;
+            fresh = 1;
+        }
         double t0 = cli_seconds();
         pthread_join(r->loader, NULL);
+        double wait = fresh ? 0 : cli_seconds() - t0;
+        fresh = 0;
         data train = r->buffer;
         loader_start(r);
         float loss = dist_train_step(net, train);
@@ -782,7 +794,7 @@ static int train_loop(train_run *r)
             if (map == -1) return CLI_BAD_INPUT;
             snprintf(map_text, sizeof(map_text), ", mAP@0.50 %.4f", map);
         }
-        train_report(r, it, loss, step, map, map_text);
+        train_report(r, it, loss, step, wait, map, map_text);
         int status = train_checkpoint(r, it);
         if (status >= 0) return status;
     }

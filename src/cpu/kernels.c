@@ -1439,9 +1439,11 @@ static void maxpool_back_part(void *ctx, long b, long e)
 }
 
 /* net.delta (the input's) += delta at each output's max; windows of a plane stay
- * in their plane, so planes run in parallel. */
+ * in their plane, so planes run in parallel. No net.delta (the network's first
+ * layer): nothing to do. */
 void backward_maxpool_layer(const layer l, network net)
 {
+    if (!net.delta) return;
     if (use_darknet) {
         dn.backward_maxpool_layer(l, net);
         return;

@@ -49,10 +49,10 @@ LIB_OBJ = $(LIB_SRC:.c=.o)
 # ./darknet: the command line.
 CLI_SRC = src/cli/augment.c src/cli/loader.c src/cli/darknet.c src/cli/train.c src/cli/data_check.c src/cli/detect.c src/cli/map.c src/cli/show.c \
 	src/cli/dataset.c src/cli/dist.c src/cli/rng.c src/cli/train_state.c src/cli/chart.c src/cli/import.c \
-	src/cli/import_voc.c src/cli/import_coco.c src/cli/files.c src/cli/mine.c src/cli/partial.c
+	src/cli/import_voc.c src/cli/import_coco.c src/cli/files.c src/cli/mine.c src/cli/partial.c src/cli/prefetch.c
 CLI_OBJ = $(CLI_SRC:.c=.o)
 TESTS = tests/test_env tests/test_gemm tests/test_kernels tests/test_plan tests/test_twostage tests/test_ohem_roi tests/test_select tests/test_rcnn tests/test_roipool tests/test_layer \
-	tests/test_parser tests/test_cfg_keys tests/test_alexeyab tests/test_yolo tests/test_darknet tests/test_map tests/test_augment tests/test_mine tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv tests/opencv_dump
+	tests/test_parser tests/test_cfg_keys tests/test_alexeyab tests/test_yolo tests/test_darknet tests/test_map tests/test_augment tests/test_mine tests/test_prefetch tests/test_dataset tests/test_data_check tests/test_chart tests/example tests/mpi_equiv tests/opencv_dump
 HEADERS = $(wildcard src/*/*.h bench/*.h)
 
 .PHONY: all deps cfgs test demo compare compare-v4tiny compare-onestage bench memcheck fuzz clean
@@ -136,9 +136,12 @@ tests/test_augment: tests/test_augment.c src/cli/augment.o libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_augment.c src/cli/augment.o libohem.a $(LDLIBS) -lcmocka
 
 # ohem mine's pieces, with the command line's objects they use (not main, not MPI)
-MINE_TEST_OBJ = src/cli/mine.o src/cli/detect.o src/cli/loader.o src/cli/augment.o src/cli/map.o src/cli/show.o src/cli/data_check.o src/cli/files.o
+MINE_TEST_OBJ = src/cli/mine.o src/cli/detect.o src/cli/prefetch.o src/cli/loader.o src/cli/augment.o src/cli/map.o src/cli/show.o src/cli/data_check.o src/cli/files.o
 tests/test_mine: tests/test_mine.c $(MINE_TEST_OBJ) libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_mine.c $(MINE_TEST_OBJ) libohem.a $(LDLIBS) $(CLI_LIBS) -lcmocka
+# detection's loader thread and detector_evaluate, with the same objects
+tests/test_prefetch: tests/test_prefetch.c $(MINE_TEST_OBJ) libohem.a $(HEADERS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/test_prefetch.c $(MINE_TEST_OBJ) libohem.a $(LDLIBS) $(CLI_LIBS) -lcmocka
 
 tests/%: tests/%.c libohem.a $(HEADERS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libohem.a $(LDLIBS) -lcmocka -ldl

@@ -177,6 +177,25 @@ awk '$1 ~ /^(tshirt|sneaker|pullover)$/ { n++; if (!($7 + $8 <= $3)) bad++ } END
 expect_status 0 ./darknet detector map "$X/clip.data" "$X/clip.cfg" "$CW" -thresh 0
 awk '$1 ~ /^(tshirt|sneaker|pullover)$/ { n++; s += $3; if ($7 + $8 != $3) bad++ } END { exit bad || n != 3 || s < 100 }' "$D/out" ||
     fail "map -thresh 0: TP + FP is not ranked"
+# The images loaded ahead of the forward on a thread (the default) and each loaded
+# when its turn comes (OHEM_PREFETCH=off): the same table and the same results files,
+# byte for byte, on a list that wraps the loader's ring several times (the data set's
+# images and the two non-square ones, three times over, the untrained weights'
+# many detections)
+for _ in 1 2 3; do cat "$D/data/valid.txt" "$X/valid.txt"; done >"$X/mix.txt"
+sed "s#^valid=.*#valid=$X/mix.txt#" "$DATA" >"$X/mix.data"
+for p in off on; do
+    OHEM_PREFETCH=$p ./darknet detector map "$X/mix.data" "$X/clip.cfg" "$CW" -thresh 0.1 >"$X/map-$p.txt" 2>"$X/map-$p.err" ||
+        { cat "$X/map-$p.err"; fail "map with OHEM_PREFETCH=$p"; }
+    OHEM_PREFETCH=$p ./darknet detector valid "$X/mix.data" "$X/clip.cfg" "$CW" -out "$X/mix-$p/r_" 2>"$X/valid-$p.err" ||
+        { cat "$X/valid-$p.err"; fail "valid with OHEM_PREFETCH=$p"; }
+done
+grep -q "30/30" "$X/map-on.err" || fail "map: no progress bar up to 30/30"
+[ "$(wc -l <"$X/map-on.txt")" -eq 6 ] && cmp "$X/map-off.txt" "$X/map-on.txt" || fail "map: another table with the images loaded ahead"
+for c in tshirt sneaker pullover; do
+    [ "$(wc -l <"$X/mix-on/r_$c.txt")" -gt 100 ] && cmp "$X/mix-off/r_$c.txt" "$X/mix-on/r_$c.txt" ||
+        fail "valid: another r_$c.txt with the images loaded ahead"
+done
 # detector test prints the clipped box, relative: every edge in [0, 1] (to the 3 decimals printed)
 expect_status 0 ./darknet detector test "$X/clip.data" "$X/clip.cfg" "$CW" "$X/images/wide.png" -thresh 0.01 -out "$X/pred"
 grep ' at x=' "$D/out" | sed 's/.* at x=\([^ ]*\) y=\([^ ]*\) w=\([^ ]*\) h=\([^ ]*\)$/\1 \2 \3 \4/' |

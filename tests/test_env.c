@@ -87,6 +87,7 @@ static void test_env_values(void **state)
         {"OHEM_PLAN=/tmp/", "OHEM_PLAN='/tmp/': expected auto, measure, off"},
         {"OHEM_PLAN_SECONDS=0", "OHEM_PLAN_SECONDS='0': expected an integer from 1 to 3600"},
         {"OHEM_INFER=on", "OHEM_INFER='on': expected one of auto, off (default auto when unset)"},
+        {"OHEM_PREFETCH=auto", "OHEM_PREFETCH='auto': expected one of on, off (default on when unset)"},
     };
     char out[4096], err[4096];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -102,7 +103,7 @@ static void test_env_values(void **state)
                                        "OHEM_KERNEL_THREADS=1", "OHEM_BACKWARD=darknet", "OHEM_CONV=gemm",
                                        "OHEM_CONV=auto", "OHEM_CONV=winograd", "OHEM_PLAN=off", "OHEM_PLAN=measure",
                                        "OHEM_PLAN=auto", "OHEM_PLAN=./plan.tsv", "OHEM_ISA=avx2", "OHEM_ISA=auto", "OHEM_PLAN_SECONDS=60",
-                                       "OHEM_INFER=off", "OHEM_INFER=auto"};
+                                       "OHEM_INFER=off", "OHEM_INFER=auto", "OHEM_PREFETCH=off", "OHEM_PREFETCH=on"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         const char *env[] = {good[i], NULL};
         int st = run_child(env, out, sizeof(out), err, sizeof(err));

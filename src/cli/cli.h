@@ -54,6 +54,9 @@ int check_images(const char *list, char **paths, const int *lines, int n, int qu
 /* Reads a label file: *out gets n rows of (class, x, y, w, h). Returns the number of
  * problems printed (file and line each); the good rows are kept. */
 int read_labels(const char *path, int classes, float **out, int *n);
+/* read_labels with the problems printed on err, and from (NULL: nothing) saying where
+ * the label path comes from, for the error that it cannot be opened. */
+int read_labels_from(FILE *err, const char *path, const char *from, int classes, float **out, int *n);
 
 /* Loads an image as 3 channels with stb, never through OpenCV's fallback (a blank
  * 10x10 image and a shell command). *ok is 0 when it does not decode. */
@@ -139,5 +142,16 @@ int cli_partial(int argc, char **argv);
 /* The detections of net (batch 1) on im with a score above thresh, after NMS, boxes
  * relative to the image, as `detector map` sees them. */
 detection *detector_detect(network *net, image im, float thresh, int *n);
+
+/* 1 when detection letterboxes an image into net's input (training kept the aspect
+ * ratio), 0 when it stretches it. */
+int detector_letterboxes(const network *net);
+
+/* im as net's input: letterboxed (letter 1) or stretched to it. */
+image detector_input(const network *net, image im, int letter);
+
+/* detector_detect on its input made by detector_input(net, im, letter) from a w x h
+ * image im. */
+detection *detector_detect_input(network *net, image sized, int letter, int w, int h, float thresh, int *n);
 
 #endif

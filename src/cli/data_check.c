@@ -246,9 +246,7 @@ void label_path(const char *image, char *out, size_t cap)
     for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) replace_once(out, cap, rules[i][0], rules[i][1]);
 }
 
-/* read_labels, with where the label path comes from for an error that it cannot
- * be opened; the problems are printed on err. */
-static int read_labels_from(FILE *err, const char *path, const char *from, int classes, float **out, int *n)
+int read_labels_from(FILE *err, const char *path, const char *from, int classes, float **out, int *n)
 {
     *out = NULL;
     *n = 0;

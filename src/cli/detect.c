@@ -2,6 +2,7 @@
 #include "detect.h"
 #include "loader.h"
 #include "plan.h"
+#include "prefetch.h"
 #include "yolo_layer.h"
 #include "cli.h"
 #include "roi_loss_layer.h"
@@ -191,20 +192,36 @@ void free_alphabet(image **a)
     free(a);
 }
 
-detection *detector_detect(network *net, image im, float thresh, int *n)
+int detector_letterboxes(const network *net)
 {
-    /* the image as training shaped it: letterboxed, the boxes mapped back from the
-     * letterbox (get_network_boxes with the image's size), or stretched, the boxes
-     * already fractions of the image (with the input's size) */
+    /* the image as training shaped it: letterboxed, or stretched to the input */
     loader_options lo = loader_options_of(net);
-    int letter = loader_keeps_aspect(&lo);
-    image sized = letter ? letterbox_image(im, net->w, net->h) : resize_image(im, net->w, net->h);
+    return loader_keeps_aspect(&lo);
+}
+
+image detector_input(const network *net, image im, int letter)
+{
+    return letter ? letterbox_image(im, net->w, net->h) : resize_image(im, net->w, net->h);
+}
+
+detection *detector_detect_input(network *net, image sized, int letter, int w, int h, float thresh, int *n)
+{
     network_predict(net, sized.data);
-    free_image(sized);
-    detection *dets = get_network_boxes(net, letter ? im.w : net->w, letter ? im.h : net->h, thresh, .5f, NULL, 1, n);
+    /* letterboxed: the boxes mapped back from the letterbox (get_network_boxes with
+     * the image's size); stretched: already fractions of the image (the input's size) */
+    detection *dets = get_network_boxes(net, letter ? w : net->w, letter ? h : net->h, thresh, .5f, NULL, 1, n);
     const layer *l = detector_layer(net);
     /* a [yolo] layer's nms_kind= (AlexeyAB's DIoU-NMS), else libdarknet's */
     if (l && *n) yolo_nms(dets, *n, l->classes, DET_NMS, yolo_layer_options(l));
+    return dets;
+}
+
+detection *detector_detect(network *net, image im, float thresh, int *n)
+{
+    int letter = detector_letterboxes(net);
+    image sized = detector_input(net, im, letter);
+    detection *dets = detector_detect_input(net, sized, letter, im.w, im.h, thresh, n);
+    free_image(sized);
     return dets;
 }
 
@@ -223,44 +240,33 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
     int ndet = 0, capdet = 1024, ntru = 0, captru = 256, bad = 0;
     map_det *dets = malloc(capdet * sizeof(*dets));
     map_truth *tru = malloc(captru * sizeof(*tru));
-    char lab[4096];
+    int letter = detector_letterboxes(net);
+    prefetch_options po = {paths, n, net->w, net->h, letter, classes, o->ignore};
+    prefetch *p = prefetch_start(&po, PREFETCH_AHEAD);
+    if (!dets || !tru || !p) {
+        fprintf(stderr, "error: out of memory for the evaluation of %d images\n", n);
+        bad = 1;
+    }
     double t0 = cli_seconds();
     for (int i = 0; i < n && !bad; i++) {
-        int ok;
-        image im = load_image_checked(paths[i], &ok);
-        if (!ok) {
-            cli_image_error(paths[i], o->progress ? "\n" : "");
+        const prefetch_item *it = prefetch_next(p);
+        if (it->errors) fputs(it->errors, stderr);
+        if (!it->ok) cli_image_error(paths[i], o->progress ? "\n" : "");
+        if (!it->ok || it->bad_labels) {
             bad = 1;
-        }
-        float *rows;
-        int nrows;
-        label_path(paths[i], lab, sizeof(lab));
-        if (!bad && read_labels(lab, classes, &rows, &nrows) != 0) bad = 1;
-        if (bad) {
-            free_image(im);
             break;
         }
+        /* the truths, then the boxes to ignore: the label file of the difficult list's entry */
         for (int pass = 0; pass < 2; pass++) {
+            const float *rows = pass ? it->ignore : it->rows;
+            int nrows = pass ? it->nignore : it->nrows;
             for (int r = 0; r < nrows; r++) {
                 if (ntru == captru) tru = realloc(tru, (captru *= 2) * sizeof(*tru));
                 tru[ntru++] = (map_truth){i, (int)rows[5 * r], {rows[5 * r + 1], rows[5 * r + 2], rows[5 * r + 3], rows[5 * r + 4]}, pass};
             }
-            free(rows);
-            if (pass || !o->ignore) break;
-            /* the boxes to ignore: the label file of the difficult list's entry */
-            label_path(o->ignore[i], lab, sizeof(lab));
-            if (read_labels(lab, classes, &rows, &nrows) != 0) {
-                free(rows);
-                bad = 1;
-                break;
-            }
-        }
-        if (bad) {
-            free_image(im);
-            break;
         }
         int nb;
-        detection *d = detector_detect(net, im, DET_THRESH, &nb);
+        detection *d = detector_detect_input(net, it->sized, letter, it->w, it->h, DET_THRESH, &nb);
         for (int k = 0; k < nb; k++)
             for (int c = 0; c < classes && c < d[k].classes; c++)
                 if (d[k].prob[c] > 0) {
@@ -268,9 +274,9 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
                     dets[ndet++] = (map_det){i, c, d[k].prob[c], d[k].bbox};
                 }
         free_detections(d, nb);
-        free_image(im);
         if (o->progress && (i % 10 == 9 || i == n - 1)) progress_bar("map", i + 1, n, t0);
     }
+    prefetch_stop(p);
     double m = bad ? -1 : map_evaluate(dets, ndet, tru, ntru, classes, o->iou, o->points, o->thresh, out);
     free(dets);
     free(tru);
@@ -460,6 +466,7 @@ int detector_valid(int argc, char **argv)
     int status = CLI_BAD_INPUT, n = -1, nn = -1, *lines = NULL;
     char **paths = NULL, **names = NULL;
     network *net = NULL;
+    prefetch *p = NULL;
     FILE **fps = calloc(d.classes, sizeof(FILE *));
     if (!d.valid || !d.names) {
         fprintf(stderr, "error: %s: the key '%s' is missing\n", pos[0], !d.valid ? "valid" : "names");
@@ -483,32 +490,36 @@ int detector_valid(int argc, char **argv)
         }
     }
     if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
+    int letter = detector_letterboxes(net);
+    prefetch_options po = {paths, n, net->w, net->h, letter, 0, NULL};
+    if (!(p = prefetch_start(&po, PREFETCH_AHEAD))) {
+        fprintf(stderr, "error: out of memory for the detection of %d images\n", n);
+        goto done;
+    }
     double t0 = cli_seconds();
     for (int i = 0; i < n; i++) {
-        int ok;
-        image im = load_image_checked(paths[i], &ok);
-        if (!ok) {
+        const prefetch_item *it = prefetch_next(p);
+        if (!it->ok) {
             cli_image_error(paths[i], "\n");
-            free_image(im);
             goto done;
         }
         int nb;
-        detection *dets = detector_detect(net, im, DET_THRESH, &nb);
+        detection *dets = detector_detect_input(net, it->sized, letter, it->w, it->h, DET_THRESH, &nb);
         char id[1024];
         path_stem(paths[i], id, sizeof(id));
         for (int k = 0; k < nb; k++) {
             /* clipped to the image on both sides; a box with nothing inside is not written */
             float v[4];
-            if (!map_voc_corners(dets[k].bbox, im.w, im.h, v)) continue;
+            if (!map_voc_corners(dets[k].bbox, it->w, it->h, v)) continue;
             for (int c = 0; c < d.classes; c++)
                 if (dets[k].prob[c] > 0) fprintf(fps[c], "%s %f %f %f %f %f\n", id, dets[k].prob[c], v[0], v[1], v[2], v[3]);
         }
         free_detections(dets, nb);
-        free_image(im);
         if (i % 10 == 9 || i == n - 1) progress_bar("valid", i + 1, n, t0);
     }
     status = 0;
 done:
+    prefetch_stop(p);
     for (int c = 0; c < d.classes; c++)
         if (fps[c] && (ferror(fps[c]) | fclose(fps[c])) != 0 && status == 0) {
             fprintf(stderr, "error: %s%s.txt: cannot write: %s\n", out, names[c], strerror(errno));

@@ -64,6 +64,12 @@ int ohem_env_plan(ohem_env *env, ohem_err *e)
     return -1;
 }
 
+int ohem_env_prefetch(int *off, ohem_err *e)
+{
+    static const char *const onoff[] = {"on", "off", NULL};
+    return ohem_env_choice("OHEM_PREFETCH", onoff, 0, off, e);
+}
+
 int ohem_env_read(ohem_env *env, ohem_err *e)
 {
     static const char *const gemm[] = {"auto", "plugin", "avx2", "openblas", "darknet", NULL};
@@ -85,6 +91,7 @@ int ohem_env_read(ohem_env *env, ohem_err *e)
     if (ohem_env_choice("OHEM_CONV", conv, 0, &env->conv, e) != 0) return -1;
     if (ohem_env_choice("OHEM_INFER", infer, 0, &env->infer, e) != 0) return -1;
     if (ohem_env_choice("OHEM_ISA", isa, 0, &env->isa, e) != 0) return -1;
+    if (ohem_env_prefetch(&env->prefetch, e) != 0) return -1;
     if (ohem_env_plan(env, e) != 0) return -1;
     if (ohem_env_long("OHEM_PLAN_SECONDS", 1, 3600, 3, &env->plan_seconds, e) != 0) return -1;
     return 0;

@@ -27,6 +27,7 @@ typedef struct {
     int conv;         /* OHEM_CONV: 0 auto (default: as planned), 1 gemm, 2 winograd (every 3 x 3 layer it can take) */
     int infer;        /* OHEM_INFER: 0 auto (default: the inference forward, batch norm folded), 1 off */
     int isa;          /* OHEM_ISA: 0 auto (default: what the CPU has), 1 avx2 (AVX-512 hidden) */
+    int prefetch;     /* OHEM_PREFETCH: 0 on (default: detection's images loaded ahead on a thread), 1 off */
     int plan;         /* OHEM_PLAN: 0 auto (default: the cache, then measure), 1 measure, 2 off */
     const char *plan_file; /* OHEM_PLAN given a path: the cache file (plan 0); NULL: the default one */
     long plan_seconds; /* OHEM_PLAN_SECONDS: 1..3600, default 3: the planning time cap of a network */
@@ -36,6 +37,10 @@ typedef struct {
  * (a value with a / in it, not ending in one) of the cache file. Returns 0, or -1
  * with e set. */
 int ohem_env_plan(ohem_env *env, ohem_err *e);
+
+/* Reads OHEM_PREFETCH: *off is 1 for off, 0 for on (the default). Returns 0, or -1
+ * with e set. */
+int ohem_env_prefetch(int *off, ohem_err *e);
 
 /* Reads and checks every variable above into env. Returns 0, or -1 with e set for
  * the first bad one. */

@@ -379,11 +379,150 @@ static void align_scatter(const float *dout, int c, int h, int w, int size, cons
     }
 }
 
-/* Builds both axes of the RoI on the stack, then gathers (forward) or scatters
- * (backward). A RoI with a non-finite corner, or none of whose points is inside the
- * margin, gives zeros (forward) or adds nothing (backward). */
-static void align_run(const float *src, int c, int h, int w, const float roi[4], int size,
-                      int sampling, float *dst, int backward)
+/* ---- The HWC path: the map in (h, w, cs) layout, a pixel's channels contiguous
+ * and padded with zeros to cs, a multiple of VL, so that one weight scales a vector
+ * of VL channels (one AVX-512 register, or two AVX2 or four SSE ones, by the clone
+ * the loader picks) with no transposes and no tails. ---- */
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#define INNER static inline __attribute__((always_inline))
+#define VL 16 /* floats of a vector */
+#define CB 64 /* channels of a block: the stack holds (span + bins) x CB floats */
+typedef float f16 __attribute__((vector_size(VL * sizeof(float))));
+typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
+
+int roi_align_hwc_channels(int c)
+{
+    return (c + VL - 1) / VL * VL;
+}
+
+/* dst[j * lddst + i] = src[i * ldsrc + j] for i < rows, j < cols: 8 x 8 blocks
+ * transposed in vectors (the rest one by one). */
+HOT static void transpose(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst)
+{
+    int r8 = rows / 8 * 8, c8 = cols / 8 * 8;
+    for (int j = 0; j < c8; j += 8) {
+        for (int i = 0; i < r8; i += 8) {
+            f8 r[8], t[8], u[8];
+            for (int q = 0; q < 8; q++) memcpy(&r[q], src + (i + q) * ldsrc + j, sizeof(f8));
+            for (int q = 0; q < 8; q += 2) {
+                t[q] = __builtin_shufflevector(r[q], r[q + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+                t[q + 1] = __builtin_shufflevector(r[q], r[q + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+            }
+            for (int q = 0; q < 8; q += 4) {
+                u[q] = __builtin_shufflevector(t[q], t[q + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+                u[q + 1] = __builtin_shufflevector(t[q], t[q + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+                u[q + 2] = __builtin_shufflevector(t[q + 1], t[q + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+                u[q + 3] = __builtin_shufflevector(t[q + 1], t[q + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+            }
+            /* u[q] holds columns q and q + 4 of rows 0..3, u[4 + q] of rows 4..7 */
+            for (int q = 0; q < 4; q++) {
+                f8 lo = __builtin_shufflevector(u[q], u[q + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+                f8 hi = __builtin_shufflevector(u[q], u[q + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+                memcpy(dst + (j + q) * lddst + i, &lo, sizeof(f8));
+                memcpy(dst + (j + q + 4) * lddst + i, &hi, sizeof(f8));
+            }
+        }
+        for (int q = j; q < j + 8; q++)
+            for (int i = r8; i < rows; i++) dst[q * lddst + i] = src[i * ldsrc + q];
+    }
+    for (int q = c8; q < cols; q++)
+        for (int i = 0; i < rows; i++) dst[q * lddst + i] = src[i * ldsrc + q];
+}
+
+void roi_align_map_hwc(const float *map, int c, int h, int w, float *hwc)
+{
+    long hw = (long)h * w;
+    int cs = roi_align_hwc_channels(c);
+    transpose(map, hw, c, (int)hw, hwc, cs);
+    for (long p = 0; p < hw; p++)
+        for (int k = c; k < cs; k++) hwc[p * cs + k] = 0;
+}
+
+/* align_gather for NV vectors of channels, from channel k of the map (cs a pixel)
+ * into column col of v (nx x CB, the bin row's map rows combined over the column
+ * span) and of bins (size x size, CB): the same float operations in the same order,
+ * per channel; the NV vectors' sums side by side, so that their additions overlap. */
+INNER void gather_block(const float *hwc, int cs, int w, int k, int col, int size, const roi_axis *ay,
+                        const roi_axis *ax, float *v, float *bins, const int NV)
+{
+    int nx = ax->hi - ax->lo + 1;
+    const float *m = hwc + (size_t)ax->lo * cs + k;
+    for (int py = 0; py < size; py++) {
+        int e0 = ay->off[py], e1 = ay->off[py + 1];
+        float *b = bins + (size_t)py * size * CB + col;
+        if (e0 == e1) {
+            f16 z = {0};
+            for (int px = 0; px < size; px++)
+                for (int j = 0; j < NV; j++) memcpy(b + px * CB + j * VL, &z, sizeof(z));
+            continue;
+        }
+        for (int x = 0; x < nx; x++) {
+            f16 s[NV], t;
+            const float *r = m + ((size_t)(ay->idx[e0] + ay->lo) * w + x) * cs;
+            for (int j = 0; j < NV; j++) {
+                memcpy(&t, r + j * VL, sizeof(t));
+                s[j] = ay->wt[e0] * t;
+            }
+            for (int e = e0 + 1; e < e1; e++) {
+                r = m + ((size_t)(ay->idx[e] + ay->lo) * w + x) * cs;
+                for (int j = 0; j < NV; j++) {
+                    memcpy(&t, r + j * VL, sizeof(t));
+                    s[j] += ay->wt[e] * t;
+                }
+            }
+            for (int j = 0; j < NV; j++) memcpy(v + (size_t)x * CB + col + j * VL, &s[j], sizeof(t));
+        }
+        for (int px = 0; px < size; px++, b += CB) {
+            f16 s[NV], t;
+            for (int j = 0; j < NV; j++) s[j] = (f16){0};
+            for (int e = ax->off[px]; e < ax->off[px + 1]; e++) {
+                const float *u = v + (size_t)ax->idx[e] * CB + col;
+                for (int j = 0; j < NV; j++) {
+                    memcpy(&t, u + j * VL, sizeof(t));
+                    s[j] += ax->wt[e] * t;
+                }
+            }
+            for (int j = 0; j < NV; j++) memcpy(b + j * VL, &s[j], sizeof(t));
+        }
+    }
+}
+
+/* Channels k0 .. k0 + nc - 1 (nc a multiple of VL, at most CB) of every bin into
+ * bins (size x size, CB): four vectors at a time where there are four. */
+HOT static void gather_hwc(const float *hwc, int cs, int w, int k0, int nc, int size, const roi_axis *ay,
+                           const roi_axis *ax, float *v, float *bins)
+{
+    if (nc == CB) {
+        gather_block(hwc, cs, w, k0, 0, size, ay, ax, v, bins, CB / VL);
+        return;
+    }
+    for (int col = 0; col < nc; col += VL) gather_block(hwc, cs, w, k0 + col, col, size, ay, ax, v, bins, 1);
+}
+
+/* out (c, size, size) from the map in HWC: by blocks of CB channels, each block's
+ * bins transposed into out. */
+static void align_gather_hwc(const float *hwc, int c, int h, int w, int size, const roi_axis *ay,
+                             const roi_axis *ax, float *out)
+{
+    (void)h;
+    int nx = ax->hi - ax->lo + 1, ss = size * size, cs = roi_align_hwc_channels(c);
+    float v[(size_t)nx * CB], bins[(size_t)ss * CB];
+    for (int k0 = 0; k0 < c; k0 += CB) {
+        int nc = cs - k0 < CB ? cs - k0 : CB;
+        gather_hwc(hwc, cs, w, k0, nc, size, ay, ax, v, bins);
+        transpose(bins, CB, ss, c - k0 < nc ? c - k0 : nc, out + (size_t)k0 * ss, ss);
+    }
+}
+
+/* The RoI's axes built on the stack (ax widened to a multiple of four lines for
+ * the CHW vector loops, pad4), then fn(src, ..., dst) over them; a RoI with a
+ * non-finite corner, or none of whose points is inside the margin, calls none (and
+ * returns 0), else returns 1. */
+typedef void (*align_fn)(const float *src, int c, int h, int w, int size, const roi_axis *ay, const roi_axis *ax,
+                         float *dst);
+
+static int align_run(const float *src, int c, int h, int w, const float roi[4], int size, int sampling, int pad4,
+                     align_fn fn, float *dst)
 {
     assert(c > 0 && h > 0 && w > 0 && size > 0 && sampling >= 0);
     int ok = isfinite(roi[0]) && isfinite(roi[1]) && isfinite(roi[2]) && isfinite(roi[3]);
@@ -395,27 +534,30 @@ static void align_run(const float *src, int c, int h, int w, const float roi[4],
     memset(acc, 0, sizeof(acc));
     roi_axis ay = {yidx, ywt, yoff, 0, -1}, ax = {xidx, xwt, xoff, 0, -1};
     axis_build(roi[1], roi[3], h, size, gy, sampling == 0, 0, &ay, acc);
-    axis_build(roi[0], roi[2], w, size, gx, sampling == 0, 1, &ax, acc);
-    int any = ay.hi >= ay.lo && ax.hi >= ax.lo;
-    if (backward) {
-        if (any) align_scatter(src, c, h, w, size, &ay, &ax, dst);
-    } else if (any) {
-        align_gather(src, c, h, w, size, &ay, &ax, dst);
-    } else {
-        memset(dst, 0, (size_t)c * size * size * sizeof(float));
-    }
+    axis_build(roi[0], roi[2], w, size, gx, sampling == 0, pad4, &ax, acc);
+    if (ay.hi < ay.lo || ax.hi < ax.lo) return 0;
+    fn(src, c, h, w, size, &ay, &ax, dst);
+    return 1;
 }
 
 void roi_align_forward(const float *map, int c, int h, int w, const float roi[4], int size,
                        int sampling, float *out)
 {
-    align_run(map, c, h, w, roi, size, sampling, out, 0);
+    if (!align_run(map, c, h, w, roi, size, sampling, 1, align_gather, out))
+        memset(out, 0, (size_t)c * size * size * sizeof(float));
+}
+
+void roi_align_forward_hwc(const float *hwc, int c, int h, int w, const float roi[4], int size, int sampling,
+                           float *out)
+{
+    if (!align_run(hwc, c, h, w, roi, size, sampling, 0, align_gather_hwc, out))
+        memset(out, 0, (size_t)c * size * size * sizeof(float));
 }
 
 void roi_align_backward(const float *dout, int c, int h, int w, const float roi[4], int size,
                         int sampling, float *dmap)
 {
-    align_run(dout, c, h, w, roi, size, sampling, dmap, 1);
+    align_run(dout, c, h, w, roi, size, sampling, 1, align_scatter, dmap);
 }
 
 /* Fast R-CNN's bin edges along one axis, clipped to [0, dim]: bin b covers

@@ -47,6 +47,21 @@
 void roi_align_forward(const float *map, int c, int h, int w, const float roi[4], int size,
                        int sampling, float *out);
 
+/* The floats of a pixel in roi_align_map_hwc's layout: c rounded up to a multiple
+ * of 16. */
+int roi_align_hwc_channels(int c);
+
+/* map (c, h, w) into hwc (h, w, cs), cs = roi_align_hwc_channels(c):
+ * hwc[(y w + x) cs + ch] = map[(ch h + y) w + x], the channels from c to cs zero. */
+void roi_align_map_hwc(const float *map, int c, int h, int w, float *hwc);
+
+/* roi_align_forward over a map in roi_align_map_hwc's layout, out (c,
+ * size, size) as there: the same float operations in the same order, so the same
+ * bytes, with a pixel's channels in vectors. For many RoIs of one map, after one
+ * transpose of the map. */
+void roi_align_forward_hwc(const float *hwc, int c, int h, int w, const float roi[4], int size, int sampling,
+                           float *out);
+
 /* The adjoint of roi_align_forward: adds dout (c, size, size), through the same
  * bilinear weights, into dmap (c, h, w). Linear, so it serves for gradients and for
  * Darknet's deltas (negative gradients) alike. */

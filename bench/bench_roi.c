@@ -1,6 +1,7 @@
 /* bench_roi.c: `make bench` (after bench/bench). Time per RoI of RoIAlign forward and
- * backward (sampling 2, and adaptive), from the (c, h, w) map and from its HWC copy
- * (roi_align_map_hwc, timed once per 256 RoIs as [roipool] does it once per image),
+ * backward (sampling 2, and adaptive), on the (c, h, w) map and on its HWC copy
+ * (roi_align_map_hwc, and roi_align_map_chw after the backward, timed once per 256
+ * RoIs as [roipool] does them once per image),
  * and of RoI max pooling, with 256 RoIs of random size on two maps: 256 channels,
  * 26 x 26, size 7, and cfg/fashion-frcnn.cfg's 64 channels, 16 x 16, size 5 (RoIs of
  * 1.5 to 8 cells). One thread, best of several repetitions (CLOCK_MONOTONIC). For
@@ -81,7 +82,8 @@ static void point_align_forward(const float *map, const float roi[4], int sampli
 
 typedef struct {
     const float *map, *dout;
-    float *hwc; /* the map's HWC copy, remade by run_align_hwc at RoI 0 */
+    float *hwc;  /* the map's HWC copy, remade by run_align_hwc at RoI 0 */
+    float *dhwc; /* dmap in HWC for run_align_bwd_hwc: taken there at RoI 0, back at the last */
     float *out, *dmap;
     int *argmax;
     float (*rois)[4];
@@ -102,6 +104,12 @@ static void run_align_hwc(const bench_args *a, int r)
 static void run_align_bwd(const bench_args *a, int r)
 {
     roi_align_backward(a->dout + (size_t)r * C * SIZE * SIZE, C, H, W, a->rois[r], SIZE, a->sampling, a->dmap);
+}
+static void run_align_bwd_hwc(const bench_args *a, int r)
+{
+    if (r == 0) roi_align_map_hwc(a->dmap, C, H, W, a->dhwc);
+    roi_align_backward_hwc(a->dout + (size_t)r * C * SIZE * SIZE, C, H, W, a->rois[r], SIZE, a->sampling, a->dhwc);
+    if (r == NROI - 1) roi_align_map_chw(a->dhwc, C, H, W, a->dmap);
 }
 static void run_align_both(const bench_args *a, int r)
 {
@@ -157,11 +165,12 @@ static int section(int c, int h, int w, int size, float lo, float hi, int reps)
     size_t nout = (size_t)NROI * C * SIZE * SIZE;
     float *map = malloc(sizeof(float) * C * H * W), *dmap = calloc(C * H * W, sizeof(float));
     float *hwc = malloc(sizeof(float) * roi_align_hwc_channels(C) * H * W);
+    float *dhwc = malloc(sizeof(float) * roi_align_hwc_channels(C) * H * W);
     float *feat = malloc(sizeof(float) * nout), *ref = malloc(sizeof(float) * nout);
     float *dout = malloc(sizeof(float) * nout);
     int *argmax = malloc(sizeof(int) * nout);
     float(*rois)[4] = malloc(sizeof(float[4]) * NROI);
-    if (!map || !dmap || !hwc || !feat || !ref || !dout || !argmax || !rois) {
+    if (!map || !dmap || !hwc || !dhwc || !feat || !ref || !dout || !argmax || !rois) {
         fprintf(stderr, "bench_roi: out of memory\n");
         return 1;
     }
@@ -172,7 +181,7 @@ static int section(int c, int h, int w, int size, float lo, float hi, int reps)
         float x = unit() * (W - bw), y = unit() * (H - bh);
         rois[r][0] = x, rois[r][1] = y, rois[r][2] = x + bw, rois[r][3] = y + bh;
     }
-    bench_args a = {map, dout, hwc, feat, dmap, argmax, rois, 2};
+    bench_args a = {map, dout, hwc, dhwc, feat, dmap, argmax, rois, 2};
 
     out("\n%d channels, %dx%d map, output %dx%d, %d RoIs of %g..%g pixels a side (one thread, no BLAS;\n",
         C, H, W, SIZE, SIZE, NROI, lo, hi);
@@ -186,6 +195,8 @@ static int section(int c, int h, int w, int size, float lo, float hi, int reps)
     row(same ? "RoIAlign forward from HWC, sampling 2 (the same bytes)" : "RoIAlign forward from HWC, sampling 2 (DIFFERENT bytes)", th);
     double tb = best_of(run_align_bwd, &a, reps);
     row("RoIAlign backward, sampling 2", tb);
+    double tbh = best_of(run_align_bwd_hwc, &a, reps);
+    row("RoIAlign backward into HWC, sampling 2", tbh);
     row("RoIAlign forward + backward, sampling 2", best_of(run_align_both, &a, reps));
     double tp = best_of(run_point_fwd, &a, reps);
     double diff = 0;
@@ -197,14 +208,17 @@ static int section(int c, int h, int w, int size, float lo, float hi, int reps)
     row("RoIAlign forward, adaptive sampling (sampling 0)", best_of(run_align_fwd, &a, reps));
     row("RoIAlign forward from HWC, adaptive sampling", best_of(run_align_hwc, &a, reps));
     row("RoIAlign backward, adaptive sampling", best_of(run_align_bwd, &a, reps));
+    row("RoIAlign backward into HWC, adaptive sampling", best_of(run_align_bwd_hwc, &a, reps));
     row("RoI max pooling forward", best_of(run_max_fwd, &a, reps));
     row("RoI max pooling backward", best_of(run_max_bwd, &a, reps));
-    out("\nforward, sampling 2: from HWC %.2fx faster; the per-point layout %.2fx slower\n", tf / th, tp / tf);
+    out("\nsampling 2: forward from HWC %.2fx faster, backward into HWC %.2fx; the per-point layout %.2fx slower\n",
+        tf / th, tb / tbh, tp / tf);
     double sum = 0;
     for (int i = 0; i < C * H * W; i++) sum += dmap[i];
     free(map);
     free(dmap);
     free(hwc);
+    free(dhwc);
     free(feat);
     free(ref);
     free(dout);

@@ -408,12 +408,15 @@ static void test_align_adjoint(void **state)
     }
 }
 
-/* The HWC path (roi_align_map_hwc, then roi_align_forward_hwc): the layout with its
- * zero padding, then on channel counts below, at and above the vector width and the
- * block of 64 (1, 3, 13, 16, 17, 64, 65, 130), random RoIs of every kind (partly
- * outside, beyond the margin, empty, inverted, far larger than the map) and a few
- * fixed ones, each output against the oracle and equal to the CHW path's to the byte
- * (the same float operations in the same order), nothing written past the output. */
+/* The HWC path (roi_align_map_hwc, then roi_align_forward_hwc; roi_align_backward_hwc
+ * and roi_align_map_chw): the layout with its zero padding, then on channel counts
+ * below, at and above the vector width and the block of 64 (1, 3, 13, 16, 17, 64, 65,
+ * 130), random RoIs of every kind (partly outside, beyond the margin, empty, inverted,
+ * far larger than the map) and a few fixed ones: each forward output against the
+ * oracle and equal to the CHW path's to the byte (the same float operations in the
+ * same order), nothing written past the output; the backward of the same RoIs in
+ * turn into a non-zero map, taken to HWC and back, equal to the CHW backward's to the
+ * byte with the padding still zero, and each RoI's HWC pair adjoint. */
 static void test_align_hwc(void **state)
 {
     (void)state;
@@ -448,13 +451,31 @@ static void test_align_hwc(void **state)
             float *o = malloc((no + 16) * sizeof(float)), *ref = malloc(no * sizeof(float));
             double *want = malloc(no * sizeof(double));
             unsigned char *edge = malloc(size * size);
+            float *g = malloc(no * sizeof(float)), *dm = malloc(n * sizeof(float));
+            float *dref = malloc(n * sizeof(float)), *dh = malloc(nh * sizeof(float));
+            random_map(dm, NULL, n, 0);
+            memcpy(dref, dm, n * sizeof(float));
+            roi_align_map_hwc(dm, s.c, s.h, s.w, dh);
             for (int sampling = 0; sampling <= 3; sampling++)
                 for (int t = 0; t < 14; t++) {
                     float roi[4];
                     if (t < 8) memcpy(roi, fixed[t], sizeof(roi));
                     else random_roi(s.h, s.w, roi);
+                    random_map(g, NULL, no, 0);
+                    roi_align_backward(g, s.c, s.h, s.w, roi, size, sampling, dref);
+                    roi_align_backward_hwc(g, s.c, s.h, s.w, roi, size, sampling, dh);
                     for (long i = 0; i < no + 16; i++) o[i] = 99;
                     roi_align_forward_hwc(hwc, s.c, s.h, s.w, roi, size, sampling, o);
+                    if (t % 3 == 0) { /* <forward(x), g> = <x, backward(g)>, from a zero map */
+                        float *dx = calloc(nh, sizeof(float));
+                        roi_align_backward_hwc(g, s.c, s.h, s.w, roi, size, sampling, dx);
+                        double a = 0, bb = 0, scale = 0;
+                        for (long i = 0; i < no; i++) a += (double)o[i] * g[i], scale += fabs((double)o[i] * g[i]);
+                        for (long i = 0; i < nh; i++) bb += (double)hwc[i] * dx[i], scale += fabs((double)hwc[i] * dx[i]);
+                        if (!(fabs(a - bb) <= 1e-5 * (scale + 1e-30)) && failures++ < 10)
+                            print_error("hwc adjoint c=%d size=%d sampling=%d: %.9g vs %.9g\n", s.c, size, sampling, a, bb);
+                        free(dx);
+                    }
                     roi_align_forward(m, s.c, s.h, s.w, roi, size, sampling, ref);
                     oracle_align(md, s.c, s.h, s.w, roi, size, sampling, want, edge);
                     for (long i = no; i < no + 16; i++)
@@ -481,10 +502,23 @@ static void test_align_hwc(void **state)
                                         want[i]);
                     }
                 }
+            for (long i = 0; i < nh; i++)
+                if (i % cs >= s.c && dh[i] != 0 && failures++ < 10)
+                    print_error("hwc backward c=%d size=%d: padding %ld = %g\n", s.c, size, i, dh[i]);
+            roi_align_map_chw(dh, s.c, s.h, s.w, dm);
+            if (memcmp(dm, dref, n * sizeof(float)))
+                for (long i = 0; i < n; i++)
+                    if (memcmp(&dm[i], &dref[i], sizeof(float)) && failures++ < 10)
+                        print_error("hwc backward c=%d h=%d w=%d size=%d: dmap[%ld] = %.9g, CHW path %.9g\n", s.c,
+                                    s.h, s.w, size, i, dm[i], dref[i]);
             free(o);
             free(ref);
             free(want);
             free(edge);
+            free(g);
+            free(dm);
+            free(dref);
+            free(dh);
         }
         free(m);
         free(md);

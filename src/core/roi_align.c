@@ -438,6 +438,12 @@ void roi_align_map_hwc(const float *map, int c, int h, int w, float *hwc)
         for (int k = c; k < cs; k++) hwc[p * cs + k] = 0;
 }
 
+void roi_align_map_chw(const float *hwc, int c, int h, int w, float *map)
+{
+    long hw = (long)h * w;
+    transpose(hwc, roi_align_hwc_channels(c), (int)hw, c, map, hw);
+}
+
 /* align_gather for NV vectors of channels, from channel k of the map (cs a pixel)
  * into column col of v (nx x CB, the bin row's map rows combined over the column
  * span) and of bins (size x size, CB): the same float operations in the same order,
@@ -514,6 +520,85 @@ static void align_gather_hwc(const float *hwc, int c, int h, int w, int size, co
     }
 }
 
+/* align_scatter for NV vectors of channels, from column col of bins (the RoI's
+ * gradient, size x size, CB) through U (size, nx, CB: each bin row's gradient spread
+ * over the column span) into channel k of dmap (cs a pixel): the same float
+ * operations in the same order, per channel. The transposed axes as align_scatter's. */
+INNER void scatter_block(const float *bins, int cs, int w, int k, int col, int size, const roi_axis *ay,
+                         const roi_axis *ax, const int *xoff, const int *xbin, const float *xwt, const int *yoff,
+                         const int *ybin, const float *ywt, float *U, float *dmap, const int NV)
+{
+    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1;
+    for (int py = 0; py < size; py++) {
+        if (ay->off[py] == ay->off[py + 1]) continue;
+        const float *d = bins + (size_t)py * size * CB + col;
+        for (int x = 0; x < nx; x++) {
+            f16 s[NV], t;
+            for (int j = 0; j < NV; j++) s[j] = (f16){0};
+            for (int q = xoff[x]; q < xoff[x + 1]; q++)
+                for (int j = 0; j < NV; j++) {
+                    memcpy(&t, d + (size_t)xbin[q] * CB + j * VL, sizeof(t));
+                    s[j] += xwt[q] * t;
+                }
+            for (int j = 0; j < NV; j++) memcpy(U + ((size_t)py * nx + x) * CB + col + j * VL, &s[j], sizeof(t));
+        }
+    }
+    float *m = dmap + ((size_t)ay->lo * w + ax->lo) * cs + k;
+    for (int y = 0; y < ny; y++, m += (size_t)w * cs) {
+        int q0 = yoff[y], q1 = yoff[y + 1];
+        if (q0 == q1) continue;
+        for (int x = 0; x < nx; x++) {
+            f16 s[NV], t;
+            float *p = m + (size_t)x * cs;
+            for (int j = 0; j < NV; j++) memcpy(&s[j], p + j * VL, sizeof(t));
+            for (int q = q0; q < q1; q++) {
+                const float *u = U + ((size_t)ybin[q] * nx + x) * CB + col;
+                for (int j = 0; j < NV; j++) {
+                    memcpy(&t, u + j * VL, sizeof(t));
+                    s[j] += ywt[q] * t;
+                }
+            }
+            for (int j = 0; j < NV; j++) memcpy(p + j * VL, &s[j], sizeof(t));
+        }
+    }
+}
+
+/* Channels k0 .. k0 + nc - 1 (nc a multiple of VL, at most CB) of the RoI's
+ * gradient (bins) into dmap: four vectors at a time where there are four. */
+HOT static void scatter_hwc(const float *bins, int cs, int w, int k0, int nc, int size, const roi_axis *ay,
+                            const roi_axis *ax, const int *xoff, const int *xbin, const float *xwt, const int *yoff,
+                            const int *ybin, const float *ywt, float *U, float *dmap)
+{
+    if (nc == CB) {
+        scatter_block(bins, cs, w, k0, 0, size, ay, ax, xoff, xbin, xwt, yoff, ybin, ywt, U, dmap, CB / VL);
+        return;
+    }
+    for (int col = 0; col < nc; col += VL)
+        scatter_block(bins, cs, w, k0 + col, col, size, ay, ax, xoff, xbin, xwt, yoff, ybin, ywt, U, dmap, 1);
+}
+
+/* dmap (h, w, cs) += the adjoint of align_gather_hwc applied to dout (c, size, size):
+ * by blocks of CB channels, each block of dout transposed into bins (the channels
+ * past c zero), then spread through the transposed axes. */
+static void align_scatter_hwc(const float *dout, int c, int h, int w, int size, const roi_axis *ay,
+                              const roi_axis *ax, float *dmap)
+{
+    (void)h;
+    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1, nx_e = ax->off[size], ny_e = ay->off[size];
+    int ss = size * size, cs = roi_align_hwc_channels(c);
+    int xoff[nx + 1], xbin[nx_e + 1], yoff[ny + 1], ybin[ny_e + 1];
+    float xwt[nx_e + 1], ywt[ny_e + 1], U[(size_t)size * nx * CB], bins[(size_t)ss * CB];
+    axis_transpose(ax, size, xoff, xbin, xwt);
+    axis_transpose(ay, size, yoff, ybin, ywt);
+    for (int k0 = 0; k0 < c; k0 += CB) {
+        int nc = cs - k0 < CB ? cs - k0 : CB, real = c - k0 < nc ? c - k0 : nc;
+        transpose(dout + (size_t)k0 * ss, ss, real, ss, bins, CB);
+        for (int b = 0; b < ss; b++)
+            for (int k = real; k < nc; k++) bins[(size_t)b * CB + k] = 0;
+        scatter_hwc(bins, cs, w, k0, nc, size, ay, ax, xoff, xbin, xwt, yoff, ybin, ywt, U, dmap);
+    }
+}
+
 /* The RoI's axes built on the stack (ax widened to a multiple of four lines for
  * the CHW vector loops, pad4), then fn(src, ..., dst) over them; a RoI with a
  * non-finite corner, or none of whose points is inside the margin, calls none (and
@@ -558,6 +643,12 @@ void roi_align_backward(const float *dout, int c, int h, int w, const float roi[
                         int sampling, float *dmap)
 {
     align_run(dout, c, h, w, roi, size, sampling, 1, align_scatter, dmap);
+}
+
+void roi_align_backward_hwc(const float *dout, int c, int h, int w, const float roi[4], int size, int sampling,
+                            float *dhwc)
+{
+    align_run(dout, c, h, w, roi, size, sampling, 0, align_scatter_hwc, dhwc);
 }
 
 /* Fast R-CNN's bin edges along one axis, clipped to [0, dim]: bin b covers

@@ -62,11 +62,24 @@ void roi_align_map_hwc(const float *map, int c, int h, int w, float *hwc);
 void roi_align_forward_hwc(const float *hwc, int c, int h, int w, const float roi[4], int size, int sampling,
                            float *out);
 
+/* The inverse of roi_align_map_hwc: hwc (h, w, roi_align_hwc_channels(c)) into map
+ * (c, h, w), the padding dropped. */
+void roi_align_map_chw(const float *hwc, int c, int h, int w, float *map);
+
 /* The adjoint of roi_align_forward: adds dout (c, size, size), through the same
  * bilinear weights, into dmap (c, h, w). Linear, so it serves for gradients and for
  * Darknet's deltas (negative gradients) alike. */
 void roi_align_backward(const float *dout, int c, int h, int w, const float roi[4], int size,
                         int sampling, float *dmap);
+
+/* roi_align_backward into a gradient map in roi_align_map_hwc's layout: adds dout
+ * (c, size, size) into dhwc (h, w, roi_align_hwc_channels(c)), its padding
+ * channels included (with zeros), with the same float operations in the same order
+ * per element as roi_align_backward. So a map taken to HWC, given RoIs' gradients in
+ * turn and brought back by roi_align_map_chw is the same bytes as the map given them
+ * by roi_align_backward. */
+void roi_align_backward_hwc(const float *dout, int c, int h, int w, const float roi[4], int size, int sampling,
+                            float *dhwc);
 
 /* Fast R-CNN's RoI max pooling: the corners are rounded to whole pixels
  * (start = round(x1), end = round(x2), inclusive; width = max(end - start + 1, 1));

@@ -23,8 +23,9 @@ typedef struct {
     roi_rows *rows;         /* the RoIs and the rows that hold them; a row carries
                                its max pooling's indexes (outputs ints) in mode max */
     int images;             /* the network's batch */
-    float *hwc;             /* mode align: each image's map in roi_align_map_hwc's
-                               layout, (images, h, w, roi_align_hwc_channels(c)) */
+    float *hwc;             /* mode align: each image's map (forward) or its delta
+                               (backward) in roi_align_map_hwc's layout, (images,
+                               h, w, roi_align_hwc_channels(c)) */
 } roipool_state;
 
 static roipool_state *state_of(const layer *l)
@@ -205,7 +206,10 @@ static int all_zero(const float *d, int n)
 }
 
 /* The backward of the rows of images [begin, end): each image's map takes its rows
- * in row order, whatever the split (the kernels' pool splits images). */
+ * in row order, whatever the split (the kernels' pool splits images). RoIAlign
+ * works on the image's delta in HWC (in st->hwc, which the forward is done with):
+ * taken there before its first non-zero row and brought back after its last, the
+ * same bytes as the CHW backward row by row. */
 typedef struct {
     roipool_state *st;
     const layer *l;
@@ -219,19 +223,26 @@ static void back_part(void *ctx, long begin, long end)
     const layer *l = j->l;
     const roipool_options *o = &st->opt;
     int R = o->rois;
-    for (int row = 0; row < l->batch; row++) {
-        int roi = roi_rows_roi(st->rows, row);
-        if (roi / R < begin || roi / R >= end) continue;
-        float *dmap = j->src->delta + (size_t)(roi / R) * j->src->outputs;
-        const float *d = l->delta + (size_t)row * l->outputs;
-        if (all_zero(d, l->outputs)) continue;
-        if (o->mode == ROIPOOL_MAX) {
-            roi_max_backward(d, roi_rows_ints(st->rows, row), l->c, o->size, dmap);
-        } else {
+    size_t hwc_n = (size_t)l->h * l->w * roi_align_hwc_channels(l->c);
+    for (long b = begin; b < end; b++) {
+        float *dmap = j->src->delta + (size_t)b * j->src->outputs, *dhwc = st->hwc + b * hwc_n;
+        int any = 0;
+        for (int row = 0; row < l->batch; row++) {
+            int roi = roi_rows_roi(st->rows, row);
+            if (roi / R != b) continue;
+            const float *d = l->delta + (size_t)row * l->outputs;
+            if (all_zero(d, l->outputs)) continue;
+            if (o->mode == ROIPOOL_MAX) {
+                roi_max_backward(d, roi_rows_ints(st->rows, row), l->c, o->size, dmap);
+                continue;
+            }
+            if (!any) roi_align_map_hwc(dmap, l->c, l->h, l->w, dhwc);
+            any = 1;
             float c[4];
             rcnn_corners(roi_rows_boxes(st->rows)[roi], l->w, l->h, c);
-            roi_align_backward(d, l->c, l->h, l->w, c, o->size, o->sampling, dmap);
+            roi_align_backward_hwc(d, l->c, l->h, l->w, c, o->size, o->sampling, dhwc);
         }
+        if (any) roi_align_map_chw(dhwc, l->c, l->h, l->w, dmap);
     }
 }
 
@@ -240,6 +251,7 @@ void backward_roipool_layer(const layer l, network net)
     roipool_state *st = state_of(&l);
     layer *src = &net.layers[st->opt.from];
     if (!src->delta) return;
+    assert(net.batch <= st->images);
     back_job j = {st, &l, src};
     ohem_pool_for(net.batch, 2, back_part, &j);
 }

@@ -192,7 +192,9 @@ static int section(int c, int h, int w, int size, float lo, float hi, int reps)
     memcpy(ref, feat, sizeof(float) * nout);
     double th = best_of(run_align_hwc, &a, reps);
     int same = !memcmp(ref, feat, sizeof(float) * nout);
-    row(same ? "RoIAlign forward from HWC, sampling 2 (the same bytes)" : "RoIAlign forward from HWC, sampling 2 (DIFFERENT bytes)", th);
+    row(same ? "RoIAlign forward from HWC, sampling 2 (the same bytes)"
+             : "RoIAlign forward from HWC, sampling 2 (DIFFERENT bytes)",
+        th);
     double tb = best_of(run_align_bwd, &a, reps);
     row("RoIAlign backward, sampling 2", tb);
     double tbh = best_of(run_align_bwd_hwc, &a, reps);

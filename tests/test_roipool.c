@@ -409,20 +409,20 @@ static void test_align_adjoint(void **state)
 }
 
 /* The HWC path (roi_align_map_hwc, then roi_align_forward_hwc; roi_align_backward_hwc
- * and roi_align_map_chw): the layout with its zero padding, then on channel counts
- * below, at and above the vector width and the block of 64 (1, 3, 13, 16, 17, 64, 65,
- * 130), random RoIs of every kind (partly outside, beyond the margin, empty, inverted,
- * far larger than the map) and a few fixed ones: each forward output against the
- * oracle and equal to the CHW path's to the byte (the same float operations in the
- * same order), nothing written past the output; the backward of the same RoIs in
- * turn into a non-zero map, taken to HWC and back, equal to the CHW backward's to the
- * byte with the padding still zero, and each RoI's HWC pair adjoint. */
-static void test_align_hwc(void **state)
+ * and roi_align_map_chw) on one set of vectors (bits): the layout with its zero
+ * padding, then on channel counts below, at and past the vector widths and the block
+ * of 64 (1, 3, 13, 16, 17, 40, 64, 65, 130), random RoIs of every kind (partly
+ * outside, beyond the margin, empty, inverted, far larger than the map) and a few
+ * fixed ones: each forward output against the oracle and equal to the CHW path's to
+ * the byte (the same float operations in the same order), nothing written past the
+ * output; the backward of the same RoIs in turn into a non-zero map, taken to HWC and
+ * back, equal to the CHW backward's to the byte with the padding still zero, and each
+ * RoI's HWC pair adjoint. */
+static void align_hwc_case(int bits)
 {
-    (void)state;
     rng_seed(107);
     static const shape hshapes[] = {{1, 5, 7}, {3, 9, 13}, {13, 16, 16}, {16, 1, 9}, {17, 9, 1},
-                                    {64, 16, 16}, {65, 6, 11}, {130, 7, 5}};
+                                    {40, 6, 5}, {64, 16, 16}, {65, 6, 11}, {130, 7, 5}};
     static const int hsizes[] = {1, 2, 5, 7};
     const float fixed[][4] = {{-3, -2, 4, 5}, {10, 3, 30, 12}, {-9, -9, -1.6f, -1.6f}, {4, 4, 4, 6},
                               {5, 5, 2, 8}, {NAN, 0, 3, 3}, {-300, -200, 250, 400}, {0.25f, 0.75f, 2.75f, 1.25f}};
@@ -471,9 +471,11 @@ static void test_align_hwc(void **state)
                         roi_align_backward_hwc(g, s.c, s.h, s.w, roi, size, sampling, dx);
                         double a = 0, bb = 0, scale = 0;
                         for (long i = 0; i < no; i++) a += (double)o[i] * g[i], scale += fabs((double)o[i] * g[i]);
-                        for (long i = 0; i < nh; i++) bb += (double)hwc[i] * dx[i], scale += fabs((double)hwc[i] * dx[i]);
+                        for (long i = 0; i < nh; i++)
+                            bb += (double)hwc[i] * dx[i], scale += fabs((double)hwc[i] * dx[i]);
                         if (!(fabs(a - bb) <= 1e-5 * (scale + 1e-30)) && failures++ < 10)
-                            print_error("hwc adjoint c=%d size=%d sampling=%d: %.9g vs %.9g\n", s.c, size, sampling, a, bb);
+                            print_error("hwc adjoint c=%d size=%d sampling=%d: %.9g vs %.9g\n", s.c, size,
+                                        sampling, a, bb);
                         free(dx);
                     }
                     roi_align_forward(m, s.c, s.h, s.w, roi, size, sampling, ref);
@@ -524,11 +526,30 @@ static void test_align_hwc(void **state)
         free(md);
         free(hwc);
     }
-    print_message("align hwc: %ld bins, %ld skipped at the margin's edge\n", bins, skipped);
+    print_message("align hwc, %d-bit vectors: %ld bins, %ld skipped at the margin's edge\n", bits, bins, skipped);
     assert_int_equal(failures, 0);
     /* the fixed RoIs' whole-number corners put points on the margin's edge more often
      * than random ones do (those bins are still held to the CHW path's bytes) */
     assert_true(skipped * 20 <= bins);
+}
+
+/* align_hwc_case on each set of vectors the CPU runs (AVX-512, AVX2, SSE), then the
+ * default; a width that is not one of them is refused. */
+static void test_align_hwc(void **state)
+{
+    (void)state;
+    static const int widths[] = {512, 256, 128};
+    assert_int_equal(roi_align_hwc_select(64), -1);
+    assert_int_equal(roi_align_hwc_select(-1), -1);
+    assert_int_equal(roi_align_hwc_select(128), 0); /* every x86-64 CPU has SSE */
+    for (int i = 0; i < 3; i++) {
+        if (roi_align_hwc_select(widths[i]) != 0) {
+            print_message("this CPU lacks %d-bit vectors: skipped\n", widths[i]);
+            continue;
+        }
+        align_hwc_case(widths[i]);
+    }
+    assert_int_equal(roi_align_hwc_select(0), 0);
 }
 
 /* ---- RoI max pooling ---- */

@@ -380,24 +380,25 @@ static void align_scatter(const float *dout, int c, int h, int w, int size, cons
 }
 
 /* ---- The HWC path: the map in (h, w, cs) layout, a pixel's channels contiguous
- * and padded with zeros to cs, a multiple of VL, so that one weight scales a vector
- * of VL channels (one AVX-512 register, or two AVX2 or four SSE ones, by the clone
- * the loader picks) with no transposes and no tails. ---- */
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+ * and padded with zeros to cs, a multiple of CPAD, so that one weight scales a vector
+ * of channels with no transposes and no tails. The kernels come in three sets, one
+ * for each width of vector: AVX-512 (16 floats), AVX2 (8) and the baseline SSE (4),
+ * each with the vector type of its width (GCC splits a wider one through memory);
+ * the widest the CPU runs is taken. All three make the same float operations in the
+ * same order, so the same bytes. ---- */
 #define INNER static inline __attribute__((always_inline))
-#define VL 16 /* floats of a vector */
-#define CB 64 /* channels of a block: the stack holds (span + bins) x CB floats */
-typedef float f16 __attribute__((vector_size(VL * sizeof(float))));
+#define CB 64   /* channels of a block: the stack holds (span + bins) x CB floats */
+#define CPAD 16 /* the channels of a pixel are a multiple of this */
 typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
 
 int roi_align_hwc_channels(int c)
 {
-    return (c + VL - 1) / VL * VL;
+    return (c + CPAD - 1) / CPAD * CPAD;
 }
 
 /* dst[j * lddst + i] = src[i * ldsrc + j] for i < rows, j < cols: 8 x 8 blocks
  * transposed in vectors (the rest one by one). */
-HOT static void transpose(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst)
+INNER void transpose8(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst)
 {
     int r8 = rows / 8 * 8, c8 = cols / 8 * 8;
     for (int j = 0; j < c8; j += 8) {
@@ -429,11 +430,199 @@ HOT static void transpose(const float *src, long ldsrc, int rows, int cols, floa
         for (int i = 0; i < rows; i++) dst[q * lddst + i] = src[i * ldsrc + q];
 }
 
+/* transpose8 with 4 x 4 blocks (SSE). */
+static void transpose4(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst)
+{
+    int r4 = rows / 4 * 4, c4 = cols / 4 * 4;
+    for (int j = 0; j < c4; j += 4) {
+        for (int i = 0; i < r4; i += 4) {
+            f4 r[4];
+            f4_transpose(f4_load(src + i * ldsrc + j), f4_load(src + (i + 1) * ldsrc + j),
+                         f4_load(src + (i + 2) * ldsrc + j), f4_load(src + (i + 3) * ldsrc + j), r);
+            for (int q = 0; q < 4; q++) f4_store(dst + (j + q) * lddst + i, r[q]);
+        }
+        for (int q = j; q < j + 4; q++)
+            for (int i = r4; i < rows; i++) dst[q * lddst + i] = src[i * ldsrc + q];
+    }
+    for (int q = c4; q < cols; q++)
+        for (int i = 0; i < rows; i++) dst[q * lddst + i] = src[i * ldsrc + q];
+}
+
+__attribute__((target("avx512f"))) static void transpose_512(const float *src, long ldsrc, int rows, int cols,
+                                                              float *dst, long lddst)
+{
+    transpose8(src, ldsrc, rows, cols, dst, lddst);
+}
+
+__attribute__((target("avx2"))) static void transpose_256(const float *src, long ldsrc, int rows, int cols,
+                                                          float *dst, long lddst)
+{
+    transpose8(src, ldsrc, rows, cols, dst, lddst);
+}
+
+/* align_gather for N = NV W channels, vectors V of W floats in the ISA of attribute A:
+ * from channel k of the map (cs a pixel) into column col of v (nx x CB: the bin
+ * row's map rows combined over the column span) and of bins (size x size, CB). The
+ * same float operations in the same order as align_gather, per channel; the NV
+ * vectors' sums side by side, so that their additions overlap. */
+#define HWC_GATHER(name, A, W, NV)                                                                                \
+    A static void name(const float *hwc, int cs, int w, int k, int col, int size, const roi_axis *ay,            \
+                       const roi_axis *ax, float *v, float *bins)                                                \
+    {                                                                                                             \
+        typedef float V __attribute__((vector_size(W * sizeof(float))));                                         \
+        int nx = ax->hi - ax->lo + 1;                                                                             \
+        const float *m = hwc + (size_t)ax->lo * cs + k;                                                          \
+        for (int py = 0; py < size; py++) {                                                                       \
+            int e0 = ay->off[py], e1 = ay->off[py + 1];                                                           \
+            float *b = bins + (size_t)py * size * CB + col;                                                       \
+            if (e0 == e1) {                                                                                       \
+                for (int px = 0; px < size; px++) memset(b + px * CB, 0, NV * W * sizeof(float));                \
+                continue;                                                                                         \
+            }                                                                                                     \
+            for (int x = 0; x < nx; x++) {                                                                        \
+                V s[NV], t;                                                                                       \
+                const float *r = m + ((size_t)(ay->idx[e0] + ay->lo) * w + x) * cs;                              \
+                for (int j = 0; j < NV; j++) {                                                                    \
+                    memcpy(&t, r + j * W, sizeof(t));                                                             \
+                    s[j] = ay->wt[e0] * t;                                                                        \
+                }                                                                                                 \
+                for (int e = e0 + 1; e < e1; e++) {                                                               \
+                    r = m + ((size_t)(ay->idx[e] + ay->lo) * w + x) * cs;                                        \
+                    for (int j = 0; j < NV; j++) {                                                                \
+                        memcpy(&t, r + j * W, sizeof(t));                                                         \
+                        s[j] += ay->wt[e] * t;                                                                    \
+                    }                                                                                             \
+                }                                                                                                 \
+                for (int j = 0; j < NV; j++) memcpy(v + (size_t)x * CB + col + j * W, &s[j], sizeof(t));         \
+            }                                                                                                     \
+            for (int px = 0; px < size; px++, b += CB) {                                                          \
+                V s[NV], t;                                                                                       \
+                for (int j = 0; j < NV; j++) s[j] = (V){0};                                                       \
+                for (int e = ax->off[px]; e < ax->off[px + 1]; e++) {                                             \
+                    const float *u = v + (size_t)ax->idx[e] * CB + col;                                          \
+                    for (int j = 0; j < NV; j++) {                                                                \
+                        memcpy(&t, u + j * W, sizeof(t));                                                         \
+                        s[j] += ax->wt[e] * t;                                                                    \
+                    }                                                                                             \
+                }                                                                                                 \
+                for (int j = 0; j < NV; j++) memcpy(b + j * W, &s[j], sizeof(t));                                \
+            }                                                                                                     \
+        }                                                                                                         \
+    }
+
+/* align_scatter for N = NV W channels, as HWC_GATHER: from column col of bins (the
+ * RoI's gradient, size x size, CB) through U (size, nx, CB: each bin row's gradient
+ * spread over the column span) into channel k of dmap (cs a pixel). The transposed
+ * axes as align_scatter's; the same float operations in the same order, per
+ * channel. */
+#define HWC_SCATTER(name, A, W, NV)                                                                               \
+    A static void name(const float *bins, int cs, int w, int k, int col, int size, const roi_axis *ay,           \
+                       const roi_axis *ax, const int *xoff, const int *xbin, const float *xwt, const int *yoff,   \
+                       const int *ybin, const float *ywt, float *U, float *dmap)                                 \
+    {                                                                                                             \
+        typedef float V __attribute__((vector_size(W * sizeof(float))));                                         \
+        int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1;                                                   \
+        for (int py = 0; py < size; py++) {                                                                       \
+            if (ay->off[py] == ay->off[py + 1]) continue;                                                         \
+            const float *d = bins + (size_t)py * size * CB + col;                                                 \
+            for (int x = 0; x < nx; x++) {                                                                        \
+                V s[NV], t;                                                                                       \
+                for (int j = 0; j < NV; j++) s[j] = (V){0};                                                       \
+                for (int q = xoff[x]; q < xoff[x + 1]; q++)                                                       \
+                    for (int j = 0; j < NV; j++) {                                                                \
+                        memcpy(&t, d + (size_t)xbin[q] * CB + j * W, sizeof(t));                                  \
+                        s[j] += xwt[q] * t;                                                                       \
+                    }                                                                                             \
+                for (int j = 0; j < NV; j++)                                                                      \
+                    memcpy(U + ((size_t)py * nx + x) * CB + col + j * W, &s[j], sizeof(t));                       \
+            }                                                                                                     \
+        }                                                                                                         \
+        float *m = dmap + ((size_t)ay->lo * w + ax->lo) * cs + k;                                                 \
+        for (int y = 0; y < ny; y++, m += (size_t)w * cs) {                                                       \
+            int q0 = yoff[y], q1 = yoff[y + 1];                                                                   \
+            if (q0 == q1) continue;                                                                               \
+            for (int x = 0; x < nx; x++) {                                                                        \
+                V s[NV], t;                                                                                       \
+                float *p = m + (size_t)x * cs;                                                                    \
+                for (int j = 0; j < NV; j++) memcpy(&s[j], p + j * W, sizeof(t));                                 \
+                for (int q = q0; q < q1; q++) {                                                                   \
+                    const float *u = U + ((size_t)ybin[q] * nx + x) * CB + col;                                   \
+                    for (int j = 0; j < NV; j++) {                                                                \
+                        memcpy(&t, u + j * W, sizeof(t));                                                         \
+                        s[j] += ywt[q] * t;                                                                       \
+                    }                                                                                             \
+                }                                                                                                 \
+                for (int j = 0; j < NV; j++) memcpy(p + j * W, &s[j], sizeof(t));                                 \
+            }                                                                                                     \
+        }                                                                                                         \
+    }
+
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX2 __attribute__((target("avx2")))
+/* per set: N channels a call, and CPAD (the padded tail of a block) */
+HWC_GATHER(gather_512, AVX512, 16, 4)
+HWC_GATHER(gather_512_pad, AVX512, 16, 1)
+HWC_GATHER(gather_256, AVX2, 8, 8)
+HWC_GATHER(gather_256_pad, AVX2, 8, 2)
+HWC_GATHER(gather_128, , 4, 8)
+HWC_GATHER(gather_128_pad, , 4, 4)
+HWC_SCATTER(scatter_512, AVX512, 16, 4)
+HWC_SCATTER(scatter_512_pad, AVX512, 16, 1)
+HWC_SCATTER(scatter_256, AVX2, 8, 8)
+HWC_SCATTER(scatter_256_pad, AVX2, 8, 2)
+HWC_SCATTER(scatter_128, , 4, 8)
+HWC_SCATTER(scatter_128_pad, , 4, 4)
+
+typedef void (*gather_fn)(const float *hwc, int cs, int w, int k, int col, int size, const roi_axis *ay,
+                          const roi_axis *ax, float *v, float *bins);
+typedef void (*scatter_fn)(const float *bins, int cs, int w, int k, int col, int size, const roi_axis *ay,
+                           const roi_axis *ax, const int *xoff, const int *xbin, const float *xwt, const int *yoff,
+                           const int *ybin, const float *ywt, float *U, float *dmap);
+typedef void (*transpose_fn)(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst);
+
+/* One set: its vectors' bits, the channels of a call of gather and scatter (then of
+ * gather_pad and scatter_pad: CPAD), its transpose. */
+typedef struct {
+    int bits, n;
+    gather_fn gather, gather_pad;
+    scatter_fn scatter, scatter_pad;
+    transpose_fn transpose;
+} hwc_set;
+
+static const hwc_set hwc_sets[] = {
+    {512, 64, gather_512, gather_512_pad, scatter_512, scatter_512_pad, transpose_512},
+    {256, 64, gather_256, gather_256_pad, scatter_256, scatter_256_pad, transpose_256},
+    {128, 32, gather_128, gather_128_pad, scatter_128, scatter_128_pad, transpose4},
+};
+
+static int hwc_bits; /* roi_align_hwc_select's; 0: the widest */
+
+static int cpu_has(int bits)
+{
+    return bits == 512 ? __builtin_cpu_supports("avx512f") : bits == 256 ? __builtin_cpu_supports("avx2") : bits == 128;
+}
+
+int roi_align_hwc_select(int bits)
+{
+    if (bits != 0 && (bits != 512 && bits != 256 && bits != 128)) return -1;
+    if (bits && !cpu_has(bits)) return -1;
+    hwc_bits = bits;
+    return 0;
+}
+
+/* The set roi_align_hwc_select chose, or the widest the CPU runs. */
+static const hwc_set *hwc_pick(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (hwc_bits ? hwc_sets[i].bits == hwc_bits : cpu_has(hwc_sets[i].bits)) return &hwc_sets[i];
+    return &hwc_sets[2];
+}
+
 void roi_align_map_hwc(const float *map, int c, int h, int w, float *hwc)
 {
     long hw = (long)h * w;
     int cs = roi_align_hwc_channels(c);
-    transpose(map, hw, c, (int)hw, hwc, cs);
+    hwc_pick()->transpose(map, hw, c, (int)hw, hwc, cs);
     for (long p = 0; p < hw; p++)
         for (int k = c; k < cs; k++) hwc[p * cs + k] = 0;
 }
@@ -441,68 +630,7 @@ void roi_align_map_hwc(const float *map, int c, int h, int w, float *hwc)
 void roi_align_map_chw(const float *hwc, int c, int h, int w, float *map)
 {
     long hw = (long)h * w;
-    transpose(hwc, roi_align_hwc_channels(c), (int)hw, c, map, hw);
-}
-
-/* align_gather for NV vectors of channels, from channel k of the map (cs a pixel)
- * into column col of v (nx x CB, the bin row's map rows combined over the column
- * span) and of bins (size x size, CB): the same float operations in the same order,
- * per channel; the NV vectors' sums side by side, so that their additions overlap. */
-INNER void gather_block(const float *hwc, int cs, int w, int k, int col, int size, const roi_axis *ay,
-                        const roi_axis *ax, float *v, float *bins, const int NV)
-{
-    int nx = ax->hi - ax->lo + 1;
-    const float *m = hwc + (size_t)ax->lo * cs + k;
-    for (int py = 0; py < size; py++) {
-        int e0 = ay->off[py], e1 = ay->off[py + 1];
-        float *b = bins + (size_t)py * size * CB + col;
-        if (e0 == e1) {
-            f16 z = {0};
-            for (int px = 0; px < size; px++)
-                for (int j = 0; j < NV; j++) memcpy(b + px * CB + j * VL, &z, sizeof(z));
-            continue;
-        }
-        for (int x = 0; x < nx; x++) {
-            f16 s[NV], t;
-            const float *r = m + ((size_t)(ay->idx[e0] + ay->lo) * w + x) * cs;
-            for (int j = 0; j < NV; j++) {
-                memcpy(&t, r + j * VL, sizeof(t));
-                s[j] = ay->wt[e0] * t;
-            }
-            for (int e = e0 + 1; e < e1; e++) {
-                r = m + ((size_t)(ay->idx[e] + ay->lo) * w + x) * cs;
-                for (int j = 0; j < NV; j++) {
-                    memcpy(&t, r + j * VL, sizeof(t));
-                    s[j] += ay->wt[e] * t;
-                }
-            }
-            for (int j = 0; j < NV; j++) memcpy(v + (size_t)x * CB + col + j * VL, &s[j], sizeof(t));
-        }
-        for (int px = 0; px < size; px++, b += CB) {
-            f16 s[NV], t;
-            for (int j = 0; j < NV; j++) s[j] = (f16){0};
-            for (int e = ax->off[px]; e < ax->off[px + 1]; e++) {
-                const float *u = v + (size_t)ax->idx[e] * CB + col;
-                for (int j = 0; j < NV; j++) {
-                    memcpy(&t, u + j * VL, sizeof(t));
-                    s[j] += ax->wt[e] * t;
-                }
-            }
-            for (int j = 0; j < NV; j++) memcpy(b + j * VL, &s[j], sizeof(t));
-        }
-    }
-}
-
-/* Channels k0 .. k0 + nc - 1 (nc a multiple of VL, at most CB) of every bin into
- * bins (size x size, CB): four vectors at a time where there are four. */
-HOT static void gather_hwc(const float *hwc, int cs, int w, int k0, int nc, int size, const roi_axis *ay,
-                           const roi_axis *ax, float *v, float *bins)
-{
-    if (nc == CB) {
-        gather_block(hwc, cs, w, k0, 0, size, ay, ax, v, bins, CB / VL);
-        return;
-    }
-    for (int col = 0; col < nc; col += VL) gather_block(hwc, cs, w, k0 + col, col, size, ay, ax, v, bins, 1);
+    hwc_pick()->transpose(hwc, roi_align_hwc_channels(c), (int)hw, c, map, hw);
 }
 
 /* out (c, size, size) from the map in HWC: by blocks of CB channels, each block's
@@ -511,70 +639,18 @@ static void align_gather_hwc(const float *hwc, int c, int h, int w, int size, co
                              const roi_axis *ax, float *out)
 {
     (void)h;
+    const hwc_set *k = hwc_pick();
     int nx = ax->hi - ax->lo + 1, ss = size * size, cs = roi_align_hwc_channels(c);
     float v[(size_t)nx * CB], bins[(size_t)ss * CB];
     for (int k0 = 0; k0 < c; k0 += CB) {
         int nc = cs - k0 < CB ? cs - k0 : CB;
-        gather_hwc(hwc, cs, w, k0, nc, size, ay, ax, v, bins);
-        transpose(bins, CB, ss, c - k0 < nc ? c - k0 : nc, out + (size_t)k0 * ss, ss);
-    }
-}
-
-/* align_scatter for NV vectors of channels, from column col of bins (the RoI's
- * gradient, size x size, CB) through U (size, nx, CB: each bin row's gradient spread
- * over the column span) into channel k of dmap (cs a pixel): the same float
- * operations in the same order, per channel. The transposed axes as align_scatter's. */
-INNER void scatter_block(const float *bins, int cs, int w, int k, int col, int size, const roi_axis *ay,
-                         const roi_axis *ax, const int *xoff, const int *xbin, const float *xwt, const int *yoff,
-                         const int *ybin, const float *ywt, float *U, float *dmap, const int NV)
-{
-    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1;
-    for (int py = 0; py < size; py++) {
-        if (ay->off[py] == ay->off[py + 1]) continue;
-        const float *d = bins + (size_t)py * size * CB + col;
-        for (int x = 0; x < nx; x++) {
-            f16 s[NV], t;
-            for (int j = 0; j < NV; j++) s[j] = (f16){0};
-            for (int q = xoff[x]; q < xoff[x + 1]; q++)
-                for (int j = 0; j < NV; j++) {
-                    memcpy(&t, d + (size_t)xbin[q] * CB + j * VL, sizeof(t));
-                    s[j] += xwt[q] * t;
-                }
-            for (int j = 0; j < NV; j++) memcpy(U + ((size_t)py * nx + x) * CB + col + j * VL, &s[j], sizeof(t));
+        for (int col = 0; col < nc;) {
+            int full = nc - col >= k->n;
+            (full ? k->gather : k->gather_pad)(hwc, cs, w, k0 + col, col, size, ay, ax, v, bins);
+            col += full ? k->n : CPAD;
         }
+        k->transpose(bins, CB, ss, c - k0 < nc ? c - k0 : nc, out + (size_t)k0 * ss, ss);
     }
-    float *m = dmap + ((size_t)ay->lo * w + ax->lo) * cs + k;
-    for (int y = 0; y < ny; y++, m += (size_t)w * cs) {
-        int q0 = yoff[y], q1 = yoff[y + 1];
-        if (q0 == q1) continue;
-        for (int x = 0; x < nx; x++) {
-            f16 s[NV], t;
-            float *p = m + (size_t)x * cs;
-            for (int j = 0; j < NV; j++) memcpy(&s[j], p + j * VL, sizeof(t));
-            for (int q = q0; q < q1; q++) {
-                const float *u = U + ((size_t)ybin[q] * nx + x) * CB + col;
-                for (int j = 0; j < NV; j++) {
-                    memcpy(&t, u + j * VL, sizeof(t));
-                    s[j] += ywt[q] * t;
-                }
-            }
-            for (int j = 0; j < NV; j++) memcpy(p + j * VL, &s[j], sizeof(t));
-        }
-    }
-}
-
-/* Channels k0 .. k0 + nc - 1 (nc a multiple of VL, at most CB) of the RoI's
- * gradient (bins) into dmap: four vectors at a time where there are four. */
-HOT static void scatter_hwc(const float *bins, int cs, int w, int k0, int nc, int size, const roi_axis *ay,
-                            const roi_axis *ax, const int *xoff, const int *xbin, const float *xwt, const int *yoff,
-                            const int *ybin, const float *ywt, float *U, float *dmap)
-{
-    if (nc == CB) {
-        scatter_block(bins, cs, w, k0, 0, size, ay, ax, xoff, xbin, xwt, yoff, ybin, ywt, U, dmap, CB / VL);
-        return;
-    }
-    for (int col = 0; col < nc; col += VL)
-        scatter_block(bins, cs, w, k0 + col, col, size, ay, ax, xoff, xbin, xwt, yoff, ybin, ywt, U, dmap, 1);
 }
 
 /* dmap (h, w, cs) += the adjoint of align_gather_hwc applied to dout (c, size, size):
@@ -584,6 +660,7 @@ static void align_scatter_hwc(const float *dout, int c, int h, int w, int size, 
                               const roi_axis *ax, float *dmap)
 {
     (void)h;
+    const hwc_set *k = hwc_pick();
     int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1, nx_e = ax->off[size], ny_e = ay->off[size];
     int ss = size * size, cs = roi_align_hwc_channels(c);
     int xoff[nx + 1], xbin[nx_e + 1], yoff[ny + 1], ybin[ny_e + 1];
@@ -592,10 +669,15 @@ static void align_scatter_hwc(const float *dout, int c, int h, int w, int size, 
     axis_transpose(ay, size, yoff, ybin, ywt);
     for (int k0 = 0; k0 < c; k0 += CB) {
         int nc = cs - k0 < CB ? cs - k0 : CB, real = c - k0 < nc ? c - k0 : nc;
-        transpose(dout + (size_t)k0 * ss, ss, real, ss, bins, CB);
+        k->transpose(dout + (size_t)k0 * ss, ss, real, ss, bins, CB);
         for (int b = 0; b < ss; b++)
-            for (int k = real; k < nc; k++) bins[(size_t)b * CB + k] = 0;
-        scatter_hwc(bins, cs, w, k0, nc, size, ay, ax, xoff, xbin, xwt, yoff, ybin, ywt, U, dmap);
+            for (int q = real; q < nc; q++) bins[(size_t)b * CB + q] = 0;
+        for (int col = 0; col < nc;) {
+            int full = nc - col >= k->n;
+            (full ? k->scatter : k->scatter_pad)(bins, cs, w, k0 + col, col, size, ay, ax, xoff, xbin, xwt, yoff,
+                                                 ybin, ywt, U, dmap);
+            col += full ? k->n : CPAD;
+        }
     }
 }
 

@@ -51,6 +51,12 @@ void roi_align_forward(const float *map, int c, int h, int w, const float roi[4]
  * of 16. */
 int roi_align_hwc_channels(int c);
 
+/* The vectors of the HWC functions below: 512 (AVX-512), 256 (AVX2) or 128 bits
+ * (SSE), or 0 (the default) for the widest the CPU runs; all give the same bytes.
+ * Returns 0, or -1 for another value or vectors the CPU lacks. Process-wide: set
+ * it before the functions run (for tests and benchmarks). */
+int roi_align_hwc_select(int bits);
+
 /* map (c, h, w) into hwc (h, w, cs), cs = roi_align_hwc_channels(c):
  * hwc[(y w + x) cs + ch] = map[(ch h + y) w + x], the channels from c to cs zero. */
 void roi_align_map_hwc(const float *map, int c, int h, int w, float *hwc);

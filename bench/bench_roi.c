@@ -7,8 +7,10 @@
  * 1.5 to 8 cells). One thread, best of several repetitions (CLOCK_MONOTONIC). For
  * scale, also a per-sample-point RoIAlign forward (four indices and four weights
  * precomputed per point, then every channel), the usual CPU layout.
- * Prints a markdown section to stdout and, with -a, appends it to FILE too.
- *   bench/bench_roi [-quick] [-a FILE] */
+ * Prints a markdown section to stdout and, with -a, appends it to FILE too. -bits
+ * runs the HWC functions on that set of vectors (roi_align_hwc_select: 512, 256 or
+ * 128) instead of the widest the CPU has.
+ *   bench/bench_roi [-quick] [-a FILE] [-bits N] */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdarg.h>
@@ -231,24 +233,31 @@ static int section(int c, int h, int w, int size, float lo, float hi, int reps)
 
 int main(int argc, char **argv)
 {
-    int reps = 15;
+    int reps = 15, bits = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-quick")) {
             reps = 3;
+        } else if (!strcmp(argv[i], "-bits") && i + 1 < argc) {
+            bits = atoi(argv[++i]);
+            if (roi_align_hwc_select(bits) != 0) {
+                fprintf(stderr, "bench_roi: -bits %s: expected 512, 256 or 128 that this CPU runs\n", argv[i]);
+                return 2;
+            }
         } else if (!strcmp(argv[i], "-a") && i + 1 < argc) {
             if (!(report = fopen(argv[++i], "a"))) {
                 fprintf(stderr, "bench_roi: cannot append to %s\n", argv[i]);
                 return 1;
             }
         } else {
-            fprintf(stderr, "usage: bench_roi [-quick] [-a FILE]\n");
+            fprintf(stderr, "usage: bench_roi [-quick] [-a FILE] [-bits N]\n");
             return 2;
         }
     }
     char cpu[256] = "?";
     cpu_model(cpu, sizeof(cpu));
     out("\n## RoI feature extraction (bench/bench_roi)\n");
-    out("\nMachine: %s, %ld cores online.\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
+    out("\nMachine: %s, %ld cores online; the HWC functions on %s vectors.\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+        bits == 512 ? "512-bit" : bits == 256 ? "256-bit" : bits == 128 ? "128-bit" : "the widest");
     if (section(256, 26, 26, 7, 2, 26, reps) || section(64, 16, 16, 5, 1.5f, 8, reps)) return 1;
     if (report && fclose(report)) {
         fprintf(stderr, "bench_roi: cannot write the report\n");

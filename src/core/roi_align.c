@@ -390,6 +390,10 @@ static void align_scatter(const float *dout, int c, int h, int w, int size, cons
 #define CB 64   /* channels of a block: the stack holds (span + bins) x CB floats */
 #define CPAD 16 /* the channels of a pixel are a multiple of this */
 typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
+#define AVX512 __attribute__((target("avx512f")))
+/* (tuned as for Haswell: GCC's generic tuning splits each unaligned 256-bit load
+ * and store in two) */
+#define AVX2 __attribute__((target("avx2,tune=haswell")))
 
 int roi_align_hwc_channels(int c)
 {
@@ -404,11 +408,14 @@ INNER void transpose8(const float *src, long ldsrc, int rows, int cols, float *d
     for (int j = 0; j < c8; j += 8) {
         for (int i = 0; i < r8; i += 8) {
             f8 r[8], t[8], u[8];
+#pragma GCC unroll 8
             for (int q = 0; q < 8; q++) memcpy(&r[q], src + (i + q) * ldsrc + j, sizeof(f8));
+#pragma GCC unroll 4
             for (int q = 0; q < 8; q += 2) {
                 t[q] = __builtin_shufflevector(r[q], r[q + 1], 0, 8, 1, 9, 4, 12, 5, 13);
                 t[q + 1] = __builtin_shufflevector(r[q], r[q + 1], 2, 10, 3, 11, 6, 14, 7, 15);
             }
+#pragma GCC unroll 2
             for (int q = 0; q < 8; q += 4) {
                 u[q] = __builtin_shufflevector(t[q], t[q + 2], 0, 1, 8, 9, 4, 5, 12, 13);
                 u[q + 1] = __builtin_shufflevector(t[q], t[q + 2], 2, 3, 10, 11, 6, 7, 14, 15);
@@ -416,6 +423,7 @@ INNER void transpose8(const float *src, long ldsrc, int rows, int cols, float *d
                 u[q + 3] = __builtin_shufflevector(t[q + 1], t[q + 3], 2, 3, 10, 11, 6, 7, 14, 15);
             }
             /* u[q] holds columns q and q + 4 of rows 0..3, u[4 + q] of rows 4..7 */
+#pragma GCC unroll 4
             for (int q = 0; q < 4; q++) {
                 f8 lo = __builtin_shufflevector(u[q], u[q + 4], 0, 1, 2, 3, 8, 9, 10, 11);
                 f8 hi = __builtin_shufflevector(u[q], u[q + 4], 4, 5, 6, 7, 12, 13, 14, 15);
@@ -448,14 +456,12 @@ static void transpose4(const float *src, long ldsrc, int rows, int cols, float *
         for (int i = 0; i < rows; i++) dst[q * lddst + i] = src[i * ldsrc + q];
 }
 
-__attribute__((target("avx512f"))) static void transpose_512(const float *src, long ldsrc, int rows, int cols,
-                                                              float *dst, long lddst)
+AVX512 static void transpose_512(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst)
 {
     transpose8(src, ldsrc, rows, cols, dst, lddst);
 }
 
-__attribute__((target("avx2"))) static void transpose_256(const float *src, long ldsrc, int rows, int cols,
-                                                          float *dst, long lddst)
+AVX2 static void transpose_256(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst)
 {
     transpose8(src, ldsrc, rows, cols, dst, lddst);
 }
@@ -482,30 +488,30 @@ __attribute__((target("avx2"))) static void transpose_256(const float *src, long
             for (int x = 0; x < nx; x++) {                                                                        \
                 V s[NV], t;                                                                                       \
                 const float *r = m + ((size_t)(ay->idx[e0] + ay->lo) * w + x) * cs;                              \
-                for (int j = 0; j < NV; j++) {                                                                    \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) {                                                                    \
                     memcpy(&t, r + j * W, sizeof(t));                                                             \
                     s[j] = ay->wt[e0] * t;                                                                        \
                 }                                                                                                 \
                 for (int e = e0 + 1; e < e1; e++) {                                                               \
                     r = m + ((size_t)(ay->idx[e] + ay->lo) * w + x) * cs;                                        \
-                    for (int j = 0; j < NV; j++) {                                                                \
+                    _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) {                                                                \
                         memcpy(&t, r + j * W, sizeof(t));                                                         \
                         s[j] += ay->wt[e] * t;                                                                    \
                     }                                                                                             \
                 }                                                                                                 \
-                for (int j = 0; j < NV; j++) memcpy(v + (size_t)x * CB + col + j * W, &s[j], sizeof(t));         \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) memcpy(v + (size_t)x * CB + col + j * W, &s[j], sizeof(t));         \
             }                                                                                                     \
             for (int px = 0; px < size; px++, b += CB) {                                                          \
                 V s[NV], t;                                                                                       \
-                for (int j = 0; j < NV; j++) s[j] = (V){0};                                                       \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) s[j] = (V){0};                                                       \
                 for (int e = ax->off[px]; e < ax->off[px + 1]; e++) {                                             \
                     const float *u = v + (size_t)ax->idx[e] * CB + col;                                          \
-                    for (int j = 0; j < NV; j++) {                                                                \
+                    _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) {                                                                \
                         memcpy(&t, u + j * W, sizeof(t));                                                         \
                         s[j] += ax->wt[e] * t;                                                                    \
                     }                                                                                             \
                 }                                                                                                 \
-                for (int j = 0; j < NV; j++) memcpy(b + j * W, &s[j], sizeof(t));                                \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) memcpy(b + j * W, &s[j], sizeof(t));                                \
             }                                                                                                     \
         }                                                                                                         \
     }
@@ -527,13 +533,13 @@ __attribute__((target("avx2"))) static void transpose_256(const float *src, long
             const float *d = bins + (size_t)py * size * CB + col;                                                 \
             for (int x = 0; x < nx; x++) {                                                                        \
                 V s[NV], t;                                                                                       \
-                for (int j = 0; j < NV; j++) s[j] = (V){0};                                                       \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) s[j] = (V){0};                                                       \
                 for (int q = xoff[x]; q < xoff[x + 1]; q++)                                                       \
-                    for (int j = 0; j < NV; j++) {                                                                \
+                    _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) {                                                                \
                         memcpy(&t, d + (size_t)xbin[q] * CB + j * W, sizeof(t));                                  \
                         s[j] += xwt[q] * t;                                                                       \
                     }                                                                                             \
-                for (int j = 0; j < NV; j++)                                                                      \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++)                                                                      \
                     memcpy(U + ((size_t)py * nx + x) * CB + col + j * W, &s[j], sizeof(t));                       \
             }                                                                                                     \
         }                                                                                                         \
@@ -544,21 +550,19 @@ __attribute__((target("avx2"))) static void transpose_256(const float *src, long
             for (int x = 0; x < nx; x++) {                                                                        \
                 V s[NV], t;                                                                                       \
                 float *p = m + (size_t)x * cs;                                                                    \
-                for (int j = 0; j < NV; j++) memcpy(&s[j], p + j * W, sizeof(t));                                 \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) memcpy(&s[j], p + j * W, sizeof(t));                                 \
                 for (int q = q0; q < q1; q++) {                                                                   \
                     const float *u = U + ((size_t)ybin[q] * nx + x) * CB + col;                                   \
-                    for (int j = 0; j < NV; j++) {                                                                \
+                    _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) {                                                                \
                         memcpy(&t, u + j * W, sizeof(t));                                                         \
                         s[j] += ywt[q] * t;                                                                       \
                     }                                                                                             \
                 }                                                                                                 \
-                for (int j = 0; j < NV; j++) memcpy(p + j * W, &s[j], sizeof(t));                                 \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) memcpy(p + j * W, &s[j], sizeof(t));                                 \
             }                                                                                                     \
         }                                                                                                         \
     }
 
-#define AVX512 __attribute__((target("avx512f")))
-#define AVX2 __attribute__((target("avx2")))
 /* per set: N channels a call, and CPAD (the padded tail of a block) */
 HWC_GATHER(gather_512, AVX512, 16, 4)
 HWC_GATHER(gather_512_pad, AVX512, 16, 1)

@@ -115,8 +115,8 @@ static void run_align_bwd_hwc(const bench_args *a, int r)
 }
 static void run_align_both(const bench_args *a, int r)
 {
-    run_align_fwd(a, r);
-    run_align_bwd(a, r);
+    run_align_hwc(a, r);
+    run_align_bwd_hwc(a, r);
 }
 static void run_point_fwd(const bench_args *a, int r)
 {
@@ -201,7 +201,7 @@ static int section(int c, int h, int w, int size, float lo, float hi, int reps)
     row("RoIAlign backward, sampling 2", tb);
     double tbh = best_of(run_align_bwd_hwc, &a, reps);
     row("RoIAlign backward into HWC, sampling 2", tbh);
-    row("RoIAlign forward + backward, sampling 2", best_of(run_align_both, &a, reps));
+    row("RoIAlign forward + backward in HWC, sampling 2", best_of(run_align_both, &a, reps));
     double tp = best_of(run_point_fwd, &a, reps);
     double diff = 0;
     for (size_t i = 0; i < nout; i++) diff = fmax(diff, fabs(feat[i] - ref[i]));

@@ -417,12 +417,13 @@ static void test_align_adjoint(void **state)
  * the byte (the same float operations in the same order), nothing written past the
  * output; the backward of the same RoIs in turn into a non-zero map, taken to HWC and
  * back, equal to the CHW backward's to the byte with the padding still zero, and each
- * RoI's HWC pair adjoint. */
+ * RoI's HWC pair adjoint. A map 150 wide takes the backward's spread in chunks of
+ * columns. */
 static void align_hwc_case(int bits)
 {
     rng_seed(107);
     static const shape hshapes[] = {{1, 5, 7}, {3, 9, 13}, {13, 16, 16}, {16, 1, 9}, {17, 9, 1},
-                                    {40, 6, 5}, {64, 16, 16}, {65, 6, 11}, {130, 7, 5}};
+                                    {40, 6, 5}, {64, 16, 16}, {65, 6, 11}, {130, 7, 5}, {5, 3, 150}};
     static const int hsizes[] = {1, 2, 5, 7};
     const float fixed[][4] = {{-3, -2, 4, 5}, {10, 3, 30, 12}, {-9, -9, -1.6f, -1.6f}, {4, 4, 4, 6},
                               {5, 5, 2, 8}, {NAN, 0, 3, 3}, {-300, -200, 250, 400}, {0.25f, 0.75f, 2.75f, 1.25f}};

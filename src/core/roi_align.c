@@ -14,7 +14,10 @@
  * serve all four, so with the four channels interleaved (4x4 transposes) every weight
  * is one 4-wide vector operation. They make the same float operations in the same
  * order as the one-channel code, which stays for the remaining channels (and is what
- * the tests exercise on maps of 1 to 3 channels). Max pooling does the same. */
+ * the tests exercise on maps of 1 to 3 channels). Max pooling does the same.
+ *
+ * The HWC functions do the same sums on a channels-last copy of the map, where one
+ * weight scales a whole vector of a pixel's channels (see "The HWC path" below). */
 #include "roi_align.h"
 
 #include <assert.h>
@@ -389,6 +392,7 @@ static void align_scatter(const float *dout, int c, int h, int w, int size, cons
 #define INNER static inline __attribute__((always_inline))
 #define CB 64   /* channels of a block: the stack holds (span + bins) x CB floats */
 #define CPAD 16 /* the channels of a pixel are a multiple of this */
+#define XC 64   /* map columns of the backward's spread at a time (its stack: size x XC x CB floats) */
 typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
 #define AVX512 __attribute__((target("avx512f")))
 /* (tuned as for Haswell: GCC's generic tuning splits each unaligned 256-bit load
@@ -516,25 +520,25 @@ AVX2 static void transpose_256(const float *src, long ldsrc, int rows, int cols,
         }                                                                                                         \
     }
 
-/* align_scatter for N = NV W channels, as HWC_GATHER: from column col of bins (the
- * RoI's gradient, size x size, CB) through U (size, nx, CB: each bin row's gradient
- * spread over the column span) into channel k of dmap (cs a pixel). The transposed
- * axes as align_scatter's; the same float operations in the same order, per
- * channel. */
+/* align_scatter for N = NV W channels, as HWC_GATHER, over columns x0 .. x1 - 1 of
+ * the span: from column col of bins (the RoI's gradient, size x size, CB) through U
+ * (size, x1 - x0, CB: each bin row's gradient spread over those columns) into
+ * channel k of dmap (cs a pixel). The transposed axes as align_scatter's; the same
+ * float operations in the same order, per channel. */
 #define HWC_SCATTER(name, A, W, NV)                                                                               \
     A static void name(const float *bins, int cs, int w, int k, int col, int size, const roi_axis *ay,           \
-                       const roi_axis *ax, const int *xoff, const int *xbin, const float *xwt, const int *yoff,   \
-                       const int *ybin, const float *ywt, float *U, float *dmap)                                 \
+                       const roi_axis *ax, int x0, int x1, const int *xoff, const int *xbin, const float *xwt,    \
+                       const int *yoff, const int *ybin, const float *ywt, float *U, float *dmap)                \
     {                                                                                                             \
         typedef float V __attribute__((vector_size(W * sizeof(float))));                                         \
-        int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1;                                                   \
+        int nx = x1 - x0, ny = ay->hi - ay->lo + 1;                                                               \
         for (int py = 0; py < size; py++) {                                                                       \
             if (ay->off[py] == ay->off[py + 1]) continue;                                                         \
             const float *d = bins + (size_t)py * size * CB + col;                                                 \
             for (int x = 0; x < nx; x++) {                                                                        \
                 V s[NV], t;                                                                                       \
                 _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) s[j] = (V){0};                                                       \
-                for (int q = xoff[x]; q < xoff[x + 1]; q++)                                                       \
+                for (int q = xoff[x0 + x]; q < xoff[x0 + x + 1]; q++)                                             \
                     _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) {                                                                \
                         memcpy(&t, d + (size_t)xbin[q] * CB + j * W, sizeof(t));                                  \
                         s[j] += xwt[q] * t;                                                                       \
@@ -543,7 +547,7 @@ AVX2 static void transpose_256(const float *src, long ldsrc, int rows, int cols,
                     memcpy(U + ((size_t)py * nx + x) * CB + col + j * W, &s[j], sizeof(t));                       \
             }                                                                                                     \
         }                                                                                                         \
-        float *m = dmap + ((size_t)ay->lo * w + ax->lo) * cs + k;                                                 \
+        float *m = dmap + ((size_t)ay->lo * w + ax->lo + x0) * cs + k;                                            \
         for (int y = 0; y < ny; y++, m += (size_t)w * cs) {                                                       \
             int q0 = yoff[y], q1 = yoff[y + 1];                                                                   \
             if (q0 == q1) continue;                                                                               \
@@ -580,8 +584,8 @@ HWC_SCATTER(scatter_128_pad, , 4, 4)
 typedef void (*gather_fn)(const float *hwc, int cs, int w, int k, int col, int size, const roi_axis *ay,
                           const roi_axis *ax, float *v, float *bins);
 typedef void (*scatter_fn)(const float *bins, int cs, int w, int k, int col, int size, const roi_axis *ay,
-                           const roi_axis *ax, const int *xoff, const int *xbin, const float *xwt, const int *yoff,
-                           const int *ybin, const float *ywt, float *U, float *dmap);
+                           const roi_axis *ax, int x0, int x1, const int *xoff, const int *xbin, const float *xwt,
+                           const int *yoff, const int *ybin, const float *ywt, float *U, float *dmap);
 typedef void (*transpose_fn)(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst);
 
 /* One set: its vectors' bits, the channels of a call of gather and scatter (then of
@@ -668,7 +672,7 @@ static void align_scatter_hwc(const float *dout, int c, int h, int w, int size, 
     int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1, nx_e = ax->off[size], ny_e = ay->off[size];
     int ss = size * size, cs = roi_align_hwc_channels(c);
     int xoff[nx + 1], xbin[nx_e + 1], yoff[ny + 1], ybin[ny_e + 1];
-    float xwt[nx_e + 1], ywt[ny_e + 1], U[(size_t)size * nx * CB], bins[(size_t)ss * CB];
+    float xwt[nx_e + 1], ywt[ny_e + 1], U[(size_t)size * (nx < XC ? nx : XC) * CB], bins[(size_t)ss * CB];
     axis_transpose(ax, size, xoff, xbin, xwt);
     axis_transpose(ay, size, yoff, ybin, ywt);
     for (int k0 = 0; k0 < c; k0 += CB) {
@@ -676,12 +680,13 @@ static void align_scatter_hwc(const float *dout, int c, int h, int w, int size, 
         k->transpose(dout + (size_t)k0 * ss, ss, real, ss, bins, CB);
         for (int b = 0; b < ss; b++)
             for (int q = real; q < nc; q++) bins[(size_t)b * CB + q] = 0;
-        for (int col = 0; col < nc;) {
-            int full = nc - col >= k->n;
-            (full ? k->scatter : k->scatter_pad)(bins, cs, w, k0 + col, col, size, ay, ax, xoff, xbin, xwt, yoff,
-                                                 ybin, ywt, U, dmap);
-            col += full ? k->n : CPAD;
-        }
+        for (int x0 = 0; x0 < nx; x0 += XC) /* a map column takes only its own sums */
+            for (int col = 0, x1 = nx - x0 < XC ? nx : x0 + XC; col < nc;) {
+                int full = nc - col >= k->n;
+                (full ? k->scatter : k->scatter_pad)(bins, cs, w, k0 + col, col, size, ay, ax, x0, x1, xoff, xbin,
+                                                     xwt, yoff, ybin, ywt, U, dmap);
+                col += full ? k->n : CPAD;
+            }
     }
 }
 

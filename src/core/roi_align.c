@@ -390,6 +390,7 @@ static void align_scatter(const float *dout, int c, int h, int w, int size, cons
  * the widest the CPU runs is taken. All three make the same float operations in the
  * same order, so the same bytes. ---- */
 #define INNER static inline __attribute__((always_inline))
+#define UNROLL _Pragma("GCC unroll 8") /* the loops over a call's vectors */
 #define CB 64   /* channels of a block: the stack holds (span + bins) x CB floats */
 #define CPAD 16 /* the channels of a pixel are a multiple of this */
 #define XC 64   /* map columns of the backward's spread at a time (its stack: size x XC x CB floats) */
@@ -475,49 +476,49 @@ AVX2 static void transpose_256(const float *src, long ldsrc, int rows, int cols,
  * row's map rows combined over the column span) and of bins (size x size, CB). The
  * same float operations in the same order as align_gather, per channel; the NV
  * vectors' sums side by side, so that their additions overlap. */
-#define HWC_GATHER(name, A, W, NV)                                                                                \
-    A static void name(const float *hwc, int cs, int w, int k, int col, int size, const roi_axis *ay,            \
-                       const roi_axis *ax, float *v, float *bins)                                                \
-    {                                                                                                             \
-        typedef float V __attribute__((vector_size(W * sizeof(float))));                                         \
-        int nx = ax->hi - ax->lo + 1;                                                                             \
-        const float *m = hwc + (size_t)ax->lo * cs + k;                                                          \
-        for (int py = 0; py < size; py++) {                                                                       \
-            int e0 = ay->off[py], e1 = ay->off[py + 1];                                                           \
-            float *b = bins + (size_t)py * size * CB + col;                                                       \
-            if (e0 == e1) {                                                                                       \
-                for (int px = 0; px < size; px++) memset(b + px * CB, 0, NV * W * sizeof(float));                \
-                continue;                                                                                         \
-            }                                                                                                     \
-            for (int x = 0; x < nx; x++) {                                                                        \
-                V s[NV], t;                                                                                       \
-                const float *r = m + ((size_t)(ay->idx[e0] + ay->lo) * w + x) * cs;                              \
-                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) {                                                                    \
-                    memcpy(&t, r + j * W, sizeof(t));                                                             \
-                    s[j] = ay->wt[e0] * t;                                                                        \
-                }                                                                                                 \
-                for (int e = e0 + 1; e < e1; e++) {                                                               \
-                    r = m + ((size_t)(ay->idx[e] + ay->lo) * w + x) * cs;                                        \
-                    _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) {                                                                \
-                        memcpy(&t, r + j * W, sizeof(t));                                                         \
-                        s[j] += ay->wt[e] * t;                                                                    \
-                    }                                                                                             \
-                }                                                                                                 \
-                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) memcpy(v + (size_t)x * CB + col + j * W, &s[j], sizeof(t));         \
-            }                                                                                                     \
-            for (int px = 0; px < size; px++, b += CB) {                                                          \
-                V s[NV], t;                                                                                       \
-                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) s[j] = (V){0};                                                       \
-                for (int e = ax->off[px]; e < ax->off[px + 1]; e++) {                                             \
-                    const float *u = v + (size_t)ax->idx[e] * CB + col;                                          \
-                    _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) {                                                                \
-                        memcpy(&t, u + j * W, sizeof(t));                                                         \
-                        s[j] += ax->wt[e] * t;                                                                    \
-                    }                                                                                             \
-                }                                                                                                 \
-                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) memcpy(b + j * W, &s[j], sizeof(t));                                \
-            }                                                                                                     \
-        }                                                                                                         \
+#define HWC_GATHER(name, A, W, NV)                                                                                   \
+    A static void name(const float *hwc, int cs, int w, int k, int col, int size, const roi_axis *ay,                \
+                       const roi_axis *ax, float *v, float *bins)                                                    \
+    {                                                                                                                \
+        typedef float V __attribute__((vector_size(W * sizeof(float))));                                             \
+        int nx = ax->hi - ax->lo + 1;                                                                                \
+        const float *m = hwc + (size_t)ax->lo * cs + k;                                                              \
+        for (int py = 0; py < size; py++) {                                                                          \
+            int e0 = ay->off[py], e1 = ay->off[py + 1];                                                              \
+            float *b = bins + (size_t)py * size * CB + col;                                                          \
+            if (e0 == e1) {                                                                                          \
+                for (int px = 0; px < size; px++) memset(b + px * CB, 0, NV * W * sizeof(float));                    \
+                continue;                                                                                            \
+            }                                                                                                        \
+            for (int x = 0; x < nx; x++) {                                                                           \
+                V s[NV], t;                                                                                          \
+                const float *r = m + ((size_t)(ay->idx[e0] + ay->lo) * w + x) * cs;                                  \
+                UNROLL for (int j = 0; j < NV; j++) {                                                                \
+                    memcpy(&t, r + j * W, sizeof(t));                                                                \
+                    s[j] = ay->wt[e0] * t;                                                                           \
+                }                                                                                                    \
+                for (int e = e0 + 1; e < e1; e++) {                                                                  \
+                    r = m + ((size_t)(ay->idx[e] + ay->lo) * w + x) * cs;                                            \
+                    UNROLL for (int j = 0; j < NV; j++) {                                                            \
+                        memcpy(&t, r + j * W, sizeof(t));                                                            \
+                        s[j] += ay->wt[e] * t;                                                                       \
+                    }                                                                                                \
+                }                                                                                                    \
+                UNROLL for (int j = 0; j < NV; j++) memcpy(v + (size_t)x * CB + col + j * W, &s[j], sizeof(t));      \
+            }                                                                                                        \
+            for (int px = 0; px < size; px++, b += CB) {                                                             \
+                V s[NV], t;                                                                                          \
+                UNROLL for (int j = 0; j < NV; j++) s[j] = (V){0};                                                   \
+                for (int e = ax->off[px]; e < ax->off[px + 1]; e++) {                                                \
+                    const float *u = v + (size_t)ax->idx[e] * CB + col;                                              \
+                    UNROLL for (int j = 0; j < NV; j++) {                                                            \
+                        memcpy(&t, u + j * W, sizeof(t));                                                            \
+                        s[j] += ax->wt[e] * t;                                                                       \
+                    }                                                                                                \
+                }                                                                                                    \
+                UNROLL for (int j = 0; j < NV; j++) memcpy(b + j * W, &s[j], sizeof(t));                             \
+            }                                                                                                        \
+        }                                                                                                            \
     }
 
 /* align_scatter for N = NV W channels, as HWC_GATHER, over columns x0 .. x1 - 1 of
@@ -525,46 +526,46 @@ AVX2 static void transpose_256(const float *src, long ldsrc, int rows, int cols,
  * (size, x1 - x0, CB: each bin row's gradient spread over those columns) into
  * channel k of dmap (cs a pixel). The transposed axes as align_scatter's; the same
  * float operations in the same order, per channel. */
-#define HWC_SCATTER(name, A, W, NV)                                                                               \
-    A static void name(const float *bins, int cs, int w, int k, int col, int size, const roi_axis *ay,           \
-                       const roi_axis *ax, int x0, int x1, const int *xoff, const int *xbin, const float *xwt,    \
-                       const int *yoff, const int *ybin, const float *ywt, float *U, float *dmap)                \
-    {                                                                                                             \
-        typedef float V __attribute__((vector_size(W * sizeof(float))));                                         \
-        int nx = x1 - x0, ny = ay->hi - ay->lo + 1;                                                               \
-        for (int py = 0; py < size; py++) {                                                                       \
-            if (ay->off[py] == ay->off[py + 1]) continue;                                                         \
-            const float *d = bins + (size_t)py * size * CB + col;                                                 \
-            for (int x = 0; x < nx; x++) {                                                                        \
-                V s[NV], t;                                                                                       \
-                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) s[j] = (V){0};                                                       \
-                for (int q = xoff[x0 + x]; q < xoff[x0 + x + 1]; q++)                                             \
-                    _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) {                                                                \
-                        memcpy(&t, d + (size_t)xbin[q] * CB + j * W, sizeof(t));                                  \
-                        s[j] += xwt[q] * t;                                                                       \
-                    }                                                                                             \
-                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++)                                                                      \
-                    memcpy(U + ((size_t)py * nx + x) * CB + col + j * W, &s[j], sizeof(t));                       \
-            }                                                                                                     \
-        }                                                                                                         \
-        float *m = dmap + ((size_t)ay->lo * w + ax->lo + x0) * cs + k;                                            \
-        for (int y = 0; y < ny; y++, m += (size_t)w * cs) {                                                       \
-            int q0 = yoff[y], q1 = yoff[y + 1];                                                                   \
-            if (q0 == q1) continue;                                                                               \
-            for (int x = 0; x < nx; x++) {                                                                        \
-                V s[NV], t;                                                                                       \
-                float *p = m + (size_t)x * cs;                                                                    \
-                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) memcpy(&s[j], p + j * W, sizeof(t));                                 \
-                for (int q = q0; q < q1; q++) {                                                                   \
-                    const float *u = U + ((size_t)ybin[q] * nx + x) * CB + col;                                   \
-                    _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) {                                                                \
-                        memcpy(&t, u + j * W, sizeof(t));                                                         \
-                        s[j] += ywt[q] * t;                                                                       \
-                    }                                                                                             \
-                }                                                                                                 \
-                _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) memcpy(p + j * W, &s[j], sizeof(t));                                 \
-            }                                                                                                     \
-        }                                                                                                         \
+#define HWC_SCATTER(name, A, W, NV)                                                                                  \
+    A static void name(const float *bins, int cs, int w, int k, int col, int size, const roi_axis *ay,               \
+                       const roi_axis *ax, int x0, int x1, const int *xoff, const int *xbin, const float *xwt,       \
+                       const int *yoff, const int *ybin, const float *ywt, float *U, float *dmap)                    \
+    {                                                                                                                \
+        typedef float V __attribute__((vector_size(W * sizeof(float))));                                             \
+        int nx = x1 - x0, ny = ay->hi - ay->lo + 1;                                                                  \
+        for (int py = 0; py < size; py++) {                                                                          \
+            if (ay->off[py] == ay->off[py + 1]) continue;                                                            \
+            const float *d = bins + (size_t)py * size * CB + col;                                                    \
+            for (int x = 0; x < nx; x++) {                                                                           \
+                V s[NV], t;                                                                                          \
+                UNROLL for (int j = 0; j < NV; j++) s[j] = (V){0};                                                   \
+                for (int q = xoff[x0 + x]; q < xoff[x0 + x + 1]; q++)                                                \
+                    UNROLL for (int j = 0; j < NV; j++) {                                                            \
+                        memcpy(&t, d + (size_t)xbin[q] * CB + j * W, sizeof(t));                                     \
+                        s[j] += xwt[q] * t;                                                                          \
+                    }                                                                                                \
+                UNROLL for (int j = 0; j < NV; j++)                                                                  \
+                    memcpy(U + ((size_t)py * nx + x) * CB + col + j * W, &s[j], sizeof(t));                          \
+            }                                                                                                        \
+        }                                                                                                            \
+        float *m = dmap + ((size_t)ay->lo * w + ax->lo + x0) * cs + k;                                               \
+        for (int y = 0; y < ny; y++, m += (size_t)w * cs) {                                                          \
+            int q0 = yoff[y], q1 = yoff[y + 1];                                                                      \
+            if (q0 == q1) continue;                                                                                  \
+            for (int x = 0; x < nx; x++) {                                                                           \
+                V s[NV], t;                                                                                          \
+                float *p = m + (size_t)x * cs;                                                                       \
+                UNROLL for (int j = 0; j < NV; j++) memcpy(&s[j], p + j * W, sizeof(t));                             \
+                for (int q = q0; q < q1; q++) {                                                                      \
+                    const float *u = U + ((size_t)ybin[q] * nx + x) * CB + col;                                      \
+                    UNROLL for (int j = 0; j < NV; j++) {                                                            \
+                        memcpy(&t, u + j * W, sizeof(t));                                                            \
+                        s[j] += ywt[q] * t;                                                                          \
+                    }                                                                                                \
+                }                                                                                                    \
+                UNROLL for (int j = 0; j < NV; j++) memcpy(p + j * W, &s[j], sizeof(t));                             \
+            }                                                                                                        \
+        }                                                                                                            \
     }
 
 /* per set: N channels a call, and CPAD (the padded tail of a block) */

@@ -100,6 +100,8 @@ bench/%: CFLAGS += $(INC_ALL)
 
 # the mining core's NMS loop is written to vectorise
 src/core/ohem.o: CFLAGS += -O3
+# and RoIAlign's loops over channels and its transposes (unrolled)
+src/core/roi_align.o: CFLAGS += -O3
 # so are the kernels' loops (no trapping math lets a select vectorise; the results
 # stay those of the source)
 src/cpu/kernels.o: CFLAGS += -O3 -fno-trapping-math

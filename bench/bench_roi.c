@@ -1,10 +1,16 @@
 /* bench_roi.c: `make bench` (after bench/bench). Time per RoI of RoIAlign forward and
- * backward (size 7, sampling 2, and adaptive) and of RoI max pooling on a 256-channel
- * 26 x 26 map with 256 RoIs of random size, one thread, best of several repetitions
- * (CLOCK_MONOTONIC). For scale, also a per-sample-point RoIAlign forward (four indices
- * and four weights precomputed per point, then every channel), the usual CPU layout.
- * Prints a markdown section to stdout and, with -a, appends it to FILE too.
- *   bench/bench_roi [-quick] [-a FILE] */
+ * backward (sampling 2, and adaptive), on the (c, h, w) map and on its HWC copy
+ * (roi_align_map_hwc, and roi_align_map_chw after the backward, timed once per 256
+ * RoIs as [roipool] does them once per image),
+ * and of RoI max pooling, with 256 RoIs of random size on two maps: 256 channels,
+ * 26 x 26, size 7, and cfg/fashion-frcnn.cfg's 64 channels, 16 x 16, size 5 (RoIs of
+ * 1.5 to 8 cells). One thread, best of several repetitions (CLOCK_MONOTONIC). For
+ * scale, also a per-sample-point RoIAlign forward (four indices and four weights
+ * precomputed per point, then every channel), the usual CPU layout.
+ * Prints a markdown section to stdout and, with -a, appends it to FILE too. -bits
+ * runs the HWC functions on that set of vectors (roi_align_hwc_select: 512, 256 or
+ * 128) instead of the widest the CPU has.
+ *   bench/bench_roi [-quick] [-a FILE] [-bits N] */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdarg.h>
@@ -18,7 +24,10 @@
 #include "roi_align.h"
 #include "bench_util.h"
 
-enum { C = 256, H = 26, W = 26, SIZE = 7, NROI = 256 };
+enum { NROI = 256 };
+
+/* the map and output of the section being run */
+static int C, H, W, SIZE;
 
 
 static uint64_t rng = 88172645463325252ull;
@@ -75,6 +84,8 @@ static void point_align_forward(const float *map, const float roi[4], int sampli
 
 typedef struct {
     const float *map, *dout;
+    float *hwc;  /* the map's HWC copy, remade by run_align_hwc at RoI 0 */
+    float *dhwc; /* dmap in HWC for run_align_bwd_hwc: taken there at RoI 0, back at the last */
     float *out, *dmap;
     int *argmax;
     float (*rois)[4];
@@ -87,14 +98,25 @@ static void run_align_fwd(const bench_args *a, int r)
 {
     roi_align_forward(a->map, C, H, W, a->rois[r], SIZE, a->sampling, a->out + (size_t)r * C * SIZE * SIZE);
 }
+static void run_align_hwc(const bench_args *a, int r)
+{
+    if (r == 0) roi_align_map_hwc(a->map, C, H, W, a->hwc);
+    roi_align_forward_hwc(a->hwc, C, H, W, a->rois[r], SIZE, a->sampling, a->out + (size_t)r * C * SIZE * SIZE);
+}
 static void run_align_bwd(const bench_args *a, int r)
 {
     roi_align_backward(a->dout + (size_t)r * C * SIZE * SIZE, C, H, W, a->rois[r], SIZE, a->sampling, a->dmap);
 }
+static void run_align_bwd_hwc(const bench_args *a, int r)
+{
+    if (r == 0) roi_align_map_hwc(a->dmap, C, H, W, a->dhwc);
+    roi_align_backward_hwc(a->dout + (size_t)r * C * SIZE * SIZE, C, H, W, a->rois[r], SIZE, a->sampling, a->dhwc);
+    if (r == NROI - 1) roi_align_map_chw(a->dhwc, C, H, W, a->dmap);
+}
 static void run_align_both(const bench_args *a, int r)
 {
-    run_align_fwd(a, r);
-    run_align_bwd(a, r);
+    run_align_hwc(a, r);
+    run_align_bwd_hwc(a, r);
 }
 static void run_point_fwd(const bench_args *a, int r)
 {
@@ -133,60 +155,54 @@ static double best_of(bench_fn fn, const bench_args *a, int reps)
 static void row(const char *what, double sec)
 {
     double per_roi = sec / NROI;
-    out("| %s | %.1f us/RoI, %.2f ns/output |\n", what, per_roi * 1e6, per_roi * 1e9 / (C * SIZE * SIZE));
+    out("| %s | %.2f us/RoI, %.2f ns/output |\n", what, per_roi * 1e6, per_roi * 1e9 / (C * SIZE * SIZE));
 }
 
-int main(int argc, char **argv)
+/* One table: c channels, an h x w map, size x size bins, RoIs of lo to hi cells a
+ * side anywhere inside the map. Returns 0, or 1 out of memory or on a non-finite
+ * result. */
+static int section(int c, int h, int w, int size, float lo, float hi, int reps)
 {
-    int reps = 15;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-quick")) {
-            reps = 3;
-        } else if (!strcmp(argv[i], "-a") && i + 1 < argc) {
-            if (!(report = fopen(argv[++i], "a"))) {
-                fprintf(stderr, "bench_roi: cannot append to %s\n", argv[i]);
-                return 1;
-            }
-        } else {
-            fprintf(stderr, "usage: bench_roi [-quick] [-a FILE]\n");
-            return 2;
-        }
-    }
-    char cpu[256] = "?";
-    cpu_model(cpu, sizeof(cpu));
+    C = c, H = h, W = w, SIZE = size;
     size_t nout = (size_t)NROI * C * SIZE * SIZE;
     float *map = malloc(sizeof(float) * C * H * W), *dmap = calloc(C * H * W, sizeof(float));
+    float *hwc = malloc(sizeof(float) * roi_align_hwc_channels(C) * H * W);
+    float *dhwc = malloc(sizeof(float) * roi_align_hwc_channels(C) * H * W);
     float *feat = malloc(sizeof(float) * nout), *ref = malloc(sizeof(float) * nout);
     float *dout = malloc(sizeof(float) * nout);
     int *argmax = malloc(sizeof(int) * nout);
     float(*rois)[4] = malloc(sizeof(float[4]) * NROI);
-    if (!map || !dmap || !feat || !ref || !dout || !argmax || !rois) {
+    if (!map || !dmap || !hwc || !dhwc || !feat || !ref || !dout || !argmax || !rois) {
         fprintf(stderr, "bench_roi: out of memory\n");
         return 1;
     }
     for (int i = 0; i < C * H * W; i++) map[i] = unit() * 2 - 1;
     for (size_t i = 0; i < nout; i++) dout[i] = unit() * 2 - 1;
-    /* RoIs 2..26 pixels a side, anywhere inside the map */
     for (int r = 0; r < NROI; r++) {
-        float bw = 2 + 24 * unit(), bh = 2 + 24 * unit();
+        float bw = lo + (hi - lo) * unit(), bh = lo + (hi - lo) * unit();
         float x = unit() * (W - bw), y = unit() * (H - bh);
         rois[r][0] = x, rois[r][1] = y, rois[r][2] = x + bw, rois[r][3] = y + bh;
     }
-    bench_args a = {map, dout, feat, dmap, argmax, rois, 2};
+    bench_args a = {map, dout, hwc, dhwc, feat, dmap, argmax, rois, 2};
 
-    out("\n## RoI feature extraction (bench/bench_roi)\n\n");
-    out("Machine: %s, %ld cores online; one thread, no BLAS. %d channels, %dx%d map, output %dx%d,\n",
-           cpu, sysconf(_SC_NPROCESSORS_ONLN), C, H, W, SIZE, SIZE);
-    out("%d RoIs of 2..26 pixels a side, each chunk of 16 RoIs timed %d times, best kept.\n\n", NROI, reps);
+    out("\n%d channels, %dx%d map, output %dx%d, %d RoIs of %g..%g pixels a side (one thread, no BLAS;\n",
+        C, H, W, SIZE, SIZE, NROI, lo, hi);
+    out("each chunk of 16 RoIs timed %d times, best kept).\n\n", reps);
     out("| measurement | result |\n|---|---|\n");
     double tf = best_of(run_align_fwd, &a, reps);
     row("RoIAlign forward, sampling 2", tf);
+    memcpy(ref, feat, sizeof(float) * nout);
+    double th = best_of(run_align_hwc, &a, reps);
+    int same = !memcmp(ref, feat, sizeof(float) * nout);
+    row(same ? "RoIAlign forward from HWC, sampling 2 (the same bytes)"
+             : "RoIAlign forward from HWC, sampling 2 (DIFFERENT bytes)",
+        th);
     double tb = best_of(run_align_bwd, &a, reps);
     row("RoIAlign backward, sampling 2", tb);
-    row("RoIAlign forward + backward, sampling 2", best_of(run_align_both, &a, reps));
+    double tbh = best_of(run_align_bwd_hwc, &a, reps);
+    row("RoIAlign backward into HWC, sampling 2", tbh);
+    row("RoIAlign forward + backward in HWC, sampling 2", best_of(run_align_both, &a, reps));
     double tp = best_of(run_point_fwd, &a, reps);
-    memcpy(ref, feat, sizeof(float) * nout);
-    for (int r = 0; r < NROI; r++) run_align_fwd(&a, r);
     double diff = 0;
     for (size_t i = 0; i < nout; i++) diff = fmax(diff, fabs(feat[i] - ref[i]));
     char what[160];
@@ -194,20 +210,55 @@ int main(int argc, char **argv)
     row(what, tp);
     a.sampling = 0;
     row("RoIAlign forward, adaptive sampling (sampling 0)", best_of(run_align_fwd, &a, reps));
+    row("RoIAlign forward from HWC, adaptive sampling", best_of(run_align_hwc, &a, reps));
     row("RoIAlign backward, adaptive sampling", best_of(run_align_bwd, &a, reps));
+    row("RoIAlign backward into HWC, adaptive sampling", best_of(run_align_bwd_hwc, &a, reps));
     row("RoI max pooling forward", best_of(run_max_fwd, &a, reps));
     row("RoI max pooling backward", best_of(run_max_bwd, &a, reps));
-    out("\nper-point layout / ours, forward: %.2fx\n", tp / tf);
+    out("\nsampling 2: forward from HWC %.2fx faster, backward into HWC %.2fx; the per-point layout %.2fx slower\n",
+        tf / th, tb / tbh, tp / tf);
     double sum = 0;
     for (int i = 0; i < C * H * W; i++) sum += dmap[i];
-    if (!isfinite(sum)) return 1;
     free(map);
     free(dmap);
+    free(hwc);
+    free(dhwc);
     free(feat);
     free(ref);
     free(dout);
     free(argmax);
     free(rois);
+    return !isfinite(sum) || !same;
+}
+
+int main(int argc, char **argv)
+{
+    int reps = 15, bits = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-quick")) {
+            reps = 3;
+        } else if (!strcmp(argv[i], "-bits") && i + 1 < argc) {
+            bits = atoi(argv[++i]);
+            if (roi_align_hwc_select(bits) != 0) {
+                fprintf(stderr, "bench_roi: -bits %s: expected 512, 256 or 128 that this CPU runs\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "-a") && i + 1 < argc) {
+            if (!(report = fopen(argv[++i], "a"))) {
+                fprintf(stderr, "bench_roi: cannot append to %s\n", argv[i]);
+                return 1;
+            }
+        } else {
+            fprintf(stderr, "usage: bench_roi [-quick] [-a FILE] [-bits N]\n");
+            return 2;
+        }
+    }
+    char cpu[256] = "?";
+    cpu_model(cpu, sizeof(cpu));
+    out("\n## RoI feature extraction (bench/bench_roi)\n");
+    out("\nMachine: %s, %ld cores online; the HWC functions on %s vectors.\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+        bits == 512 ? "512-bit" : bits == 256 ? "256-bit" : bits == 128 ? "128-bit" : "the widest");
+    if (section(256, 26, 26, 7, 2, 26, reps) || section(64, 16, 16, 5, 1.5f, 8, reps)) return 1;
     if (report && fclose(report)) {
         fprintf(stderr, "bench_roi: cannot write the report\n");
         return 1;

@@ -408,6 +408,151 @@ static void test_align_adjoint(void **state)
     }
 }
 
+/* The HWC path (roi_align_map_hwc, then roi_align_forward_hwc; roi_align_backward_hwc
+ * and roi_align_map_chw) on one set of vectors (bits): the layout with its zero
+ * padding, then on channel counts below, at and past the vector widths and the block
+ * of 64 (1, 3, 13, 16, 17, 40, 64, 65, 130), random RoIs of every kind (partly
+ * outside, beyond the margin, empty, inverted, far larger than the map) and a few
+ * fixed ones: each forward output against the oracle and equal to the CHW path's to
+ * the byte (the same float operations in the same order), nothing written past the
+ * output; the backward of the same RoIs in turn into a non-zero map, taken to HWC and
+ * back, equal to the CHW backward's to the byte with the padding still zero, and each
+ * RoI's HWC pair adjoint. A map 150 wide takes the backward's spread in chunks of
+ * columns. */
+static void align_hwc_case(int bits)
+{
+    rng_seed(107);
+    static const shape hshapes[] = {{1, 5, 7}, {3, 9, 13}, {13, 16, 16}, {16, 1, 9}, {17, 9, 1},
+                                    {40, 6, 5}, {64, 16, 16}, {65, 6, 11}, {130, 7, 5}, {5, 3, 150}};
+    static const int hsizes[] = {1, 2, 5, 7};
+    const float fixed[][4] = {{-3, -2, 4, 5}, {10, 3, 30, 12}, {-9, -9, -1.6f, -1.6f}, {4, 4, 4, 6},
+                              {5, 5, 2, 8}, {NAN, 0, 3, 3}, {-300, -200, 250, 400}, {0.25f, 0.75f, 2.75f, 1.25f}};
+    long bins = 0, skipped = 0, failures = 0;
+    for (int si = 0; si < (int)(sizeof(hshapes) / sizeof(hshapes[0])); si++) {
+        shape s = hshapes[si];
+        int cs = roi_align_hwc_channels(s.c);
+        long n = (long)s.c * s.h * s.w, nh = (long)cs * s.h * s.w;
+        assert_true(cs >= s.c && cs % 16 == 0 && cs - s.c < 16);
+        float *m = malloc(n * sizeof(float)), *hwc = malloc(nh * sizeof(float));
+        double *md = malloc(n * sizeof(double));
+        random_map(m, md, n, 0);
+        for (long i = 0; i < nh; i++) hwc[i] = NAN;
+        roi_align_map_hwc(m, s.c, s.h, s.w, hwc);
+        for (int y = 0; y < s.h; y++)
+            for (int x = 0; x < s.w; x++)
+                for (int k = 0; k < cs; k++) {
+                    float got = hwc[((long)y * s.w + x) * cs + k];
+                    float want = k < s.c ? m[((long)k * s.h + y) * s.w + x] : 0;
+                    if (memcmp(&got, &want, sizeof(float)))
+                        fail_msg("hwc c=%d h=%d w=%d: (%d, %d, %d) = %g, want %g", s.c, s.h, s.w, y, x, k, got, want);
+                }
+        for (int zi = 0; zi < 4; zi++) {
+            int size = hsizes[zi];
+            long no = (long)s.c * size * size;
+            float *o = malloc((no + 16) * sizeof(float)), *ref = malloc(no * sizeof(float));
+            double *want = malloc(no * sizeof(double));
+            unsigned char *edge = malloc(size * size);
+            float *g = malloc(no * sizeof(float)), *dm = malloc(n * sizeof(float));
+            float *dref = malloc(n * sizeof(float)), *dh = malloc(nh * sizeof(float));
+            random_map(dm, NULL, n, 0);
+            memcpy(dref, dm, n * sizeof(float));
+            roi_align_map_hwc(dm, s.c, s.h, s.w, dh);
+            for (int sampling = 0; sampling <= 3; sampling++)
+                for (int t = 0; t < 14; t++) {
+                    float roi[4];
+                    if (t < 8) memcpy(roi, fixed[t], sizeof(roi));
+                    else random_roi(s.h, s.w, roi);
+                    random_map(g, NULL, no, 0);
+                    roi_align_backward(g, s.c, s.h, s.w, roi, size, sampling, dref);
+                    roi_align_backward_hwc(g, s.c, s.h, s.w, roi, size, sampling, dh);
+                    for (long i = 0; i < no + 16; i++) o[i] = 99;
+                    roi_align_forward_hwc(hwc, s.c, s.h, s.w, roi, size, sampling, o);
+                    if (t % 3 == 0) { /* <forward(x), g> = <x, backward(g)>, from a zero map */
+                        float *dx = calloc(nh, sizeof(float));
+                        roi_align_backward_hwc(g, s.c, s.h, s.w, roi, size, sampling, dx);
+                        double a = 0, bb = 0, scale = 0;
+                        for (long i = 0; i < no; i++) a += (double)o[i] * g[i], scale += fabs((double)o[i] * g[i]);
+                        for (long i = 0; i < nh; i++)
+                            bb += (double)hwc[i] * dx[i], scale += fabs((double)hwc[i] * dx[i]);
+                        if (!(fabs(a - bb) <= 1e-5 * (scale + 1e-30)) && failures++ < 10)
+                            print_error("hwc adjoint c=%d size=%d sampling=%d: %.9g vs %.9g\n", s.c, size,
+                                        sampling, a, bb);
+                        free(dx);
+                    }
+                    roi_align_forward(m, s.c, s.h, s.w, roi, size, sampling, ref);
+                    oracle_align(md, s.c, s.h, s.w, roi, size, sampling, want, edge);
+                    for (long i = no; i < no + 16; i++)
+                        if (o[i] != 99) fail_msg("hwc c=%d size=%d: out[%ld] written past the end", s.c, size, i);
+                    if (memcmp(o, ref, no * sizeof(float)))
+                        for (long i = 0; i < no; i++)
+                            if (memcmp(&o[i], &ref[i], sizeof(float)) && failures++ < 10)
+                                print_error("hwc c=%d h=%d w=%d size=%d sampling=%d roi=(%.9g %.9g %.9g %.9g) "
+                                            "out[%ld] = %.9g, CHW path %.9g\n",
+                                            s.c, s.h, s.w, size, sampling, roi[0], roi[1], roi[2], roi[3], i, o[i],
+                                            ref[i]);
+                    for (long i = 0; i < no; i++) {
+                        int b = (int)(i % (size * size));
+                        if (i < size * size) bins++;
+                        if (edge[b]) {
+                            skipped += i < size * size;
+                            continue;
+                        }
+                        int bad = isnan(roi[0]) ? !(o[i] == 0) : !(fabs(o[i] - want[i]) <= ALIGN_TOL);
+                        if (bad && failures++ < 10)
+                            print_error("hwc c=%d h=%d w=%d size=%d sampling=%d roi=(%.9g %.9g %.9g %.9g) "
+                                        "out[%ld] = %.9g, oracle %.9g\n",
+                                        s.c, s.h, s.w, size, sampling, roi[0], roi[1], roi[2], roi[3], i, o[i],
+                                        want[i]);
+                    }
+                }
+            for (long i = 0; i < nh; i++)
+                if (i % cs >= s.c && dh[i] != 0 && failures++ < 10)
+                    print_error("hwc backward c=%d size=%d: padding %ld = %g\n", s.c, size, i, dh[i]);
+            roi_align_map_chw(dh, s.c, s.h, s.w, dm);
+            if (memcmp(dm, dref, n * sizeof(float)))
+                for (long i = 0; i < n; i++)
+                    if (memcmp(&dm[i], &dref[i], sizeof(float)) && failures++ < 10)
+                        print_error("hwc backward c=%d h=%d w=%d size=%d: dmap[%ld] = %.9g, CHW path %.9g\n", s.c,
+                                    s.h, s.w, size, i, dm[i], dref[i]);
+            free(o);
+            free(ref);
+            free(want);
+            free(edge);
+            free(g);
+            free(dm);
+            free(dref);
+            free(dh);
+        }
+        free(m);
+        free(md);
+        free(hwc);
+    }
+    print_message("align hwc, %d-bit vectors: %ld bins, %ld skipped at the margin's edge\n", bits, bins, skipped);
+    assert_int_equal(failures, 0);
+    /* the fixed RoIs' whole-number corners put points on the margin's edge more often
+     * than random ones do (those bins are still held to the CHW path's bytes) */
+    assert_true(skipped * 20 <= bins);
+}
+
+/* align_hwc_case on each set of vectors the CPU runs (AVX-512, AVX2, SSE), then the
+ * default; a width that is not one of them is refused. */
+static void test_align_hwc(void **state)
+{
+    (void)state;
+    static const int widths[] = {512, 256, 128};
+    assert_int_equal(roi_align_hwc_select(64), -1);
+    assert_int_equal(roi_align_hwc_select(-1), -1);
+    assert_int_equal(roi_align_hwc_select(128), 0); /* every x86-64 CPU has SSE */
+    for (int i = 0; i < 3; i++) {
+        if (roi_align_hwc_select(widths[i]) != 0) {
+            print_message("this CPU lacks %d-bit vectors: skipped\n", widths[i]);
+            continue;
+        }
+        align_hwc_case(widths[i]);
+    }
+    assert_int_equal(roi_align_hwc_select(0), 0);
+}
+
 /* ---- RoI max pooling ---- */
 
 /* By hand: on a 4 x 4 ramp, RoI (0, 0)-(1, 1) rounds to rows and columns 0..1, so at
@@ -550,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_align_dense_sampling),
         cmocka_unit_test(test_align_backward_fd),
         cmocka_unit_test(test_align_adjoint),
+        cmocka_unit_test(test_align_hwc),
         cmocka_unit_test(test_max_known),
         cmocka_unit_test(test_max_forward),
         cmocka_unit_test(test_max_nonfinite),

@@ -14,7 +14,10 @@
  * serve all four, so with the four channels interleaved (4x4 transposes) every weight
  * is one 4-wide vector operation. They make the same float operations in the same
  * order as the one-channel code, which stays for the remaining channels (and is what
- * the tests exercise on maps of 1 to 3 channels). Max pooling does the same. */
+ * the tests exercise on maps of 1 to 3 channels). Max pooling does the same.
+ *
+ * The HWC functions do the same sums on a channels-last copy of the map, where one
+ * weight scales a whole vector of a pixel's channels (see "The HWC path" below). */
 #include "roi_align.h"
 
 #include <assert.h>
@@ -379,11 +382,324 @@ static void align_scatter(const float *dout, int c, int h, int w, int size, cons
     }
 }
 
-/* Builds both axes of the RoI on the stack, then gathers (forward) or scatters
- * (backward). A RoI with a non-finite corner, or none of whose points is inside the
- * margin, gives zeros (forward) or adds nothing (backward). */
-static void align_run(const float *src, int c, int h, int w, const float roi[4], int size,
-                      int sampling, float *dst, int backward)
+/* ---- The HWC path: the map in (h, w, cs) layout, a pixel's channels contiguous
+ * and padded with zeros to cs, a multiple of CPAD, so that one weight scales a vector
+ * of channels with no transposes and no tails. The kernels come in three sets, one
+ * for each width of vector: AVX-512 (16 floats), AVX2 (8) and the baseline SSE (4),
+ * each with the vector type of its width (GCC splits a wider one through memory);
+ * the widest the CPU runs is taken. All three make the same float operations in the
+ * same order, so the same bytes. ---- */
+#define INNER static inline __attribute__((always_inline))
+#define UNROLL _Pragma("GCC unroll 8") /* the loops over a call's vectors */
+#define CB 64   /* channels of a block: the stack holds (span + bins) x CB floats */
+#define CPAD 16 /* the channels of a pixel are a multiple of this */
+#define XC 64   /* map columns of the backward's spread at a time (its stack: size x XC x CB floats) */
+typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
+#define AVX512 __attribute__((target("avx512f")))
+/* (tuned as for Haswell: GCC's generic tuning splits each unaligned 256-bit load
+ * and store in two) */
+#define AVX2 __attribute__((target("avx2,tune=haswell")))
+
+int roi_align_hwc_channels(int c)
+{
+    return (c + CPAD - 1) / CPAD * CPAD;
+}
+
+/* dst[j * lddst + i] = src[i * ldsrc + j] for i < rows, j < cols: 8 x 8 blocks
+ * transposed in vectors (the rest one by one). */
+INNER void transpose8(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst)
+{
+    int r8 = rows / 8 * 8, c8 = cols / 8 * 8;
+    for (int j = 0; j < c8; j += 8) {
+        for (int i = 0; i < r8; i += 8) {
+            f8 r[8], t[8], u[8];
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; q++) memcpy(&r[q], src + (i + q) * ldsrc + j, sizeof(f8));
+#pragma GCC unroll 4
+            for (int q = 0; q < 8; q += 2) {
+                t[q] = __builtin_shufflevector(r[q], r[q + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+                t[q + 1] = __builtin_shufflevector(r[q], r[q + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+            }
+#pragma GCC unroll 2
+            for (int q = 0; q < 8; q += 4) {
+                u[q] = __builtin_shufflevector(t[q], t[q + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+                u[q + 1] = __builtin_shufflevector(t[q], t[q + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+                u[q + 2] = __builtin_shufflevector(t[q + 1], t[q + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+                u[q + 3] = __builtin_shufflevector(t[q + 1], t[q + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+            }
+            /* u[q] holds columns q and q + 4 of rows 0..3, u[4 + q] of rows 4..7 */
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++) {
+                f8 lo = __builtin_shufflevector(u[q], u[q + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+                f8 hi = __builtin_shufflevector(u[q], u[q + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+                memcpy(dst + (j + q) * lddst + i, &lo, sizeof(f8));
+                memcpy(dst + (j + q + 4) * lddst + i, &hi, sizeof(f8));
+            }
+        }
+        for (int q = j; q < j + 8; q++)
+            for (int i = r8; i < rows; i++) dst[q * lddst + i] = src[i * ldsrc + q];
+    }
+    for (int q = c8; q < cols; q++)
+        for (int i = 0; i < rows; i++) dst[q * lddst + i] = src[i * ldsrc + q];
+}
+
+/* transpose8 with 4 x 4 blocks (SSE). */
+static void transpose4(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst)
+{
+    int r4 = rows / 4 * 4, c4 = cols / 4 * 4;
+    for (int j = 0; j < c4; j += 4) {
+        for (int i = 0; i < r4; i += 4) {
+            f4 r[4];
+            f4_transpose(f4_load(src + i * ldsrc + j), f4_load(src + (i + 1) * ldsrc + j),
+                         f4_load(src + (i + 2) * ldsrc + j), f4_load(src + (i + 3) * ldsrc + j), r);
+            for (int q = 0; q < 4; q++) f4_store(dst + (j + q) * lddst + i, r[q]);
+        }
+        for (int q = j; q < j + 4; q++)
+            for (int i = r4; i < rows; i++) dst[q * lddst + i] = src[i * ldsrc + q];
+    }
+    for (int q = c4; q < cols; q++)
+        for (int i = 0; i < rows; i++) dst[q * lddst + i] = src[i * ldsrc + q];
+}
+
+AVX512 static void transpose_512(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst)
+{
+    transpose8(src, ldsrc, rows, cols, dst, lddst);
+}
+
+AVX2 static void transpose_256(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst)
+{
+    transpose8(src, ldsrc, rows, cols, dst, lddst);
+}
+
+/* align_gather for N = NV W channels, vectors V of W floats in the ISA of attribute A:
+ * from channel k of the map (cs a pixel) into column col of v (nx x CB: the bin
+ * row's map rows combined over the column span) and of bins (size x size, CB). The
+ * same float operations in the same order as align_gather, per channel; the NV
+ * vectors' sums side by side, so that their additions overlap. */
+#define HWC_GATHER(name, A, W, NV)                                                                                   \
+    A static void name(const float *hwc, int cs, int w, int k, int col, int size, const roi_axis *ay,                \
+                       const roi_axis *ax, float *v, float *bins)                                                    \
+    {                                                                                                                \
+        typedef float V __attribute__((vector_size(W * sizeof(float))));                                             \
+        int nx = ax->hi - ax->lo + 1;                                                                                \
+        const float *m = hwc + (size_t)ax->lo * cs + k;                                                              \
+        for (int py = 0; py < size; py++) {                                                                          \
+            int e0 = ay->off[py], e1 = ay->off[py + 1];                                                              \
+            float *b = bins + (size_t)py * size * CB + col;                                                          \
+            if (e0 == e1) {                                                                                          \
+                for (int px = 0; px < size; px++) memset(b + px * CB, 0, NV * W * sizeof(float));                    \
+                continue;                                                                                            \
+            }                                                                                                        \
+            for (int x = 0; x < nx; x++) {                                                                           \
+                V s[NV], t;                                                                                          \
+                const float *r = m + ((size_t)(ay->idx[e0] + ay->lo) * w + x) * cs;                                  \
+                UNROLL for (int j = 0; j < NV; j++) {                                                                \
+                    memcpy(&t, r + j * W, sizeof(t));                                                                \
+                    s[j] = ay->wt[e0] * t;                                                                           \
+                }                                                                                                    \
+                for (int e = e0 + 1; e < e1; e++) {                                                                  \
+                    r = m + ((size_t)(ay->idx[e] + ay->lo) * w + x) * cs;                                            \
+                    UNROLL for (int j = 0; j < NV; j++) {                                                            \
+                        memcpy(&t, r + j * W, sizeof(t));                                                            \
+                        s[j] += ay->wt[e] * t;                                                                       \
+                    }                                                                                                \
+                }                                                                                                    \
+                UNROLL for (int j = 0; j < NV; j++) memcpy(v + (size_t)x * CB + col + j * W, &s[j], sizeof(t));      \
+            }                                                                                                        \
+            for (int px = 0; px < size; px++, b += CB) {                                                             \
+                V s[NV], t;                                                                                          \
+                UNROLL for (int j = 0; j < NV; j++) s[j] = (V){0};                                                   \
+                for (int e = ax->off[px]; e < ax->off[px + 1]; e++) {                                                \
+                    const float *u = v + (size_t)ax->idx[e] * CB + col;                                              \
+                    UNROLL for (int j = 0; j < NV; j++) {                                                            \
+                        memcpy(&t, u + j * W, sizeof(t));                                                            \
+                        s[j] += ax->wt[e] * t;                                                                       \
+                    }                                                                                                \
+                }                                                                                                    \
+                UNROLL for (int j = 0; j < NV; j++) memcpy(b + j * W, &s[j], sizeof(t));                             \
+            }                                                                                                        \
+        }                                                                                                            \
+    }
+
+/* align_scatter for N = NV W channels, as HWC_GATHER, over columns x0 .. x1 - 1 of
+ * the span: from column col of bins (the RoI's gradient, size x size, CB) through U
+ * (size, x1 - x0, CB: each bin row's gradient spread over those columns) into
+ * channel k of dmap (cs a pixel). The transposed axes as align_scatter's; the same
+ * float operations in the same order, per channel. */
+#define HWC_SCATTER(name, A, W, NV)                                                                                  \
+    A static void name(const float *bins, int cs, int w, int k, int col, int size, const roi_axis *ay,               \
+                       const roi_axis *ax, int x0, int x1, const int *xoff, const int *xbin, const float *xwt,       \
+                       const int *yoff, const int *ybin, const float *ywt, float *U, float *dmap)                    \
+    {                                                                                                                \
+        typedef float V __attribute__((vector_size(W * sizeof(float))));                                             \
+        int nx = x1 - x0, ny = ay->hi - ay->lo + 1;                                                                  \
+        for (int py = 0; py < size; py++) {                                                                          \
+            if (ay->off[py] == ay->off[py + 1]) continue;                                                            \
+            const float *d = bins + (size_t)py * size * CB + col;                                                    \
+            for (int x = 0; x < nx; x++) {                                                                           \
+                V s[NV], t;                                                                                          \
+                UNROLL for (int j = 0; j < NV; j++) s[j] = (V){0};                                                   \
+                for (int q = xoff[x0 + x]; q < xoff[x0 + x + 1]; q++)                                                \
+                    UNROLL for (int j = 0; j < NV; j++) {                                                            \
+                        memcpy(&t, d + (size_t)xbin[q] * CB + j * W, sizeof(t));                                     \
+                        s[j] += xwt[q] * t;                                                                          \
+                    }                                                                                                \
+                UNROLL for (int j = 0; j < NV; j++)                                                                  \
+                    memcpy(U + ((size_t)py * nx + x) * CB + col + j * W, &s[j], sizeof(t));                          \
+            }                                                                                                        \
+        }                                                                                                            \
+        float *m = dmap + ((size_t)ay->lo * w + ax->lo + x0) * cs + k;                                               \
+        for (int y = 0; y < ny; y++, m += (size_t)w * cs) {                                                          \
+            int q0 = yoff[y], q1 = yoff[y + 1];                                                                      \
+            if (q0 == q1) continue;                                                                                  \
+            for (int x = 0; x < nx; x++) {                                                                           \
+                V s[NV], t;                                                                                          \
+                float *p = m + (size_t)x * cs;                                                                       \
+                UNROLL for (int j = 0; j < NV; j++) memcpy(&s[j], p + j * W, sizeof(t));                             \
+                for (int q = q0; q < q1; q++) {                                                                      \
+                    const float *u = U + ((size_t)ybin[q] * nx + x) * CB + col;                                      \
+                    UNROLL for (int j = 0; j < NV; j++) {                                                            \
+                        memcpy(&t, u + j * W, sizeof(t));                                                            \
+                        s[j] += ywt[q] * t;                                                                          \
+                    }                                                                                                \
+                }                                                                                                    \
+                UNROLL for (int j = 0; j < NV; j++) memcpy(p + j * W, &s[j], sizeof(t));                             \
+            }                                                                                                        \
+        }                                                                                                            \
+    }
+
+/* per set: N channels a call, and CPAD (the padded tail of a block) */
+HWC_GATHER(gather_512, AVX512, 16, 4)
+HWC_GATHER(gather_512_pad, AVX512, 16, 1)
+HWC_GATHER(gather_256, AVX2, 8, 8)
+HWC_GATHER(gather_256_pad, AVX2, 8, 2)
+HWC_GATHER(gather_128, , 4, 8)
+HWC_GATHER(gather_128_pad, , 4, 4)
+HWC_SCATTER(scatter_512, AVX512, 16, 4)
+HWC_SCATTER(scatter_512_pad, AVX512, 16, 1)
+HWC_SCATTER(scatter_256, AVX2, 8, 8)
+HWC_SCATTER(scatter_256_pad, AVX2, 8, 2)
+HWC_SCATTER(scatter_128, , 4, 8)
+HWC_SCATTER(scatter_128_pad, , 4, 4)
+
+typedef void (*gather_fn)(const float *hwc, int cs, int w, int k, int col, int size, const roi_axis *ay,
+                          const roi_axis *ax, float *v, float *bins);
+typedef void (*scatter_fn)(const float *bins, int cs, int w, int k, int col, int size, const roi_axis *ay,
+                           const roi_axis *ax, int x0, int x1, const int *xoff, const int *xbin, const float *xwt,
+                           const int *yoff, const int *ybin, const float *ywt, float *U, float *dmap);
+typedef void (*transpose_fn)(const float *src, long ldsrc, int rows, int cols, float *dst, long lddst);
+
+/* One set: its vectors' bits, the channels of a call of gather and scatter (then of
+ * gather_pad and scatter_pad: CPAD), its transpose. */
+typedef struct {
+    int bits, n;
+    gather_fn gather, gather_pad;
+    scatter_fn scatter, scatter_pad;
+    transpose_fn transpose;
+} hwc_set;
+
+static const hwc_set hwc_sets[] = {
+    {512, 64, gather_512, gather_512_pad, scatter_512, scatter_512_pad, transpose_512},
+    {256, 64, gather_256, gather_256_pad, scatter_256, scatter_256_pad, transpose_256},
+    {128, 32, gather_128, gather_128_pad, scatter_128, scatter_128_pad, transpose4},
+};
+
+static int hwc_bits; /* roi_align_hwc_select's; 0: the widest */
+
+static int cpu_has(int bits)
+{
+    return bits == 512 ? __builtin_cpu_supports("avx512f") : bits == 256 ? __builtin_cpu_supports("avx2") : bits == 128;
+}
+
+int roi_align_hwc_select(int bits)
+{
+    if (bits != 0 && (bits != 512 && bits != 256 && bits != 128)) return -1;
+    if (bits && !cpu_has(bits)) return -1;
+    hwc_bits = bits;
+    return 0;
+}
+
+/* The set roi_align_hwc_select chose, or the widest the CPU runs. */
+static const hwc_set *hwc_pick(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (hwc_bits ? hwc_sets[i].bits == hwc_bits : cpu_has(hwc_sets[i].bits)) return &hwc_sets[i];
+    return &hwc_sets[2];
+}
+
+void roi_align_map_hwc(const float *map, int c, int h, int w, float *hwc)
+{
+    long hw = (long)h * w;
+    int cs = roi_align_hwc_channels(c);
+    hwc_pick()->transpose(map, hw, c, (int)hw, hwc, cs);
+    for (long p = 0; p < hw; p++)
+        for (int k = c; k < cs; k++) hwc[p * cs + k] = 0;
+}
+
+void roi_align_map_chw(const float *hwc, int c, int h, int w, float *map)
+{
+    long hw = (long)h * w;
+    hwc_pick()->transpose(hwc, roi_align_hwc_channels(c), (int)hw, c, map, hw);
+}
+
+/* out (c, size, size) from the map in HWC: by blocks of CB channels, each block's
+ * bins transposed into out. */
+static void align_gather_hwc(const float *hwc, int c, int h, int w, int size, const roi_axis *ay,
+                             const roi_axis *ax, float *out)
+{
+    (void)h;
+    const hwc_set *k = hwc_pick();
+    int nx = ax->hi - ax->lo + 1, ss = size * size, cs = roi_align_hwc_channels(c);
+    float v[(size_t)nx * CB], bins[(size_t)ss * CB];
+    for (int k0 = 0; k0 < c; k0 += CB) {
+        int nc = cs - k0 < CB ? cs - k0 : CB;
+        for (int col = 0; col < nc;) {
+            int full = nc - col >= k->n;
+            (full ? k->gather : k->gather_pad)(hwc, cs, w, k0 + col, col, size, ay, ax, v, bins);
+            col += full ? k->n : CPAD;
+        }
+        k->transpose(bins, CB, ss, c - k0 < nc ? c - k0 : nc, out + (size_t)k0 * ss, ss);
+    }
+}
+
+/* dmap (h, w, cs) += the adjoint of align_gather_hwc applied to dout (c, size, size):
+ * by blocks of CB channels, each block of dout transposed into bins (the channels
+ * past c zero), then spread through the transposed axes. */
+static void align_scatter_hwc(const float *dout, int c, int h, int w, int size, const roi_axis *ay,
+                              const roi_axis *ax, float *dmap)
+{
+    (void)h;
+    const hwc_set *k = hwc_pick();
+    int nx = ax->hi - ax->lo + 1, ny = ay->hi - ay->lo + 1, nx_e = ax->off[size], ny_e = ay->off[size];
+    int ss = size * size, cs = roi_align_hwc_channels(c);
+    int xoff[nx + 1], xbin[nx_e + 1], yoff[ny + 1], ybin[ny_e + 1];
+    float xwt[nx_e + 1], ywt[ny_e + 1], U[(size_t)size * (nx < XC ? nx : XC) * CB], bins[(size_t)ss * CB];
+    axis_transpose(ax, size, xoff, xbin, xwt);
+    axis_transpose(ay, size, yoff, ybin, ywt);
+    for (int k0 = 0; k0 < c; k0 += CB) {
+        int nc = cs - k0 < CB ? cs - k0 : CB, real = c - k0 < nc ? c - k0 : nc;
+        k->transpose(dout + (size_t)k0 * ss, ss, real, ss, bins, CB);
+        for (int b = 0; b < ss; b++)
+            for (int q = real; q < nc; q++) bins[(size_t)b * CB + q] = 0;
+        for (int x0 = 0; x0 < nx; x0 += XC) /* a map column takes only its own sums */
+            for (int col = 0, x1 = nx - x0 < XC ? nx : x0 + XC; col < nc;) {
+                int full = nc - col >= k->n;
+                (full ? k->scatter : k->scatter_pad)(bins, cs, w, k0 + col, col, size, ay, ax, x0, x1, xoff, xbin,
+                                                     xwt, yoff, ybin, ywt, U, dmap);
+                col += full ? k->n : CPAD;
+            }
+    }
+}
+
+/* The RoI's axes built on the stack (ax widened to a multiple of four lines for
+ * the CHW vector loops, pad4), then fn(src, ..., dst) over them; a RoI with a
+ * non-finite corner, or none of whose points is inside the margin, calls none (and
+ * returns 0), else returns 1. */
+typedef void (*align_fn)(const float *src, int c, int h, int w, int size, const roi_axis *ay, const roi_axis *ax,
+                         float *dst);
+
+static int align_run(const float *src, int c, int h, int w, const float roi[4], int size, int sampling, int pad4,
+                     align_fn fn, float *dst)
 {
     assert(c > 0 && h > 0 && w > 0 && size > 0 && sampling >= 0);
     int ok = isfinite(roi[0]) && isfinite(roi[1]) && isfinite(roi[2]) && isfinite(roi[3]);
@@ -395,27 +711,36 @@ static void align_run(const float *src, int c, int h, int w, const float roi[4],
     memset(acc, 0, sizeof(acc));
     roi_axis ay = {yidx, ywt, yoff, 0, -1}, ax = {xidx, xwt, xoff, 0, -1};
     axis_build(roi[1], roi[3], h, size, gy, sampling == 0, 0, &ay, acc);
-    axis_build(roi[0], roi[2], w, size, gx, sampling == 0, 1, &ax, acc);
-    int any = ay.hi >= ay.lo && ax.hi >= ax.lo;
-    if (backward) {
-        if (any) align_scatter(src, c, h, w, size, &ay, &ax, dst);
-    } else if (any) {
-        align_gather(src, c, h, w, size, &ay, &ax, dst);
-    } else {
-        memset(dst, 0, (size_t)c * size * size * sizeof(float));
-    }
+    axis_build(roi[0], roi[2], w, size, gx, sampling == 0, pad4, &ax, acc);
+    if (ay.hi < ay.lo || ax.hi < ax.lo) return 0;
+    fn(src, c, h, w, size, &ay, &ax, dst);
+    return 1;
 }
 
 void roi_align_forward(const float *map, int c, int h, int w, const float roi[4], int size,
                        int sampling, float *out)
 {
-    align_run(map, c, h, w, roi, size, sampling, out, 0);
+    if (!align_run(map, c, h, w, roi, size, sampling, 1, align_gather, out))
+        memset(out, 0, (size_t)c * size * size * sizeof(float));
+}
+
+void roi_align_forward_hwc(const float *hwc, int c, int h, int w, const float roi[4], int size, int sampling,
+                           float *out)
+{
+    if (!align_run(hwc, c, h, w, roi, size, sampling, 0, align_gather_hwc, out))
+        memset(out, 0, (size_t)c * size * size * sizeof(float));
 }
 
 void roi_align_backward(const float *dout, int c, int h, int w, const float roi[4], int size,
                         int sampling, float *dmap)
 {
-    align_run(dout, c, h, w, roi, size, sampling, dmap, 1);
+    align_run(dout, c, h, w, roi, size, sampling, 1, align_scatter, dmap);
+}
+
+void roi_align_backward_hwc(const float *dout, int c, int h, int w, const float roi[4], int size, int sampling,
+                            float *dhwc)
+{
+    align_run(dout, c, h, w, roi, size, sampling, 0, align_scatter_hwc, dhwc);
 }
 
 /* Fast R-CNN's bin edges along one axis, clipped to [0, dim]: bin b covers

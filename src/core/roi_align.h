@@ -28,7 +28,9 @@
  *   channels with them. No heap; on the stack (VLAs) at most about
  *   40 (Ex + Ey) + 16 (size + 2)(w + 4) + 4 max(h, w) bytes, where Ex, Ey, the
  *   entries of an axis, are at most size x min(2 x points per bin, side of the map):
- *   about 150 KB for size 7, sampling 2 on a 1000 x 1000 map. Adaptive sampling of a
+ *   about 150 KB for size 7, sampling 2 on a 1000 x 1000 map; the HWC functions
+ *   add 256 (w + size^2) bytes (forward) or 256 size (64 + size) (backward): about
+ *   270 KB and 130 KB for size 7 on a 1000-wide map. Adaptive sampling of a
  *   RoI far larger than the map visits only the points near the map (at most
  *   2 x side + 8 per bin). Max pooling: 16 (w + 1) + 64 size bytes. The float sums
  *   are ordered differently from Detectron2's: results agree to rounding. */
@@ -47,11 +49,45 @@
 void roi_align_forward(const float *map, int c, int h, int w, const float roi[4], int size,
                        int sampling, float *out);
 
+/* The floats of a pixel in roi_align_map_hwc's layout: c rounded up to a multiple
+ * of 16. */
+int roi_align_hwc_channels(int c);
+
+/* The vectors of the HWC functions below: 512 (AVX-512), 256 (AVX2) or 128 bits
+ * (SSE), or 0 (the default) for the widest the CPU runs; all give the same bytes.
+ * Returns 0, or -1 for another value or vectors the CPU lacks. Process-wide: set
+ * it before the functions run (for tests and benchmarks). */
+int roi_align_hwc_select(int bits);
+
+/* map (c, h, w) into hwc (h, w, cs), cs = roi_align_hwc_channels(c):
+ * hwc[(y w + x) cs + ch] = map[(ch h + y) w + x], the channels from c to cs zero. */
+void roi_align_map_hwc(const float *map, int c, int h, int w, float *hwc);
+
+/* roi_align_forward over a map in roi_align_map_hwc's layout, out (c,
+ * size, size) as there: the same float operations in the same order, so the same
+ * bytes, with a pixel's channels in vectors. For many RoIs of one map, after one
+ * transpose of the map. */
+void roi_align_forward_hwc(const float *hwc, int c, int h, int w, const float roi[4], int size, int sampling,
+                           float *out);
+
+/* The inverse of roi_align_map_hwc: hwc (h, w, roi_align_hwc_channels(c)) into map
+ * (c, h, w), the padding dropped. */
+void roi_align_map_chw(const float *hwc, int c, int h, int w, float *map);
+
 /* The adjoint of roi_align_forward: adds dout (c, size, size), through the same
  * bilinear weights, into dmap (c, h, w). Linear, so it serves for gradients and for
  * Darknet's deltas (negative gradients) alike. */
 void roi_align_backward(const float *dout, int c, int h, int w, const float roi[4], int size,
                         int sampling, float *dmap);
+
+/* roi_align_backward into a gradient map in roi_align_map_hwc's layout: adds dout
+ * (c, size, size) into dhwc (h, w, roi_align_hwc_channels(c)), its padding
+ * channels included (with zeros), with the same float operations in the same order
+ * per element as roi_align_backward. So a map taken to HWC, given RoIs' gradients in
+ * turn and brought back by roi_align_map_chw is the same bytes as the map given them
+ * by roi_align_backward. */
+void roi_align_backward_hwc(const float *dout, int c, int h, int w, const float roi[4], int size, int sampling,
+                            float *dhwc);
 
 /* Fast R-CNN's RoI max pooling: the corners are rounded to whole pixels
  * (start = round(x1), end = round(x2), inclusive; width = max(end - start + 1, 1));

@@ -22,6 +22,10 @@ typedef struct {
     int index;              /* this layer's index */
     roi_rows *rows;         /* the RoIs and the rows that hold them; a row carries
                                its max pooling's indexes (outputs ints) in mode max */
+    int images;             /* the network's batch */
+    float *hwc;             /* mode align: each image's map (forward) or its delta
+                               (backward) in roi_align_map_hwc's layout, (images,
+                               h, w, roi_align_hwc_channels(c)) */
 } roipool_state;
 
 static roipool_state *state_of(const layer *l)
@@ -43,6 +47,7 @@ static void state_free(roipool_state *st)
 {
     if (!st) return;
     roi_rows_free(st->rows);
+    free(st->hwc);
     st->magic = 0;
 }
 
@@ -73,8 +78,13 @@ int make_roipool_layer(layer *l, const roipool_options *o, network *net, int ind
     st->opt = *o;
     st->rpn = index - 1;
     st->index = index;
+    st->images = images;
     st->rows = roi_rows_make(images, o->rois, index, o->mode == ROIPOOL_MAX ? l->outputs : 0);
     if (!st->rows) goto fail;
+    if (o->mode == ROIPOOL_ALIGN) {
+        st->hwc = malloc((size_t)images * l->h * l->w * roi_align_hwc_channels(l->c) * sizeof(float));
+        if (!st->hwc) goto fail;
+    }
     fprintf(stderr, "roipool    %d RoIs per image from layer %d (%dx%dx%d), %s %dx%d\n", o->rois,
             o->from, l->w, l->h, l->c, o->mode == ROIPOOL_MAX ? "max" : "align", o->size, o->size);
     return 0;
@@ -123,17 +133,22 @@ static void image_rois(roipool_state *st, const network *net, int b, box *rois,
     for (int i = n; i < R; i++) rois[i] = rois[i % n];
 }
 
-/* The feature of the RoI of row k (of image roi / R) into output row k. */
+/* The feature of the RoI of row k (of image roi / R) into output row k: max pooling
+ * from the map, RoIAlign from the image's map in HWC (hwc_part's). */
 static void cut_row(roipool_state *st, const layer *l, const layer *src, int k)
 {
     const roipool_options *o = &st->opt;
-    int roi = roi_rows_roi(st->rows, k);
-    const float *map = src->output + (size_t)(roi / o->rois) * src->outputs;
+    int roi = roi_rows_roi(st->rows, k), b = roi / o->rois;
     float c[4];
     rcnn_corners(roi_rows_boxes(st->rows)[roi], l->w, l->h, c);
     float *out = l->output + (size_t)k * l->outputs;
-    if (o->mode == ROIPOOL_MAX) roi_max_forward(map, l->c, l->h, l->w, c, o->size, out, roi_rows_ints(st->rows, k));
-    else roi_align_forward(map, l->c, l->h, l->w, c, o->size, o->sampling, out);
+    if (o->mode == ROIPOOL_MAX) {
+        roi_max_forward(src->output + (size_t)b * src->outputs, l->c, l->h, l->w, c, o->size, out,
+                        roi_rows_ints(st->rows, k));
+    } else {
+        size_t hwc = (size_t)l->h * l->w * roi_align_hwc_channels(l->c);
+        roi_align_forward_hwc(st->hwc + b * hwc, l->c, l->h, l->w, c, o->size, o->sampling, out);
+    }
 }
 
 /* Rows [begin, end) of a forward (rows are independent: the kernels' pool splits
@@ -149,9 +164,20 @@ static void cut_part(void *ctx, long begin, long end)
     for (long k = begin; k < end; k++) cut_row(j->st, j->l, j->src, (int)k);
 }
 
-static void cut_rows(roipool_state *st, const layer *l, const layer *src, int rows)
+/* Images [begin, end) of the map into st->hwc (mode align). */
+static void hwc_part(void *ctx, long begin, long end)
+{
+    cut_job *j = ctx;
+    const layer *l = j->l;
+    size_t hwc = (size_t)l->h * l->w * roi_align_hwc_channels(l->c);
+    for (long b = begin; b < end; b++)
+        roi_align_map_hwc(j->src->output + b * j->src->outputs, l->c, l->h, l->w, j->st->hwc + b * hwc);
+}
+
+static void cut_rows(roipool_state *st, const layer *l, const layer *src, int images, int rows)
 {
     cut_job j = {st, l, src};
+    if (st->opt.mode == ROIPOOL_ALIGN) ohem_pool_for(images, 1, hwc_part, &j);
     ohem_pool_for(rows, 32, cut_part, &j);
 }
 
@@ -167,7 +193,8 @@ void forward_roipool_layer(const layer l, network net)
     /* forward_network cleared only the rows of the delta that the batch said (a
      * sparse pass that follows clears those it uses) */
     memset(l.delta, 0, (size_t)roi_rows_delta_rows(st->rows, &net, rows) * l.outputs * sizeof(float));
-    cut_rows(st, &l, &net.layers[st->opt.from], rows);
+    assert(net.batch <= st->images);
+    cut_rows(st, &l, &net.layers[st->opt.from], net.batch, rows);
 }
 
 /* 1 when the n floats at d are all zero (the rows the loss did not train). */
@@ -179,7 +206,10 @@ static int all_zero(const float *d, int n)
 }
 
 /* The backward of the rows of images [begin, end): each image's map takes its rows
- * in row order, whatever the split (the kernels' pool splits images). */
+ * in row order, whatever the split (the kernels' pool splits images). RoIAlign
+ * works on the image's delta in HWC (in st->hwc, which the forward is done with):
+ * taken there before its first non-zero row and brought back after its last, the
+ * same bytes as the CHW backward row by row. */
 typedef struct {
     roipool_state *st;
     const layer *l;
@@ -193,19 +223,26 @@ static void back_part(void *ctx, long begin, long end)
     const layer *l = j->l;
     const roipool_options *o = &st->opt;
     int R = o->rois;
-    for (int row = 0; row < l->batch; row++) {
-        int roi = roi_rows_roi(st->rows, row);
-        if (roi / R < begin || roi / R >= end) continue;
-        float *dmap = j->src->delta + (size_t)(roi / R) * j->src->outputs;
-        const float *d = l->delta + (size_t)row * l->outputs;
-        if (all_zero(d, l->outputs)) continue;
-        if (o->mode == ROIPOOL_MAX) {
-            roi_max_backward(d, roi_rows_ints(st->rows, row), l->c, o->size, dmap);
-        } else {
+    size_t hwc_n = (size_t)l->h * l->w * roi_align_hwc_channels(l->c);
+    for (long b = begin; b < end; b++) {
+        float *dmap = j->src->delta + (size_t)b * j->src->outputs, *dhwc = st->hwc + b * hwc_n;
+        int any = 0;
+        for (int row = 0; row < l->batch; row++) {
+            int roi = roi_rows_roi(st->rows, row);
+            if (roi / R != b) continue;
+            const float *d = l->delta + (size_t)row * l->outputs;
+            if (all_zero(d, l->outputs)) continue;
+            if (o->mode == ROIPOOL_MAX) {
+                roi_max_backward(d, roi_rows_ints(st->rows, row), l->c, o->size, dmap);
+                continue;
+            }
+            if (!any) roi_align_map_hwc(dmap, l->c, l->h, l->w, dhwc);
+            any = 1;
             float c[4];
             rcnn_corners(roi_rows_boxes(st->rows)[roi], l->w, l->h, c);
-            roi_align_backward(d, l->c, l->h, l->w, c, o->size, o->sampling, dmap);
+            roi_align_backward_hwc(d, l->c, l->h, l->w, c, o->size, o->sampling, dhwc);
         }
+        if (any) roi_align_map_chw(dhwc, l->c, l->h, l->w, dmap);
     }
 }
 
@@ -214,6 +251,7 @@ void backward_roipool_layer(const layer l, network net)
     roipool_state *st = state_of(&l);
     layer *src = &net.layers[st->opt.from];
     if (!src->delta) return;
+    assert(net.batch <= st->images);
     back_job j = {st, &l, src};
     ohem_pool_for(net.batch, 2, back_part, &j);
 }

@@ -203,6 +203,24 @@ static double our_forward(network *net, float *in)
 static int not_measured;
 
 #define SETTLE_US 50000
+
+/* One round of ours: the default (wall in *o, CPU in *oc), the inference path off
+ * (*f) and libdarknet's loops (*d), each after a pause. */
+static void our_round(network *net, float *in, double *o, double *oc, double *f, double *d)
+{
+    usleep(SETTLE_US);
+    *o = our_forward(net, in);
+    *oc = last_cpu;
+    ohem_kernels_infer(0);
+    usleep(SETTLE_US);
+    *f = our_forward(net, in);
+    ohem_kernels_infer(1);
+    ohem_kernels_select("darknet");
+    usleep(SETTLE_US);
+    *d = our_forward(net, in);
+    ohem_kernels_select("plugin");
+}
+
 #define MAXREPS 64
 
 /* One network at one batch: OpenCV's forward and ours (the default; the inference
@@ -231,17 +249,7 @@ static void bench_one(const char *what, const char *cfg, int batch, int reps, ui
     for (int r = 0; r < reps; r++) {
         usleep(SETTLE_US);
         c[r] = cv_forward(&cv, &cc[r]);
-        usleep(SETTLE_US);
-        o[r] = our_forward(net, in);
-        oc[r] = last_cpu;
-        ohem_kernels_infer(0);
-        usleep(SETTLE_US);
-        f[r] = our_forward(net, in);
-        ohem_kernels_infer(1);
-        ohem_kernels_select("darknet");
-        usleep(SETTLE_US);
-        d[r] = our_forward(net, in);
-        ohem_kernels_select("plugin");
+        our_round(net, in, &o[r], &oc[r], &f[r], &d[r]);
         if (c[r] < 0) {
             not_measured = 1;
             out("| %s, batch %d | not measured: bench/cv_forward.py stopped | | | | |\n", what, batch);
@@ -275,19 +283,7 @@ static void bench_own(const char *what, const char *cfg, int batch, int reps, ui
     double o[MAXREPS], f[MAXREPS], d[MAXREPS], oc[MAXREPS];
     if (reps > MAXREPS) reps = MAXREPS;
     for (int r = 0; r < 2; r++) our_forward(net, in);
-    for (int r = 0; r < reps; r++) {
-        usleep(SETTLE_US);
-        o[r] = our_forward(net, in);
-        oc[r] = last_cpu;
-        ohem_kernels_infer(0);
-        usleep(SETTLE_US);
-        f[r] = our_forward(net, in);
-        ohem_kernels_infer(1);
-        ohem_kernels_select("darknet");
-        usleep(SETTLE_US);
-        d[r] = our_forward(net, in);
-        ohem_kernels_select("plugin");
-    }
+    for (int r = 0; r < reps; r++) our_round(net, in, &o[r], &oc[r], &f[r], &d[r]);
     double mo = median(o, reps) / batch * 1e3, mf = median(f, reps) / batch * 1e3;
     double md = median(d, reps) / batch * 1e3, moc = median(oc, reps) / batch * 1e3;
     out("| %s, batch %d | %.2f ms (fastest %.2f), CPU %.2f ms | %.2f ms: ours takes **%.2fx** | %.2f ms: %.2fx |\n", what,

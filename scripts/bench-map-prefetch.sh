@@ -8,12 +8,15 @@
 # JPEG, 500 to 1600 pixels wide) copied under N names, each with 1 to 4 seeded random
 # boxes of the 80 COCO classes. Prints each run's wall seconds and the evaluation
 # loop's rate (the progress bar's last img/s: after the list's up-front check and the
-# network's build), then the medians and the median of the pair ratios.
-#   scripts/bench-map-prefetch.sh [N] [PAIRS]      (defaults 120 and 5)
+# network's build), then the medians and the median of the pair ratios. With CMD mine,
+# `ohem mine` over the same list instead (its rate: the progress line's images/s of
+# the ranking pass; the files and summary compared between the two).
+#   scripts/bench-map-prefetch.sh [N] [PAIRS] [map|mine]      (defaults 120, 5, map)
 set -eu
 cd "$(dirname "$0")/.."
 N=${1:-120}
 PAIRS=${2:-5}
+CMD=${3:-map}
 D=bench/tmp-prefetch
 make -s darknet bench/bench_infer
 bench/bench_infer -forwards 1 yolov3-tiny 2>/dev/null
@@ -70,12 +73,17 @@ done
 printf 'classes=80\ntrain=%s/valid.txt\nvalid=%s/valid.txt\nnames=/usr/share/darknet/data/coco.names\n' "$D" "$D" >"$D/bench.data"
 run() { # mode: one run; prints "seconds img/s", keeps its table in $D/map-mode.txt
     t0=$(date +%s.%N)
-    OHEM_PREFETCH=$1 ./darknet detector map "$D/bench.data" "$CFG" "$CFG.weights" >"$D/map-$1.txt" 2>"$D/map-$1.err"
+    if [ "$CMD" = mine ]; then
+        OHEM_PREFETCH=$1 ./darknet ohem mine "$D/bench.data" "$CFG" "$CFG.weights" -out "$D/mine" >"$D/map-$1.txt" 2>"$D/map-$1.err"
+        cat "$D/mine/mine.csv" >>"$D/map-$1.txt"
+    else
+        OHEM_PREFETCH=$1 ./darknet detector map "$D/bench.data" "$CFG" "$CFG.weights" >"$D/map-$1.txt" 2>"$D/map-$1.err"
+    fi
     t1=$(date +%s.%N)
-    rate=$(tr '\r' '\n' <"$D/map-$1.err" | sed -n 's/.*, \([0-9.]*\) img\/s$/\1/p' | tail -1)
+    rate=$(tr '\r' '\n' <"$D/map-$1.err" | sed -n 's/.*, \([0-9.]*\) img\/s$/\1/p; s/^mine: .*, \([0-9.]*\) images\/s, .*/\1/p' | tail -1)
     echo "$t0 $t1 $rate" | awk '{ printf "%.3f %s\n", $2 - $1, $3 }'
 }
-echo "CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(nproc) cores online; $N images, $PAIRS pairs"
+echo "CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(nproc) cores online; $CMD, $N images, $PAIRS pairs"
 run on >/dev/null # warm-up: page cache, plan cache
 echo "pair  off_s  off_img/s  on_s  on_img/s"
 p=1

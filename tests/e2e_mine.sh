@@ -1,7 +1,7 @@
 #!/bin/sh
 # End to end through ./darknet ohem mine: the files it writes and their format
 # (mine.csv ranked hardest first, hard.txt its first N paths, train-hard.txt the
-# training list plus N x K, hard.png), -by errors, -list valid and FILE, the false
+# training list plus N x K, hard.png), the same with OHEM_PREFETCH=off, -by errors, -list valid and FILE, the false
 # positives and misses against detector map's TP and FP at the same -thresh, and the
 # error paths (status 1 for bad input, 2 for bad usage). Exits non-zero at the first
 # failure, saying what failed.
@@ -47,6 +47,17 @@ cmp -s "$D/want-repeat" "$D/m1/train-hard.txt" || fail "train-hard.txt is not tr
 # the repeated list trains
 sed -e "s#^train=.*#train=$D/m1/train-hard.txt#" -e "s#^backup=.*#backup=$D/hard-backup#" "$DATA" >"$D/hard.data"
 expect_status 0 ./darknet detector train "$D/hard.data" "$D/fashion.cfg" "$W" -max_batches 3 -quiet
+
+# the images loaded ahead on the loader thread (the default, as above) or each in its
+# turn (OHEM_PREFETCH=off): the same files and summary, byte for byte
+OHEM_PREFETCH=off expect_status 0 ./darknet ohem mine "$DATA" "$D/fashion.cfg" "$W" -top 5 -repeat 3 -thresh 0.1 -out "$D/m1off"
+grep -v '^mine: \|images/s' "$D/out" >"$D/off.txt"
+expect_status 0 ./darknet ohem mine "$DATA" "$D/fashion.cfg" "$W" -top 5 -repeat 3 -thresh 0.1 -out "$D/m1"
+grep -v '^mine: \|images/s' "$D/out" | sed "s#$D/m1/#$D/m1off/#g; s#$D/m1,#$D/m1off,#g" >"$D/on.txt"
+for f in mine.csv hard.txt train-hard.txt hard.png; do
+    cmp -s "$D/m1off/$f" "$D/m1/$f" || fail "$f differs with OHEM_PREFETCH=off"
+done
+cmp -s "$D/off.txt" "$D/on.txt" || fail "the summary differs with OHEM_PREFETCH=off"
 
 # -by errors: false positives + misses descending, then loss
 expect_status 0 ./darknet ohem mine "$DATA" "$D/fashion.cfg" "$W" -top 3 -thresh 0.1 -by errors -out "$D/m2"

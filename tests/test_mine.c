@@ -1,7 +1,12 @@
 /* test_mine.c: the pieces of `ohem mine` against second computations: an image's
  * loss against a plain forward (inference mode) followed by the [yolo] layer's own
  * training forward and its cost; the per-image matching against a brute-force
- * matcher and against map_evaluate's counts; the ranking against its definition. */
+ * matcher and against map_evaluate's counts; the ranking against its definition; the
+ * figures of a list (mine_images, its images loaded ahead on the loader thread and
+ * with OHEM_PREFETCH=off) against each image loaded, its loss and its detections
+ * computed here one by one, and a broken image or label file in the middle of the
+ * list: the same error both ways, naming it, no image after it mined. */
+#include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "mine.h"
+#include "cli.h"
 #include "map.h"
 #include "oracle.h"
 
@@ -212,12 +219,179 @@ static void test_rank(void **state)
     }
 }
 
+/* libdarknet's PNG writer (stb_image_write) */
+int stbi_write_png(char const *filename, int w, int h, int comp, const void *data, int stride_in_bytes);
+
+#define LDIR "tests/tmp/test_mine"
+#define LN 9  /* images of the list */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Image LDIR/images/name.png (w x h, seeded pixels: blocks of colour, so that the
+ * network sees shapes) with nrows random boxes in its label file; returns its path. */
+static char *write_image(const char *name, int w, int h, int nrows)
+{
+    char path[256], lab[256], text[512] = "";
+    snprintf(path, sizeof(path), LDIR "/images/%s.png", name);
+    snprintf(lab, sizeof(lab), LDIR "/labels/%s.txt", name);
+    unsigned char *px = malloc((size_t)w * h * 3);
+    for (int i = 0; i < w * h * 3; i++) px[i] = (unsigned char)(((i / 3 % w) / 8 * 37 + (i / 3 / w) / 8 * 91 + i % 3 * 50 + rng_u32() % 40) & 255);
+    assert_true(stbi_write_png(path, w, h, 3, px, w * 3) != 0);
+    free(px);
+    for (int r = 0; r < nrows; r++) {
+        float bw = .1f + .5f * rng_unit(), bh = .1f + .5f * rng_unit();
+        size_t len = strlen(text);
+        snprintf(text + len, sizeof(text) - len, "%d %.4f %.4f %.4f %.4f\n", (int)(rng_u32() % 2),
+                 bw / 2 + (1 - bw) * rng_unit(), bh / 2 + (1 - bh) * rng_unit(), bw, bh);
+    }
+    write_file(lab, text);
+    return strdup(path);
+}
+
+/* mine_images with the loader thread (on) or OHEM_PREFETCH=off, stderr into the file
+ * err. */
+static int mine_list(mine_net *m, char **paths, int n, float thresh, mine_figures *fig, const char *err, int on)
+{
+    if (on) unsetenv("OHEM_PREFETCH");
+    else setenv("OHEM_PREFETCH", "off", 1);
+    fflush(stderr);
+    int saved = dup(2), fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    int st = mine_images(m, paths, n, thresh, fig);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    unsetenv("OHEM_PREFETCH");
+    return st;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *s = calloc(1, 65536);
+    size_t len = fread(s, 1, 65535, f);
+    s[len] = 0;
+    fclose(f);
+    return s;
+}
+
+static void test_list_against_images_one_by_one(void **state)
+{
+    (void)state;
+    assert_int_equal(system("rm -rf " LDIR " && mkdir -p " LDIR "/images " LDIR "/labels"), 0);
+    rng_seed(21);
+    char *paths[LN + 1];
+    for (int i = 0; i < LN; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "im%d", i);
+        /* most not square, so that letterboxing and stretching differ; image 3 a negative */
+        paths[i] = write_image(name, 20 + (int)(rng_u32() % 50), 20 + (int)(rng_u32() % 50), i == 3 ? 0 : 1 + (int)(rng_u32() % 3));
+    }
+    write_file(LDIR "/images/broken.png", "not a picture\n");
+    write_file(LDIR "/labels/broken.txt", "0 0.5 0.5 0.2 0.2\n");
+    char *badlabel = write_image("badlabel", 30, 20, 1);
+    write_file(LDIR "/labels/badlabel.txt", "0 0.5 0.5 0.2 0.2\n5 0.5 0.5 0.2 0.2\n");
+    network *net = tiny_network();
+    mine_net m;
+    assert_int_equal(mine_net_init(&m, net), 0);
+    const float thresh = 0.02f;
+    /* the oracle: each image loaded here, its loss through mine_image_loss (resized
+     * there), its detections through detector_detect (its input made there) */
+    mine_figures want[LN];
+    int any_det = 0;
+    for (int i = 0; i < LN; i++) {
+        int ok, nrows, nb, nd = 0;
+        char lab[256];
+        float *rows;
+        image im = load_image_checked(paths[i], &ok);
+        assert_true(ok);
+        label_path(paths[i], lab, sizeof(lab));
+        assert_int_equal(read_labels(lab, 2, &rows, &nrows), 0);
+        memset(&want[i], 0, sizeof(want[i]));
+        want[i].loss = mine_image_loss(&m, im, rows, nrows);
+        want[i].truths = nrows;
+        detection *d = detector_detect(net, im, thresh, &nb);
+        map_det dets[512];
+        for (int k = 0; k < nb; k++)
+            for (int c = 0; c < 2; c++)
+                if (d[k].prob[c] >= thresh && d[k].prob[c] > 0 && nd < 512) dets[nd++] = (map_det){0, c, d[k].prob[c], d[k].bbox};
+        free_detections(d, nb);
+        map_truth t[8];
+        for (int r = 0; r < nrows; r++)
+            t[r] = (map_truth){0, (int)rows[5 * r], {rows[5 * r + 1], rows[5 * r + 2], rows[5 * r + 3], rows[5 * r + 4]}, 0};
+        want[i].detections = nd;
+        any_det += nd;
+        mine_match(dets, nd, t, nrows, 0.5f, NULL, NULL, &want[i].fp, &want[i].misses);
+        free(rows);
+        free_image(im);
+    }
+    assert_true(any_det > 0); /* else the detections say nothing */
+    for (int on = 0; on < 2; on++) {
+        mine_figures got[LN];
+        memset(got, 0, sizeof(got));
+        assert_int_equal(mine_list(&m, paths, LN, thresh, got, LDIR "/err", on), 0);
+        for (int i = 0; i < LN; i++) {
+            if (memcmp(&got[i], &want[i], sizeof(got[i])))
+                fprintf(stderr, "prefetch %s, image %d: loss %.9g, %d truths, %d detections, fp %d, misses %d; oracle %.9g, %d, %d, %d, %d\n",
+                        on ? "on" : "off", i, got[i].loss, got[i].truths, got[i].detections, got[i].fp, got[i].misses,
+                        want[i].loss, want[i].truths, want[i].detections, want[i].fp, want[i].misses);
+            assert_memory_equal(&got[i], &want[i], sizeof(got[i]));
+        }
+    }
+    /* a broken image or label file at k: the images before it mined, none after it,
+     * the error naming it, the same both ways */
+    static const char *const says[] = {"\nerror: " LDIR "/images/broken.png: the image is missing or does not decode\n",
+                                       LDIR "/labels/badlabel.txt:2: class '5' is not an integer in 0..1"};
+    for (int which = 0; which < 2; which++)
+        for (int k = 0; k <= LN; k += 3) {
+            char *list[LN + 1];
+            int n = 0;
+            for (int i = 0; i <= LN; i++) {
+                if (i == k) list[n++] = which ? badlabel : LDIR "/images/broken.png";
+                if (i < LN) list[n++] = paths[i];
+            }
+            char *err[2];
+            for (int on = 0; on < 2; on++) {
+                mine_figures got[LN + 1];
+                memset(got, 0xa5, sizeof(got));
+                mine_figures untouched;
+                memset(&untouched, 0xa5, sizeof(untouched));
+                assert_int_equal(mine_list(&m, list, n, thresh, got, LDIR "/err", on), -1);
+                for (int i = 0; i < k; i++) assert_memory_equal(&got[i], &want[i], sizeof(got[i]));
+                for (int i = k + 1; i < n; i++) assert_memory_equal(&got[i], &untouched, sizeof(got[i]));
+                err[on] = slurp(LDIR "/err");
+                if (!strstr(err[on], says[which])) fprintf(stderr, "stderr: %s\n", err[on]);
+                assert_non_null(strstr(err[on], says[which]));
+            }
+            /* the same message both ways (after the progress line, timed, when there is one) */
+            char *a = strrchr(err[0], '\r'), *b = strrchr(err[1], '\r');
+            assert_true(!a == !b);
+            assert_string_equal(a ? strchr(a, '\n') : err[0], b ? strchr(b, '\n') : err[1]);
+            free(err[0]);
+            free(err[1]);
+        }
+    mine_net_free(&m);
+    free_network(net);
+    for (int i = 0; i < LN; i++) free(paths[i]);
+    free(badlabel);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_against_forward_and_cost),
         cmocka_unit_test(test_match_against_brute_force_and_map),
         cmocka_unit_test(test_rank),
+        cmocka_unit_test(test_list_against_images_one_by_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

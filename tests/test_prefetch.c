@@ -1,6 +1,7 @@
 /* test_prefetch.c: detection's images loaded ahead on a thread (prefetch.h) against
  * loading them one by one here: every item equal, byte for byte, to the image
- * decoded, letterboxed or stretched, with its label rows, in list order, for every
+ * decoded, letterboxed or stretched (and stretched beside the letterbox, and the
+ * decoded image itself, when asked), with its label rows, in list order, for every
  * count ahead, and stopping at any point neither hangs nor leaks. detector_evaluate
  * with the loader thread against OHEM_PREFETCH=off and against the inputs made here:
  * the same inputs reach the forward in the same order, the same table. A broken
@@ -134,6 +135,21 @@ static void check_item(const prefetch_item *it, const prefetch_options *o, int j
     assert_int_equal(it->sized.c, 3);
     assert_memory_equal(it->sized.data, sized.data, (size_t)o->w * o->h * 3 * sizeof(float));
     free_image(sized);
+    /* the stretched input beside the letterboxed one, and the decoded image, when asked */
+    if (o->letter && o->stretched) {
+        image st = resize_image(im, o->w, o->h);
+        assert_true(it->stretched.w == o->w && it->stretched.h == o->h && it->stretched.c == 3);
+        assert_memory_equal(it->stretched.data, st.data, (size_t)o->w * o->h * 3 * sizeof(float));
+        free_image(st);
+    } else {
+        assert_null(it->stretched.data);
+    }
+    if (o->original) {
+        assert_true(it->original.w == im.w && it->original.h == im.h && it->original.c == im.c);
+        assert_memory_equal(it->original.data, im.data, (size_t)im.w * im.h * im.c * sizeof(float));
+    } else {
+        assert_null(it->original.data);
+    }
     free_image(im);
     assert_int_equal(it->bad_labels, 0);
     assert_null(it->errors);
@@ -157,10 +173,12 @@ static void test_items_against_loading_here(void **state)
     int n = make_list(paths, ignore, -1, NULL, NULL);
     static const int aheads[] = {0, 1, 2, 5, 40};
     for (size_t a = 0; a < sizeof(aheads) / sizeof(aheads[0]); a++)
-        for (int variant = 0; variant < 4; variant++) {
-            /* letterboxed or stretched; labels with and without the ignore list, none */
-            prefetch_options o = {paths, n, 24 + 8 * (variant & 1), 32, variant & 1, variant < 3 ? 2 : 0,
-                                  variant == 1 ? ignore : NULL};
+        for (int variant = 0; variant < 16; variant++) {
+            /* letterboxed or stretched; labels with and without the ignore list, none;
+             * the stretched input and the original kept or not */
+            int v = variant & 3;
+            prefetch_options o = {paths, n, 24 + 8 * (v & 1), 32, v & 1, v < 3 ? 2 : 0, v == 1 ? ignore : NULL,
+                                  (variant >> 2) & 1, variant >> 3};
             prefetch *p = prefetch_start(&o, aheads[a]);
             assert_non_null(p);
             for (int j = 0; j < n; j++) {
@@ -181,7 +199,8 @@ static void test_stop_anywhere(void **state)
     (void)state;
     char *paths[MAXLIST], *ignore[MAXLIST];
     int n = make_list(paths, ignore, -1, NULL, NULL);
-    prefetch_options o = {paths, n, 32, 32, 1, 2, ignore};
+    /* everything an item can hold */
+    prefetch_options o = {paths, n, 32, 32, 1, 2, ignore, 1, 1};
     prefetch_stop(NULL);
     for (int taken = 0; taken <= n; taken += taken < 4 ? 1 : 7)
         for (int ahead = 0; ahead <= 3; ahead++) {
@@ -203,7 +222,7 @@ static void test_failed_item_ends_the_list(void **state)
                     : which == 1 ? make_list(paths, ignore, k, DIR "/images/badlabel.png", hard[0])
                                  : make_list(paths, ignore, k, good[0], DIR "/hard/images/nolabel.png");
             for (int ahead = 0; ahead <= 2; ahead++) {
-                prefetch_options o = {paths, n, 32, 32, 1, 2, ignore};
+                prefetch_options o = {paths, n, 32, 32, 1, 2, ignore, ahead & 1, 1};
                 prefetch *p = prefetch_start(&o, ahead);
                 for (int j = 0; j < k; j++) check_item(prefetch_next(p), &o, j);
                 const prefetch_item *it = prefetch_next(p);

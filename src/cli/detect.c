@@ -241,7 +241,7 @@ double detector_evaluate(network *net, char **paths, int n, int classes, const m
     map_det *dets = malloc(capdet * sizeof(*dets));
     map_truth *tru = malloc(captru * sizeof(*tru));
     int letter = detector_letterboxes(net);
-    prefetch_options po = {paths, n, net->w, net->h, letter, classes, o->ignore};
+    prefetch_options po = {paths, n, net->w, net->h, letter, classes, o->ignore, 0, 0};
     prefetch *p = prefetch_start(&po, PREFETCH_AHEAD);
     if (!dets || !tru || !p) {
         fprintf(stderr, "error: out of memory for the evaluation of %d images\n", n);
@@ -491,7 +491,7 @@ int detector_valid(int argc, char **argv)
     }
     if (!(net = load_for_inference(pos[1], pos[2])) || check_classes(&d, pos[1], net) != 0) goto done;
     int letter = detector_letterboxes(net);
-    prefetch_options po = {paths, n, net->w, net->h, letter, 0, NULL};
+    prefetch_options po = {paths, n, net->w, net->h, letter, 0, NULL, 0, 0};
     if (!(p = prefetch_start(&po, PREFETCH_AHEAD))) {
         fprintf(stderr, "error: out of memory for the detection of %d images\n", n);
         goto done;

@@ -6,6 +6,7 @@
 #include "mine.h"
 #include "files.h"
 #include "cli.h"
+#include "prefetch.h"
 #include "ohem_layer.h"
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
@@ -80,10 +81,16 @@ static int reads_truth(const layer *l)
 
 float mine_image_loss(mine_net *m, image im, const float *rows, int n)
 {
-    network *net = m->net;
-    image sized = resize_image(im, net->w, net->h);
-    memcpy(net->input, sized.data, (size_t)net->inputs * sizeof(float));
+    image sized = resize_image(im, m->net->w, m->net->h);
+    float loss = mine_input_loss(m, sized.data, rows, n);
     free_image(sized);
+    return loss;
+}
+
+float mine_input_loss(mine_net *m, const float *input, const float *rows, int n)
+{
+    network *net = m->net;
+    memcpy(net->input, input, (size_t)net->inputs * sizeof(float));
     cli_fill_truth(net, rows, n);
     *net->seen = (size_t)1 << 40; /* past [region]'s prior-box phase */
     /* libdarknet's forward_network, with the training flag per layer */
@@ -194,12 +201,12 @@ int mine_write_csv(const char *path, char **paths, const mine_figures *f, const 
     return close_checked(o, path);
 }
 
-/* The detections of im above thresh as map_det rows (class per row), and the truths
- * of its label rows. */
-static int image_dets(network *net, image im, float thresh, int classes, map_det **out)
+/* The detections of the loaded image it (its input letterboxed or stretched as
+ * letter says) above thresh as map_det rows (class per row). */
+static int image_dets(network *net, const prefetch_item *it, int letter, float thresh, int classes, map_det **out)
 {
     int nb, n = 0, cap = 16;
-    detection *d = detector_detect(net, im, thresh, &nb);
+    detection *d = detector_detect_input(net, it->sized, letter, it->w, it->h, thresh, &nb);
     map_det *dets = malloc(cap * sizeof(*dets));
     for (int k = 0; k < nb; k++)
         for (int c = 0; c < classes && c < d[k].classes; c++)
@@ -220,51 +227,53 @@ static map_truth *image_truths(const float *rows, int n)
     return t;
 }
 
-/* One image: its labels, loss, detections and matches. On success the caller owns
- * *im, *rows, *dets and the flags when the pointers are given. Returns 0, or -1 after
- * printing an error. */
+/* One image's detections and their matches to its truths. */
 typedef struct {
-    image im;
-    float *rows;
-    int nrows, ndets;
+    int ndets;
     map_det *dets;
-    unsigned char *det_fp, *missed;
+    unsigned char *det_fp, *missed;  /* per detection: a false positive; per truth: missed */
 } mine_image;
 
 static void mine_image_free(mine_image *x)
 {
-    free_image(x->im);
-    free(x->rows);
     free(x->dets);
     free(x->det_fp);
     free(x->missed);
     memset(x, 0, sizeof(*x));
 }
 
-static int mine_one(mine_net *m, const char *path, float thresh, mine_figures *f, mine_image *x)
+/* The images of paths as mining takes them from the loader thread: labels read
+ * (m's classes), the network's input as detection makes it, with the stretched one
+ * for the loss, and the decoded image when original (the sheet's tiles). Returns NULL
+ * after printing that memory ran out. */
+static prefetch *mine_prefetch(mine_net *m, char **paths, int n, int original, prefetch_options *po)
 {
-    int ok;
-    char lab[4096];
+    const network *net = m->net;
+    *po = (prefetch_options){paths, n, net->w, net->h, detector_letterboxes(net), m->classes, NULL, 1, original};
+    prefetch *p = prefetch_start(po, PREFETCH_AHEAD);
+    if (!p) fprintf(stderr, "error: out of memory for the loading of %d images\n", n);
+    return p;
+}
+
+/* One image, loaded (it, of path): its loss, detections and matches into f and x
+ * (the caller frees x). Returns 0, or -1 after printing why the image or its labels
+ * could not be read. */
+static int mine_one(mine_net *m, const prefetch_item *it, int letter, const char *path, float thresh, mine_figures *f,
+                    mine_image *x)
+{
     memset(x, 0, sizeof(*x));
-    x->im = load_image_checked(path, &ok);
-    if (!ok) {
-        fprintf(stderr, "\nerror: %s: the image is missing or does not decode\n", path);
-        mine_image_free(x);
-        return -1;
-    }
-    label_path(path, lab, sizeof(lab));
-    if (read_labels(lab, m->classes, &x->rows, &x->nrows) != 0) {
-        mine_image_free(x);
-        return -1;
-    }
-    f->loss = mine_image_loss(m, x->im, x->rows, x->nrows);
-    f->truths = x->nrows;
-    x->ndets = image_dets(m->net, x->im, thresh, m->classes, &x->dets);
+    if (it->errors) fputs(it->errors, stderr);
+    if (!it->ok) cli_image_error(path, "\n");
+    if (!it->ok || it->bad_labels) return -1;
+    /* the loss on the image stretched, as training shapes it without augmentation */
+    f->loss = mine_input_loss(m, (letter ? it->stretched : it->sized).data, it->rows, it->nrows);
+    f->truths = it->nrows;
+    x->ndets = image_dets(m->net, it, letter, thresh, m->classes, &x->dets);
     f->detections = x->ndets;
-    map_truth *t = image_truths(x->rows, x->nrows);
+    map_truth *t = image_truths(it->rows, it->nrows);
     x->det_fp = malloc(x->ndets + 1);
-    x->missed = malloc(x->nrows + 1);
-    mine_match(x->dets, x->ndets, t, x->nrows, MINE_IOU, x->det_fp, x->missed, &f->fp, &f->misses);
+    x->missed = malloc(it->nrows + 1);
+    mine_match(x->dets, x->ndets, t, it->nrows, MINE_IOU, x->det_fp, x->missed, &f->fp, &f->misses);
     free(t);
     return 0;
 }
@@ -291,19 +300,27 @@ static int write_sheet(mine_net *m, char **paths, const int *order, const mine_f
     image **alphabet = load_alphabet();
     static const float green[3] = {0, 1, .2f}, yellow[3] = {1, 1, 0}, red[3] = {1, 0, 0}, magenta[3] = {1, 0, 1};
     static const float white[3] = {1, 1, 1};
-    int status = 0;
+    /* the top images in rank order, loaded ahead with their decoded originals */
+    char **top = malloc((n + 1) * sizeof(char *));
+    if (!top) fprintf(stderr, "error: out of memory for the contact sheet of %d images\n", n);
+    for (int k = 0; k < n && top; k++) top[k] = paths[order[k]];
+    prefetch_options po;
+    prefetch *p = top ? mine_prefetch(m, top, n, 1, &po) : NULL;
+    int status = p ? 0 : -1;
     for (int k = 0; k < n && !status; k++) {
         mine_image x;
         mine_figures g;
-        if (mine_one(m, paths[order[k]], thresh, &g, &x) != 0) {
+        const prefetch_item *it = prefetch_next(p);
+        if (mine_one(m, it, po.letter, top[k], thresh, &g, &x) != 0) {
             status = -1;
             break;
         }
-        image tile = resize_image(x.im, MINE_TILE, MINE_TILE);
+        image tile = resize_image(it->original, MINE_TILE, MINE_TILE);
         /* the detections first, the truths over them */
         for (int d = 0; d < x.ndets; d++) draw_relative_box(tile, x.dets[d].b, x.det_fp[d] ? 2 : 1, x.det_fp[d] ? red : yellow);
-        for (int r = 0; r < x.nrows; r++) {
-            box t = {x.rows[5 * r + 1], x.rows[5 * r + 2], x.rows[5 * r + 3], x.rows[5 * r + 4]};
+        for (int r = 0; r < it->nrows; r++) {
+            const float *row = it->rows + 5 * r;
+            box t = {row[1], row[2], row[3], row[4]};
             draw_relative_box(tile, t, x.missed[r] ? 3 : 2, x.missed[r] ? magenta : green);
         }
         char caption[128];
@@ -316,6 +333,8 @@ static int write_sheet(mine_net *m, char **paths, const int *order, const mine_f
         free_image(tile);
         mine_image_free(&x);
     }
+    prefetch_stop(p);
+    free(top);
     free_alphabet(alphabet);
     if (!status) status = cli_save_png(sheet, name);
     free_image(sheet);
@@ -518,14 +537,16 @@ static void progress(int done, int total, double t0)
     if (done == total) fprintf(stderr, "\n");
 }
 
-/* The figures of the n images into fig, with a progress line. Returns 0 or -1. */
-static int mine_pass(mine_net *m, char **paths, int n, float thresh, mine_figures *fig)
+int mine_images(mine_net *m, char **paths, int n, float thresh, mine_figures *fig)
 {
+    prefetch_options po;
+    prefetch *p = mine_prefetch(m, paths, n, 0, &po);
+    if (!p) return -1;
     double t0 = cli_seconds(), last = t0;
     int muted = mute_stdout(), status = 0;
     for (int i = 0; i < n; i++) {
         mine_image x;
-        if (mine_one(m, paths[i], thresh, &fig[i], &x) != 0) {
+        if (mine_one(m, prefetch_next(p), po.letter, paths[i], thresh, &fig[i], &x) != 0) {
             status = -1;
             break;
         }
@@ -537,6 +558,7 @@ static int mine_pass(mine_net *m, char **paths, int n, float thresh, mine_figure
         }
     }
     unmute_stdout(muted);
+    prefetch_stop(p);
     return status;
 }
 
@@ -604,7 +626,7 @@ int ohem_mine(int argc, char **argv)
         fprintf(stderr, "error: out of memory for %d images\n", n);
         goto done;
     }
-    if (mine_pass(&m, paths, n, a.thresh, fig) != 0) goto done;
+    if (mine_images(&m, paths, n, a.thresh, fig) != 0) goto done;
     mine_rank(fig, n, a.by, order);
     int top = a.top < n ? a.top : n;
     if (write_outputs(&a, &m, paths, n, train, ntrain, fig, order, top) != 0) goto done;

@@ -39,6 +39,9 @@ void mine_net_free(mine_net *m);
  * does not depend on the batch), then [ohem]'s gather over the candidates. Returns
  * the sum of the candidates' full losses. */
 float mine_image_loss(mine_net *m, image im, const float *rows, int n);
+/* mine_image_loss on the network's input already made: input (net->inputs) is the
+ * image stretched to it. */
+float mine_input_loss(mine_net *m, const float *input, const float *rows, int n);
 
 /* Matches one image's detections to its truths as map_evaluate does: per class, in
  * descending score (ties: input order), a detection takes the truth of its class
@@ -59,6 +62,15 @@ void mine_rank(const mine_figures *f, int n, mine_by by, int *order);
  * truths,detections,false_positives,misses". Returns 0, or -1 after an error
  * naming the file. */
 int mine_write_csv(const char *path, char **paths, const mine_figures *f, const int *order, int n);
+
+/* The figures of the n images of paths into fig, in list order: each image decoded,
+ * its label file read (the network's classes) and made the network's input by the
+ * loader thread (prefetch.h) ahead of its forwards, or in its turn with
+ * OHEM_PREFETCH=off, with the same figures and messages. stdout is muted while the
+ * loss layers run; a progress line goes to stderr. Stops at the first image that
+ * does not decode or whose label file has a problem, after the earlier images and
+ * before any later one, naming it. Returns 0, or -1 after an error. */
+int mine_images(mine_net *m, char **paths, int n, float thresh, mine_figures *fig);
 
 int ohem_mine(int argc, char **argv);
 

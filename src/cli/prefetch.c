@@ -30,6 +30,8 @@ struct prefetch {
 static void item_free(prefetch_item *it)
 {
     free_image(it->sized);
+    free_image(it->stretched);
+    free_image(it->original);
     free(it->rows);
     free(it->ignore);
     free(it->errors);
@@ -60,7 +62,7 @@ static void item_labels(const prefetch_options *o, int j, prefetch_item *it)
 }
 
 /* Loads image j into it (zeroed): decodes it, reads its labels, makes the network's
- * input. Returns 1 when it failed (the image or its labels), else 0. */
+ * input (and the stretched one and the original, when o asks). Returns 1 when it failed (the image or its labels), else 0. */
 static int item_load(const prefetch_options *o, int j, prefetch_item *it)
 {
     image im = load_image_checked(o->paths[j], &it->ok);
@@ -72,7 +74,9 @@ static int item_load(const prefetch_options *o, int j, prefetch_item *it)
     it->w = im.w;
     it->h = im.h;
     it->sized = o->letter ? letterbox_image(im, o->w, o->h) : resize_image(im, o->w, o->h);
-    free_image(im);
+    if (o->letter && o->stretched) it->stretched = resize_image(im, o->w, o->h);
+    if (o->original) it->original = im;
+    else free_image(im);
     return 0;
 }
 

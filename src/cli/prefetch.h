@@ -18,6 +18,9 @@ typedef struct {
                         turn comes (so that it comes after the earlier images' output); NULL: nothing */
     int w, h;        /* the image's size */
     image sized;     /* the network's input: the image letterboxed or stretched to it */
+    image stretched; /* with the option stretched and letterboxing: the image stretched to the
+                        input as well (without letterboxing, sized is that) */
+    image original;  /* with the option original: the decoded image */
     float *rows;     /* nrows label rows (class, x, y, w, h), when labels are read */
     int nrows;
     float *ignore;   /* nignore rows of the ignore list's entry, when there is one */
@@ -31,6 +34,8 @@ typedef struct {
     int letter;      /* 1: letterboxed (aspect kept), 0: stretched */
     int classes;     /* > 0: each image's label file (label_path) is read, checked against classes */
     char **ignore;   /* NULL, or n image paths whose label files hold boxes to ignore (read with the labels) */
+    int stretched;   /* 1: when letterboxed, also the image stretched to the input (ohem mine's loss) */
+    int original;    /* 1: the decoded image is kept (ohem mine's contact sheet) */
 } prefetch_options;
 
 typedef struct prefetch prefetch;

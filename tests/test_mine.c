@@ -22,34 +22,11 @@
 #include "cli.h"
 #include "map.h"
 #include "oracle.h"
-
-/* A small one-stage detector: 32 x 32 input, batch norm, one [yolo] of 2 classes. */
-static const char *tiny_cfg =
-    "[net]\nbatch=1\nsubdivisions=1\nwidth=32\nheight=32\nchannels=3\n"
-    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
-    "[maxpool]\nsize=2\nstride=2\n"
-    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
-    "[convolutional]\nsize=1\nstride=1\npad=1\nfilters=21\nactivation=linear\n"
-    "[yolo]\nmask=0,1,2\nanchors=4,4, 8,8, 16,12\nclasses=2\nnum=3\njitter=0\nignore_thresh=.7\ntruth_thresh=1\nrandom=0\n";
+#include "tiny_detector.h"
 
 static network *tiny_network(void)
 {
-    const char *path = "tests/tmp/test_mine.cfg";
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(tiny_cfg, f);
-    fclose(f);
-    srand(7);
-    network *net = parse_network_cfg((char *)path);
-    assert_non_null(net);
-    /* a fresh network's rolling variances are 0: inference would divide by ~0 */
-    for (int i = 0; i < net->n; i++) {
-        layer *l = &net->layers[i];
-        if (l->type == CONVOLUTIONAL && l->batch_normalize)
-            for (int c = 0; c < l->n; c++) l->rolling_variance[c] = 0.5f + rng_unit(), l->rolling_mean[c] = rng_unit() - .5f;
-    }
-    set_batch_network(net, 1);
-    return net;
+    return tiny_detector("tests/tmp/test_mine.cfg");
 }
 
 /* The oracle: libdarknet's forward in inference mode, then the [yolo] layer's own
@@ -260,28 +237,11 @@ static int mine_list(mine_net *m, char **paths, int n, float thresh, mine_figure
 {
     if (on) unsetenv("OHEM_PREFETCH");
     else setenv("OHEM_PREFETCH", "off", 1);
-    fflush(stderr);
-    int saved = dup(2), fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(saved >= 0 && fd >= 0);
-    dup2(fd, 2);
-    close(fd);
+    int saved = stderr_to(err);
     int st = mine_images(m, paths, n, thresh, fig);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
+    stderr_back(saved);
     unsetenv("OHEM_PREFETCH");
     return st;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *s = calloc(1, 65536);
-    size_t len = fread(s, 1, 65535, f);
-    s[len] = 0;
-    fclose(f);
-    return s;
 }
 
 static void test_list_against_images_one_by_one(void **state)

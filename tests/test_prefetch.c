@@ -23,6 +23,7 @@
 #include "detect.h"
 #include "prefetch.h"
 #include "oracle.h"
+#include "tiny_detector.h"
 
 /* libdarknet's PNG writer (stb_image_write) */
 int stbi_write_png(char const *filename, int w, int h, int comp, const void *data, int stride_in_bytes);
@@ -30,15 +31,6 @@ int stbi_write_png(char const *filename, int w, int h, int comp, const void *dat
 #define DIR "tests/tmp/test_prefetch"
 #define N 23       /* good images */
 #define MAXLIST 32
-
-/* A small one-stage detector: 32 x 32 input, one [yolo] of 2 classes. */
-static const char *tiny_cfg =
-    "[net]\nbatch=1\nsubdivisions=1\nwidth=32\nheight=32\nchannels=3\n"
-    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
-    "[maxpool]\nsize=2\nstride=2\n"
-    "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
-    "[convolutional]\nsize=1\nstride=1\npad=1\nfilters=21\nactivation=linear\n"
-    "[yolo]\nmask=0,1,2\nanchors=4,4, 8,8, 16,12\nclasses=2\nnum=3\njitter=0\nignore_thresh=.7\ntruth_thresh=1\nrandom=0\n";
 
 static char *good[N], *hard[N];
 
@@ -266,19 +258,8 @@ static void counting_forward(layer l, network net)
 
 static network *tiny_network(void)
 {
-    const char *path = DIR "/tiny.cfg";
-    write_text(path, tiny_cfg);
-    srand(7);
-    network *net = parse_network_cfg((char *)path);
-    assert_non_null(net);
-    /* a fresh network's rolling variances are 0: inference would divide by ~0 */
     rng_seed(3);
-    for (int i = 0; i < net->n; i++) {
-        layer *l = &net->layers[i];
-        if (l->type == CONVOLUTIONAL && l->batch_normalize)
-            for (int c = 0; c < l->n; c++) l->rolling_variance[c] = 0.5f + rng_unit(), l->rolling_mean[c] = rng_unit() - .5f;
-    }
-    set_batch_network(net, 1);
+    network *net = tiny_detector(DIR "/tiny.cfg");
     first_forward = net->layers[0].forward;
     net->layers[0].forward = counting_forward;
     return net;
@@ -291,36 +272,13 @@ static double evaluate(network *net, char **paths, int n, const map_options *o, 
 {
     if (prefetch_on) unsetenv("OHEM_PREFETCH");
     else setenv("OHEM_PREFETCH", "off", 1);
-    int saved = -1;
-    if (err) {
-        fflush(stderr);
-        saved = dup(2);
-        int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        assert_true(saved >= 0 && fd >= 0);
-        dup2(fd, 2);
-        close(fd);
-    }
+    int saved = err ? stderr_to(err) : -1;
     forwards = 0;
     memset(m, 0, 2 * sizeof(*m));
     double map = detector_evaluate(net, paths, n, 2, o, m);
-    if (err) {
-        fflush(stderr);
-        dup2(saved, 2);
-        close(saved);
-    }
+    if (err) stderr_back(saved);
     unsetenv("OHEM_PREFETCH");
     return map;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *s = calloc(1, 65536);
-    size_t len = fread(s, 1, 65535, f);
-    s[len] = 0;
-    fclose(f);
-    return s;
 }
 
 static void test_evaluate_same_with_and_without_thread(void **state)

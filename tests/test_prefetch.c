@@ -53,12 +53,7 @@ static char *write_entry(const char *dir, const char *name, int w, int h, int nr
     for (int i = 0; i < w * h * 3; i++) px[i] = (unsigned char)(rng_u32() & 255);
     assert_true(stbi_write_png(path, w, h, 3, px, w * 3) != 0);
     free(px);
-    for (int r = 0; r < nrows; r++) {
-        float bw = .1f + .5f * rng_unit(), bh = .1f + .5f * rng_unit();
-        size_t len = strlen(text);
-        snprintf(text + len, sizeof(text) - len, "%d %.4f %.4f %.4f %.4f\n", (int)(rng_u32() % 2),
-                 bw / 2 + (1 - bw) * rng_unit(), bh / 2 + (1 - bh) * rng_unit(), bw, bh);
-    }
+    random_labels(text, sizeof(text), nrows);
     write_text(lab, text);
     return strdup(path);
 }

@@ -1,6 +1,6 @@
 /* tiny_detector.h: what the tests of detection's command-line parts share: a small
  * one-stage detector built from a cfg written to a file, standard error sent to a
- * file and back, and a file read whole. Include after cmocka.h and oracle.h (its
+ * file and back, a file read whole, and random label lines. Include after cmocka.h and oracle.h (its
  * rolling statistics come from the tests' seeded generator). */
 #ifndef OHEM_TEST_TINY_DETECTOR_H
 #define OHEM_TEST_TINY_DETECTOR_H
@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "darknet.h"
@@ -70,6 +71,18 @@ static char *slurp(const char *path)
     s[len] = 0;
     fclose(f);
     return s;
+}
+
+/* nrows label lines of random boxes of classes 0..1, inside the image, into text
+ * (cap bytes, appended to what it holds), from the tests' seeded generator. */
+static void random_labels(char *text, size_t cap, int nrows)
+{
+    for (int r = 0; r < nrows; r++) {
+        float bw = .1f + .5f * rng_unit(), bh = .1f + .5f * rng_unit();
+        size_t len = strlen(text);
+        snprintf(text + len, cap - len, "%d %.4f %.4f %.4f %.4f\n", (int)(rng_u32() % 2),
+                 bw / 2 + (1 - bw) * rng_unit(), bh / 2 + (1 - bh) * rng_unit(), bw, bh);
+    }
 }
 
 #endif

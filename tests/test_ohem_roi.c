@@ -23,6 +23,8 @@
 #include "rcnn.h"
 #include "roi_loss_layer.h"
 #include "roipool_layer.h"
+#include "roi_rows.h"
+#include "pool.h"
 
 #define TMP "tests/tmp"
 #define C 2  /* classes */
@@ -550,6 +552,39 @@ static void test_bn_head_stays_dense(void **state)
     free_network(net[1]);
 }
 
+/* roi_rows_gather against copying each kept row out of a second copy of the rows:
+ * seeded random kept sets (none, all, the first rows kept in place, runs of every
+ * length), rows of 1 to 1600 floats, on 1 and 2 threads; rows past K untouched. */
+static void test_gather_rows(void **state)
+{
+    (void)state;
+    rng_seed(41);
+    static const int widths[] = {1, 7, 256, 1600};
+    int threads = ohem_pool_threads();
+    for (int t = 1; t <= 2; t++) {
+        ohem_pool_set_threads(t);
+        for (int c = 0; c < 40; c++) {
+            int w = widths[c % 4], total = 1 + (int)(rng_u32() % 4096);
+            int every = 1 + (int)(rng_u32() % 6); /* about one row in `every` kept */
+            size_t n = (size_t)total * w;
+            float *rows = malloc(n * sizeof(float)), *orig = malloc(n * sizeof(float));
+            int *row_of = malloc(total * sizeof(int)), K = 0;
+            for (size_t i = 0; i < n; i++) orig[i] = rows[i] = (float)rng_u32();
+            for (int r = 0; r < total; r++)
+                if (c % 10 == 1 || (c % 10 != 2 && (r < total / 8 * (c % 3 == 0) || rng_u32() % every == 0))) row_of[K++] = r;
+            roi_rows_gather(rows, w, row_of, K);
+            for (int k = 0; k < K; k++)
+                assert_memory_equal(rows + (size_t)k * w, orig + (size_t)row_of[k] * w, w * sizeof(float));
+            if (K < total)
+                assert_memory_equal(rows + (size_t)K * w, orig + (size_t)K * w, (size_t)(total - K) * w * sizeof(float));
+            free(rows);
+            free(orig);
+            free(row_of);
+        }
+    }
+    ohem_pool_set_threads(threads);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_one_image),
         cmocka_unit_test(test_cfg_errors),
         cmocka_unit_test(test_committed_cfg),
+        cmocka_unit_test(test_gather_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
+
 struct roi_rows {
     int images, R, pool, loss;
     int ints;               /* carried per row */
@@ -164,6 +166,38 @@ static void move_row(float *rows, int w, int k, int r)
     memcpy(rows + (size_t)k * w, rows + (size_t)r * w, (size_t)w * sizeof(float));
 }
 
+typedef struct {
+    float *rows;
+    int w;
+    const int *row_of;
+    int base; /* the run's first row */
+} gather_job;
+
+static void gather_part(void *ctx, long begin, long end)
+{
+    const gather_job *j = ctx;
+    for (long k = j->base + begin; k < j->base + end; k++)
+        if (j->row_of[k] != k) move_row(j->rows, j->w, (int)k, j->row_of[k]);
+}
+
+/* In runs [a, b) with b at most row_of[a]: every source of a run
+ * is at or past b, so no row of the run is written before it is read, and the run's
+ * rows are copied on the pool; the runs go in order, each writing below the sources
+ * of those after it. */
+void roi_rows_gather(float *rows, int w, const int *row_of, int K)
+{
+    gather_job j = {rows, w, row_of, 0};
+    long grain = ohem_pool_grain(w);
+    for (int a = 0; a < K;) {
+        int b = row_of[a] < K ? row_of[a] : K;
+        if (b <= a) b = a + 1;
+        j.base = a;
+        if (b - a >= 2 * grain) ohem_pool_for(b - a, grain, gather_part, &j);
+        else gather_part(&j, 0, b - a);
+        a = b;
+    }
+}
+
 int roi_rows_sparse(roi_rows *rr, network *net, const unsigned char *trained)
 {
     layer *P = &net->layers[rr->pool], *L = &net->layers[rr->loss];
@@ -181,17 +215,17 @@ int roi_rows_sparse(roi_rows *rr, network *net, const unsigned char *trained)
         return 0;
     }
     /* in place: row_of[k] >= k and grows, so no source is overwritten first */
+    roi_rows_gather(P->output, P->outputs, rr->row_of, K);
     for (int k = 0; k < K; k++) {
         int r = rr->row_of[k];
         if (r == k) continue;
-        move_row(P->output, P->outputs, k, r);
         if (rr->carried)
             memcpy(rr->carried + (size_t)k * rr->ints, rr->carried + (size_t)r * rr->ints,
                    (size_t)rr->ints * sizeof(int));
         move_row(L->delta, L->inputs, k, r);
     }
     head_batch(rr, net, K);
-    memset(P->delta, 0, (size_t)K * P->outputs * sizeof(float));
+    fill_cpu(K * P->outputs, 0, P->delta, 1);
     /* what the head's backward reads of its forward is each layer's output (and its
      * input, the layer before's): the read-only forward computed them for every row,
      * so the kept rows are gathered, unless a layer keeps more (max pooling's indexes
@@ -201,8 +235,7 @@ int roi_rows_sparse(roi_rows *rr, network *net, const unsigned char *trained)
     if (gather) {
         for (int i = rr->pool + 1; i < rr->loss; i++) {
             layer *h = &net->layers[i];
-            for (int k = 0; k < K; k++)
-                if (rr->row_of[k] != k) move_row(h->output, h->outputs, k, rr->row_of[k]);
+            roi_rows_gather(h->output, h->outputs, rr->row_of, K);
             if (h->delta) fill_cpu(h->outputs * K, 0, h->delta, 1);
         }
         return K;

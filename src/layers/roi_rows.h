@@ -78,4 +78,9 @@ int roi_rows_packed(const roi_rows *rr, const int **row_of);
  * (batch_normalize, [dropout], or a kind not known to work row by row). */
 int roi_rows_sparse(roi_rows *rr, network *net, const unsigned char *trained);
 
+/* Row row_of[k] of rows (each w floats) to row k, for every k < K, in place; row_of
+ * ascends and row_of[k] >= k. Long runs of rows are copied on the pool: the bytes
+ * are those of copying one row after the other. */
+void roi_rows_gather(float *rows, int w, const int *row_of, int K);
+
 #endif

@@ -480,16 +480,23 @@ static void bench_plan_one(const char *what, const char *cfg)
     plan_kinds(net, 1, kinds, sizeof(kinds));
     if (!ohem_plan_active())
         out("| 0 | plan, %s | planning off (OHEM_PLAN=off or a path forced): the fixed rules |\n", what);
-    else
+    else {
+        char why[160] = "";
+        if (s.busy)
+            snprintf(why, sizeof(why), " (%d shapes to the rules: other processes used %.1f cores)", s.busy, s.others);
+        else if (s.rules)
+            snprintf(why, sizeof(why), " (time cap reached)");
         out("| 0 | plan, %s, training: %d layers, %d shapes measured | %.2f s wall, %.2f CPU s%s; %s |\n", what, s.layers,
-            s.measured, wall, cpu, s.rules ? " (time cap reached)" : "", kinds);
+            s.measured, wall, cpu, why, kinds);
+    }
     free_network(net);
 }
 
 static void bench_plan(void)
 {
-    /* every shape planned, however loaded the machine (the rows after compare the
-     * plan with the fixed rules); OHEM_PLAN_SECONDS still sets the cap */
+    /* every shape planned, the time cap lifted (the rows after compare the plan
+     * with the fixed rules); OHEM_PLAN_SECONDS still sets the cap, and shapes
+     * measured on a busy machine still take the rules */
     if (!getenv("OHEM_PLAN_SECONDS")) ohem_plan_cap(600);
     if (ohem_plan_active()) {
         char file[4096];

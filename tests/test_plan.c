@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -296,6 +298,87 @@ static void test_measured_plan_kept(void **state)
     ohem_plan_set(OHEM_PLAN_OFF, NULL);
 }
 
+/* A network whose planning takes a good part of a second (each path of its 3 x 3
+ * layers forward and backward at 192 x 192). */
+static network *busy_net(void)
+{
+    write_text("tests/tmp/plan-busy.cfg",
+               "[net]\nbatch=1\nsubdivisions=1\nwidth=192\nheight=192\nchannels=3\n\n"
+               "[convolutional]\nbatch_normalize=1\nfilters=32\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+               "[convolutional]\nbatch_normalize=1\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+               "[convolutional]\nfilters=8\nsize=1\nstride=1\npad=1\nactivation=linear\n");
+    srand(3);
+    return parse_network_cfg("tests/tmp/plan-busy.cfg");
+}
+
+/* Two processes spinning (one per core here), killed by stop_spinners; each ends
+ * itself after 60 s whatever happens. */
+static void start_spinners(pid_t *pid)
+{
+    for (int i = 0; i < 2; i++) {
+        pid[i] = fork();
+        assert_true(pid[i] >= 0);
+        if (pid[i] == 0) {
+            alarm(60);
+            volatile unsigned long x = 0;
+            for (;;) x++;
+        }
+    }
+    usleep(100000);
+}
+
+static void stop_spinners(const pid_t *pid)
+{
+    for (int i = 0; i < 2; i++) {
+        kill(pid[i], SIGKILL);
+        waitpid(pid[i], NULL, 0);
+    }
+}
+
+/* Measured beside two spinning processes: every shape takes the fixed rules, the
+ * summary counts them as busy with the other processes' cores, and the cache keeps
+ * them as the rules with their measured costs (the next run takes the same; measure
+ * plans them again). With the limit off, the same load leaves the measured paths. */
+static void test_busy_machine_rules(void **state)
+{
+    (void)state;
+    const char *file = "tests/tmp/plan-busy.tsv";
+    unlink(file);
+    network *net = busy_net();
+    pid_t pid[2];
+    start_spinners(pid);
+    ohem_plan_set(OHEM_PLAN_AUTO, file);
+    ohem_plan_busy_limit(OHEM_PLAN_BUSY);
+    ohem_plan_summary a, b;
+    ohem_plan_network(net, 1, NULL, &a);
+    ohem_plan_busy_limit(-1);
+    ohem_plan_set(OHEM_PLAN_MEASURE, "tests/tmp/plan-busy-off.tsv");
+    ohem_plan_network(net, 1, NULL, &b);
+    stop_spinners(pid);
+    ohem_plan_busy_limit(OHEM_PLAN_BUSY);
+    if (a.busy != a.measured) fail_msg("busy %d of %d measured, others %.2f cores", a.busy, a.measured, a.others);
+    assert_true(a.measured == 3 && a.rules == 3 && a.others > OHEM_PLAN_BUSY);
+    assert_int_equal(b.busy, 0);
+    assert_int_equal(b.rules, 0);
+    ohem_plan_entry *out;
+    int n;
+    char why[512];
+    assert_int_equal(ohem_plan_cache_read(file, &out, &n, why, sizeof(why)), 0);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(out[i].path, OHEM_PATH_RULES);
+        assert_true(out[i].cost[OHEM_PATH_OPENBLAS] > 0);
+    }
+    free(out);
+    ohem_plan_set(OHEM_PLAN_AUTO, file); /* the next run: the rules, from the cache */
+    ohem_plan_network(net, 1, NULL, &b);
+    assert_int_equal(b.cached, 3);
+    assert_int_equal(b.rules, 3);
+    assert_int_equal(b.busy, 0);
+    free_network(net);
+    ohem_plan_set(OHEM_PLAN_OFF, NULL);
+}
+
 /* OHEM_ISA=avx2: no AVX-512 in what the CPU says; OpenBLAS's best core an AVX2 one. */
 static void test_isa_limit(void **state)
 {
@@ -319,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_choose),          cmocka_unit_test(test_cache_roundtrip),
         cmocka_unit_test(test_cache_corrupt),   cmocka_unit_test(test_corrupt_cache_ignored),
         cmocka_unit_test(test_cached_plan_followed), cmocka_unit_test(test_measured_plan_kept),
+        cmocka_unit_test(test_busy_machine_rules),
         cmocka_unit_test(test_isa_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

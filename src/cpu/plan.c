@@ -198,6 +198,15 @@ static double cap_seconds = OHEM_PLAN_CAP;
 static int forcing = OHEM_PATH_RULES, timing; /* a path forced while a candidate is timed */
 static int forced_path = OHEM_PATH_RULES;      /* ohem_plan_force's */
 static int current = OHEM_PATH_RULES;
+static double busy_limit = OHEM_PLAN_BUSY;
+
+/* The machine's load while this network's planning measured: the CPU seconds of
+ * every process (/proc/stat, steal included) and of this one, at the window's start
+ * and summed over the measurements. */
+typedef struct {
+    double machine, own;
+} cpu_mark;
+static double window_others, window_wall; /* other processes' CPU seconds, and the wall seconds, measured */
 
 void ohem_plan_set(int m, const char *file)
 {
@@ -213,7 +222,7 @@ void ohem_plan_set(int m, const char *file)
     table = NULL;
     mine = NULL;
     ntable = room = loaded = 0;
-    spent = 0;
+    spent = window_others = window_wall = 0;
 }
 
 const char *ohem_plan_cache_file(void)
@@ -332,6 +341,33 @@ static void save_cache(void)
 
 /* ---- timing ------------------------------------------------------------- */
 
+/* CPU seconds of the whole machine (every CPU's time neither idle nor waiting for
+ * I/O; steal counts: another machine's guest took it) and of this process; the
+ * machine's is -1 where /proc/stat cannot be read. */
+static cpu_mark cpu_now_mark(void)
+{
+    cpu_mark m = {-1, 0};
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    m.own = ts.tv_sec + ts.tv_nsec * 1e-9;
+    FILE *f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = {0};
+    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                    &v[6], &v[7]) == 8) {
+        long hz = sysconf(_SC_CLK_TCK);
+        m.machine = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (hz > 0 ? hz : 100);
+    }
+    if (f) fclose(f);
+    return m;
+}
+
+/* 1 when the measurements of this network's planning so far ran beside other
+ * processes using more than busy_limit cores. */
+static int window_busy(void)
+{
+    return busy_limit >= 0 && window_others >= OHEM_PLAN_BUSY_MIN && window_others > busy_limit * window_wall;
+}
+
 static double seconds(void)
 {
     struct timespec ts;
@@ -447,7 +483,7 @@ static void measure(const layer *l, network net, int train, ohem_plan_entry *e)
 
 /* The entry of l's shape: the one found, or a new one, measured while the time cap
  * allows (else the rules). *how: 0 found in the cache, 1 measured, 2 rules, 3
- * planned before in this process. */
+ * planned before in this process, 4 measured on a busy machine (the rules). */
 static int plan_layer(const layer *l, network net, int train, int *how)
 {
     ohem_plan_key key = key_of(l, train);
@@ -467,10 +503,22 @@ static int plan_layer(const layer *l, network net, int train, int *how)
     if (spent < cap_seconds) {
         int engine = ohem_gemm_engine(ohem_gemm_default_ours());
         double t0 = seconds();
+        cpu_mark a = cpu_now_mark();
         measure(l, net, train, &e);
-        spent += seconds() - t0;
+        cpu_mark b = cpu_now_mark();
+        double wall = seconds() - t0;
+        spent += wall;
+        if (a.machine >= 0 && b.machine >= 0) {
+            double others = (b.machine - a.machine) - (b.own - a.own);
+            window_others += others > 0 ? others : 0;
+            window_wall += wall;
+        }
         ohem_gemm_engine(engine);
         *how = 1;
+        if (window_busy()) { /* the costs stay as measured, for -v and the cache */
+            e.path = OHEM_PATH_RULES;
+            *how = 4;
+        }
     }
     return add(&e);
 }
@@ -519,6 +567,11 @@ void ohem_plan_cap(double seconds)
     cap_seconds = seconds;
 }
 
+void ohem_plan_busy_limit(double cores)
+{
+    busy_limit = cores;
+}
+
 void ohem_plan_force(int path)
 {
     forced_path = path;
@@ -535,7 +588,7 @@ void ohem_plan_network(network *net, int train, FILE *out, ohem_plan_summary *su
 {
     ohem_plan_summary s;
     memset(&s, 0, sizeof(s));
-    spent = 0; /* each network's planning has the cap to itself */
+    spent = window_others = window_wall = 0; /* each network's planning has the cap and the load to itself */
     int any_new = 0;
     for (int i = 0; i < net->n; i++) {
         const layer *l = &net->layers[i];
@@ -547,8 +600,9 @@ void ohem_plan_network(network *net, int train, FILE *out, ohem_plan_summary *su
             path = table[idx].path;
         }
         if (how == 0) s.cached++;
-        if (how == 1) s.measured++;
-        if (idx >= 0 && (how == 1 || how == 2)) any_new = 1;
+        if (how == 1 || how == 4) s.measured++;
+        if (how == 4) s.busy++;
+        if (idx >= 0 && (how == 1 || how == 2 || how == 4)) any_new = 1;
         if (path == OHEM_PATH_RULES) s.rules++;
         else s.count[path]++;
         if (!out) continue;
@@ -558,9 +612,10 @@ void ohem_plan_network(network *net, int train, FILE *out, ohem_plan_summary *su
             if (table[idx].cost[p] >= 0) fprintf(out, " %s %.2f ms,", path_names[p], table[idx].cost[p] * 1e3);
         fprintf(out, " -> %s (%s)\n", ohem_plan_path_name(path),
                 how == 0 ? "from the cache" : how == 1 ? "measured" : how == 3 ? "as planned before"
-                : ohem_plan_active() ? "time cap reached" : "planning off");
+                : how == 4 ? "measured on a busy machine" : ohem_plan_active() ? "time cap reached" : "planning off");
     }
     s.seconds = spent;
+    s.others = window_wall > 0 ? window_others / window_wall : 0;
     if (any_new) save_cache();
     if (sum) *sum = s;
 }
@@ -574,7 +629,10 @@ void ohem_plan_print_summary(FILE *out, const ohem_plan_summary *s)
     fprintf(out, "plan: %d convolutional layers:", s->layers);
     for (int p = 0; p < OHEM_PATHS; p++)
         if (s->count[p]) fprintf(out, " %s %d,", path_names[p], s->count[p]);
-    if (s->rules) fprintf(out, " the fixed rules %d (time cap),", s->rules);
+    if (s->rules > s->busy) fprintf(out, " the fixed rules %d (time cap),", s->rules - s->busy);
+    if (s->busy)
+        fprintf(out, " the fixed rules %d (measured while other processes used %.1f cores; OHEM_PLAN=measure on a quiet machine plans them),",
+                s->busy, s->others);
     fprintf(out, " %d shapes measured in %.2f s, %d from the cache %s\n", s->measured, s->seconds, s->cached,
             cache_file[0] ? cache_file : "(none)");
 }

@@ -112,7 +112,9 @@ int ohem_plan_current(void);
 typedef struct {
     int layers;              /* convolutional layers planned */
     int measured, cached;    /* shapes measured now, found in the cache */
-    int rules;               /* layers left to the fixed rules (planning off, or past the time cap) */
+    int rules;               /* layers left to the fixed rules (planning off, past the time cap, or busy) */
+    int busy;                /* of those, shapes measured while other processes kept the machine busy */
+    double others;           /* the cores other processes used while this planning measured */
     int count[OHEM_PATHS];   /* layers per path */
     double seconds;          /* the time the measuring took */
 } ohem_plan_summary;
@@ -131,5 +133,16 @@ void ohem_plan_print_summary(FILE *out, const ohem_plan_summary *s);
  * OHEM_PLAN=measure plans them again). OHEM_PLAN_SECONDS sets it at start-up. */
 #define OHEM_PLAN_CAP 3.0
 void ohem_plan_cap(double seconds);
+
+/* A shape measured while other processes used more than this many cores on
+ * average (their CPU time from /proc/stat, steal included, over the network's
+ * planning so far, once it adds up to OHEM_PLAN_BUSY_MIN seconds) takes the fixed
+ * rules, and the cache says so, with the costs as measured: timings under load pick
+ * paths that are slower on a quiet machine. OHEM_PLAN=measure on a quiet machine
+ * plans it again. ohem_plan_busy_limit sets the cores (a negative value: never busy,
+ * for the tests that need a measured plan whatever the load). */
+#define OHEM_PLAN_BUSY 0.25
+#define OHEM_PLAN_BUSY_MIN 0.03
+void ohem_plan_busy_limit(double cores);
 
 #endif

@@ -147,11 +147,11 @@ detection *detector_detect(network *net, image im, float thresh, int *n);
  * ratio), 0 when it stretches it. */
 int detector_letterboxes(const network *net);
 
-/* im as net's input: letterboxed (letter 1) or stretched to it. */
-image detector_input(const network *net, image im, int letter);
+/* im as a network input of w x h: letterboxed (letter 1) or stretched to it. */
+image detector_input(image im, int w, int h, int letter);
 
-/* detector_detect on its input made by detector_input(net, im, letter) from a w x h
- * image im. */
+/* detector_detect on its input made by detector_input(im, net->w, net->h, letter)
+ * from a w x h image im. */
 detection *detector_detect_input(network *net, image sized, int letter, int w, int h, float thresh, int *n);
 
 #endif

@@ -199,9 +199,9 @@ int detector_letterboxes(const network *net)
     return loader_keeps_aspect(&lo);
 }
 
-image detector_input(const network *net, image im, int letter)
+image detector_input(image im, int w, int h, int letter)
 {
-    return letter ? letterbox_image(im, net->w, net->h) : resize_image(im, net->w, net->h);
+    return letter ? letterbox_image(im, w, h) : resize_image(im, w, h);
 }
 
 detection *detector_detect_input(network *net, image sized, int letter, int w, int h, float thresh, int *n)
@@ -219,7 +219,7 @@ detection *detector_detect_input(network *net, image sized, int letter, int w, i
 detection *detector_detect(network *net, image im, float thresh, int *n)
 {
     int letter = detector_letterboxes(net);
-    image sized = detector_input(net, im, letter);
+    image sized = detector_input(im, net->w, net->h, letter);
     detection *dets = detector_detect_input(net, sized, letter, im.w, im.h, thresh, n);
     free_image(sized);
     return dets;

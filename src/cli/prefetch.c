@@ -73,8 +73,8 @@ static int item_load(const prefetch_options *o, int j, prefetch_item *it)
     }
     it->w = im.w;
     it->h = im.h;
-    it->sized = o->letter ? letterbox_image(im, o->w, o->h) : resize_image(im, o->w, o->h);
-    if (o->letter && o->stretched) it->stretched = resize_image(im, o->w, o->h);
+    it->sized = detector_input(im, o->w, o->h, o->letter);
+    if (o->letter && o->stretched) it->stretched = detector_input(im, o->w, o->h, 0);
     if (o->original) it->original = im;
     else free_image(im);
     return 0;

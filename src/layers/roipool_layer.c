@@ -1,5 +1,6 @@
 /* roipool_layer.c: the [roipool] Darknet layer (roipool_layer.h) over roi_align.c. */
 #include "roipool_layer.h"
+#include "coretype.h"
 #include "plugin.h"
 #include "pool.h"
 #include "rcnn.h"
@@ -82,6 +83,8 @@ int make_roipool_layer(layer *l, const roipool_options *o, network *net, int ind
     st->rows = roi_rows_make(images, o->rois, index, o->mode == ROIPOOL_MAX ? l->outputs : 0);
     if (!st->rows) goto fail;
     if (o->mode == ROIPOOL_ALIGN) {
+        /* OHEM_ISA=avx2: RoIAlign's vectors as the rest of the step's, AVX2 */
+        if (ohem_cpu_limited()) roi_align_hwc_select(256);
         st->hwc = malloc((size_t)images * l->h * l->w * roi_align_hwc_channels(l->c) * sizeof(float));
         if (!st->hwc) goto fail;
     }
